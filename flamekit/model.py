@@ -209,8 +209,10 @@ class Profile:
                 raise ModelError("stack table is not topologically ordered (prefix must be < row)")
             if (self.stack_frame < 0).any() or (self.stack_frame >= nf).any():
                 raise ModelError("stack table refers to a frame that does not exist")
-            key = self.stack_prefix * (nf + 1) + self.stack_frame
-            if len(np.unique(key)) != ns:
+            import pandas as pd
+
+            key = (self.stack_prefix + 1) * (nf + 1) + self.stack_frame
+            if pd.Index(key).has_duplicates:
                 raise ModelError("stack table has duplicate (prefix, frame) rows")
         if self.values.shape != (nsm, len(self.sample_types)):
             raise ModelError(f"values shape {self.values.shape} does not match "
@@ -454,17 +456,16 @@ def _depths(prefix: np.ndarray) -> np.ndarray:
     n = len(prefix)
     if n == 0:
         return np.zeros(0, dtype=_I64)
-    dist = (prefix >= 0).astype(_I64)
-    jump = prefix.copy()
+    # node n is a sentinel above every root: jump[n] = n, dist[n] = 0
+    jump = np.append(np.where(prefix >= 0, prefix, n), n)
+    dist = np.append((prefix >= 0).astype(_I64), 0)
     while True:
-        m = jump >= 0
-        if not m.any():
+        nxt = jump[jump]
+        if (jump == n).all():
             break
-        idx = np.nonzero(m)[0]
-        j = jump[idx]
-        dist[idx] += dist[j]
-        jump[idx] = jump[j]
-    return dist + 1
+        dist += dist[jump]
+        jump = nxt
+    return dist[:n] + 1
 
 
 _LOOP_LIMIT = 3_000_000
@@ -537,22 +538,50 @@ def _rebuild(prefix: np.ndarray, frame: np.ndarray, frame_map: np.ndarray,
     ``frame_map[f]`` is the new frame id of old frame ``f``. Rows with
     ``keep[i] == False`` are skipped (their children attach to the nearest kept
     ancestor). Returns ``(new_prefix, new_frame, old_to_new)``; ``old_to_new`` is
-    -1 for a dropped row whose whole path is dropped.
+    -1 for a dropped row whose whole path is dropped. Without ``keep`` the work
+    is one hash factorization per depth level; deep, small tables use a loop.
     """
     n = len(prefix)
-    old_to_new = np.full(n, -1, dtype=_I64)
+    frame_map = np.asarray(frame_map, dtype=_I64)
+    if n == 0:
+        e = np.zeros(0, dtype=_I64)
+        return e, e.copy(), e.copy()
+    depth = _depths(prefix)
+    maxd = int(depth.max())
+    if keep is None and not (maxd > 256 and n <= _LOOP_LIMIT):
+        import pandas as pd
+
+        nf = int(frame_map.max()) + 2 if len(frame_map) else 2
+        fm = frame_map[frame]
+        order = np.argsort(depth, kind="stable")
+        bounds = np.searchsorted(depth[order], np.arange(1, maxd + 2))
+        o2n = np.empty(n, dtype=_I64)
+        pres, frs = [], []
+        total = 0
+        for d in range(1, maxd + 1):
+            idx = order[bounds[d - 1]:bounds[d]]
+            par = prefix[idx]
+            pn = np.where(par >= 0, o2n[np.maximum(par, 0)], -1)
+            key = (pn + 1) * nf + fm[idx]
+            codes, uniq = pd.factorize(key, sort=False)
+            uniq = np.asarray(uniq, dtype=_I64)
+            o2n[idx] = codes.astype(_I64) + total
+            pres.append(uniq // nf - 1)
+            frs.append(uniq % nf)
+            total += len(uniq)
+        return np.concatenate(pres), np.concatenate(frs), o2n
     new_prefix: list[int] = []
     new_frame: list[int] = []
     children: dict[tuple[int, int], int] = {}
     pl = prefix.tolist()
-    fl = frame_map[frame].tolist() if n else []
+    fl = frame_map[frame].tolist()
     kl = keep.tolist() if keep is not None else None
-    o2n = [-1] * n
+    o2n_l = [-1] * n
     for i in range(n):
         p = pl[i]
-        parent = o2n[p] if p >= 0 else -1
+        parent = o2n_l[p] if p >= 0 else -1
         if kl is not None and not kl[i]:
-            o2n[i] = parent
+            o2n_l[i] = parent
             continue
         key = (parent, fl[i])
         sid = children.get(key)
@@ -560,9 +589,9 @@ def _rebuild(prefix: np.ndarray, frame: np.ndarray, frame_map: np.ndarray,
             sid = children[key] = len(new_prefix)
             new_prefix.append(parent)
             new_frame.append(fl[i])
-        o2n[i] = sid
-    old_to_new[:] = o2n
-    return np.asarray(new_prefix, dtype=_I64), np.asarray(new_frame, dtype=_I64), old_to_new
+        o2n_l[i] = sid
+    return (np.asarray(new_prefix, dtype=_I64), np.asarray(new_frame, dtype=_I64),
+            np.asarray(o2n_l, dtype=_I64))
 
 
 # ---------------------------------------------------------------------------
@@ -589,17 +618,9 @@ def _drop_unused(p: Profile) -> Profile:
         if p.frames:
             return p.copy(frames=())
         return p
-    used = np.zeros(ns, dtype=bool)
-    used[p.sample_stack] = True
-    # mark ancestors (rows in reverse order: prefix < row)
-    ul = used.tolist()
-    pl = p.stack_prefix.tolist()
-    for i in range(ns - 1, -1, -1):
-        if ul[i]:
-            q = pl[i]
-            if q >= 0:
-                ul[q] = True
-    used = np.asarray(ul, dtype=bool)
+    hit = np.zeros(ns, dtype=np.float64)
+    hit[p.sample_stack] = 1.0
+    used = _accumulate_up(p.stack_prefix, hit) > 0  # a row is used if any descendant is
     frames_used = np.zeros(len(p.frames), dtype=bool)
     frames_used[p.stack_frame[used]] = True
     fmap = np.cumsum(frames_used) - 1
@@ -621,36 +642,49 @@ def merge(*profiles: Profile) -> Profile:
     """
     if not profiles:
         return empty_profile()
-    if len(profiles) == 1:
-        profiles = (profiles[0],)
     types: list[SampleType] = []
     for p in profiles:
         for st in p.sample_types:
             if st not in types:
                 types.append(st)
-    b = ProfileBuilder(types)
-    stacks, threads_col, times, vals = [], [], [], []
+    frame_ids: dict[Frame, int] = {}
+    frames: list[Frame] = []
+    thread_ids: dict[Thread, int] = {}
+    threads: list[Thread] = []
+    pres, frs, stacks, threads_col, times, vals = [], [], [], [], [], []
     all_timed = all(p.sample_time is not None for p in profiles)
+    offset = 0
     for p in profiles:
-        fmap = np.asarray([b.frame(f.name, f.file, f.line, f.module, f.kind) for f in p.frames],
-                          dtype=_I64)
-        smap = np.empty(p.n_stacks, dtype=_I64)
-        pl = p.stack_prefix.tolist()
-        fl = fmap[p.stack_frame].tolist() if p.n_stacks else []
-        sm = [0] * p.n_stacks
-        for i in range(p.n_stacks):
-            q = pl[i]
-            sm[i] = b.push(sm[q] if q >= 0 else -1, fl[i])
-        smap[:] = sm
-        tmap = np.asarray([b.thread(t.id, t.name, t.pid) for t in p.threads], dtype=_I64)
+        fmap = np.empty(len(p.frames), dtype=_I64)
+        for i, f in enumerate(p.frames):
+            j = frame_ids.get(f)
+            if j is None:
+                j = frame_ids[f] = len(frames)
+                frames.append(f)
+            fmap[i] = j
+        tmap = np.empty(len(p.threads), dtype=_I64)
+        for i, t in enumerate(p.threads):
+            j = thread_ids.get(t)
+            if j is None:
+                j = thread_ids[t] = len(threads)
+                threads.append(t)
+            tmap[i] = j
+        pres.append(np.where(p.stack_prefix >= 0, p.stack_prefix + offset, -1))
+        frs.append(fmap[p.stack_frame] if p.n_stacks else np.zeros(0, dtype=_I64))
+        stacks.append(p.sample_stack + offset)
+        offset += p.n_stacks
         cols = [types.index(st) for st in p.sample_types]
         v = np.zeros((p.n_samples, len(types)))
         v[:, cols] = p.values
-        stacks.append(smap[p.sample_stack])
-        threads_col.append(tmap[p.sample_thread])
+        threads_col.append(tmap[p.sample_thread] if p.n_samples else np.zeros(0, dtype=_I64))
         vals.append(v)
         if all_timed:
             times.append(p.sample_time)
+    cat_prefix = np.concatenate(pres) if pres else np.zeros(0, dtype=_I64)
+    cat_frame = np.concatenate(frs) if frs else np.zeros(0, dtype=_I64)
+    ident = np.arange(len(frames), dtype=_I64)
+    new_prefix, new_frame, o2n = _rebuild(cat_prefix, cat_frame, ident)
+    sstack = np.concatenate(stacks)
     meta = copy.deepcopy(profiles[0].meta)
     if len(profiles) > 1:
         meta["merged_from"] = sum(int(p.meta.get("merged_from", 1)) for p in profiles)
@@ -661,13 +695,12 @@ def merge(*profiles: Profile) -> Profile:
     for p in profiles:
         for k, t in p.tables.items():
             tables.setdefault(k, copy.deepcopy(t))
-    out = Profile(frames=b.frames, stack_prefix=b.prefix, stack_frame=b.frame_of,
-                  sample_stack=np.concatenate(stacks) if stacks else [],
-                  sample_thread=np.concatenate(threads_col) if threads_col else [],
+    out = Profile(frames=frames, stack_prefix=new_prefix, stack_frame=new_frame,
+                  sample_stack=o2n[sstack] if len(sstack) else sstack,
+                  sample_thread=np.concatenate(threads_col),
                   sample_time=np.concatenate(times) if all_timed and times else None,
-                  values=np.concatenate(vals) if vals else np.zeros((0, len(types))),
-                  sample_types=types, threads=b.threads or [Thread(0, "")], meta=meta,
-                  tables=tables)
+                  values=np.concatenate(vals), sample_types=types,
+                  threads=threads or [Thread(0, "")], meta=meta, tables=tables)
     return out.check()
 
 
@@ -842,35 +875,35 @@ def _topmost(prefix: np.ndarray, key: np.ndarray, depth: np.ndarray) -> np.ndarr
     """Flag rows whose ``key`` does not occur among their ancestors (recursion-safe totals).
 
     Uses an Euler tour: pre-order numbers and subtree sizes, then per key a
-    running maximum of subtree ends over rows sorted by pre-order.
+    running maximum of subtree ends over rows sorted by (key, pre-order). Keys
+    are folded into the numbers (``key * (n + 1) + pre``) so one argsort and one
+    ``maximum.accumulate`` do the whole job.
     """
-    import pandas as pd
-
     n = len(prefix)
     if n == 0:
         return np.zeros(0, dtype=bool)
-    size = _accumulate_up(prefix, np.ones(n), depth)
+    size = _accumulate_up(prefix, np.ones(n), depth).astype(_I64)
     # offset among siblings (same parent, smaller row id)
-    order = np.lexsort((np.arange(n), prefix))
+    order = np.argsort(prefix, kind="stable")
     sz = size[order]
     par = prefix[order]
     cs = np.cumsum(sz)
     grp_start = np.r_[True, par[1:] != par[:-1]]
     base = np.maximum.accumulate(np.where(grp_start, cs - sz, 0))
-    off = np.empty(n)
+    off = np.empty(n, dtype=_I64)
     off[order] = cs - sz - base
-    rel = off + np.where(prefix >= 0, 1.0, 0.0)
-    pre = _propagate_down(prefix, rel, depth)
-    end = pre + size
-    o = np.lexsort((pre, key))
-    ks, ps, es = key[o], pre[o], end[o]
-    cm = pd.Series(es).groupby(ks).cummax().to_numpy()
-    prev = np.r_[-np.inf, cm[:-1]]
-    first = np.r_[True, ks[1:] != ks[:-1]]
-    prev[first] = -np.inf
-    nested = prev > ps
+    rel = off + (prefix >= 0)
+    pre = _propagate_down(prefix, rel.astype(np.float64), depth).astype(_I64)
+    big = key.astype(_I64) * (n + 1)
+    cpre = big + pre
+    cend = big + pre + size
+    o = np.argsort(cpre)
+    cm = np.maximum.accumulate(cend[o])
+    prev = np.empty(n, dtype=_I64)
+    prev[0] = -1
+    prev[1:] = cm[:-1]
     top = np.empty(n, dtype=bool)
-    top[o] = ~nested
+    top[o] = ~(prev > cpre[o])
     return top
 
 

@@ -1,0 +1,128 @@
+"""Load untrusted files in an isolated, resource-limited subprocess (test helper).
+
+Hostile inputs must end as a :class:`~flamekit.errors.FormatError` or a correct
+import, within a time budget and bounded memory. Loading them in the test
+process would let one runaway importer take the whole suite down, so
+:func:`run_isolated` loads the file in ``sys.executable -c ...`` with
+``RLIMIT_AS`` set and a wall-clock timeout, and returns a JSON-able outcome.
+
+Typical use::
+
+    from hostile_util import run_isolated, assert_clean_failure
+    out = run_isolated(path)
+    assert out["ok"] and out["totals"] == [3.0]
+    assert_clean_failure(run_isolated(bad_path))
+"""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+
+# The child program: load, summarize, print one JSON line prefixed by a marker.
+_CHILD = r"""
+import json, os, resource, sys, time
+limit = int(sys.argv[4])
+if limit > 0:
+    resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+path, fmt, cap = sys.argv[1], sys.argv[2] or None, sys.argv[3]
+cap = int(cap) if cap else None
+out = {"ok": False, "format": None, "error_type": None, "message": None,
+       "unexpected": False, "n_samples": None, "totals": None, "warnings": [],
+       "n_frames": None, "frame_names": [], "sample_types": [], "n_threads": None}
+t0 = time.perf_counter()
+try:
+    from flamekit.formats import load_with_format
+    p, name = load_with_format(path, fmt, max_decompressed=cap)
+    out.update(ok=True, format=name, n_samples=p.n_samples,
+               totals=[float(x) for x in p.totals()],
+               warnings=[str(w) for w in p.meta.get("warnings", [])],
+               n_frames=len(p.frames), frame_names=[f.name for f in p.frames[:50]],
+               sample_types=[str(s) for s in p.sample_types], n_threads=len(p.threads))
+except BaseException as e:  # report everything, including MemoryError/RecursionError
+    out.update(ok=False, error_type=type(e).__name__, message=str(e)[:4000],
+               unexpected=bool(getattr(e, "unexpected", False)),
+               format=getattr(e, "fmt", None))
+out["seconds"] = time.perf_counter() - t0
+out["peak_rss_kb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+sys.stdout.write("\n@@OUTCOME@@" + json.dumps(out, allow_nan=True) + "\n")
+sys.stdout.flush()
+"""
+
+_MARK = "@@OUTCOME@@"
+
+
+def run_isolated(path: str | os.PathLike, fmt: str | None = None,
+                 max_decompressed: int | None = None, timeout: float = 10,
+                 rlimit_as: int = 2 * 1024**3) -> dict[str, Any]:
+    """Load ``path`` with ``flamekit.formats.load_with_format`` in a limited subprocess.
+
+    Returns a dict: ``ok``, ``format``, ``error_type`` (class name), ``message``,
+    ``unexpected`` (the registry's wrapped-unexpected flag), ``n_samples``,
+    ``totals`` (list of float), ``warnings``, ``n_frames``, ``frame_names`` (first
+    50), ``sample_types``, ``n_threads``, ``peak_rss_kb``, ``seconds`` (inside the
+    child), ``wall_seconds`` (whole child), and ``timed_out`` / ``crashed`` with
+    ``returncode`` and ``stderr`` (tail) when the child did not report.
+    """
+    env = dict(os.environ)
+    env["PYTHONPATH"] = str(ROOT) + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
+    env.setdefault("PYTHONHASHSEED", "0")
+    cmd = [sys.executable, "-c", _CHILD, os.fspath(path), fmt or "",
+           "" if max_decompressed is None else str(int(max_decompressed)), str(int(rlimit_as or 0))]
+    t0 = time.perf_counter()
+    base: dict[str, Any] = {"ok": False, "format": None, "error_type": None, "message": None,
+                            "unexpected": False, "n_samples": None, "totals": None,
+                            "warnings": [], "n_frames": None, "frame_names": [],
+                            "sample_types": [], "n_threads": None, "peak_rss_kb": None,
+                            "seconds": None, "timed_out": False, "crashed": False,
+                            "returncode": None, "stderr": "", "path": os.fspath(path)}
+    try:
+        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=env,
+                              cwd=str(ROOT), errors="replace")
+    except subprocess.TimeoutExpired as e:
+        base.update(timed_out=True, error_type="Timeout",
+                    message=f"load did not finish within {timeout} s",
+                    stderr=(e.stderr or "")[-2000:] if isinstance(e.stderr, str) else "")
+        base["wall_seconds"] = time.perf_counter() - t0
+        return base
+    base["wall_seconds"] = time.perf_counter() - t0
+    base["returncode"] = proc.returncode
+    base["stderr"] = proc.stderr[-2000:]
+    idx = proc.stdout.rfind(_MARK)
+    if idx < 0:
+        base.update(crashed=True, error_type="Crash",
+                    message=f"child exited {proc.returncode} without an outcome: {proc.stderr[-500:]}")
+        return base
+    base.update(json.loads(proc.stdout[idx + len(_MARK):].strip()))
+    return base
+
+
+def assert_clean_failure(outcome: dict[str, Any], contains: str | None = None) -> None:
+    """Assert the load failed cleanly: a FormatError, not wrapped-unexpected, naming the file.
+
+    ``contains`` optionally requires a substring (case-insensitive) in the message.
+    """
+    desc = json.dumps({k: outcome.get(k) for k in ("error_type", "message", "unexpected",
+                                                    "timed_out", "crashed", "stderr")})[:3000]
+    assert not outcome.get("ok"), f"expected a FormatError, but the load succeeded: {outcome}"
+    assert outcome.get("error_type") == "FormatError", f"not a FormatError: {desc}"
+    assert not outcome.get("unexpected"), f"FormatError wraps an unexpected exception: {desc}"
+    msg = outcome.get("message") or ""
+    path = outcome.get("path") or ""
+    assert path and (path in msg or os.path.basename(path) in msg), \
+        f"message does not name the file {path!r}: {msg!r}"
+    if contains is not None:
+        assert contains.lower() in msg.lower(), f"message lacks {contains!r}: {msg!r}"
+
+
+def assert_ok(outcome: dict[str, Any]) -> None:
+    """Assert the load succeeded (with a readable failure message)."""
+    assert outcome.get("ok"), ("load failed: " + json.dumps(
+        {k: outcome.get(k) for k in ("error_type", "message", "unexpected", "timed_out",
+                                     "crashed", "stderr")})[:3000])
