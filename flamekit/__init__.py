@@ -30,7 +30,33 @@ def dump(profile, path, fmt=None, sample_type=None):
 
 
 def diff(base, head, **kwargs):
-    """Diff two profiles (or lists of profiles); see :func:`flamekit.analysis.diff.diff`."""
+    """Diff BASE against HEAD and return a :class:`~flamekit.analysis.diff.DiffResult`.
+
+    Each side is a Profile, a path (file, glob or directory) or a list of them
+    (repeated runs). Keyword arguments are those of :func:`flamekit.analysis.diff.diff`
+    (``by``, ``sample_type``, ``metric``, ``alpha``, ``min_delta``, ``absolute``...).
+    """
+    import os
+
     from .analysis.diff import diff as _diff
 
-    return _diff(base, head, **kwargs)
+    def side(x):
+        items = x if isinstance(x, (list, tuple)) else [x]
+        out, srcs = [], []
+        for it in items:
+            if isinstance(it, (str, os.PathLike)):
+                from .cli.diff import load_side
+
+                profs, paths = load_side([os.fspath(it)])
+                out += profs
+                srcs += paths
+            else:
+                out.append(it)
+                srcs.append(f"profile[{len(srcs)}]")
+        return out, srcs
+
+    b, bs = side(base)
+    h, hs = side(head)
+    kwargs.setdefault("base_sources", bs)
+    kwargs.setdefault("head_sources", hs)
+    return _diff(b, h, **kwargs)

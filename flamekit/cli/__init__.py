@@ -34,11 +34,12 @@ diffs and self-contained HTML flame graphs. Formats are detected by content.
 
 EPILOG = """\
 examples:
-  flamekit record -o run.json --html run.html -- python sample_workloads/backtest_loop.py
+  flamekit record -o run.json --html run.html -- python3 sample_workloads/backtest_loop.py
   flamekit top run.json -n 15
   flamekit info run.json
+  flamekit report run.json -o run.html
   flamekit convert out.perf -o out.folded
-  flamekit diff base.json head.json --html diff.html
+  flamekit diff base.json head.json -o diff.html --fail-on-regression 2
 
 exit codes: 0 ok, 1 recording failed, 2 bad input or usage, 3 regression found,
             70 internal error (a bug: please report it with FLAMEKIT_DEBUG=1 output)

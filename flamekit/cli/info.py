@@ -82,9 +82,14 @@ def _sections(s: dict[str, Any]) -> list[tuple[str, list[tuple[str, str]]]]:
 
 
 def _total(x: float, unit: str) -> str:
+    """Return ``1,234 unit``, plus a human form (``(1.23 s)``) when that says it shorter."""
     human = format_value(x, unit)
     plain = format_value(x)
-    return plain if human == plain else f"{plain} {unit} ({human})"
+    if human == plain:
+        return plain  # the unit is in the label already
+    if unit in ("seconds", "s", "bytes"):
+        return human
+    return f"{plain} {unit} ({human})"
 
 
 def _meta_value(key: str, v: Any) -> str:
@@ -98,6 +103,10 @@ def _meta_value(key: str, v: Any) -> str:
             return _dt.datetime.fromtimestamp(float(v), _dt.timezone.utc).isoformat() + f" ({v})"
         except (OverflowError, OSError, ValueError):
             pass
+    if isinstance(v, float):
+        if any(w in key for w in ("duration", "elapsed")) or key.endswith(("_sec", "_s")):
+            return format_value(v, "seconds") + f" ({v:.6g})"
+        return f"{v:.6g}"
     text = json.dumps(v, ensure_ascii=False, default=str)
     return text if len(text) <= 200 else text[:199] + "…"
 

@@ -130,6 +130,10 @@ def run(args: argparse.Namespace) -> int:
             loc = row.module or ""
         rows.append([format_value(row.self, st.unit), format_pct(row.self_pct),
                      format_value(row.total, st.unit), format_pct(row.total_pct), row.name, loc])
+    if rows and not any(r[-1] for r in rows):  # no file, module or kind to show
+        cols.pop()
+        for r in rows:
+            r.pop()
     caption = "" if n_all else "(no samples)"
     print_table(Table(cols, rows, right=frozenset({0, 1, 2, 3}), title=title, caption=caption))
     return 0

@@ -177,15 +177,23 @@ def normalize_head(head: bytes) -> bytes:
 
 def read_all_bytes(path: str | os.PathLike, *, limit: int | None = None,
                    max_decompressed: int | None = None) -> bytes:
-    """Read a whole (decompressed) file, refusing files larger than ``limit`` bytes."""
+    """Read a whole (decompressed) file, refusing files larger than ``limit`` bytes.
+
+    Reads in 1 MiB chunks, so memory follows the actual size, never the limit.
+    """
+    chunks: list[bytes] = []
+    got = 0
     with open_binary(path, max_decompressed=max_decompressed) as f:
-        if limit is None:
-            return f.read()
-        data = f.read(limit + 1)
-    if len(data) > limit:
-        raise FormatError(None, os.fspath(path), f"offset {limit}",
-                          f"file is larger than the {limit}-byte limit for this format")
-    return data
+        while True:
+            chunk = f.read(1024 * 1024)
+            if not chunk:
+                break
+            got += len(chunk)
+            if limit is not None and got > limit:
+                raise FormatError(None, os.fspath(path), f"offset {limit}",
+                                  f"file is larger than the {limit}-byte limit for this format")
+            chunks.append(chunk)
+    return b"".join(chunks)
 
 
 def read_all_text(path: str | os.PathLike, *, limit: int | None = None,

@@ -164,10 +164,11 @@ def print_table(table: Table, stream: IO | None = None, *, terminal: bool | None
     from rich.table import Table as RichTable
     from rich.text import Text
 
-    rt = RichTable(title=Text(safe_text(table.title, None)) if table.title else None,
-                   caption=Text(safe_text(table.caption, None)) if table.caption else None,
-                   title_justify="left", caption_justify="left", header_style="bold",
-                   box=None, pad_edge=False, show_edge=False)
+    console = Console(file=stream, highlight=False, soft_wrap=False)
+    # Title and caption as lines of their own: a table title would wrap at the table's width.
+    if table.title:
+        console.print(Text(safe_text(table.title, None)), soft_wrap=True)
+    rt = RichTable(header_style="bold", box=None, pad_edge=False, show_edge=False)
     last = len(table.columns) - 1
     for i, c in enumerate(table.columns):
         rt.add_column(Text(safe_text(c)), justify="right" if i in table.right else "left",
@@ -175,7 +176,9 @@ def print_table(table: Table, stream: IO | None = None, *, terminal: bool | None
     for r in table.rows:
         # Text objects, never markup strings: "[bold]" in a function name stays literal.
         rt.add_row(*(Text(safe_text(c)) for c in r))
-    Console(file=stream, highlight=False, soft_wrap=False).print(rt)
+    console.print(rt)
+    if table.caption:
+        console.print(Text(safe_text(table.caption, None)), soft_wrap=True)
 
 
 def write_csv(columns: Sequence[str], rows: Sequence[Sequence[Any]], stream: IO | None = None) -> None:

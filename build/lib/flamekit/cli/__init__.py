@@ -1,0 +1,123 @@
+"""Command-line spine (pipeline stage: cli): ``flamekit <command> ...``.
+
+Each subcommand lives in its own module exposing ``NAME``, ``HELP``,
+``DESCRIPTION``, ``add_arguments(parser)``, ``run(args) -> int`` and optionally
+``EPILOG`` (examples, shown by ``--help``). ``main`` turns every
+:class:`~flamekit.errors.FlamekitError` into one line, ``flamekit: <message>``,
+and its exit code (2 bad input/usage, 1 failed recording, 3 regression gate);
+no traceback for expected failures.
+"""
+from __future__ import annotations
+
+import argparse
+import importlib
+import os
+import sys
+from typing import Sequence
+
+from .. import __version__
+from ..errors import FlamekitError
+
+#: Subcommand modules, in the order ``--help`` lists them.
+COMMANDS: tuple[str, ...] = ("record", "report", "diff", "top", "info", "convert")
+
+#: Exit code for an unexpected internal error (a bug; BSD sysexits EX_SOFTWARE).
+EXIT_INTERNAL = 70
+
+DESCRIPTION = """\
+flamekit - record, convert, diff and report Python profiles.
+
+Drives py-spy, scalene and Linux perf, reads their output (and folded,
+speedscope, pprof, Chrome, austin... files), and turns it into tables,
+diffs and self-contained HTML flame graphs. Formats are detected by content.
+"""
+
+EPILOG = """\
+examples:
+  flamekit record -o run.json --html run.html -- python sample_workloads/backtest_loop.py
+  flamekit top run.json -n 15
+  flamekit info run.json
+  flamekit convert out.perf -o out.folded
+  flamekit diff base.json head.json --html diff.html
+
+exit codes: 0 ok, 1 recording failed, 2 bad input or usage, 3 regression found,
+            70 internal error (a bug: please report it with FLAMEKIT_DEBUG=1 output)
+run 'flamekit COMMAND --help' for a command's options.
+"""
+
+
+def _modules():
+    mods = []
+    for name in COMMANDS:
+        try:
+            mods.append(importlib.import_module(f"{__name__}.{name}"))
+        except ModuleNotFoundError as e:  # a command not written yet
+            if e.name != f"{__name__}.{name}":
+                raise
+    return mods
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """Return the top-level argument parser with one subparser per command."""
+    mods = _modules()
+    names = {m.NAME for m in mods}
+    epilog = "\n".join(ln for ln in EPILOG.splitlines()
+                       if not ln.startswith("  flamekit ") or ln.split()[1] in names)
+    parser = argparse.ArgumentParser(
+        prog="flamekit", description=DESCRIPTION, epilog=epilog,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--version", action="version", version=f"flamekit {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for mod in mods:
+        p = sub.add_parser(mod.NAME, help=mod.HELP, description=getattr(mod, "DESCRIPTION", mod.HELP),
+                           epilog=getattr(mod, "EPILOG", None),
+                           formatter_class=argparse.RawDescriptionHelpFormatter)
+        mod.add_arguments(p)
+        p.set_defaults(_run=mod.run)
+    return parser
+
+
+def _silence_stdout() -> None:
+    """Point stdout at /dev/null after a broken pipe, so the exit flush cannot fail again."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError, AttributeError):
+        pass
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run flamekit with ``argv`` (default ``sys.argv[1:]``); return the exit code."""
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as e:  # --help, --version, or a usage error (argparse printed it)
+        return e.code if isinstance(e.code, int) else (0 if e.code is None else 2)
+    if not getattr(args, "command", None):
+        parser.print_help(sys.stderr)
+        return 2
+    try:
+        code = int(args._run(args) or 0)
+        sys.stdout.flush()  # inside the try: a closed pipe is reported here, not at exit
+        return code
+    except FlamekitError as e:
+        print(f"flamekit: {e}", file=sys.stderr)
+        return e.exit_code
+    except KeyboardInterrupt:
+        print("flamekit: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        # e.g. `flamekit top x | head`: not an error worth a traceback
+        _silence_stdout()
+        return 0
+    except OSError as e:  # a file we could not open, read or write
+        where = f"{e.filename}: " if getattr(e, "filename", None) else ""
+        print(f"flamekit: {where}{e.strerror or e}", file=sys.stderr)
+        return 2
+    except Exception as e:  # a bug: one line by default, the traceback on request
+        if os.environ.get("FLAMEKIT_DEBUG"):
+            raise
+        print(f"flamekit: internal error: {type(e).__name__}: {e} "
+              f"(set FLAMEKIT_DEBUG=1 for a traceback)", file=sys.stderr)
+        return EXIT_INTERNAL

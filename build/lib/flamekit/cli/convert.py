@@ -1,0 +1,99 @@
+"""``flamekit convert`` (pipeline stage: cli): any readable format to any writable one."""
+from __future__ import annotations
+
+import argparse
+import io
+import os
+import sys
+
+from .. import formats
+from ..errors import FlamekitError, UsageError
+from ..model import select
+
+NAME = "convert"
+HELP = "convert a profile between formats (folded, speedscope, native JSON, ...)"
+DESCRIPTION = """\
+flamekit convert - convert a profile from any readable format to any writable one.
+
+The input format is detected by content (gzip is unpacked on the fly); the
+output format comes from --to or from the output file's suffix (.folded,
+.speedscope.json, .json; add .gz to compress). Formats that hold one value
+per stack (folded) get the first sample type unless --sample-type names
+another. The output is written to a temporary file and renamed into place:
+a failure never leaves half a file behind.
+
+USAGE: flamekit convert IN -o OUT [--to FORMAT] [--sample-type T]
+"""
+EPILOG = """\
+examples:
+  # py-spy raw/folded output -> speedscope JSON (open it at the speedscope viewer)
+  flamekit convert profile.txt -o profile.speedscope.json
+
+  # perf script text -> FlameGraph folded stacks -> SVG with flamegraph.pl
+  perf script -i perf.data > out.perf
+  flamekit convert out.perf -o - --to folded | flamegraph.pl > perf.svg
+
+  # keep the wall-time column of a multi-type profile, as compressed native JSON
+  flamekit convert run.json -o wall.json.gz --sample-type wall
+"""
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    """Declare the command's arguments."""
+    p.add_argument("input", metavar="IN", help="profile file (any readable format)")
+    p.add_argument("-o", "--output", metavar="OUT", required=True,
+                   help="output file, or - for standard output (then --to is required)")
+    writable = ", ".join(formats.names(writable=True)) or "none installed"
+    p.add_argument("--to", metavar="FORMAT", dest="to",
+                   help=f"output format ({writable}); default: from OUT's suffix")
+    readable = ", ".join(formats.names(readable=True)) or "none installed"
+    p.add_argument("--from", metavar="FORMAT", dest="from_format",
+                   help=f"input format, skipping detection ({readable})")
+    p.add_argument("--sample-type", metavar="T",
+                   help="keep only this sample type (name or name/unit, e.g. cpu or wall/nanoseconds)")
+
+
+def run(args: argparse.Namespace) -> int:
+    """Load ``IN``, optionally select a sample type, write ``OUT`` atomically."""
+    out = args.output
+    if out == "-" and not args.to:
+        raise UsageError("writing to standard output (-o -) needs --to FORMAT "
+                         f"({', '.join(formats.names(writable=True))})")
+    # Decide the output format before the (possibly long) load: a typo fails fast.
+    mod = formats.format_for_output("out" if out == "-" else out, args.to)
+    if out != "-":
+        _check_output_dir(out)
+    profile, _fmt = formats.load_with_format(args.input, args.from_format)
+    if args.sample_type is not None:
+        profile.type_index(args.sample_type)  # raises, listing the available types
+        profile = select(profile, args.sample_type)
+    elif len(profile.sample_types) > 1 and getattr(mod, "ONE_VALUE_PER_STACK",
+                                                   mod.NAME in ("folded",)):
+        rest = ", ".join(str(s) for s in profile.sample_types[1:])
+        print(f"flamekit: note: {mod.NAME} holds one value per stack; writing "
+              f"{profile.sample_types[0]} (also available: {rest}; pick one with --sample-type)",
+              file=sys.stderr)
+    if out == "-":
+        buf = io.BytesIO()  # dump fully first: a failure writes nothing to stdout
+        mod.dump(profile, buf, sample_type=None)
+        sys.stdout.flush()
+        sys.stdout.buffer.write(buf.getvalue())
+        sys.stdout.buffer.flush()
+        return 0
+    try:
+        formats.dump(profile, out, mod.NAME)
+    except OSError as e:
+        raise FlamekitError(f"{out}: cannot write: {e.strerror or e}") from None
+    return 0
+
+
+def _check_output_dir(out: str) -> None:
+    """Fail before loading when the output's folder is missing, not a folder, or read-only."""
+    d = os.path.dirname(os.path.abspath(out))
+    if not os.path.isdir(d):
+        raise FlamekitError(f"{out}: cannot write: folder {d} does not exist")
+    if os.path.isdir(out):
+        raise FlamekitError(f"{out}: cannot write: it is a directory")
+    if not os.access(d, os.W_OK | os.X_OK):
+        raise FlamekitError(f"{out}: cannot write: folder {d} is not writable")
+

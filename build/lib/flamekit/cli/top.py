@@ -1,0 +1,144 @@
+"""``flamekit top`` (pipeline stage: cli): the functions that cost the most."""
+from __future__ import annotations
+
+import argparse
+import sys
+
+import numpy as np
+
+from .. import formats
+from ..errors import UsageError
+from ..model import Profile, functions
+from ..render.terminal import Table, format_pct, format_value, print_table, write_csv
+
+NAME = "top"
+HELP = "list the hottest functions (self and total), as a table or CSV"
+DESCRIPTION = """\
+flamekit top - list the functions (or lines, or files) with the most samples.
+
+"self" is what a function spent in its own code (it was the leaf of the
+stack); "total" also counts its callees (a recursive function counts once
+per stack). Percentages are of the profile's total for the sample type, on
+the selected thread(s). On a terminal the list is a table; piped, it is plain
+aligned text; --csv writes CSV (every field quoted as needed, so odd function
+names survive).
+
+USAGE: flamekit top PROFILE [-n N] [--by self|total] [--sample-type T]
+                    [--group function|line|file] [--thread NAME_OR_ID] [--csv]
+"""
+EPILOG = """\
+examples:
+  flamekit top backtest.json -n 15
+  flamekit top out.perf --by total --group file
+  flamekit top run.json --sample-type wall --thread MainThread
+  flamekit top run.json -n 0 --csv > functions.csv
+"""
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    """Declare the command's arguments."""
+    p.add_argument("profile", metavar="PROFILE", help="profile file (any readable format)")
+    p.add_argument("-n", "--limit", type=_count, default=20, metavar="N",
+                   help="show the first N rows (0 = all; default 20)")
+    p.add_argument("--by", choices=("self", "total"), default="self",
+                   help="sort by self or total value (default self)")
+    p.add_argument("--sample-type", metavar="T",
+                   help="sample type to rank by (name or name/unit; default: the first)")
+    p.add_argument("--group", choices=("function", "line", "file"), default="function",
+                   help="aggregate by function (name and file, the default), line, or file")
+    p.add_argument("--thread", metavar="NAME_OR_ID", action="append",
+                   help="only samples of this thread: a name, a thread id, or #INDEX "
+                        "(repeatable)")
+    p.add_argument("--csv", action="store_true", help="write CSV instead of a table")
+    p.add_argument("--from", metavar="FORMAT", dest="from_format",
+                   help="input format, skipping detection")
+
+
+def _count(text: str) -> int:
+    try:
+        n = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if n < 0:
+        raise argparse.ArgumentTypeError("must be 0 or more")
+    return n
+
+
+def select_threads(p: Profile, wanted: list[str]) -> tuple[Profile, list[int]]:
+    """Keep only samples of the threads named by name, thread id or ``#index``.
+
+    Raise :class:`UsageError` (listing the threads) when one matches nothing.
+    """
+    chosen: set[int] = set()
+    for w in wanted:
+        hit = [i for i, t in enumerate(p.threads) if t.name == w]
+        if not hit and w.lstrip("-").isdigit():
+            hit = [i for i, t in enumerate(p.threads) if t.id == int(w)]
+        if not hit and w.startswith("#") and w[1:].isdigit() and int(w[1:]) < len(p.threads):
+            hit = [int(w[1:])]
+        if not hit:
+            avail = ", ".join(f"#{i} {t.label()}" for i, t in enumerate(p.threads))
+            raise UsageError(f"no thread {w!r} in this profile (threads: {avail})")
+        chosen.update(hit)
+    idx = sorted(chosen)
+    keep = np.isin(p.sample_thread, idx)
+    q = p.copy(sample_stack=p.sample_stack[keep], sample_thread=p.sample_thread[keep],
+               values=p.values[keep],
+               sample_time=None if p.sample_time is None else p.sample_time[keep])
+    return q, idx
+
+
+def run(args: argparse.Namespace) -> int:
+    """Load the profile, rank its functions and print them."""
+    p, fmt = formats.load_with_format(args.profile, args.from_format)
+    k = p.type_index(args.sample_type)  # raises, listing the available types
+    st = p.sample_types[k]
+    where = ""
+    if args.thread:
+        p, idx = select_threads(p, args.thread)
+        where = " on " + ", ".join(p.threads[i].label() for i in idx)
+    df = functions(p, k, by=args.group)
+    if args.by == "total":
+        df = df.sort_values(["total", "self"], ascending=[False, False], kind="mergesort")
+    n_all = len(df)
+    if args.limit:
+        df = df.head(args.limit)
+    grand = float(p.values[:, k].sum()) if p.n_samples else 0.0
+
+    if args.csv:
+        cols = ["rank", "self", "self_pct", "total", "total_pct", "unit",
+                "name", "file", "line", "module", "kind"]
+        rows = [[r + 1, _raw(row.self), f"{row.self_pct:.4f}", _raw(row.total),
+                 f"{row.total_pct:.4f}", st.unit, row.name, row.file, row.line,
+                 row.module, row.kind]
+                for r, row in enumerate(df.itertuples(index=False))]
+        write_csv(cols, rows, sys.stdout)
+        return 0
+
+    what = {"function": "functions", "line": "lines", "file": "files"}[args.group]
+    title = (f"top {len(df)} of {n_all} {what} by {args.by} {st}{where}; "
+             f"total {format_value(grand, st.unit)} ({fmt})")
+    label = {"function": "function", "line": "line", "file": "file"}[args.group]
+    cols = ["self", "self%", "total", "total%", label, "location" if args.group != "file" else "kind"]
+    rows = []
+    for row in df.itertuples(index=False):
+        if args.group == "file":
+            loc = row.kind
+        elif row.file:
+            loc = f"{row.file}:{row.line}" if row.line else row.file
+        else:
+            loc = row.module or ""
+        rows.append([format_value(row.self, st.unit), format_pct(row.self_pct),
+                     format_value(row.total, st.unit), format_pct(row.total_pct), row.name, loc])
+    if rows and not any(r[-1] for r in rows):  # no file, module or kind to show
+        cols.pop()
+        for r in rows:
+            r.pop()
+    caption = "" if n_all else "(no samples)"
+    print_table(Table(cols, rows, right=frozenset({0, 1, 2, 3}), title=title, caption=caption))
+    return 0
+
+
+def _raw(x: float) -> int | float:
+    x = float(x)
+    return int(x) if x.is_integer() and abs(x) < 2**53 else x

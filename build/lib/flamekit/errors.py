@@ -1,0 +1,55 @@
+"""Errors: one base class, each subclass carrying the CLI exit code.
+
+The CLI prints ``flamekit: <message>`` for any :class:`FlamekitError` and exits
+with its ``exit_code``; no traceback is shown for these expected failures.
+"""
+from __future__ import annotations
+
+
+class FlamekitError(Exception):
+    """Base class of every expected flamekit failure."""
+
+    exit_code = 2
+
+
+class UsageError(FlamekitError):
+    """Bad command-line usage (exit 2)."""
+
+    exit_code = 2
+
+
+class ProfileImportError(FlamekitError):
+    """A profile could not be read (exit 2)."""
+
+    exit_code = 2
+
+
+class FormatError(ProfileImportError):
+    """A file is malformed, truncated, hostile or of no known format.
+
+    ``source`` names the file, ``where`` is a ``line N`` / ``offset N`` string
+    (or None), ``fmt`` the format that was tried (or None when none matched).
+    """
+
+    def __init__(self, fmt: str | None, source: str, where: str | int | None, reason: str):
+        self.fmt = fmt
+        self.source = str(source)
+        if isinstance(where, int):
+            where = f"line {where}"
+        self.where = where
+        self.reason = reason
+        loc = self.source + (f":{where}" if where else "")
+        prefix = f"{loc}: " + (f"{fmt}: " if fmt else "")
+        super().__init__(prefix + reason)
+
+
+class RecordError(FlamekitError):
+    """A recording failed or was refused by the system (exit 1)."""
+
+    exit_code = 1
+
+
+class RegressionFound(FlamekitError):
+    """A diff crossed the --fail-on-regression threshold (exit 3)."""
+
+    exit_code = 3

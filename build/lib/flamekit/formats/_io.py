@@ -1,0 +1,209 @@
+"""Shared input handling for every importer (pipeline stage: formats).
+
+One place decides how bytes become a stream: gzip is decompressed in a
+streaming way under a size cap (gzip bombs stop at the cap, in bounded memory),
+other compressors and containers are refused by their magic numbers, UTF-16
+with a BOM is transcoded, invalid UTF-8 becomes U+FFFD, and CRLF / CR-only line
+endings become ``\\n``.
+"""
+from __future__ import annotations
+
+import codecs
+import gzip
+import io
+import os
+import zlib
+from typing import BinaryIO, TextIO
+
+from ..errors import FormatError
+
+#: Default cap on decompressed bytes of a compressed input (override per call
+#: or with the FLAMEKIT_MAX_DECOMPRESSED environment variable, in bytes).
+MAX_DECOMPRESSED = int(os.environ.get("FLAMEKIT_MAX_DECOMPRESSED", 4 * 1024**3))
+
+#: Bytes given to ``sniff`` functions.
+HEAD_SIZE = 64 * 1024
+
+_REFUSED_MAGIC = (
+    (b"\x28\xb5\x2f\xfd", "zstd-compressed input is not supported (decompress it first: zstd -d)"),
+    (b"PK\x03\x04", "zip containers are not supported (unzip it first)"),
+    (b"BZh", "bzip2-compressed input is not supported (decompress it first: bunzip2)"),
+    (b"\xfd7zXZ\x00", "xz-compressed input is not supported (decompress it first: unxz)"),
+)
+
+
+class _CappedGzip(io.RawIOBase):
+    """A raw stream over one gzip layer that stops past ``cap`` decompressed bytes."""
+
+    def __init__(self, raw: BinaryIO, source: str, cap: int) -> None:
+        self._raw = raw
+        self._source = source
+        self._cap = cap
+        self._d = zlib.decompressobj(wbits=31)
+        self._out = 0
+        self._buf = b""
+        self._eof = False
+        self._consumed = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def _fill(self) -> None:
+        while not self._buf and not self._eof:
+            chunk = self._d.unconsumed_tail or self._raw.read(256 * 1024)
+            if not chunk:
+                if not self._d.eof:
+                    raise FormatError("gzip", self._source, f"offset {self._consumed}",
+                                      "corrupt/truncated gzip stream (ended early)")
+                self._eof = True
+                break
+            self._consumed += len(chunk)
+            try:
+                data = self._d.decompress(chunk, 1024 * 1024)
+            except zlib.error as e:
+                raise FormatError("gzip", self._source, f"offset {self._consumed}",
+                                  f"corrupt gzip data ({e})") from None
+            if self._d.eof:
+                rest = self._d.unused_data
+                # concatenated gzip members are legal (gzip -c a b > c)
+                if rest.strip(b"\x00"):
+                    if rest[:2] != b"\x1f\x8b":
+                        raise FormatError("gzip", self._source, f"offset {self._consumed}",
+                                          "trailing garbage after gzip stream")
+                    nd = zlib.decompressobj(wbits=31)
+                    self._d = nd
+                    data += self._feed_unused(rest)
+            self._out += len(data)
+            if self._out > self._cap:
+                raise FormatError("gzip", self._source, f"offset {self._consumed}",
+                                  f"decompressed size exceeds limit ({self._cap} bytes)")
+            self._buf = data
+
+    def _feed_unused(self, rest: bytes) -> bytes:
+        try:
+            return self._d.decompress(rest, 1024 * 1024)
+        except zlib.error as e:
+            raise FormatError("gzip", self._source, f"offset {self._consumed}",
+                              f"corrupt gzip data ({e})") from None
+
+    def readinto(self, b) -> int:  # type: ignore[override]
+        self._fill()
+        n = min(len(b), len(self._buf))
+        b[:n] = self._buf[:n]
+        self._buf = self._buf[n:]
+        return n
+
+    def close(self) -> None:
+        try:
+            self._raw.close()
+        finally:
+            super().close()
+
+
+def _check_magic(head: bytes, source: str) -> None:
+    for magic, msg in _REFUSED_MAGIC:
+        if head.startswith(magic):
+            raise FormatError(None, source, "offset 0", msg)
+
+
+def open_binary(path: str | os.PathLike, *, max_decompressed: int | None = None) -> BinaryIO:
+    """Open a file as a buffered binary stream, transparently un-gzipping one layer.
+
+    Raises :class:`FormatError` for unsupported compressors/containers; a gzip
+    stream that is corrupt, truncated or larger than ``max_decompressed`` raises
+    while it is being read.
+    """
+    source = os.fspath(path)
+    try:
+        f = open(source, "rb")
+    except FileNotFoundError:
+        raise FormatError(None, source, None, "no such file") from None
+    except IsADirectoryError:
+        raise FormatError(None, source, None, "is a directory, not a profile") from None
+    except OSError as e:
+        raise FormatError(None, source, None, f"cannot read: {e.strerror or e}") from None
+    head = f.read(8)
+    f.seek(0)
+    _check_magic(head, source)
+    if head[:2] == b"\x1f\x8b":
+        cap = MAX_DECOMPRESSED if max_decompressed is None else max_decompressed
+        return io.BufferedReader(_CappedGzip(f, source, cap), buffer_size=1024 * 1024)
+    return f  # type: ignore[return-value]
+
+
+def _bom_encoding(head: bytes) -> str | None:
+    if head.startswith(codecs.BOM_UTF8):
+        return "utf-8-sig"
+    if head.startswith(codecs.BOM_UTF16_LE) or head.startswith(codecs.BOM_UTF16_BE):
+        return "utf-16"
+    return None
+
+
+def text_stream(binary: BinaryIO) -> TextIO:
+    """Wrap a binary stream as text: BOM-sniffed encoding, U+FFFD for bad UTF-8, universal newlines."""
+    buf = binary if isinstance(binary, io.BufferedReader) else io.BufferedReader(binary)  # type: ignore[arg-type]
+    head = buf.peek(4)[:4]
+    enc = _bom_encoding(head) or "utf-8"
+    return io.TextIOWrapper(buf, encoding=enc, errors="replace", newline=None)
+
+
+def open_text(path: str | os.PathLike, *, max_decompressed: int | None = None) -> TextIO:
+    """Open a (possibly gzipped) file as text; see :func:`text_stream`."""
+    return text_stream(open_binary(path, max_decompressed=max_decompressed))
+
+
+def read_head(path: str | os.PathLike, n: int = HEAD_SIZE, *,
+              max_decompressed: int | None = None) -> bytes:
+    """Return up to ``n`` leading bytes after decompression, UTF-16/UTF-8 BOMs normalized to UTF-8.
+
+    This is what the registry gives to each format's ``sniff``.
+    """
+    with open_binary(path, max_decompressed=max_decompressed) as f:
+        head = f.read(n)
+    return normalize_head(head)
+
+
+def normalize_head(head: bytes) -> bytes:
+    """Transcode a head with a UTF-16 BOM to UTF-8 and drop a UTF-8 BOM."""
+    enc = _bom_encoding(head)
+    if enc == "utf-8-sig":
+        return head[3:]
+    if enc == "utf-16":
+        if len(head) % 2:
+            head = head[:-1]
+        return head.decode("utf-16", errors="replace").encode("utf-8")
+    return head
+
+
+def read_all_bytes(path: str | os.PathLike, *, limit: int | None = None,
+                   max_decompressed: int | None = None) -> bytes:
+    """Read a whole (decompressed) file, refusing files larger than ``limit`` bytes."""
+    with open_binary(path, max_decompressed=max_decompressed) as f:
+        if limit is None:
+            return f.read()
+        data = f.read(limit + 1)
+    if len(data) > limit:
+        raise FormatError(None, os.fspath(path), f"offset {limit}",
+                          f"file is larger than the {limit}-byte limit for this format")
+    return data
+
+
+def read_all_text(path: str | os.PathLike, *, limit: int | None = None,
+                  max_decompressed: int | None = None) -> str:
+    """Read a whole file as text (BOM-sniffed, U+FFFD for bad UTF-8; newlines kept as-is)."""
+    data = read_all_bytes(path, limit=limit, max_decompressed=max_decompressed)
+    enc = _bom_encoding(data[:4]) or "utf-8"
+    return data.decode(enc, errors="replace")
+
+
+def atomic_write(path: str | os.PathLike, data: bytes | str) -> None:
+    """Write ``data`` to ``path`` via a temporary name and rename (no half-written outputs)."""
+    from ..atomic import atomic_output
+
+    mode = "wb" if isinstance(data, bytes) else "w"
+    with atomic_output(path, mode) as f:
+        f.write(data)
+
+
+# keep a reference so linters do not flag the import as unused
+_ = gzip

@@ -1,0 +1,84 @@
+"""Strict JSON reading shared by the JSON importers (pipeline stage: formats).
+
+``json.loads`` accepts ``NaN``/``Infinity`` and overflows ``1e999`` to ``inf``
+silently, and raises ``RecursionError`` on deeply nested input (bad_inputs.md
+S06/S08). :func:`load_json` turns each of those into a :class:`FormatError`
+naming the file and the line, and offers a lenient mode for producers that do
+write ``NaN`` (scalene uses Python's ``json.dump``, which does).
+"""
+from __future__ import annotations
+
+import json
+import math
+import os
+from typing import Any
+
+from ..errors import FormatError
+from . import _io
+
+#: Largest JSON document read into memory (decompressed bytes).
+MAX_JSON_BYTES = int(os.environ.get("FLAMEKIT_MAX_JSON_BYTES", 2 * 1024**3))
+
+
+class _NonFinite(ValueError):
+    pass
+
+
+def _strict_constant(token: str) -> float:
+    raise _NonFinite(f"non-finite number {token!r} is not valid JSON")
+
+
+def _strict_float(text: str) -> float:
+    v = float(text)
+    if not math.isfinite(v):
+        raise _NonFinite(f"number {text[:40]!r} overflows a 64-bit float")
+    return v
+
+
+def load_json(path: str | os.PathLike, fmt: str, *, max_decompressed: int | None = None,
+              allow_nan: bool = False) -> Any:
+    """Read and parse a whole JSON file; every failure is a :class:`FormatError`.
+
+    With ``allow_nan`` the tokens ``NaN``/``Infinity`` parse to float NaN/inf
+    (the caller must check values with ``math.isfinite``).
+    """
+    source = os.fspath(path)
+    text = _io.read_all_text(source, limit=MAX_JSON_BYTES, max_decompressed=max_decompressed)
+    if text.startswith("\ufeff"):
+        text = text[1:]
+    if not text.strip():
+        raise FormatError(fmt, source, "offset 0", "empty file: no samples")
+    kw: dict[str, Any] = {}
+    if not allow_nan:
+        kw = {"parse_constant": _strict_constant, "parse_float": _strict_float}
+    try:
+        return json.loads(text, **kw)
+    except json.JSONDecodeError as e:
+        raise FormatError(fmt, source, f"line {e.lineno}",
+                          f"invalid JSON: {e.msg} (column {e.colno})") from None
+    except _NonFinite as e:
+        raise FormatError(fmt, source, None, f"invalid JSON: {e}") from None
+    except RecursionError:
+        raise FormatError(fmt, source, None, "JSON nested too deeply to load") from None
+
+
+def describe(value: Any) -> str:
+    """Return a short, safe description of an unexpected JSON value for error messages."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, (int, float)):
+        return f"the number {value!r}"[:60]
+    if isinstance(value, str):
+        return "the string " + json.dumps(value[:40])
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, dict):
+        return "an object"
+    return type(value).__name__
+
+
+def is_number(v: Any) -> bool:
+    """Return True for a JSON number (int or float, not a boolean)."""
+    return isinstance(v, (int, float)) and not isinstance(v, bool)

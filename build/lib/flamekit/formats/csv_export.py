@@ -1,0 +1,118 @@
+"""CSV exporter for spreadsheets and pandas (pipeline stage: formats; export only).
+
+Two layouts (RFC 4180: comma separated, ``"`` quoting, CRLF-free ``\\n`` rows,
+UTF-8 without BOM, a header row):
+
+* ``rows="stacks"`` (the default, what ``flamekit convert --to csv`` writes):
+  one row per (thread, stack), values summed over samples. Columns:
+  ``thread_id, thread_name, pid, depth, leaf, stack`` then one column per sample
+  type named ``<type>/<unit>``. ``stack`` holds the frame names root first,
+  joined by ``;``; a ``;`` or ``\\`` inside a name is written as ``\\;`` /
+  ``\\\\``, so ``stack.split(";")`` is exact when no name has one.
+* ``rows="functions"``: one row per function (name, file, module, kind), with
+  ``self_<type>/<unit>`` and ``total_<type>/<unit>`` columns per sample type
+  (recursion counted once in total, as in :func:`flamekit.model.functions`),
+  sorted by the first self column, descending.
+
+``sample_type`` limits either layout to one value column. Integral values are
+written without a decimal point. Function names are untrusted: a text cell
+that starts with ``=``, ``+``, ``-``, ``@``, TAB or CR gets a leading ``'`` so a
+spreadsheet never evaluates it as a formula (OWASP "CSV injection").
+
+There is no ``sniff``/``load``: CSV is never detected as an input.
+"""
+from __future__ import annotations
+
+import csv
+import io
+import math
+from typing import BinaryIO
+
+import numpy as np
+
+from ..model import Profile, functions
+
+NAME = "csv"
+EXTENSIONS = (".csv",)
+
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _cell(s: str) -> str:
+    """Neutralize spreadsheet formulas in an untrusted text cell."""
+    return "'" + s if s.startswith(_FORMULA_START) else s
+
+
+def _num(x: float) -> str:
+    x = float(x)
+    if math.isfinite(x) and x == int(x) and abs(x) < 2**63:
+        return str(int(x))
+    return repr(x)
+
+
+def _esc_frame(name: str) -> str:
+    return name.replace("\\", "\\\\").replace(";", "\\;")
+
+
+def dump(profile: Profile, f: BinaryIO, *, sample_type: str | int | None = None,
+         rows: str = "stacks") -> None:
+    """Write ``profile`` as CSV, one row per stack (default) or per function (``rows``)."""
+    p = profile
+    cols = list(range(len(p.sample_types))) if sample_type is None \
+        else [p.type_index(sample_type)]
+    buf = io.StringIO(newline="")
+    w = csv.writer(buf, lineterminator="\n")
+    if rows == "stacks":
+        _stacks(p, cols, w)
+    elif rows == "functions":
+        _functions(p, cols, w)
+    else:
+        raise ValueError(f"rows must be 'stacks' or 'functions', not {rows!r}")
+    f.write(buf.getvalue().encode("utf-8", errors="replace"))
+
+
+def _stacks(p: Profile, cols: list[int], w) -> None:
+    w.writerow(["thread_id", "thread_name", "pid", "depth", "leaf", "stack"]
+               + [str(p.sample_types[k]) for k in cols])
+    if not p.n_samples:
+        return
+    nt = max(len(p.threads), 1)
+    key = p.sample_stack * nt + p.sample_thread
+    uniq, inv = np.unique(key, return_inverse=True)
+    sums = np.zeros((len(uniq), len(cols)))
+    np.add.at(sums, inv.reshape(-1), p.values[:, cols])
+    first = np.full(len(uniq), len(key), dtype=np.int64)
+    np.minimum.at(first, inv.reshape(-1), np.arange(len(key)))
+    for r in np.argsort(first, kind="stable"):  # first-appearance order
+        stack, th = divmod(int(uniq[r]), nt)
+        t = p.threads[th]
+        fids = p.stack_frames(stack)
+        names = [p.frames[i].name for i in fids]
+        w.writerow([t.id, _cell(t.name), "" if t.pid is None else t.pid, len(fids),
+                    _cell(names[-1]), _cell(";".join(_esc_frame(n) for n in names))]
+                   + [_num(v) for v in sums[r]])
+
+
+def _functions(p: Profile, cols: list[int], w) -> None:
+    import pandas as pd
+
+    keys = ["name", "file", "module", "kind"]
+    merged = None
+    for k in cols:
+        st = str(p.sample_types[k])
+        df = functions(p, k)[keys + ["self", "total"]]
+        df = df.groupby(keys, sort=False, as_index=False)[["self", "total"]].sum()
+        df = df.rename(columns={"self": f"self_{st}", "total": f"total_{st}"})
+        merged = df if merged is None else merged.merge(df, on=keys, how="outer")
+    header = keys + [f"{pre}_{p.sample_types[k]}" for k in cols for pre in ("self", "total")]
+    w.writerow(header)
+    if merged is None or not len(merged):
+        return
+    merged = merged.fillna(0.0)
+    merged = merged.sort_values([header[4], "name", "file"], ascending=[False, True, True],
+                                kind="mergesort")
+    for row in merged[header].itertuples(index=False):
+        w.writerow([_cell(str(x)) for x in row[:4]] + [_num(x) for x in row[4:]])
+
+
+

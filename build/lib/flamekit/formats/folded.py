@@ -1,0 +1,512 @@
+"""Folded / collapsed stacks (FlameGraph, inferno, py-spy ``raw``): import and export.
+
+Pipeline stage: formats. One line per stack, frames root first, joined by ``;``,
+then whitespace and a count::
+
+    main (app.py:10);price (pricing.py:42);_burn (pricing.py:25) 17
+
+Grammar on import:
+
+* The count is the text after the LAST space or tab of the line and must match
+  ``[0-9]+(\\.[0-9]+)?`` (so ``1e3``, ``-3``, ``nan``, ``1_000`` or non-ASCII
+  digits are not counts). Everything before that single separator is the stack,
+  so ``main;foo 12;bar 3 4`` has frames ``foo 12`` and ``bar 3`` and count 4.
+  Counts too large for a float64 (more than 308 integer digits) raise a
+  :class:`FormatError` naming the line. Lines without a valid count (comments,
+  prose, ``main;b``, ``main;c x``) are skipped and counted in one warning; blank
+  lines are ignored silently.
+* Frames: ``name (file:line)`` and ``name (file)`` are split into name, file
+  and line (py-spy raw); a trailing FlameGraph annotation ``_[k]``, ``_[j]`` or
+  ``_[i]`` sets the kind to kernel, jit or inlined and is removed from the name
+  (``_[w]``, FlameGraph's waker mark, has no kind in the model and stays in the
+  name). Other frames get kind ``python`` when the file looks like Python
+  (``.py``, ``<frozen ...>``), ``native`` for C/C++/Rust sources and shared
+  objects, else ``unknown``. Empty frame names are kept as ``''``.
+* py-spy's optional root frames ``process PID:"command"`` (``--subprocesses``)
+  and ``thread (TID)`` / ``thread (TID): name`` (``--threads``) become the
+  sample's thread (pid, tid, name); commands go to ``meta["processes"]``.
+* Encodings: UTF-8 (invalid bytes become U+FFFD), UTF-8/UTF-16 with a BOM, gzip
+  (through :mod:`._io`); line endings LF, CRLF or CR only.
+* Identical (stack, thread) lines are summed into one sample, in order of first
+  appearance.
+
+Export (:func:`dump`) writes one line per (stack, thread) of one sample type
+(the first unless ``sample_type`` names another). Frames with a file are written
+``name (file:line)`` (``name (file)`` when the line is 0), kinds kernel/jit/inlined
+get their ``_[k]``/``_[j]``/``_[i]`` suffix, threads other than the default one get
+py-spy's ``process``/``thread`` root frames. Counts are integers when the value is
+integral, otherwise the shortest positional decimal that reads back to the same
+float64 (never an exponent); negative values cannot be written.
+
+Escaping (both directions): a frame's text may not contain ``;``, LF or CR, so they
+are written as ``\\x3b``, ``\\x0a`` and ``\\x0d``. Where a name or file would
+otherwise be misread, ``(`` ``)`` ``[`` ``"`` become ``\\x28`` ``\\x29`` ``\\x5b``
+``\\x22`` (a file containing parentheses, a file-less name ending in ``(...)``, a
+name ending in ``_[k]`` that is not a kernel frame, a name that looks like a
+py-spy thread/process frame), and a backslash that starts one of these eight
+sequences is written ``\\x5c``. On import exactly these eight sequences
+(case-insensitive hex) are decoded and every other backslash is literal, so
+Windows paths and foreign files read unchanged. See ``docs/format.md``.
+"""
+from __future__ import annotations
+
+import codecs
+import math
+import os
+import re
+from typing import BinaryIO
+
+import numpy as np
+
+from ..errors import FlamekitError, FormatError
+from ..model import Frame, Profile, SampleType, Thread, build_trie
+from . import _io
+
+NAME = "folded"
+ALIASES = ("collapsed", "py-spy-raw", "raw", "flamegraph")
+EXTENSIONS = (".folded", ".collapsed", ".raw.txt", ".stacks", ".txt")
+
+SAMPLE_TYPE = SampleType("samples", "count")
+CHUNK = 8 * 1024 * 1024
+_MAX_INT_DIGITS = 308  # 10**308 < float max; longer integer counts overflow to inf
+
+_COUNT_RX = re.compile(rb"^(.*)[ \t]([0-9]+(?:\.[0-9]+)?)[ \t]*$", re.S)
+_THREAD_RX = re.compile(rb"^thread \((0x[0-9a-fA-F]+|[0-9]+)\)(?:: (.*))?$", re.S)
+_PROCESS_RX = re.compile(rb'^process ([0-9]+):"(.*)"$', re.S)
+_ANNOT = {"k": "kernel", "j": "jit", "i": "inlined"}
+_ANNOT_OF_KIND = {v: k for k, v in _ANNOT.items()}
+_UNESC_RX = re.compile(r"\\x(3[bB]|0[aA]|0[dD]|5[cC]|28|29|5[bB]|22)")
+_BACKSLASH_RX = re.compile(r"\\(?=x(?:3[bB]|0[aA]|0[dD]|5[cC]|28|29|5[bB]|22))")
+_PY_SUFFIXES = (".py", ".pyx", ".pyi", ".pyw")
+_NATIVE_SUFFIXES = (".c", ".cc", ".cpp", ".cxx", ".h", ".hh", ".hpp", ".rs", ".so")
+_SO_RX = re.compile(r"\.so(\.[0-9]+)*$")
+
+
+# ---------------------------------------------------------------------------
+# Frame text <-> Frame
+# ---------------------------------------------------------------------------
+def _unescape(s: str) -> str:
+    return _UNESC_RX.sub(lambda m: chr(int(m.group(1), 16)), s) if "\\x" in s else s
+
+
+def _guess_kind(file: str) -> str:
+    if not file:
+        return "unknown"
+    if file.endswith(_PY_SUFFIXES) or file.startswith("<frozen "):
+        return "python"
+    if file.endswith(_NATIVE_SUFFIXES) or _SO_RX.search(file):
+        return "native"
+    return "unknown"
+
+
+def _split_structure(t: str) -> tuple[str, str | None, int]:
+    """Split raw (still escaped) frame text into ``(name, file or None, line)``."""
+    if t.endswith(")"):
+        idx = t.rfind(" (")
+        if idx >= 0:
+            inner = t[idx + 2:-1]
+            if inner and "(" not in inner and ")" not in inner:
+                f, sep, ln = inner.rpartition(":")
+                if sep and ln.isdigit() and ln.isascii() and len(ln) < 10:
+                    return t[:idx], f, int(ln)
+                return t[:idx], inner, 0
+    return t, None, 0
+
+
+def parse_frame(text: str) -> Frame:
+    """Parse one frame's text (``name (file:line)``, annotations, escapes) into a Frame."""
+    kind = None
+    if len(text) >= 4 and text.endswith("]") and text[-4:-2] == "_[" and text[-2] in _ANNOT:
+        kind = _ANNOT[text[-2]]
+        text = text[:-4]
+    name, file, line = _split_structure(text)
+    name = _unescape(name)
+    file = _unescape(file) if file else (file or "")
+    return Frame(name, file, line, "", kind or _guess_kind(file))
+
+
+def _esc_common(s: str) -> str:
+    if "\\" in s:
+        s = _BACKSLASH_RX.sub(r"\\x5c", s)
+    if ";" in s or "\n" in s or "\r" in s:
+        s = s.replace(";", "\\x3b").replace("\n", "\\x0a").replace("\r", "\\x0d")
+    return s
+
+
+def format_frame(f: Frame) -> str:
+    """Return the folded text of a frame (escaped so that :func:`parse_frame` reads it back)."""
+    name = _esc_common(f.name)
+    if f.file or f.line:
+        file = _esc_common(f.file).replace("(", "\\x28").replace(")", "\\x29")
+        if f.line:
+            loc = f"{file}:{f.line}"
+        else:
+            loc = f"{file}:0" if re.search(r":[0-9]+$", file) or not file else file
+        text = f"{name} ({loc})"
+    else:
+        text = name
+        if _split_structure(text)[1] is not None:  # would read back as name + file
+            text = text[:-1] + "\\x29"
+        if text.startswith(("thread (", "process ")) and (
+                _THREAD_RX.match(text.encode("utf-8", "surrogatepass"))
+                or _PROCESS_RX.match(text.encode("utf-8", "surrogatepass"))):
+            text = (text.replace(":\"", ":\\x22", 1) if text.startswith("process ")
+                    else "thread \\x28" + text[8:])
+    annot = _ANNOT_OF_KIND.get(f.kind)
+    if annot:
+        text += f"_[{annot}]"
+    elif len(text) >= 4 and text.endswith("]") and text[-4:-2] == "_[" and text[-2] in _ANNOT:
+        text = text[:-3] + "\\x5b" + text[-2:]
+    return text
+
+
+class _FrameIds(dict):
+    """bytes -> frame id; a missing key is parsed and interned once (``__missing__``).
+
+    Thread/process marker frames get negative ids (-1 - index into ``markers``).
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.frames: list[Frame] = []
+        self.index: dict[Frame, int] = {}
+        self.markers: list[tuple[str, int, str, bytes]] = []
+        self.marker_frame: dict[int, int] = {}
+
+    def intern(self, f: Frame) -> int:
+        i = self.index.get(f)
+        if i is None:
+            i = self.index[f] = len(self.frames)
+            self.frames.append(f)
+        return i
+
+    def __missing__(self, raw: bytes) -> int:
+        if raw[:8] == b"thread (" or raw[:8] == b"process ":
+            m = _THREAD_RX.match(raw)
+            if m:
+                tid = int(m.group(1), 16) if m.group(1)[:2] == b"0x" else int(m.group(1))
+                name = (m.group(2) or b"").decode("utf-8", "replace")
+                self.markers.append(("thread", tid, name, raw))
+                i = self[raw] = -len(self.markers)
+                return i
+            m = _PROCESS_RX.match(raw)
+            if m and len(m.group(1)) < 12:
+                self.markers.append(("process", int(m.group(1)),
+                                     m.group(2).decode("utf-8", "replace"), raw))
+                i = self[raw] = -len(self.markers)
+                return i
+        i = self[raw] = self.intern(parse_frame(raw.decode("utf-8", "replace")))
+        return i
+
+    def as_frame(self, neg: int) -> int:
+        """Return a regular frame id for a marker used outside the root position."""
+        i = self.marker_frame.get(neg)
+        if i is None:
+            raw = self.markers[-1 - neg][3]
+            i = self.marker_frame[neg] = self.intern(
+                Frame(raw.decode("utf-8", "replace"), "", 0, "", "unknown"))
+        return i
+
+
+# ---------------------------------------------------------------------------
+# Sniffing
+# ---------------------------------------------------------------------------
+def _valid_line(line: bytes) -> bool:
+    return bool(_COUNT_RX.match(line))
+
+
+def sniff(head: bytes) -> bool | None:
+    """Claim text whose first meaningful line is ``stack COUNT`` (and most others too)."""
+    if not head.strip():
+        return False
+    if b"\x00" in head:
+        return False
+    s = head.lstrip()
+    if s[:1] in (b"{", b"[", b"<"):
+        return False
+    lines = re.split(rb"\r\n|\r|\n", head)
+    complete = len(lines) > 1
+    if complete and len(head) >= _io.HEAD_SIZE:
+        lines = lines[:-1]  # the last line may be cut
+    seen = good = 0
+    for raw in lines:
+        line = raw.strip()
+        if not line or line.startswith((b"#", b"//")):
+            continue
+        ok = _valid_line(raw)
+        if seen == 0 and not ok:
+            if not complete and len(head) >= _io.HEAD_SIZE:
+                break
+            return False
+        seen += 1
+        good += ok
+        if seen >= 50:
+            break
+    if seen == 0:
+        # one line longer than the head: text with ';' separators and no controls
+        if not complete and len(head) >= _io.HEAD_SIZE and b";" in head:
+            return not re.search(rb"[\x00-\x08\x0e-\x1f]", head[:4096])
+        return False
+    return good * 2 >= seen
+
+
+# ---------------------------------------------------------------------------
+# Import
+# ---------------------------------------------------------------------------
+def _iter_chunks(f: BinaryIO, source: str):
+    """Yield blocks of complete lines (bytes, LF endings, UTF-8), and a final remainder."""
+    first = f.read(CHUNK)
+    dec = None
+    if first.startswith(codecs.BOM_UTF8):
+        first = first[3:]
+    elif first.startswith(codecs.BOM_UTF16_LE) or first.startswith(codecs.BOM_UTF16_BE):
+        dec = codecs.getincrementaldecoder("utf-16")(errors="replace")
+    carry = b""
+    block = first
+    while True:
+        eof = not block
+        if dec is not None:
+            text = dec.decode(block, final=eof)
+            block = text.encode("utf-8", "surrogatepass")
+        data = carry + block if carry else block
+        if b"\r" in data:
+            hold = b""
+            if not eof and data.endswith(b"\r"):
+                data, hold = data[:-1], b"\r"
+            data = data.replace(b"\r\n", b"\n").replace(b"\r", b"\n") + hold
+        if eof:
+            if data:
+                yield data
+            return
+        cut = data.rfind(b"\n")
+        if cut < 0:
+            carry = data
+        else:
+            yield data[:cut]
+            carry = data[cut + 1:]
+        block = f.read(CHUNK)
+
+
+def _parse_count(cnt: bytes, source: str, lineno: int) -> float:
+    if b"." not in cnt and len(cnt) > _MAX_INT_DIGITS:
+        raise FormatError(NAME, source, lineno,
+                          f"count has {len(cnt)} digits, too large for a float64 value")
+    v = float(cnt)
+    if not math.isfinite(v):
+        raise FormatError(NAME, source, lineno, "count too large for a float64 value")
+    return v
+
+
+def load(path: str | os.PathLike, *, max_decompressed: int | None = None) -> Profile:
+    """Load a folded / collapsed stack file (see the module docstring for the grammar)."""
+    source = os.fspath(path)
+    ids = _FrameIds()
+    get = ids.__getitem__
+    flat_parts: list[np.ndarray] = []
+    len_parts: list[np.ndarray] = []
+    cnt_parts: list[np.ndarray] = []
+    thr_parts: list[np.ndarray] = []
+    thread_keys: dict[tuple, int] = {}
+    thread_names: dict[int, str] = {}
+    processes: dict[str, str] = {}
+    skipped = 0
+    skipped_lines: list[int] = []
+    lineno = 0
+    any_markers = False
+    count_rx = _COUNT_RX.match
+    with _io.open_binary(source, max_decompressed=max_decompressed) as f:
+        for block in _iter_chunks(f, source):
+            lines = block.split(b"\n")
+            flat: list[int] = []
+            lengths: list[int] = []
+            counts: list[float] = []
+            thr: list[int] = []
+            base = lineno
+            for i, line in enumerate(lines):
+                stack, sep, cnt = line.rpartition(b" ")
+                if sep and cnt.isdigit() and len(cnt) < 16:
+                    c: float = int(cnt)
+                else:
+                    m = count_rx(line)
+                    if m is None:
+                        if line.strip():
+                            skipped += 1
+                            if len(skipped_lines) < 5:
+                                skipped_lines.append(base + i + 1)
+                        continue
+                    stack = m.group(1)
+                    c = _parse_count(m.group(2), source, base + i + 1)
+                n0 = len(flat)
+                flat += map(get, stack.split(b";"))
+                if any_markers or ids.markers:
+                    if not any_markers:
+                        any_markers = True
+                        if lengths or len_parts:  # earlier lines had no markers: thread 0
+                            thread_keys[(None, None)] = 0
+                    t = _strip_markers(ids, flat, n0, thread_keys, thread_names, processes)
+                    thr.append(t)
+                lengths.append(len(flat) - n0)
+                counts.append(c)
+            lineno = base + len(lines)
+            if lengths:
+                flat_parts.append(np.array(flat, dtype=np.int32))
+                len_parts.append(np.array(lengths, dtype=np.int64))
+                cnt_parts.append(np.array(counts, dtype=np.float64))
+                if any_markers:
+                    if len(thr) < len(lengths):  # markers first seen inside this block
+                        thr = [0] * (len(lengths) - len(thr)) + thr
+                    thr_parts.append(np.array(thr, dtype=np.int64))
+    return _build(source, ids, flat_parts, len_parts, cnt_parts, thr_parts, thread_keys,
+                  thread_names, processes, skipped, skipped_lines)
+
+
+def _strip_markers(ids: _FrameIds, flat: list[int], n0: int, thread_keys: dict,
+                   thread_names: dict, processes: dict) -> int:
+    """Remove py-spy process/thread root frames from the line's ids; return its thread index."""
+    pid = tid = None
+    name = ""
+    k = n0
+    n = len(flat)
+    while k < n and k < n0 + 2 and flat[k] < 0:
+        kind, num, text, _ = ids.markers[-1 - flat[k]]
+        if kind == "process" and pid is None and tid is None:
+            pid = num
+            processes.setdefault(str(num), text)
+        elif kind == "thread" and tid is None:
+            tid, name = num, text
+        else:
+            break
+        k += 1
+    if k == n:  # only markers: the innermost one stays as a frame
+        k -= 1
+    if k > n0:
+        del flat[n0:k]
+    if min(flat[n0:]) < 0:
+        for j in range(n0, len(flat)):
+            if flat[j] < 0:
+                flat[j] = ids.as_frame(flat[j])
+    key = (pid, tid)
+    t = thread_keys.get(key)
+    if t is None:
+        t = thread_keys[key] = len(thread_keys)
+    if name and not thread_names.get(t):
+        thread_names[t] = name
+    return t
+
+
+def _build(source: str, ids: _FrameIds, flat_parts, len_parts, cnt_parts, thr_parts,
+           thread_keys: dict, thread_names: dict, processes: dict, skipped: int,
+           skipped_lines: list[int]) -> Profile:
+    import pandas as pd
+
+    meta: dict = {}
+    if skipped:
+        where = ", ".join(str(x) for x in skipped_lines) + (", ..." if skipped > len(skipped_lines) else "")
+        meta["warnings"] = [f"{source}: skipped {skipped} line(s) without a valid "
+                            f"'stack COUNT' form (line {where})"]
+    if processes:
+        meta["processes"] = processes
+    if not len_parts:
+        return Profile(frames=(), stack_prefix=[], stack_frame=[], sample_stack=[],
+                       values=np.zeros((0, 1)), sample_types=(SAMPLE_TYPE,), meta=meta)
+    flat = np.concatenate(flat_parts)
+    lengths = np.concatenate(len_parts)
+    counts = np.concatenate(cnt_parts)
+    prefix, frame, leaf = build_trie(flat, lengths)
+    if thr_parts:
+        thr = np.concatenate(thr_parts)
+        if len(thr) < len(lengths):
+            thr = np.concatenate([np.zeros(len(lengths) - len(thr), dtype=np.int64), thr])
+    else:
+        thr = np.zeros(len(lengths), dtype=np.int64)
+    if thread_keys:
+        threads = [Thread(tid if tid is not None else 0, thread_names.get(i, ""), pid)
+                   for (pid, tid), i in sorted(thread_keys.items(), key=lambda kv: kv[1])]
+    else:
+        threads = [Thread(0, "")]
+    nt = max(len(threads), 1)
+    key = leaf * nt + thr
+    codes, uniq = pd.factorize(key, sort=False)
+    uniq = np.asarray(uniq, dtype=np.int64)
+    vals = np.bincount(codes, weights=counts, minlength=len(uniq))
+    return Profile(frames=ids.frames, stack_prefix=prefix, stack_frame=frame,
+                   sample_stack=uniq // nt, sample_thread=uniq % nt,
+                   values=vals.reshape(-1, 1), sample_types=(SAMPLE_TYPE,),
+                   threads=threads, meta=meta)
+
+
+# ---------------------------------------------------------------------------
+# Export
+# ---------------------------------------------------------------------------
+def format_count(v: float) -> str:
+    """Return a count as folded text: an integer when integral, else a positional decimal."""
+    if v == int(v):
+        return str(int(v))
+    return np.format_float_positional(v, unique=True, trim="-")
+
+
+def _thread_prefix(t: Thread, processes: dict) -> bytes:
+    parts = []
+    if t.pid is not None:
+        cmd = str(processes.get(str(t.pid), ""))
+        parts.append(f'process {t.pid}:"{_esc_common(cmd)}"')
+    if not (t.id == 0 and not t.name):
+        parts.append(f"thread ({t.id})" + (f": {_esc_common(t.name)}" if t.name else ""))
+    return "".join(p + ";" for p in parts).encode("utf-8", "surrogatepass")
+
+
+def leaf_paths(p: Profile, leaves: np.ndarray) -> tuple[list[int], np.ndarray]:
+    """Return root-first frame ids of many stacks back to back, and each one's start offset."""
+    depth = p.stack_depths()
+    d = depth[leaves] if len(leaves) else np.zeros(0, dtype=np.int64)
+    starts = np.zeros(len(leaves) + 1, dtype=np.int64)
+    np.cumsum(d, out=starts[1:])
+    flat = np.empty(int(starts[-1]), dtype=np.int64)
+    order = np.argsort(-d, kind="stable")
+    d_sorted = d[order]
+    cur = leaves[order].copy()
+    end = starts[1:][order] - 1
+    maxd = int(d.max()) if len(d) else 0
+    for j in range(maxd):
+        alive = int(np.searchsorted(-d_sorted, -(j + 1), side="right"))
+        c = cur[:alive]
+        flat[end[:alive] - j] = p.stack_frame[c]
+        cur[:alive] = p.stack_prefix[c]
+    return flat.tolist(), starts
+
+
+def dump(profile: Profile, f: BinaryIO, *, sample_type: str | int | None = None) -> None:
+    """Write one ``stack COUNT`` line per (stack, thread) for one sample type."""
+    import pandas as pd
+
+    p = profile
+    k = p.type_index(sample_type)
+    if p.n_samples == 0:
+        return
+    v = p.values[:, k]
+    if (v < 0).any():
+        raise FlamekitError(f"folded stacks cannot hold negative values (sample type "
+                            f"{p.sample_types[k]} has some); pick another --sample-type")
+    nt = max(len(p.threads), 1)
+    codes, uniq = pd.factorize(p.sample_stack * nt + p.sample_thread, sort=False)
+    uniq = np.asarray(uniq, dtype=np.int64)
+    sums = np.bincount(codes, weights=v, minlength=len(uniq))
+    leaves = uniq // nt
+    thr = (uniq % nt).tolist()
+    labels = [format_frame(fr).encode("utf-8", "surrogatepass") for fr in p.frames]
+    processes = p.meta.get("processes") if isinstance(p.meta.get("processes"), dict) else {}
+    tpre = [_thread_prefix(t, processes) for t in p.threads]
+    flat, starts = leaf_paths(p, leaves)
+    st = starts.tolist()
+    lab = labels.__getitem__
+    out: list[bytes] = []
+    size = 0
+    for i, s in enumerate(sums.tolist()):
+        line = tpre[thr[i]] + b";".join(map(lab, flat[st[i]:st[i + 1]])) + b" " \
+            + format_count(s).encode() + b"\n"
+        out.append(line)
+        size += len(line)
+        if size > 4 * 1024 * 1024:
+            f.write(b"".join(out))
+            out, size = [], 0
+    f.write(b"".join(out))

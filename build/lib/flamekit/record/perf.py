@@ -1,0 +1,178 @@
+"""perf recorder (pipeline stage: record): ``perf record`` then ``perf script``, native and kernel frames.
+
+Runs ``perf record -e cpu-clock -F RATE -g`` on a pid (``-p``) or a command
+(``-- CMD``: perf runs it and exits with its status), then ``perf script`` into
+a text file for :mod:`flamekit.formats.perf_script`. ``cpu-clock`` is a
+software event, so it works where hardware counters are not exposed (VMs,
+containers).
+
+Python frames (CPython's perf support, https://docs.python.org/3/howto/perf_profiling.html),
+chosen by the launched interpreter's version:
+
+* **3.13+**: ``PYTHON_PERF_JIT_SUPPORT=1`` (``-X perf_jit``) with
+  ``--call-graph dwarf -k 1`` and ``perf inject --jit``: full mixed stacks
+  (``py::function:file`` frames between the interpreter's C frames). This is
+  what works on these machines, whose CPython is built without frame pointers.
+* **3.12**: ``PYTHONPERFSUPPORT=1`` (``-X perf``) with ``-g``: Python frames
+  appear, but frame-pointer unwinding stops early, so stacks are short.
+* **older**: no perf support in CPython; only native frames show (flamekit
+  says so; use py-spy for Python frames).
+
+The variables are set in the environment of the launched command so Python
+children get them too. Attached processes keep whatever they were started with
+(a ``/tmp/jit-PID.dump`` or ``/tmp/perf-PID.map`` tells). ``--idle`` and
+``--gil`` have no perf meaning (perf samples on-CPU time) and are noted.
+"""
+from __future__ import annotations
+
+import glob
+import os
+import re
+import subprocess
+
+from ..errors import RecordError
+from . import require_tool, tool_output, version_tuple
+
+NAME = "perf"
+DEFAULT_RATE = 99
+LAUNCHES_TARGET = True
+INSTALL = "apt-get install linux-perf (Debian) or apt-get install linux-tools-$(uname -r) (Ubuntu)"
+SCRIPT_TIMEOUT = 600.0
+
+
+def tool_version() -> str:
+    """Return perf's version (``6.1.187``); RecordError with the apt command if missing."""
+    exe = require_tool("perf", INSTALL)
+    m = re.search(r"(\d+\.\d+[\w.]*)", tool_output([exe, "--version"]))
+    return m.group(1) if m else "unknown"
+
+
+def _paranoid() -> int | None:
+    try:
+        with open("/proc/sys/kernel/perf_event_paranoid") as f:
+            return int(f.read().strip())
+    except (OSError, ValueError):
+        return None
+
+
+def prepare(s) -> None:
+    """Pick the unwinding mode and CPython perf support for the target; note what will show."""
+    mode = "fp"
+    if s.attach:
+        pid = s.opts.pid
+        if os.path.exists(f"/tmp/jit-{pid}.dump"):
+            mode = "jit"
+        elif not os.path.exists(f"/tmp/perf-{pid}.map") and s.python_version:
+            s.notes.append(f"pid {pid} runs Python {s.python_version} without perf support: only native "
+                           f"frames will show (start it with -X perf_jit on 3.13+ or -X perf on 3.12, "
+                           f"or record it with py-spy)")
+    elif s.interpreter:
+        v = version_tuple(s.python_version)
+        if v >= (3, 13):
+            mode = "jit"
+            s.env = {**(s.env or {}), "PYTHON_PERF_JIT_SUPPORT": "1"}
+        elif v >= (3, 12):
+            s.env = {**(s.env or {}), "PYTHONPERFSUPPORT": "1"}
+            s.notes.append("Python 3.12: perf shows Python frames via -X perf, but this CPython has no "
+                           "frame pointers, so stacks are short (Python 3.13+ gets full stacks)")
+        else:
+            s.notes.append(f"Python {s.python_version or '?'} has no perf support (3.12+ needed): only "
+                           f"native frames will show; use --backend py-spy for Python frames")
+    for flag, on in (("--idle", s.opts.idle), ("--gil", s.opts.gil)):
+        if on:
+            s.notes.append(f"{flag} has no meaning for perf (it samples on-CPU time): ignored")
+    s.meta["perf_unwind"] = "dwarf+jit" if mode == "jit" else "frame-pointer"
+    s.perf_mode = mode  # type: ignore[attr-defined]
+    for n in s.notes:
+        print(f"flamekit: note: {n}", file=__import__("sys").stderr)
+
+
+def _data(s) -> str:
+    return os.path.join(s.workdir, "perf.data")
+
+
+def argv(s) -> list[str]:
+    """Return the ``perf record`` command line."""
+    cmd = [require_tool("perf", INSTALL), "record", "-e", "cpu-clock", "-F", str(s.rate), "-o", _data(s)]
+    if getattr(s, "perf_mode", "fp") == "jit":
+        cmd += ["--call-graph", "dwarf", "-k", "1"]
+    else:
+        cmd += ["-g"]
+    if s.attach:
+        return cmd + ["-p", str(s.opts.pid)]
+    return cmd + ["--"] + list(s.command)
+
+
+def _run(args: list[str], out_path: str | None = None) -> tuple[int, str]:
+    out = open(out_path, "wb") if out_path else subprocess.DEVNULL
+    try:
+        r = subprocess.run(args, stdout=out, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL,
+                           timeout=SCRIPT_TIMEOUT)
+    except subprocess.TimeoutExpired:
+        raise RecordError(f"{' '.join(args[:2])} took longer than {SCRIPT_TIMEOUT:.0f} s") from None
+    finally:
+        if out_path:
+            out.close()
+    return r.returncode, r.stderr.decode("utf-8", "replace")
+
+
+def collect(s, rc: int, log: str) -> tuple[str, str]:
+    """Run ``perf inject --jit`` (3.13 mode) and ``perf script``; return the text file."""
+    perf = require_tool("perf", INSTALL)
+    data = _data(s)
+    if getattr(s, "perf_mode", "fp") == "jit":
+        injected = data + ".jit"
+        irc, err = _run([perf, "inject", "--jit", "-i", data, "-o", injected])
+        if irc == 0 and os.path.exists(injected):
+            data = injected
+        else:
+            s.notes.append(f"perf inject --jit failed, Python frames may be missing: {err.strip()[-200:]}")
+    out = os.path.join(s.workdir, "perf.script.txt")
+    src, err = _run([perf, "script", "-i", data], out)
+    if src != 0:
+        raise RecordError(f"perf script failed (exit status {src}): {(err.strip().splitlines() or ['?'])[-1]}")
+    if not s.attach and s.target_pid:
+        _cleanup_jit_files(s.target_pid)
+    return out, "perf-script"
+
+
+def _cleanup_jit_files(pid: int) -> None:
+    """Remove the perf map / jitdump / jitted .so files CPython wrote for a command we launched."""
+    for pat in (f"/tmp/perf-{pid}.map", f"/tmp/jit-{pid}.dump", f"/tmp/jitted-{pid}-*.so"):
+        for path in glob.glob(pat):
+            try:
+                os.unlink(path)
+            except OSError:
+                pass
+
+
+def stats(log: str) -> dict:
+    """Parse perf's ``(N samples)`` and ``lost N chunks`` lines."""
+    out: dict = {}
+    m = re.search(r"\((\d+) samples\)", log)
+    if m:
+        out["tool_sample_count"] = int(m.group(1))
+    lost = [int(x) for x in re.findall(r"lost (\d+) chunks", log, re.I)]
+    lost += [int(x) for x in re.findall(r"(\d+) lost samples", log, re.I)]
+    if lost:
+        out["lost_samples"] = sum(lost)
+    return out
+
+
+def diagnose(s, rc: int, log: str) -> str | None:
+    """Turn a failed ``perf record`` into one line with the fix (None when it wrote data)."""
+    data = _data(s)
+    if os.path.exists(data) and os.path.getsize(data) > 0 and "Captured and wrote" in log:
+        return None
+    low = log.lower()
+    if "perf_event_paranoid" in low or "permission" in low or "not permitted" in low or "eacces" in low:
+        p = _paranoid()
+        return (f"perf was refused by the kernel (kernel.perf_event_paranoid={p}): run "
+                f"`sudo sysctl kernel.perf_event_paranoid=1` or run as root (CAP_PERFMON); in a container "
+                f"allow perf_event_open in its seccomp profile")
+    if "no such process" in low or "couldn't find" in low and s.attach:
+        return f"pid {s.opts.pid} exited before perf could attach: nothing was recorded"
+    lines = [ln.strip() for ln in log.splitlines() if ln.strip()]
+    if os.path.exists(data) and os.path.getsize(data) > 0:
+        return None
+    return f"perf record failed (exit status {rc}): {lines[-1] if lines else 'no output'}"

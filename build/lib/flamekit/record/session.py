@@ -1,0 +1,344 @@
+"""Recording lifecycle (pipeline stage: record): launch, watch, stop, collect.
+
+:func:`run_recording` is the one place that starts processes for
+``flamekit record``:
+
+* **attach** (``--pid``): the tool attaches to the running process; the
+  target is never signalled.
+* **launch** (``-- CMD``): for py-spy, flamekit starts CMD itself as its own
+  child and py-spy attaches to that pid at once (py-spy retries until the
+  interpreter is up, so the first Python instruction is covered; measured on
+  these machines: the attach lands during interpreter start-up). flamekit is the
+  parent, so ``waitpid`` gives CMD's exact exit code, which py-spy's own launch
+  mode loses (it always exits 0). perf and scalene run CMD themselves and
+  return its exit status, so they launch it.
+
+Stopping: the tool ends when the target exits (its samples are kept), when
+``--duration`` ends (py-spy's ``-d``, or SIGINT from flamekit at the deadline)
+or on Ctrl-C. flamekit catches SIGINT and forwards exactly one SIGINT to the
+tool, which then writes what it sampled; a tool in flamekit's own process
+group that already got the terminal's Ctrl-C is not signalled twice. A second
+Ctrl-C kills the tool. A command flamekit launched and that is still running
+when recording stops gets SIGINT, then SIGTERM, then SIGKILL.
+"""
+from __future__ import annotations
+
+import math
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import datetime as _dt
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..errors import FlamekitError, FormatError, RecordError, UsageError
+from ..model import Profile
+from . import (RecordOptions, Recorder, ResourceSampler, check_pid, command_interpreter, get_recorder,
+               host_meta, interpreter_version, process_python_version, redact_argv, target_meta)
+from .progress import ProgressDisplay
+
+
+@dataclass
+class Session:
+    """State of one recording, handed to the backend's hooks."""
+
+    opts: RecordOptions
+    backend: str
+    recorder: Recorder
+    tool_version: str
+    workdir: str
+    rate: int
+    command: list[str] | None = None       # the command to launch (a backend may rewrite it)
+    interpreter: str | None = None         # the launched command's Python, if any
+    python_version: str | None = None
+    target_pid: int | None = None
+    target: subprocess.Popen | None = None  # CMD, when flamekit launched it itself
+    tool: subprocess.Popen | None = None
+    env: dict[str, str] | None = None       # extra variables for the launched command / tool
+    notes: list[str] = field(default_factory=list)
+    meta: dict[str, Any] = field(default_factory=dict)  # backend facts for the profile
+
+    @property
+    def attach(self) -> bool:
+        """True when recording a running ``--pid``."""
+        return self.opts.pid is not None
+
+
+@dataclass
+class Recording:
+    """The result: the profile, the launched command's exit code (None when attached), the format."""
+
+    profile: Profile
+    exit_code: int | None
+    source_format: str
+    stopped_by: str
+
+
+def _iso_now() -> str:
+    return _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
+
+
+def _sigint_reaches_group() -> bool:
+    """Tell whether a Ctrl-C most likely hit our whole process group (a terminal's foreground)."""
+    try:
+        fd = sys.stdin.fileno()
+        return os.isatty(fd) and os.tcgetpgrp(fd) == os.getpgrp()
+    except (OSError, ValueError, AttributeError):
+        return False
+
+
+def _allow_any_tracer() -> None:  # runs in the child between fork and exec
+    """Let a sibling py-spy ptrace this child under Yama ptrace_scope=1 (PR_SET_PTRACER_ANY)."""
+    try:
+        import ctypes
+
+        ctypes.CDLL(None).prctl(0x59616D61, ctypes.c_ulong(-1 & 0xFFFFFFFFFFFFFFFF), 0, 0, 0)
+    except Exception:
+        pass
+
+
+def _yama_scope() -> int:
+    try:
+        with open("/proc/sys/kernel/yama/ptrace_scope") as f:
+            return int(f.read().strip())
+    except (OSError, ValueError):
+        return 0
+
+
+def _stop_process(p: subprocess.Popen, grace: float = 3.0) -> int:
+    """Stop a child we launched: SIGINT, then SIGTERM, then SIGKILL; return its exit code."""
+    for sig, wait in ((signal.SIGINT, grace), (signal.SIGTERM, 2.0), (signal.SIGKILL, 5.0)):
+        if p.poll() is not None:
+            break
+        try:
+            p.send_signal(sig)
+        except ProcessLookupError:
+            break
+        try:
+            p.wait(timeout=wait)
+        except subprocess.TimeoutExpired:
+            continue
+    return _exit_code(p.wait())
+
+
+def _exit_code(rc: int) -> int:
+    """Map Popen's ``-N`` (killed by signal N) to the shell convention ``128 + N``."""
+    return 128 - rc if rc < 0 else rc
+
+
+def _resolve_target(opts: RecordOptions) -> tuple[str, dict[str, Any], str | None, str | None]:
+    """Check the target; return (backend, target meta, interpreter, python version)."""
+    if opts.pid is not None:
+        proc = check_pid(opts.pid)
+        tmeta = target_meta(proc)
+        pyver = process_python_version(proc)
+        backend = opts.backend if opts.backend != "auto" else ("py-spy" if pyver else "perf")
+        return backend, tmeta, None, pyver
+    cmd = opts.command or []
+    if not (shutil.which(cmd[0]) or (os.sep in cmd[0] and os.path.exists(cmd[0]))):
+        raise UsageError(f"command not found: {cmd[0]!r} (give a program on PATH or a path to it after --)")
+    interp = command_interpreter(cmd)
+    pyver = interpreter_version(interp) if interp else None
+    backend = opts.backend if opts.backend != "auto" else ("py-spy" if interp else "perf")
+    tmeta = {"command": redact_argv(list(cmd))}
+    exe = shutil.which(cmd[0])
+    if exe:
+        tmeta["exe"] = os.path.realpath(exe)
+    if pyver:
+        tmeta["python_version"] = pyver
+    return backend, tmeta, interp, pyver
+
+
+def _find_child(parent_pid: int, timeout: float = 3.0) -> int | None:
+    """Return the pid of the first child of ``parent_pid`` (the command a tool launched)."""
+    import psutil
+
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        try:
+            kids = psutil.Process(parent_pid).children()
+        except psutil.Error:
+            return None
+        if kids:
+            return kids[0].pid
+        time.sleep(0.005)
+    return None
+
+
+def run_recording(opts: RecordOptions) -> Recording:
+    """Record as ``opts`` asks and return the :class:`Recording`; raise on failure.
+
+    Raises :class:`UsageError` (exit 2) for bad usage and :class:`RecordError`
+    (exit 1) when the tool is missing, the system refuses, or nothing was recorded.
+    """
+    opts.validate()
+    backend, tmeta, interp, pyver = _resolve_target(opts)
+    rec = get_recorder(backend)
+    version = rec.tool_version()
+    workdir = tempfile.mkdtemp(prefix="flamekit-record-")
+    s = Session(opts=opts, backend=backend, recorder=rec, tool_version=version, workdir=workdir,
+                rate=int(opts.rate or rec.DEFAULT_RATE), command=list(opts.command or []) or None,
+                interpreter=interp, python_version=pyver, target_pid=opts.pid)
+    try:
+        rec.prepare(s)
+        return _run(s, tmeta)
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+def _run(s: Session, tmeta: dict[str, Any]) -> Recording:
+    opts, rec = s.opts, s.recorder
+    hmeta = host_meta()
+    log_path = os.path.join(s.workdir, "tool.log")
+    start_iso = _iso_now()
+    t0 = time.monotonic()
+    env = None
+    if s.env:
+        env = dict(os.environ)
+        env.update(s.env)
+    launched_by_us = not s.attach and not rec.LAUNCHES_TARGET
+    if launched_by_us:
+        pre = _allow_any_tracer if _yama_scope() >= 1 else None
+        try:
+            s.target = subprocess.Popen(s.command, env=env, preexec_fn=pre)
+        except OSError as e:
+            raise UsageError(f"cannot start {s.command[0]!r}: {e.strerror or e}") from None
+        s.target_pid = s.target.pid
+    argv = rec.argv(s)
+    tool_own_group = s.attach or launched_by_us
+    with open(log_path, "wb") as log:
+        try:
+            s.tool = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT,
+                                      stdin=subprocess.DEVNULL if tool_own_group else None,
+                                      start_new_session=tool_own_group, env=env)
+        except OSError as e:
+            if s.target is not None:
+                _stop_process(s.target)
+            raise RecordError(f"cannot run {argv[0]}: {e.strerror or e}") from None
+    if s.target_pid is None:  # the tool launched the command
+        s.target_pid = s.tool.pid if getattr(rec, "TARGET_IS_TOOL", False) else _find_child(s.tool.pid)
+
+    sampler = None
+    if s.target_pid is not None:
+        sampler = ResourceSampler(s.target_pid, t0, opts.resource_interval, children=opts.subprocesses)
+        sampler.start()
+    stopped_by = _watch(s, sampler, t0)
+    elapsed = time.monotonic() - t0
+    if sampler is not None:
+        sampler.stop()
+
+    exit_code: int | None = None
+    if s.target is not None:
+        exit_code = _exit_code(s.target.returncode) if s.target.poll() is not None else _stop_process(s.target)
+    elif not s.attach:
+        exit_code = _exit_code(s.tool.returncode)
+    tool_rc = s.tool.returncode
+    with open(log_path, "rb") as f:
+        log_text = f.read(2_000_000).decode("utf-8", "replace")
+    problem = rec.diagnose(s, tool_rc, log_text)
+    if problem:
+        raise RecordError(problem)
+    path, fmt = rec.collect(s, tool_rc, log_text)
+    if not os.path.exists(path) or os.path.getsize(path) == 0:
+        last = [ln for ln in log_text.splitlines() if ln.strip()][-1:] or ["no output"]
+        why = "the target exited before any sample" if elapsed < 1 else last[0].strip()
+        raise RecordError(f"{s.backend} wrote no profile ({why}); tool exit status {tool_rc}")
+    from ..formats import load_with_format
+
+    try:
+        profile, fmt_name = load_with_format(path, fmt)
+    except FormatError as e:
+        raise RecordError(f"could not read {s.backend}'s output: {e.reason}") from None
+    meta = dict(profile.meta)
+    meta.update(hmeta)
+    meta.update(tmeta)
+    meta.update({
+        "tool": s.backend, "tool_version": s.tool_version, "backend": s.backend,
+        "mode": "attach" if s.attach else "launch", "start_time": start_iso,
+        "duration_s": round(elapsed, 3), "rate_hz": s.rate, "sample_count": profile.n_samples,
+        "stopped_by": stopped_by,
+        "record_options": {"native": opts.native, "subprocesses": opts.subprocesses,
+                           "idle": opts.idle, "gil": opts.gil, "duration": opts.duration},
+    })
+    meta.update(s.meta)
+    meta.update({k: v for k, v in rec.stats(log_text).items() if v is not None})
+    if sampler is not None and sampler.peak_threads:
+        meta["thread_count"] = max(int(meta.get("thread_count") or 0), sampler.peak_threads)
+    if exit_code is not None:
+        meta["exit_code"] = exit_code
+    if opts.title:
+        meta["title"] = opts.title
+    if s.notes:
+        meta["notes"] = list(s.notes)
+    tables = dict(profile.tables)
+    if sampler is not None:
+        tables["resources"] = sampler.table()
+    profile = profile.copy(meta=meta, tables=tables)
+    return Recording(profile=profile, exit_code=exit_code, source_format=fmt_name, stopped_by=stopped_by)
+
+
+def _watch(s: Session, sampler: ResourceSampler | None, t0: float) -> str:
+    """Wait for the tool while showing progress; handle Ctrl-C and the deadline. Return why it stopped."""
+    opts, tool = s.opts, s.tool
+    assert tool is not None
+    interrupts = []
+    old = None
+    if threading.current_thread() is threading.main_thread():
+        def on_sigint(signum, frame):  # noqa: ARG001
+            interrupts.append(time.monotonic())
+        old = signal.signal(signal.SIGINT, on_sigint)
+    deadline = t0 + opts.duration if opts.duration else None
+    grouped = not (s.attach or s.target is not None)  # tool shares our process group
+    signalled = 0
+    stopped_by = "target-exit"
+    label = (f"pid {s.target_pid}" if s.attach else os.path.basename((s.command or ["?"])[0]))
+    display = ProgressDisplay(enabled=opts.progress, total=opts.duration,
+                              label=f"{s.backend} {label}", interval=opts.progress_interval)
+    try:
+        display.start()
+        while tool.poll() is None:
+            now = time.monotonic()
+            if s.target is not None:
+                s.target.poll()  # reap an exited command at once so the tool sees it gone
+            if interrupts and signalled < len(interrupts):
+                stopped_by = "interrupt"
+                if signalled == 0:
+                    if not (grouped and _sigint_reaches_group()):
+                        _signal(tool, signal.SIGINT)
+                else:  # a second Ctrl-C: the user insists
+                    _signal(tool, signal.SIGKILL)
+                signalled = len(interrupts)
+            elif deadline is not None and now >= deadline and signalled == 0:
+                stopped_by = "duration"
+                _signal(tool, signal.SIGINT)
+                signalled = 1
+                deadline = None
+            elif signalled and now - (interrupts[-1] if interrupts else now) > 30:
+                _signal(tool, signal.SIGKILL)  # a tool that does not stop after 30 s
+            display.update(now - t0, sampler.latest if sampler else None)
+            try:
+                tool.wait(timeout=0.1)
+            except subprocess.TimeoutExpired:
+                pass
+        if stopped_by == "target-exit" and opts.duration and time.monotonic() - t0 >= opts.duration - 0.05:
+            stopped_by = "duration"
+    finally:
+        if old is not None:
+            signal.signal(signal.SIGINT, old)
+        display.close(time.monotonic() - t0, stopped_by)
+    return stopped_by
+
+
+def _signal(p: subprocess.Popen, sig: int) -> None:
+    try:
+        p.send_signal(sig)
+    except (ProcessLookupError, OSError):
+        pass
+
+
+_ = (math, FlamekitError)

@@ -1,0 +1,107 @@
+"""The machine-readable diff (pipeline stage: render): ``flamekit diff --json``.
+
+Schema ``flamekit-diff`` version 1, documented field by field in ``docs/diff.md``.
+Deterministic: sorted keys, rows in the table's order, non-finite numbers
+written as ``null`` (a ratio is ``null`` for a new function).
+"""
+from __future__ import annotations
+
+import json
+import math
+import os
+from typing import Any
+
+from ..atomic import atomic_output
+
+SCHEMA = "flamekit-diff"
+SCHEMA_VERSION = 1
+
+_ROW_FLOATS = ("base_self", "head_self", "delta_self", "base_total", "head_total",
+               "delta_total", "ratio", "p_value", "q_value", "p_value_self", "q_value_self",
+               "p_value_total", "q_value_total", "base_value", "head_value")
+_ROW_BOOLS = ("tested", "significant", "regression", "improvement")
+
+
+def _num(x: Any) -> float | None:
+    x = float(x)
+    return x if math.isfinite(x) else None
+
+
+def _side(side: Any) -> dict[str, Any]:
+    return {"sample_type": {"name": side.sample_type.name, "unit": side.sample_type.unit},
+            "runs": [{"source": r.source, "total": _num(r.total),
+                      "effective_samples": _num(r.effective_samples),
+                      "duration_s": None if r.duration_s is None else _num(r.duration_s),
+                      "frames_normalized": int(r.frames_normalized)} for r in side.runs]}
+
+
+def function_rows(result: Any, limit: int | None = None) -> list[dict[str, Any]]:
+    """Return the table as a list of JSON rows (at most ``limit``; regressions always kept)."""
+    t = result.table
+    if limit is not None and len(t) > limit:
+        keep = t.index[:limit].union(t.index[t["regression"] | t["improvement"]])
+        t = t.loc[keep]
+    rows = []
+    cols = {c: t[c].tolist() for c in t.columns}
+    for i in range(len(t)):
+        row: dict[str, Any] = {"name": cols["name"][i], "file": cols["file"][i],
+                               "line": int(cols["line"][i]), "module": cols["module"][i],
+                               "kind": cols["kind"][i], "status": cols["status"][i]}
+        for c in _ROW_FLOATS:
+            row[c] = _num(cols[c][i])
+        for c in _ROW_BOOLS:
+            row[c] = bool(cols[c][i])
+        rows.append(row)
+    return rows
+
+
+def to_dict(result: Any, limit: int | None = None) -> dict[str, Any]:
+    """Return the ``flamekit-diff`` v1 document for a :class:`~flamekit.analysis.diff.DiffResult`."""
+    o = result.options
+    rows = function_rows(result, limit)
+    regs = result.regressions()
+    return {
+        "schema": SCHEMA,
+        "version": SCHEMA_VERSION,
+        "verdict": result.verdict,
+        "worst_regression_pp": _num(result.worst_regression()),
+        "options": {"by": o.by, "metric": o.metric, "sample_type": str(result.base.sample_type),
+                    "alpha": o.alpha, "min_delta_pp": o.min_delta, "absolute": bool(o.absolute),
+                    "normalize_names": bool(o.normalize),
+                    "fail_on_regression_pp": o.fail_on_regression},
+        "normalization": {"measure": result.normalization["shares"],
+                          "names": {"enabled": result.normalization["names_enabled"],
+                                    "rules": result.normalization["rules"],
+                                    "frames_changed": result.normalization["frames_changed"]}},
+        "statistics": {"method": result.method,
+                       "dispersion": _num(result.dispersion),
+                       "dispersion_source": result.dispersion_source,
+                       "multiple_testing": "benjamini-hochberg",
+                       "tests": int(result.table["tested"].sum()),
+                       "functions": int(len(result.table))},
+        "base": _side(result.base),
+        "head": _side(result.head),
+        "counts": result.counts(),
+        "regressions": [{"name": n, "file": f, "line": int(ln)} for n, f, ln in
+                        zip(regs["name"], regs["file"], regs["line"])],
+        "functions": rows,
+        "functions_omitted": int(len(result.table) - len(rows)),
+    }
+
+
+def dumps(result: Any, limit: int | None = None) -> str:
+    """Return the JSON text (sorted keys, two-space indent, UTF-8 characters kept)."""
+    return json.dumps(to_dict(result, limit), sort_keys=True, indent=2, ensure_ascii=False,
+                      allow_nan=False) + "\n"
+
+
+def write(result: Any, path: str | os.PathLike, limit: int | None = None) -> None:
+    """Write the JSON document atomically to ``path`` (``-`` for stdout)."""
+    text = dumps(result, limit)
+    if os.fspath(path) == "-":
+        import sys
+
+        sys.stdout.write(text)
+        return
+    with atomic_output(path) as f:
+        f.write(text)

@@ -1,0 +1,289 @@
+"""The flame graph payload (pipeline stage: render): columnar, interned, JSON-ready.
+
+This is the one definition of the data the report's JavaScript reads
+(``templates/js/flamegraph.js`` names the same layout in its header comment).
+Like memray's packed data and pprof's ``StackSet``, every string lives once in
+a string table and everything else is integer or number columns. Arrays are
+never null; optional sections are absent rather than null.
+
+Payload version 1::
+
+    {
+      "version": 1,
+      "strings": [str, ...],            # string table; strings[0] == ""
+      "frames":  {"name": [si], "file": [si], "line": [int], "module": [si],
+                  "kind": [si], "func": [int]},   # func: id of (name, file, module, kind)
+      "nodes":   {"parent": [int], "frame": [int]},  # call tree, ROOT FIRST:
+                                                     # parent[i] < i, -1 at a root
+      "samples": {"node": [int], "thread": [int],    # aggregated per (node, thread)
+                  "values": [[num, ...], ...]},      # values[type][row]
+      "types":   {"name": [si], "unit": [si]},
+      "threads": {"name": [si], "id": [int], "pid": [int]},   # pid -1 when unknown
+      "defaultType": int,                            # index into types
+      "pruned":  {"fraction": num, "nodes": int, "share": [num per type],
+                  "otherFrame": int},                # -1 when nothing was pruned
+      "diff":    {"base": int, "head": int}          # OPTIONAL: differential mode
+    }
+
+``si`` is an index into ``strings``. Strings longer than :data:`MAX_STRING`
+characters are truncated (plain text, before any escaping) and end in "…".
+
+Pruning (:func:`prune`) runs *before* the payload is built: stack rows whose
+total (absolute value, in every sample type) is below ``fraction`` of the grand
+total are merged, per parent, into one ``[other]`` row, and the pruned share is
+reported in ``pruned``.
+
+:func:`decode` is a small Python mirror of the JavaScript decoder, for tests.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from ..model import Frame, Profile, SampleType, _accumulate_up, _depths, _propagate_down
+
+PAYLOAD_VERSION = 1
+#: Default pruning threshold: 0.1 px of a 1200 px wide graph.
+DEFAULT_PRUNE = 1.0 / 12000
+#: Longest string kept in the payload (characters); longer ones are cut and end in "…".
+MAX_STRING = 1024
+#: The frame that stands for the merged, pruned children of a node.
+OTHER_FRAME = Frame("[other]", "", 0, "flamekit", "unknown")
+
+
+@dataclass
+class PruneInfo:
+    """What :func:`prune` removed: the threshold, rows merged, and share per sample type."""
+
+    fraction: float
+    nodes_before: int
+    nodes_after: int
+    pruned_nodes: int = 0
+    share: list[float] = field(default_factory=list)
+    other_frame: int = -1
+
+
+def prune(p: Profile, fraction: float = DEFAULT_PRUNE) -> tuple[Profile, PruneInfo]:
+    """Merge stack rows narrower than ``fraction`` of the total into one ``[other]`` row per parent.
+
+    A row is kept when, in at least one sample type, its subtree's absolute value
+    is at least ``fraction`` of that type's absolute grand total (so keeping is
+    closed under ancestors). Samples of a pruned subtree move to the ``[other]``
+    child of the subtree's nearest kept ancestor (a root-level ``[other]`` row
+    when there is none). Returns the new profile and a :class:`PruneInfo`.
+    """
+    n, k = p.n_stacks, len(p.sample_types)
+    info = PruneInfo(float(fraction), n, n, 0, [0.0] * k, -1)
+    if n == 0 or fraction <= 0 or p.n_samples == 0:
+        return p, info
+    absv = np.abs(p.values)
+    self_ = np.stack([np.bincount(p.sample_stack, weights=absv[:, t], minlength=n)
+                      for t in range(k)], axis=1)
+    depth = _depths(p.stack_prefix)
+    tot = _accumulate_up(p.stack_prefix, self_, depth)
+    grand = self_.sum(axis=0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        share = np.where(grand > 0, tot / np.where(grand > 0, grand, 1.0), 0.0).max(axis=1)
+    keep = share >= fraction
+    if not (grand > 0).any() or keep.all():
+        return p, info
+    parent = p.stack_prefix
+    idx = np.arange(n, dtype=np.int64)
+    parent_kept = np.where(parent >= 0, keep[np.maximum(parent, 0)], True)
+    cut = ~keep & parent_kept
+    # every pruned row has exactly one cut row on its path: the top of its pruned subtree
+    cut_of = _propagate_down(parent, np.where(cut, idx + 1, 0).astype(np.float64),
+                             depth).astype(np.int64) - 1
+    uniq_par = np.unique(parent[cut])
+    newid = np.cumsum(keep) - 1
+    kept_rows = np.nonzero(keep)[0]
+    n_keep = len(kept_rows)
+    kp = parent[kept_rows]
+    other_fid = len(p.frames)
+    new_prefix = np.concatenate([np.where(kp >= 0, newid[np.maximum(kp, 0)], -1),
+                                 np.where(uniq_par >= 0, newid[np.maximum(uniq_par, 0)], -1)])
+    new_frame = np.concatenate([p.stack_frame[kept_rows],
+                                np.full(len(uniq_par), other_fid, dtype=np.int64)])
+    s = p.sample_stack
+    ks = keep[s]
+    new_s = np.empty(len(s), dtype=np.int64)
+    new_s[ks] = newid[s[ks]]
+    moved = ~ks
+    new_s[moved] = n_keep + np.searchsorted(uniq_par, parent[cut_of[s[moved]]])
+    moved_share = absv[moved].sum(axis=0)
+    info.share = [float(m / g) if g > 0 else 0.0 for m, g in zip(moved_share, grand)]
+    info.pruned_nodes = int(n - n_keep)
+    info.nodes_after = int(len(new_prefix))
+    info.other_frame = other_fid
+    q = p.copy(frames=list(p.frames) + [OTHER_FRAME], stack_prefix=new_prefix,
+               stack_frame=new_frame, sample_stack=new_s)
+    return q, info
+
+
+def _clip(s: str) -> str:
+    """Truncate a string to :data:`MAX_STRING` characters (plain text, before escaping)."""
+    return s if len(s) <= MAX_STRING else s[:MAX_STRING - 1] + "\u2026"
+
+
+class _Strings:
+    """A string table builder: index 0 is the empty string."""
+
+    def __init__(self) -> None:
+        self.table: list[str] = [""]
+        self.ids: dict[str, int] = {"": 0}
+
+    def __call__(self, s: str) -> int:
+        s = _clip(str(s))
+        i = self.ids.get(s)
+        if i is None:
+            i = self.ids[s] = len(self.table)
+            self.table.append(s)
+        return i
+
+
+def _numbers(a: np.ndarray) -> list:
+    """Return a JSON-friendly list: ints when every value is integral, else floats."""
+    if len(a) and np.all(np.isfinite(a)) and np.all(a == np.round(a)) and np.all(np.abs(a) < 2**53):
+        return a.astype(np.int64).tolist()
+    return [float(x) for x in a.tolist()]
+
+
+def build_payload(p: Profile, *, prune_fraction: float = DEFAULT_PRUNE,
+                  sample_type: str | int | SampleType | None = None,
+                  diff: tuple[int, int] | None = None) -> tuple[dict, PruneInfo]:
+    """Prune ``p`` and return ``(payload, prune_info)``; see the module docstring for the layout.
+
+    ``sample_type`` picks the type shown first (default: the first type).
+    ``diff=(base, head)`` names two sample type indices and turns on the
+    differential mode of the flame graph.
+    """
+    default_type = p.type_index(sample_type) if p.sample_types else 0
+    q, info = prune(p, prune_fraction)
+    strings = _Strings()
+    # drop frames no row uses, keeping their order
+    used = np.zeros(len(q.frames), dtype=bool)
+    if q.n_stacks:
+        used[q.stack_frame] = True
+    fmap = np.cumsum(used) - 1
+    frames = [f for f, u in zip(q.frames, used.tolist()) if u]
+    func_ids: dict[tuple[str, str, str, str], int] = {}
+    fr = {"name": [], "file": [], "line": [], "module": [], "kind": [], "func": []}
+    for f in frames:
+        fr["name"].append(strings(f.name))
+        fr["file"].append(strings(f.file))
+        fr["line"].append(int(f.line))
+        fr["module"].append(strings(f.module))
+        fr["kind"].append(strings(f.kind))
+        fr["func"].append(func_ids.setdefault((f.name, f.file, f.module, f.kind), len(func_ids)))
+    other = int(fmap[info.other_frame]) if info.other_frame >= 0 else -1
+    nt = max(len(q.threads), 1)
+    if q.n_samples:
+        key = q.sample_stack * nt + q.sample_thread
+        uniq, inv = np.unique(key, return_inverse=True)
+        vals = [np.bincount(inv, weights=q.values[:, t], minlength=len(uniq))
+                for t in range(len(q.sample_types))]
+    else:
+        uniq = np.zeros(0, dtype=np.int64)
+        vals = [np.zeros(0) for _ in q.sample_types]
+    payload: dict[str, Any] = {
+        "version": PAYLOAD_VERSION,
+        "frames": fr,
+        "nodes": {"parent": q.stack_prefix.tolist(),
+                  "frame": fmap[q.stack_frame].tolist() if q.n_stacks else []},
+        "samples": {"node": (uniq // nt).tolist(), "thread": (uniq % nt).tolist(),
+                    "values": [_numbers(v) for v in vals]},
+        "types": {"name": [strings(t.name) for t in q.sample_types],
+                  "unit": [strings(t.unit) for t in q.sample_types]},
+        "threads": {"name": [strings(t.name) for t in q.threads],
+                    "id": [int(t.id) for t in q.threads],
+                    "pid": [-1 if t.pid is None else int(t.pid) for t in q.threads]},
+        "defaultType": int(default_type),
+        "pruned": {"fraction": float(info.fraction), "nodes": int(info.pruned_nodes),
+                   "share": [float(x) for x in info.share], "otherFrame": other},
+    }
+    if diff is not None:
+        b, h = (p.type_index(x) for x in diff)
+        payload["diff"] = {"base": int(b), "head": int(h)}
+    payload["strings"] = strings.table
+    return payload, info
+
+
+# ---------------------------------------------------------------------------
+# A tiny decoder mirroring the JavaScript (tests use it)
+# ---------------------------------------------------------------------------
+@dataclass
+class Decoded:
+    """A decoded payload: resolved strings and per-view self/total per node."""
+
+    payload: dict
+    names: list[str]
+    files: list[str]
+    parent: np.ndarray
+    frame: np.ndarray
+
+    def view(self, type_index: int | None = None, thread: int | None = None
+             ) -> tuple[np.ndarray, np.ndarray]:
+        """Return ``(self, total)`` per node for one type and thread (None: all threads)."""
+        p = self.payload
+        t = p["defaultType"] if type_index is None else type_index
+        node = np.asarray(p["samples"]["node"], dtype=np.int64)
+        th = np.asarray(p["samples"]["thread"], dtype=np.int64)
+        v = np.asarray(p["samples"]["values"][t], dtype=np.float64) if len(node) else np.zeros(0)
+        if thread is not None:
+            m = th == thread
+            node, v = node[m], v[m]
+        n = len(self.parent)
+        self_ = np.bincount(node, weights=v, minlength=n).astype(np.float64) if n else np.zeros(0)
+        total = self_.copy()
+        pl = self.parent.tolist()
+        for i in range(n - 1, -1, -1):  # parent[i] < i: one reverse pass, like the JS
+            if pl[i] >= 0:
+                total[pl[i]] += total[i]
+        return self_, total
+
+    def node_names(self) -> list[str]:
+        """Return the frame name of every node."""
+        return [self.names[f] for f in self.frame.tolist()]
+
+    def search(self, pattern: str, regex: bool = False, type_index: int | None = None,
+               thread: int | None = None) -> tuple[int, float]:
+        """Count nodes (with a non-zero total) whose name matches; return ``(nodes, share)``.
+
+        The share counts each sample once (matches nested under a match are not
+        added again), as the JS search does.
+        """
+        import re
+
+        _, total = self.view(type_index, thread)
+        if regex:
+            rx = re.compile(pattern)
+            hit = [bool(rx.search(n)) for n in self.names]
+        else:
+            hit = [pattern in n for n in self.names]
+        fl, pl = self.frame.tolist(), self.parent.tolist()
+        covered = [False] * len(fl)
+        count, share = 0, 0.0
+        for i in range(len(fl)):
+            m = hit[fl[i]]
+            par_cov = covered[pl[i]] if pl[i] >= 0 else False
+            covered[i] = par_cov or m
+            if m and total[i] != 0:
+                count += 1
+                if not par_cov:
+                    share += total[i]
+        gt = float(np.abs(total[self.parent < 0]).sum()) if len(total) else 0.0
+        return count, (share / gt if gt else 0.0)
+
+
+def decode(payload: dict) -> Decoded:
+    """Decode a payload the way ``flamegraph.js`` does (strings resolved, arrays as numpy)."""
+    if payload.get("version") != PAYLOAD_VERSION:
+        raise ValueError(f"unsupported payload version {payload.get('version')!r}")
+    s = payload["strings"]
+    names = [s[i] for i in payload["frames"]["name"]]
+    files = [s[i] for i in payload["frames"]["file"]]
+    return Decoded(payload, names, files,
+                   np.asarray(payload["nodes"]["parent"], dtype=np.int64),
+                   np.asarray(payload["nodes"]["frame"], dtype=np.int64))

@@ -1,0 +1,669 @@
+"""Diff two sets of profiles (pipeline stage: analysis): what grew, what is new, is it real.
+
+``diff(base, head)`` compares a BASE side and a HEAD side, each one or more
+profiles of the same workload (repeated runs), and returns a :class:`DiffResult`:
+a pandas table with one row per function (or line, or file) and the facts a
+renderer needs. Nothing here formats strings for humans.
+
+The method, documented for users in ``docs/diff.md``:
+
+* **Identity.** Frames are matched by ``(name, file)`` (``by="function"``), so
+  code that only moved lines is not new; ``by="line"`` adds the line,
+  ``by="file"`` keeps only the file. Names are first normalized
+  (:mod:`flamekit.analysis.normalize`) unless ``normalize=False``.
+* **Measure.** Per run, a function's self (and total) value as a percentage of
+  the run's grand total (runs of different length compare fairly); with
+  ``absolute=True`` its value per second of the run instead, expressed as a
+  percentage of the BASE side's mean total rate, so the same ``min_delta``
+  applies. A side's figure is the mean over its runs.
+* **Test.** One run per side: a two-proportion z test under the sampling
+  (binomial) model on the effective sample counts, with the variance multiplied
+  by an over-dispersion factor estimated from the data (genomic-control style:
+  the median of the squared z scores of all well-sampled functions over its
+  null expectation 0.455, never below 1), because samples within a run are
+  autocorrelated and runs differ by more than sampling noise. Two or more runs
+  on a side: Welch's t on the per-run figures, with each side's variance never
+  below the pure sampling variance. Benjamini–Hochberg over all functions.
+* **Verdict.** A function is a regression (improvement) when its q-value is
+  at most ``alpha`` **and** its delta is at least ``min_delta`` percentage points
+  up (down). ``metric="self"`` (default) judges self time; ``"total"`` judges
+  inclusive time.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any, Sequence
+
+import numpy as np
+import pandas as pd
+
+from ..errors import FlamekitError, UsageError
+from ..model import Frame, Profile, SampleType, call_tree, frame_key, functions
+from .normalize import DEFAULT_RULES, normalize_profile, rules_info
+from .stats import benjamini_hochberg, normal_two_sided, t_two_sided
+
+#: Defaults (documented in docs/diff.md and the CLI help).
+DEFAULT_ALPHA = 0.01
+DEFAULT_MIN_DELTA = 1.0
+BY_CHOICES = ("function", "line", "file")
+METRICS = ("self", "total")
+STATUSES = ("new", "grown", "shrunk", "gone", "unchanged")
+
+#: Units whose values are sample counts (one unit = one sample).
+COUNT_UNITS = frozenset({"samples", "sample", "count", "counts", "events", "event"})
+#: Time units in seconds (to turn a total time and a sampling rate into a count).
+TIME_UNITS = {"nanoseconds": 1e-9, "ns": 1e-9, "microseconds": 1e-6, "us": 1e-6,
+              "milliseconds": 1e-3, "ms": 1e-3, "seconds": 1.0, "s": 1.0}
+_DURATION_KEYS = ("duration", "duration_s", "duration_seconds", "elapsed")
+_RATE_KEYS = ("rate", "rate_hz", "sampling_rate", "frequency")
+#: The median of a chi-square variable with one degree of freedom.
+_CHI2_1_MEDIAN = 0.454936423119572
+#: Genomic-control estimate: needs at least this many well-sampled functions.
+_GC_MIN_KEYS = 3
+_GC_MIN_COUNT = 10.0
+
+
+@dataclass
+class RunInfo:
+    """One input profile of a side: where it came from and its totals."""
+
+    source: str
+    total: float
+    effective_samples: float
+    duration_s: float | None
+    frames_normalized: int = 0
+
+
+@dataclass
+class SideInfo:
+    """One side of the diff (BASE or HEAD): its runs and sample type."""
+
+    label: str
+    sample_type: SampleType
+    runs: list[RunInfo]
+
+    @property
+    def n_runs(self) -> int:
+        """Number of profiles on this side."""
+        return len(self.runs)
+
+
+@dataclass
+class DiffOptions:
+    """The knobs of a diff, as given (see :func:`diff` for meanings and defaults)."""
+
+    by: str = "function"
+    sample_type: str | None = None
+    metric: str = "self"
+    alpha: float = DEFAULT_ALPHA
+    min_delta: float = DEFAULT_MIN_DELTA
+    absolute: bool = False
+    normalize: bool = True
+    dispersion: float | None = None
+    fail_on_regression: float | None = None
+
+
+@dataclass
+class DiffTree:
+    """The union of the BASE and HEAD call trees, for the differential flame graph.
+
+    Node ``i`` has parent ``prefix[i]`` (``-1`` at a root, ``prefix[i] < i``) and
+    is the function ``key[i]`` (a row index of :attr:`DiffResult.table`'s key
+    order, see :attr:`DiffResult.keys`). Values are percentages on the diff's
+    measure (share of total, or of the base rate with ``absolute``).
+    """
+
+    prefix: np.ndarray
+    key: np.ndarray
+    base_self: np.ndarray
+    base_total: np.ndarray
+    head_self: np.ndarray
+    head_total: np.ndarray
+
+
+@dataclass
+class DiffResult:
+    """The outcome of :func:`diff`: a table per function plus what produced it.
+
+    ``table`` columns: ``name, file, line, module, kind, status,
+    base_self, head_self, delta_self, base_total, head_total, delta_total``
+    (percent and percentage points), ``ratio`` (head/base of the judged
+    metric; ``inf`` when new), ``p_value, q_value`` (judged metric),
+    ``p_value_self, q_value_self, p_value_total, q_value_total``,
+    ``significant, regression, improvement`` (bool), ``base_value, head_value``
+    (self, in the sample type's unit, summed over runs). Rows are sorted by the
+    judged delta's size, largest first.
+    """
+
+    options: DiffOptions
+    base: SideInfo
+    head: SideInfo
+    table: pd.DataFrame
+    method: str
+    dispersion: float
+    dispersion_source: str
+    normalization: dict[str, Any]
+    keys: list[tuple[str, str, int]] = field(default_factory=list)
+    _profiles: tuple[list[Profile], list[Profile]] | None = field(default=None, repr=False)
+    _tree: DiffTree | None = field(default=None, repr=False)
+
+    # -- views -------------------------------------------------------------
+    def delta_column(self) -> str:
+        """Return the name of the judged delta column (``delta_self`` or ``delta_total``)."""
+        return "delta_" + self.options.metric
+
+    def regressions(self) -> pd.DataFrame:
+        """Return the regression rows, largest increase first."""
+        t = self.table[self.table["regression"]]
+        return t.sort_values(self.delta_column(), ascending=False, kind="mergesort")
+
+    def improvements(self) -> pd.DataFrame:
+        """Return the improvement rows, largest decrease first."""
+        t = self.table[self.table["improvement"]]
+        return t.sort_values(self.delta_column(), ascending=True, kind="mergesort")
+
+    @property
+    def verdict(self) -> str:
+        """Return ``regression``, ``improvement`` or ``no-change``."""
+        if bool(self.table["regression"].any()):
+            return "regression"
+        if bool(self.table["improvement"].any()):
+            return "improvement"
+        return "no-change"
+
+    def counts(self) -> dict[str, int]:
+        """Return the number of rows per status, plus regressions and improvements."""
+        vc = self.table["status"].value_counts()
+        out = {s: int(vc.get(s, 0)) for s in STATUSES}
+        out["regressions"] = int(self.table["regression"].sum())
+        out["improvements"] = int(self.table["improvement"].sum())
+        return out
+
+    def worst_regression(self) -> float:
+        """Return the largest judged delta (pp) among regressions, 0.0 when none."""
+        r = self.regressions()
+        return float(r[self.delta_column()].max()) if len(r) else 0.0
+
+    def check_threshold(self, threshold: float | None = None) -> None:
+        """Raise :class:`~flamekit.errors.RegressionFound` if a regression reaches ``threshold`` pp."""
+        from ..errors import RegressionFound
+
+        thr = self.options.fail_on_regression if threshold is None else threshold
+        if thr is None:
+            return
+        r = self.regressions()
+        hit = r[r[self.delta_column()] >= thr]
+        if len(hit):
+            row = hit.iloc[0]
+            raise RegressionFound(
+                f"{len(hit)} significant regression(s) of at least {thr:g} pp; worst: "
+                f"{row['name']!r} ({row['file']}) {row[self.delta_column()]:+.2f} pp "
+                f"(q = {row['q_value']:.2g})")
+
+    def tree(self) -> DiffTree:
+        """Return (and cache) the union call tree of both sides, for flame graphs."""
+        if self._tree is None:
+            if self._profiles is None:
+                raise FlamekitError("this diff result holds no profiles to build a tree from")
+            self._tree = _build_tree(self)
+        return self._tree
+
+    def to_dict(self, limit: int | None = None) -> dict[str, Any]:
+        """Return the JSON document of ``flamekit diff --json`` (schema in docs/diff.md)."""
+        from ..render.diff_json import to_dict  # the JSON layout lives with the renderers
+
+        return to_dict(self, limit=limit)
+
+
+# ---------------------------------------------------------------------------
+# Per-run extraction
+# ---------------------------------------------------------------------------
+def _resolve_type(p: Profile, sample_type: str | None, source: str) -> int:
+    try:
+        return p.type_index(sample_type)
+    except FlamekitError as e:
+        raise UsageError(f"{source}: {e}") from None
+
+
+def _meta_float(meta: dict, keys: Sequence[str]) -> float | None:
+    for k in keys:
+        v = meta.get(k)
+        if isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) and v > 0:
+            return float(v)
+    return None
+
+
+def run_duration(p: Profile) -> float | None:
+    """Return a profile's duration in seconds: ``meta['duration']`` or the span of sample times."""
+    d = _meta_float(p.meta, _DURATION_KEYS)
+    if d is not None:
+        return d
+    if p.sample_time is not None and p.n_samples >= 2:
+        t = np.sort(p.sample_time)
+        span = float(t[-1] - t[0])
+        if span > 0:
+            return span + float(np.median(np.diff(t)))  # the last sample covers one interval
+    return None
+
+
+def effective_samples(p: Profile, k: int) -> float:
+    """Return how many independent-ish samples a profile's column ``k`` is made of.
+
+    Count units (``samples``, ``count``...): the total. Time units with a known
+    sampling rate (``meta['rate']`` in Hz): total seconds times the rate.
+    Otherwise the number of sample rows with a non-zero value (a lower bound
+    when the importer aggregated rows).
+    """
+    st = p.sample_types[k]
+    v = p.values[:, k] if p.n_samples else np.zeros(0)
+    total = float(v.sum())
+    if st.unit.lower() in COUNT_UNITS:
+        return total
+    scale = TIME_UNITS.get(st.unit.lower())
+    rate = _meta_float(p.meta, _RATE_KEYS)
+    if scale is not None and rate is not None:
+        return total * scale * rate
+    return float(np.count_nonzero(v))
+
+
+def _key_of(f: Frame, by: str) -> tuple[str, str, int]:
+    k = frame_key(f, by)
+    return (k.name, k.file, k.line)
+
+
+def _run_table(p: Profile, k: int, by: str) -> pd.DataFrame:
+    """Self and total per key for one run (recursion counted once in total)."""
+    df = functions(p, k, by=by)
+    if by == "file":
+        df = df.assign(file="", line=0)
+    elif by == "function":
+        df = df.assign(line=0)
+    if not len(df):
+        return pd.DataFrame({"name": [], "file": [], "line": [], "module": [], "kind": [],
+                             "self": [], "total": []})
+    g = df.groupby(["name", "file", "line"], sort=False, as_index=False)
+    out = g.agg(module=("module", "first"), kind=("kind", "first"), self_=("self", "sum"),
+                total=("total", "max"))
+    return out.rename(columns={"self_": "self"})
+
+
+# ---------------------------------------------------------------------------
+# Statistics
+# ---------------------------------------------------------------------------
+def _binomial_var(m: np.ndarray, expo: np.ndarray, absolute: bool) -> np.ndarray:
+    """Per-run sampling variance of a percentage measure ``m`` (shape [runs, keys])."""
+    if absolute:  # Poisson: m = g * count, var = g^2 * count = g * m; expo holds g
+        return expo[:, None] * np.maximum(m, 0.0)
+    mm = np.clip(m, 0.0, 100.0)
+    return mm * (100.0 - mm) / np.maximum(expo[:, None], 1e-300)
+
+
+def _pooled_mean(mb: np.ndarray, mh: np.ndarray, eb: np.ndarray, eh: np.ndarray,
+                 absolute: bool) -> np.ndarray:
+    """The common mean under H0, weighting runs by their exposure."""
+    if absolute:  # exposure = 1/g
+        wb, wh = 1.0 / eb, 1.0 / eh
+    else:         # exposure = n
+        wb, wh = eb, eh
+    return (wb @ mb + wh @ mh) / max(float(wb.sum() + wh.sum()), 1e-300)
+
+
+def _test(mb: np.ndarray, mh: np.ndarray, eb: np.ndarray, eh: np.ndarray, absolute: bool,
+          dispersion: float | None, common: np.ndarray, renorm: tuple[np.ndarray, np.ndarray]
+          ) -> tuple[np.ndarray, float, str, str]:
+    """Return (p-values, dispersion used, its source, method) for one metric.
+
+    ``mb``/``mh``: [runs, keys] percentages; ``eb``/``eh``: per-run exposure
+    (effective samples, or the Poisson factor ``g`` with ``absolute``).
+    ``common`` flags keys present on both sides and ``renorm`` the per-run
+    factors that rescale shares to those keys (used only to estimate dispersion).
+    """
+    rb, rh = mb.shape[0], mh.shape[0]
+    if rb == 1 and rh == 1:
+        z, var, delta = _z_scores(mb, mh, eb, eh, absolute)
+        if dispersion is not None:
+            phi, src = max(float(dispersion), 1e-9), "given"
+        else:
+            # Estimate from keys present on both sides, with shares rescaled to those
+            # keys, so that a new function's time does not read as noise in the others.
+            zc, _, _ = _z_scores(mb * renorm[0][:, None], mh * renorm[1][:, None], eb, eh,
+                                 absolute)
+            pooled = _pooled_mean(mb, mh, eb, eh, absolute)
+            phi, src = _gc_dispersion(zc[common], pooled[common], eb, eh, absolute)
+        p = normal_two_sided(z / math.sqrt(phi))
+        p = np.where((var <= 0) & (delta != 0), 0.0, p)
+        return p, phi, src, "binomial"
+    # Welch's t on per-run figures; a one-run side borrows the other side's variance.
+    pooled = _pooled_mean(mb, mh, eb, eh, absolute)
+    delta = mh.mean(axis=0) - mb.mean(axis=0)
+    floor_b = _binomial_var(np.broadcast_to(pooled, mb.shape), eb, absolute).mean(axis=0)
+    floor_h = _binomial_var(np.broadcast_to(pooled, mh.shape), eh, absolute).mean(axis=0)
+    phi = 1.0 if dispersion is None else float(dispersion)
+    sb = mb.var(axis=0, ddof=1) if rb >= 2 else None
+    sh = mh.var(axis=0, ddof=1) if rh >= 2 else None
+    if sb is not None:
+        var_b, df_b = np.maximum(sb, floor_b) / rb, float(rb - 1)
+    else:
+        var_b, df_b = np.maximum(phi * floor_b, sh if sh is not None else 0.0) / rb, math.inf
+    if sh is not None:
+        var_h, df_h = np.maximum(sh, floor_h) / rh, float(rh - 1)
+    else:
+        var_h, df_h = np.maximum(phi * floor_h, sb if sb is not None else 0.0) / rh, math.inf
+    se2 = var_b + var_h
+    den = (var_b ** 2 / df_b if math.isfinite(df_b) else 0.0) + \
+          (var_h ** 2 / df_h if math.isfinite(df_h) else 0.0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        df = np.where(den > 0, se2 ** 2 / np.where(den > 0, den, 1.0), np.inf)
+        t = np.where(se2 > 0, delta / np.sqrt(se2), 0.0)
+    p = t_two_sided(t, df)
+    p = np.where((se2 <= 0) & (delta != 0), 0.0, p)
+    return p, phi, "given" if dispersion is not None else "run-to-run variance", "welch"
+
+
+def _z_scores(mb: np.ndarray, mh: np.ndarray, eb: np.ndarray, eh: np.ndarray, absolute: bool
+              ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Two-sample z under the sampling model with the pooled mean; returns (z, var, delta)."""
+    pooled = _pooled_mean(mb, mh, eb, eh, absolute)
+    delta = mh[0] - mb[0]
+    var = (_binomial_var(pooled[None, :], eb, absolute)[0]
+           + _binomial_var(pooled[None, :], eh, absolute)[0])
+    with np.errstate(divide="ignore", invalid="ignore"):
+        z = np.where(var > 0, delta / np.sqrt(np.where(var > 0, var, 1.0)), 0.0)
+    return z, var, delta
+
+
+def _gc_dispersion(z: np.ndarray, pooled: np.ndarray, eb: np.ndarray, eh: np.ndarray,
+                   absolute: bool) -> tuple[float, str]:
+    """Estimate over-dispersion from the z scores of well-sampled keys (median z^2 / 0.455)."""
+    if absolute:
+        counts = pooled / eb[0] + pooled / eh[0]
+        ok = counts >= _GC_MIN_COUNT
+    else:
+        n_sum = float(eb[0] + eh[0])
+        counts = pooled / 100.0 * n_sum
+        ok = (counts >= _GC_MIN_COUNT) & ((n_sum - counts) >= _GC_MIN_COUNT)
+    if int(ok.sum()) < _GC_MIN_KEYS:
+        return 1.0, f"none (fewer than {_GC_MIN_KEYS} well-sampled functions)"
+    phi = float(np.median(z[ok] ** 2)) / _CHI2_1_MEDIAN
+    return max(1.0, phi), f"estimated from {int(ok.sum())} functions (median z^2 / 0.455)"
+
+
+# ---------------------------------------------------------------------------
+# The diff
+# ---------------------------------------------------------------------------
+def _as_list(x: Any) -> list:
+    if isinstance(x, Profile):
+        return [x]
+    if isinstance(x, (list, tuple)):
+        return list(x)
+    raise UsageError(f"expected a Profile or a list of profiles, got {type(x).__name__}")
+
+
+def _prepare(side: list, label: str, sources: Sequence[str] | None, opts: DiffOptions,
+             sample_type: str | None) -> tuple[list[Profile], list[RunInfo], SampleType,
+                                               list[dict[str, int]]]:
+    if not side:
+        raise UsageError(f"{label}: no profiles given")
+    profiles: list[Profile] = []
+    runs: list[RunInfo] = []
+    changed: list[dict[str, int]] = []
+    st: SampleType | None = None
+    for i, p in enumerate(side):
+        if not isinstance(p, Profile):
+            raise UsageError(f"{label}: expected a Profile, got {type(p).__name__}")
+        src = sources[i] if sources and i < len(sources) else f"{label.lower()}[{i}]"
+        k = _resolve_type(p, sample_type, src)
+        this = p.sample_types[k]
+        if st is None:
+            st = this
+        elif this != st:
+            raise UsageError(f"{src}: sample type {this} differs from {st} of the other "
+                             f"{label} profiles; pick one with --sample-type")
+        if opts.normalize:
+            p, c = normalize_profile(p)
+        else:
+            c = {}
+        changed.append(c)
+        # keep one column: every later step works on column 0
+        if len(p.sample_types) != 1 or k != 0:
+            p = p.copy(values=p.values[:, k:k + 1], sample_types=(this,))
+        profiles.append(p)
+        runs.append(RunInfo(src, float(p.values[:, 0].sum()) if p.n_samples else 0.0,
+                            effective_samples(p, 0), run_duration(p), sum(c.values())))
+    assert st is not None
+    return profiles, runs, st, changed
+
+
+def diff(base: Profile | Sequence[Profile], head: Profile | Sequence[Profile], *,
+         by: str = "function", sample_type: str | None = None, metric: str = "self",
+         alpha: float = DEFAULT_ALPHA, min_delta: float = DEFAULT_MIN_DELTA,
+         absolute: bool = False, normalize: bool = True, dispersion: float | None = None,
+         fail_on_regression: float | None = None, base_sources: Sequence[str] | None = None,
+         head_sources: Sequence[str] | None = None) -> DiffResult:
+    """Compare BASE and HEAD profiles (one or several runs each) and return a :class:`DiffResult`.
+
+    ``by``: ``function`` (``(name, file)``, default), ``line`` or ``file``.
+    ``sample_type``: name or ``name/unit`` (default: BASE's first type; HEAD must
+    have it). ``metric``: judge ``self`` (default) or ``total`` time. ``alpha``:
+    false-discovery level for Benjamini–Hochberg (default 0.01). ``min_delta``:
+    smallest change that counts, in percentage points (default 1.0).
+    ``absolute``: compare per-second rates (needs durations). ``normalize``:
+    apply :data:`~flamekit.analysis.normalize.DEFAULT_RULES` to names (default
+    on). ``dispersion``: fix the over-dispersion factor of the one-run test
+    instead of estimating it. ``fail_on_regression``: threshold (pp) used by
+    :meth:`DiffResult.check_threshold`; this function never raises for it.
+    """
+    if by not in BY_CHOICES:
+        raise UsageError(f"unknown --by {by!r} (use {', '.join(BY_CHOICES)})")
+    if metric not in METRICS:
+        raise UsageError(f"unknown metric {metric!r} (use self or total)")
+    if not (0 < alpha < 1):
+        raise UsageError(f"--alpha must be between 0 and 1, got {alpha}")
+    if not (min_delta >= 0) or not math.isfinite(min_delta):
+        raise UsageError(f"--min-delta must be a number >= 0, got {min_delta}")
+    opts = DiffOptions(by, sample_type, metric, alpha, min_delta, absolute, normalize,
+                       dispersion, fail_on_regression)
+    bl, hl = _as_list(base), _as_list(head)
+    bprof, bruns, bst, bchg = _prepare(bl, "BASE", base_sources, opts, sample_type)
+    hprof, hruns, hst, hchg = _prepare(hl, "HEAD", head_sources, opts,
+                                       sample_type if sample_type is not None else str(bst))
+    if hst != bst:
+        raise UsageError(f"sample types differ: BASE {bst}, HEAD {hst}")
+
+    # per-run tables, aligned on one key space
+    tabs = [_run_table(p, 0, by) for p in bprof + hprof]
+    allk = pd.concat([t[["name", "file", "line", "module", "kind"]] for t in tabs],
+                     ignore_index=True)
+    allk = allk.drop_duplicates(["name", "file", "line"], keep="first").reset_index(drop=True)
+    kidx = pd.MultiIndex.from_frame(allk[["name", "file", "line"]])
+    nk = len(allk)
+    nr = len(tabs)
+    S = np.zeros((nr, nk))
+    T = np.zeros((nr, nk))
+    for r, t in enumerate(tabs):
+        if len(t):
+            pos = kidx.get_indexer(pd.MultiIndex.from_frame(t[["name", "file", "line"]]))
+            S[r, pos] = t["self"].to_numpy(np.float64)
+            T[r, pos] = t["total"].to_numpy(np.float64)
+    rb = len(bprof)
+    runs = bruns + hruns
+    grand = np.array([r.total for r in runs])
+    neff = np.array([max(r.effective_samples, 1e-9) for r in runs])
+    if absolute:
+        durs = [r.duration_s for r in runs]
+        missing = [r.source for r in runs if r.duration_s is None]
+        if missing:
+            raise UsageError("--absolute needs each profile's duration (meta 'duration' or "
+                             f"sample times); none known for: {', '.join(missing)}")
+        dur = np.array(durs, dtype=np.float64)
+        base_rate = float(np.mean(grand[:rb] / dur[:rb])) or 1.0
+        scale = 100.0 / (dur * base_rate)
+        # one effective sample is worth grand/neff units: g = percent per sample
+        expo = scale * grand / neff
+    else:
+        with np.errstate(divide="ignore", invalid="ignore"):
+            scale = np.where(grand > 0, 100.0 / np.where(grand > 0, grand, 1.0), 0.0)
+        expo = neff
+    MS = S * scale[:, None]
+    MT = T * scale[:, None]
+
+    in_base = (T[:rb] > 0).any(axis=0)
+    in_head = (T[rb:] > 0).any(axis=0)
+    common = in_base & in_head
+    with np.errstate(divide="ignore", invalid="ignore"):
+        csum = MS[:, common].sum(axis=1)
+        rn = np.where(csum > 0, 100.0 / np.where(csum > 0, csum, 1.0), 1.0) if not absolute \
+            else np.ones(nr)
+    p_self, phi_s, src_s, method = _test(MS[:rb], MS[rb:], expo[:rb], expo[rb:], absolute,
+                                         dispersion, common, (rn[:rb], rn[rb:]))
+    p_total, phi_t, src_t, _ = _test(MT[:rb], MT[rb:], expo[:rb], expo[rb:], absolute,
+                                     dispersion, common, (rn[:rb], rn[rb:]))
+    # Independent filtering (as in DESeq2): a function whose BASE + HEAD figure is
+    # below min_delta can never change by min_delta, so it is not a test in the
+    # Benjamini-Hochberg family. The sum does not depend on the direction of the
+    # change, so the filter keeps the false-discovery guarantee.
+    tested_s = (MS[:rb].mean(axis=0) + MS[rb:].mean(axis=0)) >= max(min_delta, 1e-12)
+    tested_t = (MT[:rb].mean(axis=0) + MT[rb:].mean(axis=0)) >= max(min_delta, 1e-12)
+    q_self = _bh_filtered(p_self, tested_s)
+    q_total = _bh_filtered(p_total, tested_t)
+
+    table = allk.copy()
+    table["base_self"] = MS[:rb].mean(axis=0)
+    table["head_self"] = MS[rb:].mean(axis=0)
+    table["delta_self"] = table["head_self"] - table["base_self"]
+    table["base_total"] = MT[:rb].mean(axis=0)
+    table["head_total"] = MT[rb:].mean(axis=0)
+    table["delta_total"] = table["head_total"] - table["base_total"]
+    judged = metric
+    pv, qv = (p_self, q_self) if judged == "self" else (p_total, q_total)
+    b, h = table[f"base_{judged}"].to_numpy(), table[f"head_{judged}"].to_numpy()
+    with np.errstate(divide="ignore", invalid="ignore"):
+        table["ratio"] = np.where(b > 0, h / np.where(b > 0, b, 1.0), np.where(h > 0, np.inf, 1.0))
+    table["p_value"], table["q_value"] = pv, qv
+    table["p_value_self"], table["q_value_self"] = p_self, q_self
+    table["p_value_total"], table["q_value_total"] = p_total, q_total
+    d = h - b
+    sig = qv <= alpha
+    big = np.abs(d) >= min_delta
+    status = np.where(~in_base & in_head, "new",
+                      np.where(in_base & ~in_head, "gone",
+                               np.where(sig & big & (d > 0), "grown",
+                                        np.where(sig & big & (d < 0), "shrunk", "unchanged"))))
+    table["status"] = status
+    table["significant"] = sig
+    table["regression"] = sig & big & (d > 0)
+    table["improvement"] = sig & big & (d < 0)
+    table["base_value"] = S[:rb].sum(axis=0)
+    table["head_value"] = S[rb:].sum(axis=0)
+    table["tested"] = tested_s if metric == "self" else tested_t
+    table["_k"] = np.arange(nk)
+    table["_abs"] = np.abs(d)
+    table = table.sort_values(["_abs", "name", "file", "line"],
+                              ascending=[False, True, True, True], kind="mergesort")
+    keys = list(zip(allk["name"], allk["file"], allk["line"].astype(int)))
+    table = table.drop(columns=["_abs"]).reset_index(drop=True)
+    cols = ["name", "file", "line", "module", "kind", "status", "base_self", "head_self",
+            "delta_self", "base_total", "head_total", "delta_total", "ratio", "p_value",
+            "q_value", "p_value_self", "q_value_self", "p_value_total", "q_value_total",
+            "tested", "significant", "regression", "improvement", "base_value", "head_value", "_k"]
+    table = table[cols]
+    norm = {
+        "shares": ("absolute: value per second of each run, as a percentage of BASE's mean "
+                   "total per second" if absolute else
+                   "share of each run's total, averaged over the runs of a side"),
+        "names_enabled": bool(normalize),
+        "rules": rules_info(DEFAULT_RULES) if normalize else [],
+        "frames_changed": {
+            "base": _sum_counts(bchg), "head": _sum_counts(hchg)},
+    }
+    phi = phi_s if metric == "self" else phi_t
+    src = src_s if metric == "self" else src_t
+    res = DiffResult(opts, SideInfo("BASE", bst, bruns), SideInfo("HEAD", hst, hruns), table,
+                     method, phi, src, norm, keys, (bprof, hprof))
+    return res
+
+
+def _bh_filtered(p: np.ndarray, tested: np.ndarray) -> np.ndarray:
+    """Benjamini-Hochberg over the tested rows; untested rows get q = 1."""
+    q = np.ones_like(p)
+    if tested.any():
+        q[tested] = benjamini_hochberg(p[tested])
+    return q
+
+
+def _sum_counts(chg: list[dict[str, int]]) -> dict[str, int]:
+    out: dict[str, int] = {}
+    for c in chg:
+        for k, v in c.items():
+            out[k] = out.get(k, 0) + int(v)
+    return out
+
+
+# ---------------------------------------------------------------------------
+# Union call tree (vectorized per depth level)
+# ---------------------------------------------------------------------------
+def _build_tree(res: DiffResult) -> DiffTree:
+    """Map every run's stack rows onto one trie keyed by (parent, function key)."""
+    assert res._profiles is not None
+    bprof, hprof = res._profiles
+    by = res.options.by
+    kpos = {k: i for i, k in enumerate(res.keys)}
+    nk = len(res.keys)
+    rows_parent, rows_key, rows_depth, rows_vals = [], [], [], []
+    side_runs = (len(bprof), len(hprof))
+    base_runs = res.base.runs
+    base_rate = None
+    if res.options.absolute:
+        base_rate = float(np.mean([r.total / r.duration_s for r in base_runs]))  # type: ignore[operator]
+    offset = 0
+    for side, profs in enumerate((bprof, hprof)):
+        infos = res.base.runs if side == 0 else res.head.runs
+        for p, info in zip(profs, infos):
+            tree = call_tree(p, 0)
+            if res.options.absolute:
+                sc = 100.0 / (float(info.duration_s) * base_rate) / side_runs[side]  # type: ignore[arg-type]
+            else:
+                sc = 100.0 / info.total / side_runs[side] if info.total else 0.0
+            fk = np.fromiter((kpos.get(_key_of(f, by), -1) for f in p.frames), dtype=np.int64,
+                             count=len(p.frames))
+            n = p.n_stacks
+            rows_parent.append(np.where(tree.prefix >= 0, tree.prefix + offset, -1))
+            rows_key.append(fk[tree.frame] if n else np.zeros(0, np.int64))
+            rows_depth.append(tree.depth)
+            v = np.zeros((n, 4))
+            col = 0 if side == 0 else 2
+            v[:, col] = tree.self_ * sc
+            v[:, col + 1] = tree.total * sc
+            rows_vals.append(v)
+            offset += n
+    parent = np.concatenate(rows_parent) if rows_parent else np.zeros(0, np.int64)
+    key = np.concatenate(rows_key) if rows_key else np.zeros(0, np.int64)
+    depth = np.concatenate(rows_depth) if rows_depth else np.zeros(0, np.int64)
+    vals = np.concatenate(rows_vals) if rows_vals else np.zeros((0, 4))
+    n = len(parent)
+    uid = np.full(n, -1, dtype=np.int64)
+    u_prefix: list[np.ndarray] = []
+    u_key: list[np.ndarray] = []
+    total = 0
+    if n:
+        order = np.argsort(depth, kind="stable")
+        bounds = np.searchsorted(depth[order], np.arange(1, int(depth.max()) + 2))
+        for d in range(1, int(depth.max()) + 1):
+            idx = order[bounds[d - 1]:bounds[d]]
+            par = parent[idx]
+            upar = np.where(par >= 0, uid[np.maximum(par, 0)], -1)
+            code = (upar + 1) * (nk + 2) + (key[idx] + 1)
+            codes, uniq = pd.factorize(code, sort=True)
+            uniq = np.asarray(uniq, dtype=np.int64)
+            uid[idx] = codes.astype(np.int64) + total
+            u_prefix.append(uniq // (nk + 2) - 1)
+            u_key.append(uniq % (nk + 2) - 1)
+            total += len(uniq)
+    prefix = np.concatenate(u_prefix) if u_prefix else np.zeros(0, np.int64)
+    ukey = np.concatenate(u_key) if u_key else np.zeros(0, np.int64)
+    acc = np.zeros((total, 4))
+    if n:
+        for c in range(4):
+            acc[:, c] = np.bincount(uid, weights=vals[:, c], minlength=total)
+    return DiffTree(prefix, ukey, acc[:, 0], acc[:, 1], acc[:, 2], acc[:, 3])

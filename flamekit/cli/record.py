@@ -1,0 +1,115 @@
+"""``flamekit record`` (pipeline stage: cli): profile a PID or a launched command into a flamekit profile."""
+from __future__ import annotations
+
+import argparse
+import importlib
+import os
+import sys
+import time
+
+from ..errors import FlamekitError, RecordError, UsageError
+
+NAME = "record"
+HELP = "record a PID or a command with py-spy, scalene or perf"
+DESCRIPTION = """\
+Record a running process (--pid) or a command (after --) with py-spy, scalene or perf
+and write a flamekit profile. --backend auto picks py-spy for Python targets and perf
+otherwise. Ctrl-C stops recording and keeps what was sampled; a launched command's exit
+code becomes flamekit's exit code and is stored in the profile's metadata.
+
+usage: flamekit record [--backend auto|py-spy|scalene|perf] (--pid PID | -- CMD [ARGS...])
+                       [--duration S] [--rate HZ] [--native] [--subprocesses] [--idle] [--gil]
+                       [-o PROFILE] [--html REPORT] [--title T]
+
+examples:
+  flamekit record -o backtest.json -- python sample_workloads/backtest_loop.py
+  flamekit record --pid 4242 --duration 30 -o service.json --html service.html
+  flamekit record --backend perf -- python3.13 sample_workloads/native_numpy.py
+  flamekit record --backend scalene -o alloc.json -- python sample_workloads/alloc_heavy.py
+
+exit status: the launched command's, else 0; 1 when recording failed or was refused,
+2 for bad usage."""
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    """Add the ``record`` flags."""
+    p.add_argument("--backend", default="auto", choices=("auto", "py-spy", "scalene", "perf"),
+                   help="profiler to drive (default: auto = py-spy for Python, perf otherwise)")
+    p.add_argument("--pid", type=int, help="attach to this running process")
+    p.add_argument("--duration", type=float, metavar="S",
+                   help="stop after S seconds (default: when the target exits or on Ctrl-C)")
+    p.add_argument("--rate", type=int, metavar="HZ", help="samples per second (default 100; perf 99)")
+    p.add_argument("--native", action="store_true", help="py-spy: include native (C/C++/Cython) frames")
+    p.add_argument("--subprocesses", action="store_true", help="py-spy: also profile child processes")
+    p.add_argument("--idle", action="store_true", help="py-spy: keep samples of idle threads")
+    p.add_argument("--gil", action="store_true", help="py-spy: only samples holding the GIL")
+    p.add_argument("-o", "--output", metavar="PROFILE",
+                   help="profile to write (format from the suffix; default flamekit-YYYYmmdd-HHMMSS.json)")
+    p.add_argument("--html", metavar="REPORT", help="also write a self-contained HTML report")
+    p.add_argument("--title", help="title stored in the profile and shown in the report")
+    p.add_argument("--no-progress", dest="progress", action="store_false",
+                   help="no progress bar or periodic progress lines")
+    p.add_argument("cmd", nargs=argparse.REMAINDER, metavar="-- CMD [ARGS...]",
+                   help="command to launch and record")
+
+
+def _html_writer():
+    try:
+        mod = importlib.import_module("flamekit.render.html")
+    except ModuleNotFoundError as e:
+        if e.name not in ("flamekit.render.html", "flamekit.render"):
+            raise
+        mod = None
+    fn = getattr(mod, "write_report", None)
+    if fn is None:
+        raise UsageError("--html needs the HTML report renderer (flamekit.render.html), which this "
+                         "flamekit lacks: record with -o, then run `flamekit report` once it is installed")
+    return fn
+
+
+def run(args: argparse.Namespace) -> int:
+    """Record, write the profile (and the report); return the command's exit code or 0."""
+    from ..formats import dump, names
+    from ..record import RecordOptions, record
+
+    cmd = list(args.cmd or [])
+    if cmd and cmd[0] == "--":
+        cmd = cmd[1:]
+    if args.pid is not None and cmd:
+        raise UsageError("give either --pid PID or -- CMD, not both")
+    if args.pid is None and not cmd:
+        raise UsageError("nothing to record: give --pid PID or -- CMD [ARGS...]")
+    write_html = _html_writer() if args.html else None
+    out = args.output or time.strftime("flamekit-%Y%m%d-%H%M%S.json")
+    fmt = None
+    try:
+        from ..formats import format_for_output
+
+        format_for_output(out)
+    except FlamekitError:
+        if "native" not in names(writable=True):
+            raise UsageError(f"cannot tell the profile format from {out!r} (writable: "
+                             f"{', '.join(names(writable=True))})") from None
+        fmt = "native"
+    out_dir = os.path.dirname(os.path.abspath(out))
+    if not os.path.isdir(out_dir):
+        raise UsageError(f"output directory does not exist: {out_dir}")
+    opts = RecordOptions(backend=args.backend, pid=args.pid, command=cmd or None,
+                         duration=args.duration, rate=args.rate, native=args.native,
+                         subprocesses=args.subprocesses, idle=args.idle, gil=args.gil,
+                         title=args.title, progress=args.progress)
+    rec = record(opts)
+    p = rec.profile
+    try:
+        written = dump(p, out, fmt)
+    except OSError as e:
+        raise RecordError(f"cannot write {out}: {e.strerror or e}") from None
+    m = p.meta
+    print(f"flamekit: wrote {out} ({written}): {p.n_samples} samples over {m.get('duration_s', 0):.1f} s "
+          f"with {m.get('tool')} {m.get('tool_version')}"
+          + (f", command exit status {rec.exit_code}" if rec.exit_code is not None else ""),
+          file=sys.stderr)
+    if write_html is not None:
+        write_html(p, args.html, title=args.title, notes=m.get("notes"))
+        print(f"flamekit: wrote {args.html}", file=sys.stderr)
+    return rec.exit_code if rec.exit_code is not None else 0

@@ -1,0 +1,109 @@
+"""py-spy recorder (pipeline stage: record): sample a Python process with ``py-spy record``.
+
+Runs ``py-spy record --pid PID --format speedscope`` (https://github.com/benfred/py-spy)
+and hands its speedscope file to :mod:`flamekit.formats.speedscope`: speedscope
+output keeps one profile per thread, in time order. ``--full-filenames`` keeps
+real paths so frames compare across runs. Options map one to one:
+``--rate`` -> ``-r``, ``--duration`` -> ``-d`` (rounded up; flamekit stops it
+at the exact deadline with SIGINT), ``--native`` -> ``-n``, ``--subprocesses``
+-> ``-s``, ``--idle`` -> ``-i``, ``--gil`` -> ``-g``.
+
+py-spy always attaches: in launch mode flamekit starts the command and points
+py-spy at its pid (see :mod:`flamekit.record.session` for why).
+"""
+from __future__ import annotations
+
+import math
+import os
+import re
+
+import psutil
+
+from ..errors import RecordError, UsageError
+from . import PTRACE_FIX, is_python_process, require_tool, tool_output
+
+NAME = "py-spy"
+DEFAULT_RATE = 100
+LAUNCHES_TARGET = False
+INSTALL = "pip install py-spy"
+
+
+def tool_version() -> str:
+    """Return py-spy's version (e.g. ``0.4.3``); RecordError with the pip command if missing."""
+    exe = require_tool("py-spy", INSTALL)
+    out = tool_output([exe, "--version"])
+    m = re.search(r"(\d+\.\d+(\.\d+)?)", out)
+    return m.group(1) if m else "unknown"
+
+
+def prepare(s) -> None:
+    """Refuse non-Python targets with the fix (use perf)."""
+    if s.attach:
+        try:
+            proc = psutil.Process(s.opts.pid)
+            name = proc.name()
+        except psutil.Error:
+            return  # checked already; py-spy will report what happened
+        if not is_python_process(proc):
+            raise UsageError(f"pid {s.opts.pid} ({name}) is not a Python process, so py-spy cannot "
+                             f"profile it: use --backend perf")
+    elif s.interpreter is None and not s.opts.subprocesses:
+        raise UsageError(f"{os.path.basename(s.command[0])!r} is not a Python command, so py-spy cannot "
+                         f"profile it: use --backend perf (or --subprocesses if it starts Python children)")
+
+
+def output_path(s) -> str:
+    """Return where py-spy writes its speedscope file."""
+    return os.path.join(s.workdir, "py-spy.speedscope.json")
+
+
+def argv(s) -> list[str]:
+    """Return the ``py-spy record`` command line."""
+    o = s.opts
+    cmd = [require_tool("py-spy", INSTALL), "record", "--pid", str(s.target_pid), "--format", "speedscope",
+           "--output", output_path(s), "--rate", str(s.rate), "--full-filenames"]
+    if o.duration:
+        cmd += ["--duration", str(max(1, math.ceil(o.duration)))]
+    for flag, on in (("--native", o.native), ("--subprocesses", o.subprocesses),
+                     ("--idle", o.idle), ("--gil", o.gil)):
+        if on:
+            cmd.append(flag)
+    return cmd
+
+
+def collect(s, rc: int, log: str) -> tuple[str, str]:
+    """Return the speedscope file py-spy wrote."""
+    return output_path(s), "speedscope"
+
+
+def stats(log: str) -> dict:
+    """Parse ``Samples: N Errors: M`` from py-spy's closing line."""
+    m = re.search(r"Samples:\s*(\d+)\s+Errors:\s*(\d+)", log)
+    if not m:
+        return {}
+    return {"tool_sample_count": int(m.group(1)), "errored_samples": int(m.group(2))}
+
+
+def diagnose(s, rc: int, log: str) -> str | None:
+    """Turn a failed py-spy run into one line with the fix (None when it wrote its output)."""
+    if os.path.exists(output_path(s)) and os.path.getsize(output_path(s)) > 0:
+        return None
+    low = log.lower()
+    pid = s.target_pid
+    if "permission denied" in low or "operation not permitted" in low or "eperm" in low:
+        return f"py-spy was refused access to pid {pid}: {PTRACE_FIX}"
+    if "no such process" in low or "process not found" in low:
+        return f"pid {pid} exited before py-spy could attach: nothing was recorded"
+    if "failed to find python version" in low or "not a python" in low or "couldn't find python" in low:
+        if not s.attach and s.target is not None and s.target.poll() is not None:
+            return (f"the command exited (status {s.target.returncode}) before py-spy could attach: "
+                    f"nothing was recorded")
+        return f"py-spy found no Python interpreter in pid {pid}: use --backend perf"
+    errors = [ln.strip() for ln in log.splitlines() if "error" in ln.lower()]
+    if rc != 0 or errors:
+        detail = (errors or [ln.strip() for ln in log.splitlines() if ln.strip()] or ["no output"])[-1]
+        return f"py-spy failed (exit status {rc}): {detail}"
+    return None
+
+
+_ = RecordError

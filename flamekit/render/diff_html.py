@@ -1,0 +1,169 @@
+"""The differential flame graph page (pipeline stage: render): ``flamekit diff -o diff.html``.
+
+Built on the report's pieces (``flamekit/render/html.py``: one jinja2
+environment, inlined static files, CSP hashes, escaped JSON data; and
+``templates/js/flamegraph.js`` in its diff mode). The union call tree of the
+diff (:meth:`DiffResult.tree`) becomes one profile with two sample types,
+``<type> (base)`` and ``<type> (head)``, valued in percent of each side's
+total (or of the base rate with ``--absolute``), so the flame graph shows head
+widths, a "Show base" toggle and base/head/Δ tooltips. ``templates/js/diff.js``
+colours frames red (grew) to blue (shrank) by their **self** delta, lists the
+frames that vanished (viewable in the base tree), and fills the table of changes.
+
+Pruning happens here, before the payload (so node ids in the page are ours):
+nodes narrower than ``prune_fraction`` of 100 % on both sides are merged into
+one ``[other]`` child per parent.
+"""
+from __future__ import annotations
+
+import os
+from typing import Any
+
+import numpy as np
+
+from ..atomic import atomic_output
+from ..model import Frame, Profile, SampleType, Thread
+from .diff_json import function_rows
+from .html import display_text, render_page
+from .payload import DEFAULT_PRUNE, MAX_STRING, OTHER_FRAME, build_payload
+
+DIFF_SCRIPTS = ("js/flamegraph.js", "js/diff.js")
+DIFF_STYLES = ("css/report.css", "css/diff.css")
+#: Rows of the change table embedded in the page (regressions and improvements always are).
+TABLE_ROWS = 500
+VANISHED_ROWS = 200
+
+
+def diff_profile(res: Any, prune_fraction: float = DEFAULT_PRUNE) -> tuple[Profile, dict]:
+    """Return the two-type profile of a diff's union tree and facts about it.
+
+    Facts: ``pruned`` (nodes merged), ``vanished`` (node ids of the topmost
+    frames present in BASE only, widest first) in the returned profile's rows.
+    """
+    t = res.tree()
+    st = res.base.sample_type
+    n = len(t.prefix)
+    keep = np.maximum(t.base_total, t.head_total) >= prune_fraction * 100.0 if n else \
+        np.zeros(0, bool)
+    if prune_fraction <= 0:
+        keep[:] = True
+    # frames: one per function key, plus [other] and a placeholder for unknown keys
+    tab = res.table.sort_values("_k")
+    frames = [Frame(nm, fl, int(ln), md, kd) for nm, fl, ln, md, kd in
+              zip(tab["name"], tab["file"], tab["line"], tab["module"], tab["kind"])]
+    nk = len(frames)
+    frames.append(OTHER_FRAME)
+    frames.append(Frame("[unknown]", "", 0, "flamekit", "unknown"))
+    key = np.where(t.key >= 0, t.key, nk + 1)
+    idx_map = np.cumsum(keep) - 1
+    kept = np.nonzero(keep)[0]
+    prefix = t.prefix[kept]
+    prefix = np.where(prefix >= 0, idx_map[np.maximum(prefix, 0)], -1)
+    frame = key[kept]
+    self_b, self_h = t.base_self[kept].copy(), t.head_self[kept].copy()
+    # pruned subtree tops: merge into one [other] row per kept parent
+    top = (~keep) & ((t.prefix < 0) | keep[np.maximum(t.prefix, 0)]) if n else np.zeros(0, bool)
+    pruned_nodes = int((~keep).sum())
+    if top.any():
+        par = np.where(t.prefix[top] >= 0, idx_map[np.maximum(t.prefix[top], 0)], -1)
+        upar, inv = np.unique(par, return_inverse=True)
+        ob = np.bincount(inv, weights=t.base_total[top], minlength=len(upar))
+        oh = np.bincount(inv, weights=t.head_total[top], minlength=len(upar))
+        prefix = np.r_[prefix, upar]
+        frame = np.r_[frame, np.full(len(upar), nk)]
+        self_b = np.r_[self_b, ob]
+        self_h = np.r_[self_h, oh]
+    rows = np.nonzero((self_b != 0) | (self_h != 0))[0]
+    p = Profile(frames=frames, stack_prefix=prefix, stack_frame=frame, sample_stack=rows,
+                values=np.column_stack([self_b[rows], self_h[rows]]) if len(rows) else
+                np.zeros((0, 2)),
+                sample_types=(SampleType(f"{st.name} (base)", "%"),
+                              SampleType(f"{st.name} (head)", "%")),
+                threads=(Thread(0, "all threads"),), meta={})
+    # vanished: topmost kept rows present in BASE only
+    nn = len(prefix)
+    tot_b = np.zeros(nn)
+    tot_h = np.zeros(nn)
+    tot_b[: len(kept)] = t.base_total[kept]
+    tot_h[: len(kept)] = t.head_total[kept]
+    if nn > len(kept):
+        tot_b[len(kept):] = self_b[len(kept):]
+        tot_h[len(kept):] = self_h[len(kept):]
+    gone = (tot_h <= 0) & (tot_b > 0)
+    par_ok = np.where(prefix >= 0, tot_h[np.maximum(prefix, 0)] > 0, True)
+    vanished = np.nonzero(gone & par_ok)[0]
+    vanished = vanished[np.argsort(-tot_b[vanished], kind="stable")]
+    share = [float(t.base_total[top].sum()) / 100.0, float(t.head_total[top].sum()) / 100.0] \
+        if n else [0.0, 0.0]
+    return p, {"pruned": pruned_nodes, "vanished": vanished, "base_total": tot_b,
+               "head_total": tot_h, "share": share, "other": nk}
+
+
+def _path(p: Profile, node: int, limit: int = 12) -> list[str]:
+    names = [p.frames[f].name[:MAX_STRING] for f in p.stack_frames(node)]
+    return names if len(names) <= limit else ["…"] + names[-limit:]
+
+
+def build_diff_data(res: Any, *, title: str, prune_fraction: float = DEFAULT_PRUNE) -> dict:
+    """Return the JSON data of the diff page: the flame graph payload and the diff facts."""
+    p, facts = diff_profile(res, prune_fraction)
+    payload, _ = build_payload(p, prune_fraction=0.0, diff=(0, 1))
+    payload["pruned"]["nodes"] = facts["pruned"]
+    payload["pruned"]["fraction"] = float(prune_fraction)
+    payload["pruned"]["share"] = facts["share"]
+    used = np.zeros(len(p.frames), dtype=bool)
+    used[p.stack_frame] = True
+    other = facts["other"]
+    payload["pruned"]["otherFrame"] = int(used[:other].sum()) if used[other] else -1
+    o = res.options
+    rows = function_rows(res, TABLE_ROWS)
+    for r in rows:
+        r["name"] = r["name"][:MAX_STRING]
+        r["file"] = r["file"][:MAX_STRING]
+    vanished = []
+    for node in facts["vanished"][:VANISHED_ROWS].tolist():
+        f = p.frames[int(p.stack_frame[node])]
+        vanished.append({"node": int(node), "name": f.name[:MAX_STRING], "file": f.file[:MAX_STRING],
+                         "base": float(facts["base_total"][node]), "path": _path(p, node)})
+    gone_funcs = [r for r in function_rows(res) if r["status"] == "gone"][:VANISHED_ROWS]
+    diff = {
+        "title": display_text(title, 300),
+        "verdict": res.verdict,
+        "counts": res.counts(),
+        "metric": o.metric, "by": o.by, "alpha": o.alpha, "minDelta": o.min_delta,
+        "absolute": bool(o.absolute), "normalizeNames": bool(o.normalize),
+        "method": res.method, "dispersion": float(res.dispersion),
+        "dispersionSource": res.dispersion_source,
+        "measure": res.normalization["shares"],
+        "rules": [{"name": r["name"], "description": r["description"]}
+                  for r in res.normalization["rules"]],
+        "framesChanged": res.normalization["frames_changed"],
+        "sampleType": str(res.base.sample_type),
+        "base": [{"source": display_text(r.source, 300), "total": r.total,
+                  "samples": r.effective_samples} for r in res.base.runs],
+        "head": [{"source": display_text(r.source, 300), "total": r.total,
+                  "samples": r.effective_samples} for r in res.head.runs],
+        "rows": rows,
+        "rowsOmitted": len(res.table) - len(rows),
+        "vanished": vanished,
+        "vanishedCount": int(len(facts["vanished"])),
+        "goneFunctions": [{"name": r["name"][:MAX_STRING], "file": r["file"][:MAX_STRING],
+                           "base": r["base_total"]} for r in gone_funcs],
+    }
+    return {"payload": payload, "diff": diff}
+
+
+def render_diff_html(res: Any, *, title: str = "flamekit diff",
+                     prune_fraction: float = DEFAULT_PRUNE) -> str:
+    """Return the differential flame graph page (deterministic for the same diff)."""
+    data = build_diff_data(res, title=title, prune_fraction=prune_fraction)
+    return render_page("diff.html.j2", title=title, data=data, scripts=DIFF_SCRIPTS,
+                       styles=DIFF_STYLES)
+
+
+def write_diff_html(res: Any, path: str | os.PathLike, *, title: str = "flamekit diff",
+                    prune_fraction: float = DEFAULT_PRUNE) -> None:
+    """Write the differential flame graph page to ``path`` atomically."""
+    html = render_diff_html(res, title=title, prune_fraction=prune_fraction)
+    with atomic_output(path, "w") as f:
+        f.write(html)

@@ -1,0 +1,169 @@
+/* flamekit diff page: wires the flame graph (flamegraph.js, diff mode) to the diff sections.
+ *
+ * Reads {"payload": <flame graph payload with payload.diff = {base: 0, head: 1}>,
+ *        "diff": {title, verdict, counts, metric, by, alpha, minDelta, absolute, method,
+ *                 dispersion, dispersionSource, measure, rules, framesChanged, sampleType,
+ *                 base: [run], head: [run], rows: [row], rowsOmitted, vanished: [{node, name,
+ *                 file, base, path}], vanishedCount, goneFunctions: [{name, file, base}]}}
+ * from #flamekit-data (built by flamekit/render/diff_html.py; rows as in docs/diff.md).
+ *
+ * Uses only the flame graph's documented hooks: colorFor (red = self share grew, blue =
+ * shrank, by Δ self relative to the largest |Δ self| of the page, at least minDelta) and
+ * tooltipRows (status and q-value). All text goes through textContent; never innerHTML.
+ * Sets window.flamekitState = {ready: true, graph} when the first drawing is done.
+ */
+(function () {
+  'use strict';
+  var fk = window.flamekit, el = fk.el;
+  window.flamekitState = {ready: false};
+  var data = JSON.parse(document.getElementById('flamekit-data').textContent);
+  var P = data.payload, X = data.diff, S = P.strings;
+  function $(id) { return document.getElementById(id); }
+  function pp(v) { return (v >= 0 ? '+' : '') + v.toFixed(2); }
+  function pc(v) { return v === null || v === undefined ? '–' : v.toFixed(2); }
+  function qf(q) { return q === null || q === undefined ? '–' : (q < 0.001 ? q.toExponential(1) : q.toFixed(3)); }
+  function keyOf(name, file, line) { return name + '\u0000' + file + '\u0000' + line; }
+
+  /* per-node self delta scale (payload samples: one row per node, values[0]=base, [1]=head) */
+  var maxAbs = 0, vb = P.samples.values[P.diff.base], vh = P.samples.values[P.diff.head];
+  for (var i = 0; i < P.samples.node.length; i++) maxAbs = Math.max(maxAbs, Math.abs(vh[i] - vb[i]));
+  var scale = Math.max(maxAbs, X.minDelta || 1e-9);
+  var byKey = {};
+  X.rows.forEach(function (r) { byKey[keyOf(r.name, r.file, r.line)] = r; });
+  var other = P.pruned.otherFrame;
+
+  var graph = null;
+  function colorFor(info) {
+    if (!info.base || (graph && graph.pattern)) return null;   // search highlighting wins
+    if (info.frame === other) return 'rgb(184,184,184)';
+    var d = info.head.self - info.base.self;
+    if (Math.abs(d) < 1e-9) return 'rgb(236,236,236)';
+    var a = Math.min(Math.abs(d) / scale, 1), lo = Math.round(235 - 175 * Math.sqrt(a));
+    return d > 0 ? 'rgb(255,' + lo + ',' + lo + ')' : 'rgb(' + lo + ',' + lo + ',255)';
+  }
+  function tooltipRows(info) {
+    var r = byKey[keyOf(info.name, info.file, info.line)];
+    if (!r) return [];
+    return [['Function', r.status + (r.regression ? ' · regression' : r.improvement ? ' · improvement' : '') +
+             ' · Δ self ' + pp(r.delta_self) + ' pp, Δ total ' + pp(r.delta_total) + ' pp'],
+            ['q-value', qf(r.q_value) + (r.significant ? ' (significant)' : '')]];
+  }
+  function onChange(g) {
+    $('fk-graph-side').textContent = g.showBase ? 'base widths' : 'head widths';
+  }
+
+  /* verdict and summary */
+  var v = $('fk-verdict'), c = X.counts;
+  v.textContent = X.verdict === 'regression' ? 'Regression: ' + c.regressions + ' function(s) got slower'
+    : X.verdict === 'improvement' ? 'Improvement: ' + c.improvements + ' function(s) got faster'
+    : 'No significant change';
+  v.textContent += ' (q ≤ ' + X.alpha + ' and |Δ| ≥ ' + X.minDelta + ' pp of ' + X.metric + ' time)';
+  v.classList.add(X.verdict === 'regression' ? 'fk-regression' : X.verdict === 'improvement' ? 'fk-improvement' : 'fk-nochange');
+  $('fk-summary').textContent = 'Base: ' + X.base.length + ' run(s) · Head: ' + X.head.length +
+    ' run(s) · ' + X.sampleType + ' · by ' + X.by + ' · new ' + c['new'] + ', grown ' + c.grown +
+    ', shrunk ' + c.shrunk + ', gone ' + c.gone + ', unchanged ' + c.unchanged;
+  if (P.pruned.nodes > 0) {
+    var pn = $('fk-pruned');
+    pn.hidden = false;
+    pn.textContent = 'Merged ' + P.pruned.nodes + ' call-tree nodes narrower than ' +
+      (100 * P.pruned.fraction).toPrecision(2) + '% on both sides into "[other]" nodes (' +
+      (100 * P.pruned.share[0]).toFixed(3) + '% of base, ' + (100 * P.pruned.share[1]).toFixed(3) + '% of head).';
+  }
+
+  graph = fk.render($('fk-graph'), P, {colorFor: colorFor, tooltipRows: tooltipRows, onChange: onChange});
+  graph.redraw();
+
+  /* table of changes */
+  function escRe(s) { return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'); }
+  var tbody = $('fk-changes').tBodies[0], m = X.metric;
+  function fillChanges(filter) {
+    while (tbody.firstChild) tbody.removeChild(tbody.firstChild);
+    var f = (filter || '').toLowerCase(), shown = 0;
+    X.rows.forEach(function (r) {
+      if (f && (r.name + ' ' + r.file + ' ' + r.status).toLowerCase().indexOf(f) < 0) return;
+      if (shown >= 300) return;
+      shown++;
+      var tr = el('tr', r.regression ? 'fk-flag' : r.improvement ? 'fk-flag-good' : null);
+      tr.appendChild(el('td', 'fk-fn', r.name || '(empty name)'));
+      tr.appendChild(el('td', 'fk-file', r.file + (r.line ? ':' + r.line : '')));
+      tr.appendChild(el('td', 'fk-num', pc(r['base_' + m])));
+      tr.appendChild(el('td', 'fk-num', pc(r['head_' + m])));
+      var d = r['delta_' + m];
+      tr.appendChild(el('td', 'fk-num ' + (d > 0 ? 'fk-up' : d < 0 ? 'fk-down' : ''), pp(d)));
+      tr.appendChild(el('td', 'fk-num', pp(r.delta_total)));
+      tr.appendChild(el('td', 'fk-st-' + r.status, r.status));
+      tr.appendChild(el('td', 'fk-num', qf(r.q_value)));
+      tr.title = 'Highlight in the flame graph';
+      tr.addEventListener('click', function () {
+        graph.searchBox.value = '^' + escRe(r.name) + '$';
+        graph.regexBox.checked = true;
+        graph.search(graph.searchBox.value, true);
+        graph.changed();
+      });
+      tbody.appendChild(tr);
+    });
+    $('fk-changes-count').textContent = shown + ' of ' + X.rows.length + ' shown';
+  }
+  fillChanges('');
+  $('fk-changes-filter').addEventListener('input', function () { fillChanges(this.value); });
+  if (X.rowsOmitted > 0) {
+    $('fk-changes-note').hidden = false;
+    $('fk-changes-note').textContent = X.rowsOmitted + ' smaller changes are not embedded (see --json).';
+  }
+
+  /* vanished frames and gone functions */
+  var vt = $('fk-vanished').tBodies[0];
+  X.vanished.forEach(function (r) {
+    var tr = el('tr');
+    tr.appendChild(el('td', 'fk-fn', r.name || '(empty name)'));
+    tr.appendChild(el('td', 'fk-file', r.file));
+    tr.appendChild(el('td', 'fk-num', pc(r.base)));
+    tr.appendChild(el('td', 'fk-pathtext', r.path.join(' → ')));
+    var td = el('td'), b = el('button', 'fk-btn fk-view', 'View');
+    b.type = 'button';
+    b.addEventListener('click', function () {
+      if (!graph.showBase) graph.toggleBase();
+      graph.zoomTo(r.node);
+      graph.changed();
+      $('flamegraph').scrollIntoView();
+    });
+    td.appendChild(b); tr.appendChild(td);
+    vt.appendChild(tr);
+  });
+  $('fk-vanished-count').textContent = X.vanishedCount ? X.vanishedCount + ' call path(s)' : 'none';
+  var gt = $('fk-gone').tBodies[0];
+  X.goneFunctions.forEach(function (r) {
+    var tr = el('tr');
+    tr.appendChild(el('td', 'fk-fn', r.name || '(empty name)'));
+    tr.appendChild(el('td', 'fk-file', r.file));
+    tr.appendChild(el('td', 'fk-num', pc(r.base)));
+    gt.appendChild(tr);
+  });
+  $('fk-gone-count').textContent = X.goneFunctions.length ? String(X.goneFunctions.length) : 'none';
+
+  /* method */
+  var ul = $('fk-method');
+  function li(t) { ul.appendChild(el('li', null, t)); }
+  li('Frames matched by ' + (X.by === 'function' ? '(name, file): moved lines are not new code' : X.by) + '.');
+  li('Measure: ' + X.measure + '.');
+  li(X.method === 'binomial'
+    ? 'Test: one run per side, two-proportion z test under the sampling model, variance × ' +
+      X.dispersion.toFixed(2) + ' for over-dispersion (' + X.dispersionSource + ').'
+    : 'Test: Welch\'s t on per-run shares (variance never below the sampling variance).');
+  li('Benjamini–Hochberg over the functions that could change by ' + X.minDelta + ' pp; regression: q ≤ ' +
+     X.alpha + ' and Δ ≥ ' + X.minDelta + ' pp of ' + X.metric + ' time.');
+  li(X.normalizeNames ? 'Name normalization on: ' + X.rules.map(function (r) {
+    return r.name + ' (' + (X.framesChanged.base[r.name] || 0) + '/' + (X.framesChanged.head[r.name] || 0) + ' frames)';
+  }).join(', ') + '.' : 'Name normalization off.');
+  var rt = $('fk-runs').tBodies[0];
+  [['base', X.base], ['head', X.head]].forEach(function (side) {
+    side[1].forEach(function (r) {
+      var tr = el('tr');
+      tr.appendChild(el('td', 'fk-key', side[0]));
+      tr.appendChild(el('td', 'fk-mono', r.source));
+      tr.appendChild(el('td', 'fk-num', Math.round(r.samples) + ' samples'));
+      rt.appendChild(tr);
+    });
+  });
+  window.flamekitState = {ready: true, graph: graph};
+})();

@@ -1,0 +1,92 @@
+"""Helpers for the recorder integration tests: run flamekit, start sample workloads, read shares."""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import flamekit
+from flamekit.formats import names
+
+REPO = Path(__file__).resolve().parents[2]
+WORKLOADS = REPO / "sample_workloads"
+PYENV = Path.home() / ".pyenv" / "versions"
+
+
+def env(**extra: str) -> dict[str, str]:
+    """Return the environment for a flamekit child: this checkout first on PYTHONPATH."""
+    e = dict(os.environ)
+    e["PYTHONPATH"] = str(REPO) + (os.pathsep + e["PYTHONPATH"] if e.get("PYTHONPATH") else "")
+    e.update(extra)
+    return e
+
+
+def flamekit_record(*args: str, timeout: float = 60, **kw) -> subprocess.CompletedProcess:
+    """Run ``flamekit record ARGS`` to completion; return the completed process (text)."""
+    return subprocess.run([sys.executable, "-m", "flamekit", "record", "--no-progress", *args],
+                          cwd=REPO, env=kw.pop("env", None) or env(), capture_output=True, text=True,
+                          timeout=timeout, stdin=subprocess.DEVNULL, **kw)
+
+
+def profile_path(tmp_path: Path, name: str = "out") -> Path:
+    """Return an output path whose suffix names a writable format keeping meta (native if present)."""
+    return tmp_path / (f"{name}.json" if "native" in names(writable=True) else f"{name}.speedscope.json")
+
+
+def python(version: str) -> str | None:
+    """Return the path of a pyenv Python ``3.X`` if installed here, else None."""
+    for d in sorted(PYENV.glob(f"{version}.*")):
+        exe = d / "bin" / "python3"
+        if exe.exists():
+            return str(exe)
+    return None
+
+
+def start_service(duty: float = 0.6, interpreter: str | None = None,
+                  xopts: tuple[str, ...] = ()) -> subprocess.Popen:
+    """Start ``service_loop.py`` and wait for its ready line; the caller kills it."""
+    p = subprocess.Popen([interpreter or sys.executable, *xopts, str(WORKLOADS / "service_loop.py"),
+                          "--duty", str(duty), "--seconds", "60"],
+                         stdout=subprocess.PIPE, text=True, stdin=subprocess.DEVNULL)
+    line = p.stdout.readline()
+    assert "ready" in line, line
+    return p
+
+
+def stop(p: subprocess.Popen) -> None:
+    """Terminate a started workload and reap it."""
+    if p.poll() is None:
+        p.terminate()
+        try:
+            p.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            p.kill()
+            p.wait()
+    if p.stdout:
+        p.stdout.close()
+
+
+def shares(profile: flamekit.Profile, *names_: str) -> dict[str, float]:
+    """Return each function's total (inclusive) share among ``names_`` (matched by substring)."""
+    df = flamekit.functions(profile)
+    tot = {n: float(df[df["name"].str.contains(n, regex=False)]["total"].sum()) for n in names_}
+    s = sum(tot.values()) or 1.0
+    return {n: v / s for n, v in tot.items()}
+
+
+def hot_names(profile: flamekit.Profile, n: int = 15) -> list[str]:
+    """Return the names of the ``n`` functions with the largest total."""
+    df = flamekit.functions(profile).sort_values("total", ascending=False)
+    return list(df["name"].head(n))
+
+
+def wait_for(pred, timeout: float = 10.0, step: float = 0.05) -> bool:
+    """Poll ``pred()`` until it is true or ``timeout`` passes."""
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        if pred():
+            return True
+        time.sleep(step)
+    return False
