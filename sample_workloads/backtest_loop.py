@@ -77,6 +77,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--bars", type=int, default=1_000_000, help="number of price bars (default 1e6)")
     ap.add_argument("--seconds", type=float, default=3.0,
                     help="repeat passes until this much wall time (default 3; 0: one pass)")
+    ap.add_argument("--passes", type=int, default=0, help="run exactly this many passes (overrides --seconds)")
     ap.add_argument("--seed", type=int, default=7)
     a = ap.parse_args(argv)
     prices = tick_prices(a.bars, a.seed).tolist()
@@ -85,7 +86,7 @@ def main(argv: list[str] | None = None) -> int:
     while True:
         trades, pnl = run_backtest(prices)
         passes += 1
-        if time.perf_counter() - t0 >= a.seconds:
+        if (passes >= a.passes) if a.passes else (time.perf_counter() - t0 >= a.seconds):
             break
     dt = (time.perf_counter() - t0) / passes
     print(f"backtest_loop: {a.bars} bars, {len(trades)} trades, pnl {pnl} ticks, "

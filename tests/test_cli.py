@@ -491,6 +491,22 @@ def test_bad_paths_fail_cleanly(tmp_path: Path, kind: str, capsys: pytest.Captur
         assert err.startswith(f"flamekit: {path}") and "Traceback" not in err
 
 
+def test_closed_pipe_is_not_an_error(tmp_path: Path) -> None:
+    """``flamekit top big | head -1``: exit 0, nothing on stderr."""
+    need_format("folded")
+    big = tmp_path / "big.folded"
+    big.write_text("".join(f"main;f{i} (m{i % 50}.py:{i}) {i % 7 + 1}\n" for i in range(20000)))
+    for extra in ([], ["--csv"]):
+        proc = subprocess.Popen([sys.executable, "-m", "flamekit", "top", str(big), "-n", "0",
+                                 *extra], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                cwd=ROOT)
+        assert proc.stdout is not None and proc.stderr is not None
+        proc.stdout.readline()
+        proc.stdout.close()
+        err = proc.stderr.read().decode()
+        assert proc.wait(timeout=TIMEOUT) == 0 and err == "", err
+
+
 # ---------------------------------------------------------------------------
 # terminal rendering
 # ---------------------------------------------------------------------------

@@ -162,6 +162,9 @@ def test_sniff():
     assert not folded.sniff(b"")
     assert not folded.sniff(b"this\nis an unknown\nformat\n")
     assert not folded.sniff(b'{"a": 1}')
+    assert not folded.sniff(b'[{"ph": "B", "ts": 1}]')
+    assert folded.sniff(b"<module> (a.py:1);f (a.py:2) 3\n")
+    assert folded.sniff(b"[unknown];main_[k] 3\n")
     assert not folded.sniff(b"\x00\x01\x02 1\n")
     assert not folded.sniff(b"# callgrind format\nevents: Instructions\nfl=a.c\nfn=main\n16 20\n")
     perf = (b"java 12345 [000] 123.456789: 1 cycles: \n"
@@ -284,3 +287,15 @@ def test_pyspy_fixture_roundtrip(tmp_path):
     assert all(f.kind == "python" for f in p.frames if f.file.endswith(".py"))
     q, _ = _roundtrip(tmp_path, p)
     assert q == p
+
+
+def test_pyspy_fixture_ground_truth():
+    """cpu_split.py spends 70% of its CPU in price_options and 30% in update_risk."""
+    from flamekit.model import functions
+
+    src = Path(__file__).parent / "data" / "py-spy" / "0.4.3" / "cpu_split.raw.txt"
+    df = functions(folded.load(src))
+    tot = {n: float(df.loc[df["name"] == n, "total"].sum()) for n in ("price_options", "update_risk")}
+    share = tot["price_options"] / (tot["price_options"] + tot["update_risk"])
+    assert 0.6 < share < 0.8, tot
+    assert tot["price_options"] + tot["update_risk"] > 250  # ~1.5 s at 200 Hz

@@ -456,3 +456,27 @@ def _write(tmp_path, data: bytes) -> Path:
     f = tmp_path / "x.pb"
     f.write_bytes(data)
     return f
+
+
+def _index_rows():
+    idx = CORPUS / "hostile" / "INDEX.tsv"
+    if not idx.exists():
+        return []
+    rows = [ln.split("\t") for ln in idx.read_text().splitlines()[1:] if ln.strip()]
+    return [r for r in rows if r[2] in ("pprof", "pprof-legacy", "chrome-cpuprofile",
+                                        "chrome-trace")]
+
+
+@pytest.mark.parametrize("row", _index_rows(), ids=lambda r: r[1])
+def test_hostile_index_rows_isolated(row):
+    """Every pprof/Chrome row of hostile/INDEX.tsv, loaded in a limited subprocess."""
+    from hostile_util import assert_clean_failure, assert_ok, run_isolated
+
+    path, _id, _fmt, _size, _what, expected = row[:6]
+    out = run_isolated(CORPUS / "hostile" / path, max_decompressed=10 * 2**20)
+    exp = expected.strip('"').lower()
+    if exp.startswith(("error", "clear, typed", "'legacy")):
+        assert_clean_failure(out)
+    else:  # accepted / imports / RENDER (inert text is the renderer's job) / skipped events
+        assert_ok(out)
+        assert out["format"] in ("pprof", "chrome")

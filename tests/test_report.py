@@ -273,3 +273,18 @@ def test_cli_report(tmp_path):
                        capture_output=True, text=True, timeout=120)
     assert r.returncode == 2 and "Traceback" not in r.stderr and r.stderr.startswith("flamekit: ")
     assert not (tmp_path / "x.html").exists()
+
+
+def test_flame_graph_groups_lines_by_function():
+    b = ProfileBuilder([SampleType("cpu", "samples")])
+    m = b.frame("main", "a.py", 1)
+    b.add(b.stack([m, b.frame("on_bar", "a.py", 40)]), 3)
+    b.add(b.stack([m, b.frame("on_bar", "a.py", 41)]), 2)
+    p = b.build()
+    by_func = json.loads(re.search(r'id="flamekit-data" type="application/json">(.*?)</script>',
+                                   render_report(p), re.S).group(1))
+    by_line = json.loads(re.search(r'id="flamekit-data" type="application/json">(.*?)</script>',
+                                   render_report(p, by="line"), re.S).group(1))
+    assert len(by_func["payload"]["nodes"]["parent"]) == 2
+    assert len(by_line["payload"]["nodes"]["parent"]) == 3
+    assert by_func["report"]["hotspots"][0][0]["line"] == 40  # heaviest line kept

@@ -58,8 +58,8 @@ DEFAULT_RULES: tuple[Rule, ...] = (
          "memory addresses such as `<function f at 0x7f3a12bc>` or `$$Lambda/0x0000000800c0` "
          "become `0x…` (6 to 16 hex digits after 0x)"),
     Rule("generated_id",
-         r"(?i)\b(lambda|closure|genexpr|listcomp|dictcomp|setcomp|anonymous|anon|block)"
-         r"([_$#-])\d+",
+         r"(?i:\b(lambda|closure|genexpr|listcomp|dictcomp|setcomp|anonymous|anon|block)"
+         r"([_$#-])\d+)",
          r"\1\2N",
          ("name",),
          "numbered generated functions such as `<lambda_12>`, `lambda$7`, `closure_3`, "
@@ -86,31 +86,45 @@ def normalize_text(text: str, rules: Sequence[Rule] = DEFAULT_RULES, field: str 
     return text
 
 
+def _any_rule(rules: Sequence[Rule], field: str) -> re.Pattern | None:
+    pats = [r.pattern for r in rules if field in r.fields]
+    return _compiled("|".join(f"(?:{p})" for p in pats)) if pats else None
+
+
 def normalize_frames(frames: Iterable[Frame], rules: Sequence[Rule] = DEFAULT_RULES
                      ) -> tuple[list[Frame], dict[str, int]]:
     """Return the frames with normalized names and files, and frames changed per rule."""
     counts = {r.name: 0 for r in rules}
     out: list[Frame] = []
-    cache: dict[tuple[str, str], str] = {}
+    quick = {fld: _any_rule(rules, fld) for fld in ("name", "file")}
+    cache: dict[tuple[str, str], tuple[str, tuple[str, ...]]] = {}
+
+    def apply(fld: str, s: str) -> tuple[str, tuple[str, ...]]:
+        hit = cache.get((fld, s))
+        if hit is None:
+            q = quick[fld]
+            if not s or q is None or q.search(s) is None:  # most frames: one regex test
+                hit = (s, ())
+            else:
+                fired = []
+                t = s
+                for r in rules:
+                    if fld in r.fields:
+                        u = r.compiled().sub(r.replacement, t)
+                        if u != t:
+                            fired.append(r.name)
+                            t = u
+                hit = (t, tuple(fired))
+            cache[(fld, s)] = hit
+        return hit
+
     for f in frames:
-        vals = {"name": f.name, "file": f.file}
-        for fld in ("name", "file"):
-            s = vals[fld]
-            if not s:
-                continue
-            for r in rules:
-                if fld not in r.fields:
-                    continue
-                key = (r.name + "\0" + fld, s)
-                t = cache.get(key)
-                if t is None:
-                    t = cache[key] = r.compiled().sub(r.replacement, s)
-                if t != s:
-                    counts[r.name] += 1
-                    s = t
-            vals[fld] = s
-        if vals["name"] != f.name or vals["file"] != f.file:
-            f = Frame(vals["name"], vals["file"], f.line, f.module, f.kind)
+        name, fn = apply("name", f.name)
+        file, ff = apply("file", f.file)
+        for r in fn + ff:
+            counts[r] += 1
+        if fn or ff:
+            f = Frame(name, file, f.line, f.module, f.kind)
         out.append(f)
     return out, counts
 

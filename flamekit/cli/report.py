@@ -24,7 +24,7 @@ merged into "[other]" nodes (the report says how much); see --min-width/--prune.
 
 USAGE: flamekit report PROFILE [PROFILE...] [-o report.html] [--title T]
                        [--notes WRITEUP.md] [--sample-type T]
-                       [--min-width PX | --prune FRACTION]
+                       [--min-width PX | --prune FRACTION] [--by function|line]
 """
 EPILOG = """\
 examples:
@@ -51,6 +51,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="merge frames narrower than PX pixels of a 1200 px graph (default 0.1)")
     g.add_argument("--prune", type=float, metavar="FRACTION",
                    help="merge frames below FRACTION of the total (0 keeps all; default 1/12000)")
+    p.add_argument("--by", choices=("function", "line"), default="function",
+                   help="flame graph frames per function (default) or per line")
     p.add_argument("--from", metavar="FORMAT", dest="from_format",
                    help="input format, skipping detection")
 
@@ -87,7 +89,7 @@ def run(args: argparse.Namespace) -> int:
         profile.type_index(args.sample_type)  # a clear error listing the choices
     try:
         write_report(profile, args.output, title=args.title, notes=notes,
-                     sample_type=args.sample_type, prune_fraction=fraction)
+                     sample_type=args.sample_type, prune_fraction=fraction, by=args.by)
     except OSError as e:
         raise FlamekitError(f"cannot write {args.output}: {e.strerror}") from None
     print(f"wrote {args.output}", file=sys.stderr)

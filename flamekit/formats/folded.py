@@ -20,7 +20,7 @@ Grammar on import:
   ``_[i]`` sets the kind to kernel, jit or inlined and is removed from the name
   (``_[w]``, FlameGraph's waker mark, has no kind in the model and stays in the
   name). Other frames get kind ``python`` when the file looks like Python
-  (``.py``, ``<frozen ...>``), ``native`` for C/C++/Rust sources and shared
+  (``.py``, ``<frozen ...>``, ``<string>``), ``native`` for C/C++/Rust sources and shared
   objects, else ``unknown``. Empty frame names are kept as ``''``.
 * py-spy's optional root frames ``process PID:"command"`` (``--subprocesses``)
   and ``thread (TID)`` / ``thread (TID): name`` (``--threads``) become the
@@ -92,7 +92,7 @@ def _unescape(s: str) -> str:
 def _guess_kind(file: str) -> str:
     if not file:
         return "unknown"
-    if file.endswith(_PY_SUFFIXES) or file.startswith("<frozen "):
+    if file.endswith(_PY_SUFFIXES) or file.startswith("<frozen ") or file in ("<string>", "<stdin>"):
         return "python"
     if file.endswith(_NATIVE_SUFFIXES) or _SO_RX.search(file):
         return "native"
@@ -221,8 +221,7 @@ def sniff(head: bytes) -> bool | None:
         return False
     if head.count(b"\x00") * 10 > len(head):  # binary, or UTF-16 without a BOM
         return False
-    s = head.lstrip()
-    if s[:1] in (b"{", b"[", b"<"):
+    if head.lstrip()[:1] == b"{":  # JSON objects ("[unknown]" and "<module>" are frames)
         return False
     lines = re.split(rb"\r\n|\r|\n", head)
     truncated = len(head) >= _io.HEAD_SIZE

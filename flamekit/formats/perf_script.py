@@ -120,6 +120,13 @@ def _split_dso(rest: bytes) -> tuple[bytes, bytes | None]:
     rest = rest.rstrip()
     if not rest.endswith(b")"):
         return rest, None
+    k = rest.rfind(b" (")
+    if k >= 0:
+        mod = rest[k + 2:-1]
+        if b"(" not in mod and b")" not in mod:
+            return rest[:k].rstrip(), mod
+    elif rest.startswith(b"(") and b"(" not in rest[1:-1] and b")" not in rest[1:-1]:
+        return b"", rest[1:-1]
     depth = 0
     i = len(rest) - 1
     while i >= 0:
@@ -132,10 +139,7 @@ def _split_dso(rest: bytes) -> tuple[bytes, bytes | None]:
                 break
         i -= 1
     if i < 0 or (i > 0 and rest[i - 1] not in b" \t"):
-        k = rest.rfind(b" (")
         if k < 0:
-            if rest.startswith(b"(") and i == 0:
-                return b"", rest[1:-1]
             return rest, None
         i = k + 1
     return rest[:i].rstrip(), rest[i + 1:-1]
@@ -173,7 +177,9 @@ class _Parser:
         self.frame_ids: dict[tuple, int] = {}
         self.line_cache: dict[bytes, int] = {}
         self.tuple_cache: dict[tuple, int] = {}
-        self.thread_cache: dict[bytes, tuple[int, str, int | None, int]] = {}
+        self.sym_cache: dict[object, list[int]] = {}
+        self.thread_cache: dict[bytes, int] = {}
+        self.tail_cache: dict[bytes, tuple[int, int]] = {}
         self.thread_ids: dict[tuple, int] = {}
         self.threads: list[Thread] = []
         self.event_cache: dict[bytes, int] = {}
@@ -239,6 +245,17 @@ class _Parser:
         symb, modb = _split_dso(s[sp + 1:].lstrip())
         if modb is None:
             return None
+        if symb.startswith(b"[unknown]"):
+            return self._parse_symbol(symb, modb, addr)
+        key = symb if symb.startswith(b"py::") and b":" in symb[4:] else (symb, modb)
+        ids = self.sym_cache.get(key)
+        if ids is None:
+            if len(self.sym_cache) >= _LINE_CACHE_MAX:
+                self.sym_cache = {}
+            ids = self.sym_cache[key] = self._parse_symbol(symb, modb, addr)
+        return ids
+
+    def _parse_symbol(self, symb: bytes, modb: bytes, addr: bytes) -> list[int]:
         sym = _dec(symb)
         mod = _dec(modb)
         sym = _SYMOFF.sub("", sym)
@@ -279,7 +296,11 @@ class _Parser:
 
     # -- samples ---------------------------------------------------------------
     def parse_header(self, hdr: bytes) -> tuple | None:
-        """Return ``(thread, time, event, period, leaf_text)`` for a header line, or None."""
+        """Return ``(thread, time, event, period, leaf_text)`` for a header line, or None.
+
+        Fast path: ``COMM PID[/TID] [CPU] TS: [PERIOD] EVENT:``, with the part
+        before the timestamp and the part after it looked up in caches.
+        """
         k = hdr.find(b": ")
         if k < 0 and hdr.endswith(b":"):
             k = len(hdr) - 1
@@ -287,19 +308,35 @@ class _Parser:
             left = hdr[:k]
             sp = left.rfind(b" ")
             tsb = left[sp + 1:]
-            if sp > 0 and tsb.replace(b".", b"", 1).isdigit() and b"." in tsb:
-                th = self.thread_cache.get(left[:sp])
+            if sp > 0 and b"." in tsb and tsb.replace(b".", b"", 1).isdigit():
+                key = left[:sp]
+                th = self.thread_cache.get(key)
                 if th is None:
-                    m = _THREAD_PART.fullmatch(left[:sp])
-                    if m is not None and len(self.thread_cache) < 100_000:
-                        th = self._thread_info(m.group(1), m.group(2), m.group(3))
-                        self.thread_cache[left[:sp]] = th
+                    m = _THREAD_PART.fullmatch(key)
+                    if m is not None:
+                        th = self._thread_info(m.group(1), m.group(2), m.group(3))[0]
+                        if len(self.thread_cache) >= 100_000:
+                            self.thread_cache = {}
+                            self.line_cache = {}
+                        self.thread_cache[key] = th
                 if th is not None:
-                    parts = hdr[k + 2:].split()
+                    tail = hdr[k + 2:]
+                    te = self.tail_cache.get(tail)
+                    if te is not None:
+                        return th, float(tsb), te[0], te[1], b""
+                    parts = tail.split()
+                    te = None
                     if len(parts) == 2 and parts[1].endswith(b":") and parts[0].isdigit():
-                        return th[0], float(tsb), self._event(parts[1][:-1], True), int(parts[0]), b""
-                    if len(parts) == 1 and parts[0].endswith(b":"):
-                        return th[0], float(tsb), self._event(parts[0][:-1], False), 1, b""
+                        te = (self._event(parts[1][:-1], True), int(parts[0]))
+                    elif len(parts) == 1 and parts[0].endswith(b":"):
+                        te = (self._event(parts[0][:-1], False), 1)
+                    if te is not None:
+                        if te[1] <= _EXACT:
+                            if len(self.tail_cache) >= 10_000:
+                                self.tail_cache = {}
+                                self.line_cache = {}
+                            self.tail_cache[tail] = te
+                        return th, float(tsb), te[0], te[1], b""
         return self._parse_header_slow(hdr)
 
     def _thread_info(self, comm: bytes, a: bytes, b: bytes | None) -> tuple:
@@ -315,7 +352,7 @@ class _Parser:
             return None
         m = _TS_ANCHOR.search(hdr, 1)
         if m is not None:
-            th = self._thread_info(hdr[:m.start()].rstrip(), m.group(1), m.group(2))
+            th = self._thread_info(hdr[:m.start()].rstrip(), m.group(1), m.group(2))[0]
             ts = float(m.group(4))
             m2 = _AFTER_TS.match(hdr, m.end())
             if m2 is None:
@@ -325,12 +362,12 @@ class _Parser:
             m = _OLD_ANCHOR.search(hdr, 1)
             if m is None:
                 return None
-            th = self._thread_info(hdr[:m.start()].rstrip(), m.group(1), m.group(2))
+            th = self._thread_info(hdr[:m.start()].rstrip(), m.group(1), m.group(2))[0]
             ts = math.nan
             per, ev, rest = m.group(4), m.group(5), hdr[m.end():]
         if per is None:
-            return th[0], ts, self._event(ev, False), 1, rest
-        return th[0], ts, self._event(ev, True), int(per), rest
+            return th, ts, self._event(ev, False), 1, rest
+        return th, ts, self._event(ev, True), int(per), rest
 
     def stack_from_lines(self, lines: list[bytes], first_line: int,
                          leaf: list[int] | None) -> tuple[int, int]:
@@ -352,7 +389,8 @@ class _Parser:
                 if ids is not None:
                     if len(ids) == 1:
                         if len(lc) >= _LINE_CACHE_MAX:
-                            lc.clear()
+                            lc = self.line_cache = {}
+                            self.tuple_cache = {}
                         lc[x] = ids[0]
                     out.extend(ids)
                     continue
@@ -378,7 +416,8 @@ class _Parser:
         if sid is None:
             sid = self.b.stack(reversed(fids))
             if len(self.tuple_cache) >= _LINE_CACHE_MAX:
-                self.tuple_cache.clear()
+                self.line_cache = {}
+                self.tuple_cache = {}
             self.tuple_cache[t] = sid
         return sid, split_at
 
@@ -408,17 +447,54 @@ class _Parser:
             self.add(th, ts, ev, per, leaf, line)
 
     def run(self, lines: list[bytes], line0: int) -> None:
-        """Process a list of lines ending at a blank line; ``line0`` is the first one's number."""
+        """Process a list of lines ending at a blank line; ``line0`` is the first one's number.
+
+        The common sample (a cached thread part, event and period, every frame
+        line and the whole frame-id tuple already seen) is handled inline here;
+        anything else goes through :meth:`block`, which fills the caches.
+        """
         index = lines.index
         n = len(lines)
         i = 0
+        tget = self.thread_cache.get
+        eget = self.tail_cache.get
+        lget = self.line_cache.get
+        cget = self.tuple_cache.get
+        add_s, add_t, add_ts = self.s_stack.append, self.s_thread.append, self.s_time.append
+        add_e, add_v = self.s_event.append, self.s_value.append
         while i < n:
             try:
                 j = index(b"", i)
             except ValueError:
                 j = n
             if j > i:
-                self.block(lines[i:j], line0 + i)
+                hdr = lines[i]
+                k = hdr.find(b": ")
+                sid = None
+                if k > 0 and j > i + 1 and self.pending is None:
+                    left = hdr[:k]
+                    sp = left.rfind(b" ")
+                    th = tget(left[:sp])
+                    te = eget(hdr[k + 2:])
+                    if th is not None and te is not None:
+                        tsb = left[sp + 1:]
+                        if b"." in tsb and tsb.replace(b".", b"", 1).isdigit():
+                            t = tuple(map(lget, lines[i + 1:j]))
+                            if None not in t:
+                                sid = cget(t)
+                                if sid is not None:
+                                    add_s(sid)
+                                    add_t(th)
+                                    add_ts(float(tsb))
+                                    add_e(te[0])
+                                    add_v(te[1])
+                if sid is None:
+                    self.block(lines[i:j], line0 + i)
+                    if self.line_cache is not lget.__self__:  # a cache was reset
+                        lget = self.line_cache.get
+                        cget = self.tuple_cache.get
+                        tget = self.thread_cache.get
+                        eget = self.tail_cache.get
             i = j + 1
 
     def block(self, lines: list[bytes], line: int) -> None:
@@ -540,7 +616,14 @@ class _Parser:
             else:
                 times = times.copy()
         meta = self._meta(n)
-        p = Profile(frames=self.b.frames, stack_prefix=self.b.prefix, stack_frame=self.b.frame_of,
+        frames, stack_frame = self.b.frames, np.asarray(self.b.frame_of, dtype=np.int64)
+        used = np.zeros(len(frames), dtype=bool)
+        used[stack_frame] = True
+        if not used.all():  # frames replaced by their srcline variant
+            remap = np.cumsum(used) - 1
+            frames = [f for f, u in zip(frames, used.tolist()) if u]
+            stack_frame = remap[stack_frame]
+        p = Profile(frames=frames, stack_prefix=self.b.prefix, stack_frame=stack_frame,
                     sample_stack=np.frombuffer(self.s_stack, dtype=np.int64).copy() if n else [],
                     sample_thread=np.frombuffer(self.s_thread, dtype=np.int64).copy() if n else [],
                     sample_time=times, values=vals, sample_types=types,
@@ -604,8 +687,13 @@ def _show(x: bytes, n: int = 80) -> str:
 
 
 def _iter_lines(f: BinaryIO, source: str) -> Iterator[tuple[list[bytes], int]]:
-    """Yield ``(lines, number of the first line)``; every list ends where a blank line was."""
-    carry = b""
+    """Yield ``(lines, number of the first line)``; each list ends just before a blank line.
+
+    The chunk is split once; the lines after the chunk's last blank line are
+    carried over (as a short list) to the next chunk, so nothing is copied twice.
+    """
+    carry: list[bytes] = []
+    carry_bytes = 0
     line = 1
     first = True
     pending_cr = False
@@ -625,25 +713,32 @@ def _iter_lines(f: BinaryIO, source: str) -> Iterator[tuple[list[bytes], int]]:
                 data = data[:-1]
                 pending_cr = True
             data = data.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
+        lines = data.split(b"\n")
         if carry:
-            data = carry + data
-        cut = data.rfind(b"\n\n")
-        if cut < 0:
-            carry = data
-            if len(carry) > MAX_BLOCK:
+            lines[0] = carry[-1] + lines[0]
+            carry[-1:] = lines
+            lines = carry
+        # the last element is a partial line (b"" when data ended with a newline)
+        k = len(lines) - 2
+        while k >= 0 and lines[k]:
+            k -= 1
+        if k < 0:
+            carry = lines
+            carry_bytes += len(data)
+            if carry_bytes > MAX_BLOCK:
                 raise FormatError(NAME, source, line,
                                   f"a single sample spans more than {MAX_BLOCK} bytes "
                                   "(no blank line): refusing to buffer it")
             continue
-        carry = data[cut + 2:]
-        lines = data[:cut].split(b"\n")
+        carry = lines[k + 1:]
+        carry_bytes = 0
+        del lines[k:]
         yield lines, line
-        line += len(lines) + 1
+        line += k + 1
     if pending_cr:
-        carry += b"\n"
-    if carry:
-        lines = carry.split(b"\n")
-        yield lines, line
+        carry.append(b"")
+    if carry and any(carry):
+        yield carry, line
 
 
 def _utf16_chunks(path: str, max_decompressed: int | None) -> BinaryIO:

@@ -32,7 +32,7 @@ import socket
 import subprocess
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
 import psutil
@@ -332,6 +332,9 @@ class ResourceSampler(threading.Thread):
         self.rss: list[int] = []
         self.peak_threads = 0
         self.latest: tuple[float, int] | None = None
+        #: :func:`target_meta` of the live target, refreshed about once a second (a launched
+        #: command may exec through a wrapper first, e.g. a pyenv shim)
+        self.info: dict[str, Any] = {}
         self._stop_evt = threading.Event()
         self._procs: dict[int, psutil.Process] = {}
 
@@ -378,6 +381,11 @@ class ResourceSampler(threading.Thread):
             self.cpu.append(round(cpu, 1))
             self.rss.append(int(rss))
             self.latest = (cpu, rss)
+            if len(self.time) % 10 == 1:
+                try:
+                    self.info = target_meta(root)
+                except (psutil.Error, OSError):
+                    pass
 
     def stop(self) -> None:
         """Stop sampling and wait for the thread."""
@@ -400,4 +408,3 @@ def record(opts: RecordOptions):
 __all__ = ["RecordOptions", "Recorder", "ResourceSampler", "BACKENDS", "record", "check_pid",
            "is_python_process", "command_interpreter", "target_meta", "host_meta", "redact_argv"]
 
-_ = field

@@ -20,7 +20,10 @@ chosen by the launched interpreter's version:
 
 The variables are set in the environment of the launched command so Python
 children get them too. Attached processes keep whatever they were started with
-(a ``/tmp/jit-PID.dump`` or ``/tmp/perf-PID.map`` tells). ``--idle`` and
+(a ``/tmp/perf-PID.map`` from ``-X perf`` gives short Python stacks; a
+jitdump from ``-X perf_jit`` is NOT resolved for an attached process: ``perf
+inject --jit`` found no ``py::`` frame that way with perf 6.1 and CPython 3.13,
+so attached Python shows native frames only and flamekit says so). ``--idle`` and
 ``--gil`` have no perf meaning (perf samples on-CPU time) and are noted.
 """
 from __future__ import annotations
@@ -60,11 +63,13 @@ def prepare(s) -> None:
     mode = "fp"
     if s.attach:
         pid = s.opts.pid
-        if os.path.exists(f"/tmp/jit-{pid}.dump"):
-            mode = "jit"
-        elif not os.path.exists(f"/tmp/perf-{pid}.map") and s.python_version:
-            s.notes.append(f"pid {pid} runs Python {s.python_version} without perf support: only native "
-                           f"frames will show (start it with -X perf_jit on 3.13+ or -X perf on 3.12, "
+        if os.path.exists(f"/tmp/perf-{pid}.map"):
+            s.notes.append(f"pid {pid} writes a perf map (-X perf): Python frames show, in short stacks")
+        elif s.python_version:
+            # a jitdump (-X perf_jit) is not enough here: perf inject --jit resolved no py:: frame
+            # for a process perf attached to (perf 6.1, CPython 3.13), only for ones it launched
+            s.notes.append(f"pid {pid} runs Python {s.python_version}: attached perf shows only native "
+                           f"frames (launch it with flamekit record --backend perf -- python3.13 ..., "
                            f"or record it with py-spy)")
     elif s.interpreter:
         v = version_tuple(s.python_version)

@@ -143,8 +143,10 @@ def _resolve_target(opts: RecordOptions) -> tuple[str, dict[str, Any], str | Non
     if not (shutil.which(cmd[0]) or (os.sep in cmd[0] and os.path.exists(cmd[0]))):
         raise UsageError(f"command not found: {cmd[0]!r} (give a program on PATH or a path to it after --)")
     interp = command_interpreter(cmd)
-    pyver = interpreter_version(interp) if interp else None
     backend = opts.backend if opts.backend != "auto" else ("py-spy" if interp else "perf")
+    # only perf needs the exact version up front (to pick its mode); otherwise it is read
+    # from the running target (saves starting the interpreter, slow behind a pyenv shim)
+    pyver = interpreter_version(interp) if interp and backend == "perf" else None
     tmeta = {"command": redact_argv(list(cmd))}
     exe = shutil.which(cmd[0])
     if exe:
@@ -261,6 +263,8 @@ def _run(s: Session, tmeta: dict[str, Any]) -> Recording:
     meta = dict(profile.meta)
     meta.update(hmeta)
     meta.update(tmeta)
+    if sampler is not None and not s.attach:
+        meta.update({k: v for k, v in sampler.info.items() if k != "command"})
     meta.update({
         "tool": s.backend, "tool_version": s.tool_version, "backend": s.backend,
         "mode": "attach" if s.attach else "launch", "start_time": start_iso,

@@ -27,8 +27,8 @@ from markupsafe import Markup
 
 from .. import __version__
 from ..atomic import atomic_output
-from ..model import Profile
-from .payload import DEFAULT_PRUNE, MAX_STRING, build_payload
+from ..model import Profile, group
+from .payload import DEFAULT_PRUNE, MAX_STRING, OTHER_FRAME, payload_from_pruned, prune
 
 #: Reproducibility keys shown in the report, in display order (others are never embedded).
 META_KEYS = ("tool", "tool_version", "command", "pid", "host", "cpu_model", "python_version",
@@ -37,6 +37,8 @@ META_KEYS = ("tool", "tool_version", "command", "pid", "host", "cpu_model", "pyt
 REPORT_SCRIPTS = ("js/flamegraph.js", "js/report.js")
 REPORT_STYLES = ("css/report.css",)
 _MAX_META = 2000
+#: Largest stack table on which hotspots are computed exactly (else on the pruned tree).
+HOTSPOT_FULL_ROWS = 300_000
 _BAD_CHARS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]")
 
 
@@ -169,15 +171,34 @@ def _memory_timeline(p: Profile) -> dict | None:
 
 def build_report_data(profile: Profile, *, title: str, notes_html: str = "",
                       sample_type: str | int | None = None,
-                      prune_fraction: float = DEFAULT_PRUNE) -> dict:
-    """Return the JSON document a report embeds: the flame graph payload and report sections."""
+                      prune_fraction: float = DEFAULT_PRUNE, by: str = "function") -> dict:
+    """Return the JSON document a report embeds: the flame graph payload and report sections.
+
+    ``by="function"`` merges frames that differ only by line in the flame graph;
+    ``by="line"`` keeps one frame per line. Hotspots keep the heaviest line.
+    """
     from ..analysis.hotspots import allocation_sites, hotspots, memory_types
 
-    payload, info = build_payload(profile, prune_fraction=prune_fraction, sample_type=sample_type)
+    # Prune once: the flame graph, the hotspots and the function table all show the pruned
+    # tree (hotspots on a 2M-row trie would cost seconds; the pruned share is reported).
+    default_type = profile.type_index(sample_type) if profile.sample_types else 0
+    flame = profile
+    if by == "function" and any(f.line for f in profile.frames):
+        flame = group(profile, "function")  # one frame per function, not per line (py-spy)
+    pruned, info = prune(flame, prune_fraction)
+    payload = payload_from_pruned(pruned, info, default_type=default_type)
+    # Hotspots are exact (full profile) up to HOTSPOT_FULL_ROWS stack rows; beyond, they are
+    # computed on the pruned tree (fast) and the report says so.
+    exact = profile.n_stacks <= HOTSPOT_FULL_ROWS or info.pruned_nodes == 0
+    source = profile if exact else pruned
     hs = []
     for k, st in enumerate(profile.sample_types):
         rows = []
-        for h in hotspots(profile, k, n=15):
+        for h in hotspots(source, k, n=16):
+            if len(rows) == 15:
+                break
+            if h.name == OTHER_FRAME.name and h.module == OTHER_FRAME.module:
+                continue
             rows.append({"name": h.name[:MAX_STRING], "file": h.file[:MAX_STRING], "line": h.line,
                          "self": h.self, "total": h.total, "selfPct": h.self_pct,
                          "totalPct": h.total_pct,
@@ -187,6 +208,7 @@ def build_report_data(profile: Profile, *, title: str, notes_html: str = "",
     report: dict[str, Any] = {
         "title": display_text(title, 300),
         "hotspots": hs,
+        "hotspotsExact": exact,
         "meta": _meta_rows(profile),
         "warnings": [display_text(w, 300) for w in profile.meta.get("warnings", [])[:50]],
         "warningCount": len(profile.meta.get("warnings", [])),
@@ -216,7 +238,7 @@ def build_report_data(profile: Profile, *, title: str, notes_html: str = "",
 
 def render_report(profile: Profile, *, title: str | None = None, notes: str | None = None,
                   sample_type: str | int | None = None,
-                  prune_fraction: float = DEFAULT_PRUNE) -> str:
+                  prune_fraction: float = DEFAULT_PRUNE, by: str = "function") -> str:
     """Return the HTML text of a report (deterministic for the same inputs).
 
     ``notes`` is Markdown text (rendered and sanitized); ``prune_fraction`` is
@@ -231,15 +253,15 @@ def render_report(profile: Profile, *, title: str | None = None, notes: str | No
             title += ": " + (shlex.join(cmd) if isinstance(cmd, list) else str(cmd))
     notes_html = render_notes(notes) if notes else ""
     data = build_report_data(profile, title=title, notes_html=notes_html,
-                             sample_type=sample_type, prune_fraction=prune_fraction)
+                             sample_type=sample_type, prune_fraction=prune_fraction, by=by)
     return render_page("report.html.j2", title=title, data=data, notes_html=Markup(notes_html))
 
 
 def write_report(profile: Profile, path: str | os.PathLike, *, title: str | None = None,
                  notes: str | None = None, sample_type: str | int | None = None,
-                 prune_fraction: float = DEFAULT_PRUNE) -> None:
+                 prune_fraction: float = DEFAULT_PRUNE, by: str = "function") -> None:
     """Write a self-contained HTML report to ``path`` atomically (see :func:`render_report`)."""
     html = render_report(profile, title=title, notes=notes, sample_type=sample_type,
-                         prune_fraction=prune_fraction)
+                         prune_fraction=prune_fraction, by=by)
     with atomic_output(path, "w") as f:
         f.write(html)

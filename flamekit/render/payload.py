@@ -161,6 +161,13 @@ def build_payload(p: Profile, *, prune_fraction: float = DEFAULT_PRUNE,
     """
     default_type = p.type_index(sample_type) if p.sample_types else 0
     q, info = prune(p, prune_fraction)
+    return payload_from_pruned(q, info, default_type=default_type, diff=diff), info
+
+
+def payload_from_pruned(q: Profile, info: PruneInfo, *, default_type: int = 0,
+                        diff: tuple[int, int] | None = None) -> dict:
+    """Return the payload of an already pruned profile ``q`` (see :func:`build_payload`)."""
+    p = q
     strings = _Strings()
     # drop frames no row uses, keeping their order
     used = np.zeros(len(q.frames), dtype=bool)
@@ -207,7 +214,7 @@ def build_payload(p: Profile, *, prune_fraction: float = DEFAULT_PRUNE,
         b, h = (p.type_index(x) for x in diff)
         payload["diff"] = {"base": int(b), "head": int(h)}
     payload["strings"] = strings.table
-    return payload, info
+    return payload
 
 
 # ---------------------------------------------------------------------------

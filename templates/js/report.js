@@ -98,7 +98,8 @@
 
   function renderHotspots(g) {
     var k = g.widthType(), rows = R.hotspots[k] || [], body = $('fk-hotspots').tBodies[0], unit = typeUnit[k];
-    $('fk-hotspots-type').textContent = 'by self ' + typeName[k] + ' (all threads)';
+    $('fk-hotspots-type').textContent = 'by self ' + typeName[k] + ' (all threads)' +
+      (R.hotspotsExact ? '' : '; computed on the pruned tree: values can be low by up to the pruned share');
     clear(body);
     rows.forEach(function (h, i) {
       var tr = row([String(i + 1), {text: h.name || '(empty name)', cls: 'fk-fn'},
@@ -132,7 +133,7 @@
 
   /* line charts (memory over time, CPU %, RSS) on canvas */
   function chart(canvas, xs, ys, unit, color) {
-    var w = Math.max(300, canvas.parentNode.clientWidth - 4), h = 160, dpr = window.devicePixelRatio || 1;
+    var w = Math.max(300, Math.floor(canvas.parentNode.getBoundingClientRect().width) - 36), h = 160, dpr = window.devicePixelRatio || 1;
     canvas.style.width = w + 'px'; canvas.style.height = h + 'px';
     canvas.width = w * dpr; canvas.height = h * dpr;
     var c = canvas.getContext('2d');
@@ -147,8 +148,8 @@
     c.textBaseline = 'middle';
     c.fillText(fmt(ymax, unit), 4, T + 4); c.fillText(fmt(0, unit), 4, h - B);
     c.textBaseline = 'top';
-    c.fillText(fmt(0, 'seconds'), L, h - B + 6);
-    var end = fmt(x1 - x0, 'seconds');
+    c.fillText('0 s', L, h - B + 6);
+    var end = (x1 - x0).toFixed(1) + ' s';
     c.fillText(end, w - 6 - c.measureText(end).width, h - B + 6);
     c.strokeStyle = color; c.lineWidth = 1.5; c.beginPath();
     for (i = 0; i < xs.length; i++) {

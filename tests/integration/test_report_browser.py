@@ -86,7 +86,7 @@ def _expected_callers(p, func_name, k=0):
 def test_report_interactions(browser, tmp_path):
     p = shop_profile()
     out = tmp_path / "r.html"
-    write_report(p, out, title="shop", notes="## Notes\n\n* fill is hot\n", prune_fraction=0)
+    write_report(p, out, title="shop", notes="## Notes\n\n* fill is hot\n", prune_fraction=0, by="line")
     page = open_page(browser, out)
     try:
         assert page.fk_errors == [] and page.fk_dialogs == []
@@ -173,7 +173,7 @@ def test_xss_payloads_stay_text(browser, tmp_path):
     p = b.build()
     out = tmp_path / "x.html"
     note = "\n\n".join(names)
-    write_report(p, out, title=names[0], notes=note, prune_fraction=0)
+    write_report(p, out, title=names[0], notes=note, prune_fraction=0, by="line")
     page = open_page(browser, out)
     try:
         assert page.fk_dialogs == [] and page.fk_errors == [] and page.fk_requests == []

@@ -1,0 +1,129 @@
+#!/usr/bin/env python3
+"""Benchmark ``flamekit diff`` on big folded pairs: time to JSON and to HTML, and hotspots found.
+
+    python benchmarks/diff_speed.py [--corpus DIR] [--sizes 100k,1m] [--repeat 1]
+
+For each size N it diffs ``folded-N.txt`` (BEFORE) against ``diff-N.b.txt``
+(AFTER, with injected hotspots; ground truth in ``diff-N.truth.json``) from
+``benchmarks/gen_corpus.py`` (default folder ``~/.cache/flamekit-corpus``; a
+missing pair is skipped with a note). Prints load, diff, JSON and HTML
+times, peak RSS, and whether every injected hotspot leaf is reported as a
+significant regression. The reference figure (issue 5): FlameGraph's
+``difffolded.pl | flamegraph.pl`` takes 20.7 s and 1.2 GB on the 100k pair;
+the target is <= 2 s for that pair. A baseline measured in the same run is the
+time to merely load both files (the floor any diff pays).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import resource
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from flamekit import formats  # noqa: E402
+from flamekit.analysis.diff import diff  # noqa: E402
+from flamekit.render import diff_json  # noqa: E402
+from flamekit.render.diff_html import render_diff_html  # noqa: E402
+
+REFERENCE_100K_S = 20.7
+_FRAME = re.compile(r"^(.*) \((.*):(\d+)\)$")
+
+
+def peak_rss_mb() -> float:
+    """Return this process's peak RSS in MB."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+
+
+def find_pair(corpus: Path, label: str) -> tuple[Path, Path, Path] | None:
+    """Return (before, after, truth) paths for a size label, searching the corpus and subfolders."""
+    for d in [corpus] + sorted(p for p in corpus.iterdir() if p.is_dir()):
+        a, b, t = d / f"folded-{label}.txt", d / f"diff-{label}.b.txt", d / f"diff-{label}.truth.json"
+        if a.exists() and b.exists() and t.exists():
+            return a, b, t
+    return None
+
+
+def leaf_key(stack: str) -> tuple[str, str]:
+    """Return (name, file) of a folded stack's leaf frame."""
+    leaf = stack.rsplit(";", 1)[-1]
+    m = _FRAME.match(leaf)
+    return (m.group(1), m.group(2)) if m else (leaf, "")
+
+
+def bench(label: str, a: Path, b: Path, truth_path: Path) -> None:
+    """Time one pair and print the figures."""
+    truth = json.loads(truth_path.read_text())
+    t0 = time.perf_counter()
+    pa = formats.load(a, "folded")
+    pb = formats.load(b, "folded")
+    t_load = time.perf_counter() - t0
+    t1 = time.perf_counter()
+    res = diff(pa, pb, base_sources=[str(a)], head_sources=[str(b)])
+    t_diff = time.perf_counter() - t1
+    t2 = time.perf_counter()
+    text = diff_json.dumps(res)
+    t_json = time.perf_counter() - t2
+    t3 = time.perf_counter()
+    html = render_diff_html(res, title=f"diff {label}")
+    t_html = time.perf_counter() - t3
+    with tempfile.TemporaryDirectory() as d:
+        Path(d, "d.json").write_text(text)
+        Path(d, "d.html").write_text(html)
+    injected = {leaf_key(s["stack"]): s["share_of_a_total"] if "share_of_a_total" in s else None
+                for s in truth["injected_new_stacks"]}
+    regs = res.regressions()
+    found = {(n, f) for n, f in zip(regs["name"], regs["file"])}
+    hit = [k for k in injected if k in found]
+    top = list(zip(regs["name"], regs["file"]))[:len(injected)]
+    total = t_load + t_diff + t_json + t_html
+    print(f"\n== {label}: {a.name} ({a.stat().st_size / 1e6:.0f} MB, {pa.n_stacks:,} stack rows) vs "
+          f"{b.name} ({b.stat().st_size / 1e6:.0f} MB)")
+    print(f"  load both   {t_load:7.2f} s   (baseline: the floor any diff pays)")
+    print(f"  diff        {t_diff:7.2f} s   ({len(res.table):,} functions, method {res.method}, "
+          f"dispersion {res.dispersion:.1f})")
+    print(f"  JSON        {t_json:7.2f} s   ({len(text) / 1e6:.1f} MB)")
+    print(f"  HTML        {t_html:7.2f} s   ({len(html) / 1e6:.1f} MB, union tree "
+          f"{len(res.tree().prefix):,} nodes)")
+    print(f"  total       {total:7.2f} s   = {total / max(t_load, 1e-9):.2f}x load; "
+          f"peak RSS {peak_rss_mb():,.0f} MB")
+    if label == "100k":
+        print(f"  vs difffolded.pl | flamegraph.pl {REFERENCE_100K_S} s: "
+              f"{REFERENCE_100K_S / total:.1f}x faster (target <= 2 s: "
+              f"{'met' if total <= 2.0 else 'NOT met'})")
+    print(f"  injected hotspots found as significant regressions: {len(hit)}/{len(injected)}"
+          f"; top {len(top)} regressions are injected: "
+          f"{sum(1 for k in top if k in injected)}/{len(top)}")
+    for k in injected:
+        r = res.table[(res.table["name"] == k[0]) & (res.table["file"] == k[1])]
+        if len(r):
+            r = r.iloc[0]
+            print(f"    {k[0]:24} {r['status']:9} {r['base_self']:6.2f}% -> {r['head_self']:6.2f}% "
+                  f"q={r['q_value']:.1e} {'FOUND' if k in found else 'missed'}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the benchmark for each requested size."""
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--corpus", default=os.path.expanduser("~/.cache/flamekit-corpus"))
+    ap.add_argument("--sizes", default="100k,1m")
+    a = ap.parse_args(argv)
+    corpus = Path(a.corpus)
+    for label in a.sizes.split(","):
+        pair = find_pair(corpus, label) if corpus.is_dir() else None
+        if pair is None:
+            print(f"\n== {label}: no folded-{label}.txt + diff-{label}.b.txt + truth in {corpus} "
+                  f"(make them with: python benchmarks/gen_corpus.py --only folded-{label},diff-{label})")
+            continue
+        bench(label, *pair)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,129 @@
+"""The differential flame graph page in headless Chromium: drawing, colours, base toggle, vanished frames, XSS."""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+
+from flamekit.analysis.diff import diff
+from flamekit.model import ProfileBuilder, SampleType
+from flamekit.render.diff_html import write_diff_html
+
+from conftest import CORPUS
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from browser import canvas_ink, chromium_available, chromium_browser, open_page  # noqa: E402
+
+pytestmark = [pytest.mark.integration,
+              pytest.mark.skipif(not chromium_available(), reason="playwright/chromium missing")]
+
+EXTRA = ["<script>alert(1)</script>", "javascript:alert(1)", "\u2028\u2029", "a\x00b\x0bc\x7f",
+         "</title><script>alert(14)</script>", "<lambda>", '"];URL="javascript:alert(1)',
+         "<svg/onload=alert(1)>", "{{7*7}}", "a|b`c`\nd"]
+T = (SampleType("cpu", "samples"), SampleType("alloc_space", "bytes"))
+
+
+@pytest.fixture(scope="module")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        b = chromium_browser(pw)
+        yield b
+        b.close()
+
+
+def hostile_names() -> list[str]:
+    f = CORPUS / "hostile/folded/F08-markup-frames.folded"
+    names = []
+    if f.exists():
+        names = [ln.rsplit(" ", 1)[0].split(";", 1)[1] for ln in f.read_text().split("\n")
+                 if ln.strip() and ";" in ln]
+    return names + EXTRA
+
+
+def build(stacks):
+    b = ProfileBuilder(list(T))
+    for names, v in stacks.items():
+        b.add(b.stack([b.frame(n, n if n != "main" else "job.py", 1, kind="python") for n in names]), v)
+    return b.build()
+
+
+def test_diff_page_draws_toggles_and_lists_vanished(browser, tmp_path):
+    base = {("main", "price"): (500, 1000), ("main", "risk"): (300, 0),
+            ("main", "legacy", "old_io"): (200, 5000)}
+    head = {("main", "price"): (500, 1000), ("main", "risk"): (300, 0),
+            ("main", "audit"): (250, 7000)}
+    for sample_type in ("cpu", "alloc_space"):
+        res = diff(build(base), build(head), sample_type=sample_type, dispersion=1.0)
+        out = tmp_path / f"{sample_type}.html"
+        write_diff_html(res, out, title=f"diff {sample_type}")
+        page = open_page(browser, out)
+        try:
+            assert page.fk_dialogs == [] and page.fk_errors == [] and page.fk_requests == []
+            assert canvas_ink(page, "#fk-canvas") > 0.01
+            if sample_type == "cpu":  # bytes: 3 allocation rows are too few samples to be significant
+                assert "Regression" in page.locator("#fk-verdict").text_content()
+            names = page.locator("#fk-changes tbody td.fk-fn").all_text_contents()
+            assert names[0] in ("audit", "legacy", "old_io")
+            assert "audit" in names and "old_io" in names
+            # colours: 'audit' grew (red), 'old_io' vanished (not drawn in head widths)
+            col = page.evaluate("""() => { const g = window.flamekitState.graph, D = g.data;
+                const out = {}; for (let i = 0; i < D.n; i++) {
+                  const nm = D.names[D.frame[i]]; const info = g.info(g.tree, i);
+                  out[nm] = [g.opts.colorFor(info), info.base.self, info.head.self]; }
+                return out; }""")
+            assert col["audit"][0].startswith("rgb(255,") and col["audit"][1] == 0
+            assert col["old_io"][2] == 0 and col["old_io"][1] > 0
+            assert col["old_io"][0].endswith(",255)")  # shrank: blue
+            assert col["main"][0] == "rgb(236,236,236)"  # no self on either side
+            # vanished list: 'legacy' subtree, viewable in the base tree
+            vn = page.locator("#fk-vanished tbody td.fk-fn").all_text_contents()
+            assert vn == ["legacy"]
+            assert page.locator("#fk-gone tbody td.fk-fn").all_text_contents() == ["legacy", "old_io"] \
+                or set(page.locator("#fk-gone tbody td.fk-fn").all_text_contents()) == {"legacy", "old_io"}
+            page.locator("#fk-vanished button.fk-view").first.click()
+            st = page.evaluate("""() => { const g = window.flamekitState.graph;
+                return [g.showBase, g.main.zoom, g.data.names[g.data.frame[g.main.zoom]]]; }""")
+            assert st[0] is True and st[2] == "legacy"
+            assert "base" in page.locator("#fk-graph-side").text_content()
+            assert canvas_ink(page, "#fk-canvas") > 0.01
+            page.locator("#fk-base-toggle").click()
+            assert page.evaluate("window.flamekitState.graph.showBase") is False
+        finally:
+            page.close()
+
+
+def test_hostile_names_stay_text_on_the_diff_page(browser, tmp_path):
+    names = hostile_names()
+    base = {("main", n): (10 + i, 1) for i, n in enumerate(names)}
+    head = {("main", n): (10 + 2 * i, 1) for i, n in enumerate(names)}
+    res = diff(build(base), build(head), min_delta=0.0, alpha=0.5)
+    out = tmp_path / "x.html"
+    write_diff_html(res, out, title=names[0], prune_fraction=0)
+    page = open_page(browser, out)
+    try:
+        assert page.fk_dialogs == [] and page.fk_errors == [] and page.fk_requests == []
+        assert page.evaluate("document.scripts.length") == 3
+        assert page.evaluate("document.querySelectorAll('[onerror],[onload],[onmouseover]').length") == 0
+        assert page.evaluate("document.title") == names[0]
+        got = set(page.locator("#fk-changes tbody td.fk-fn").all_text_contents())
+        assert got == set(names) | {"main"} - {""} or got >= set(n for n in names if n)
+        # hover frames: the tooltip names them exactly, with the diff rows
+        for node in range(1, min(len(names), 8) + 1):
+            pos = page.evaluate("""(node) => { const g = window.flamekitState.graph, row = g.main.rows[1],
+                r = g.main.canvas.getBoundingClientRect();
+                for (let i = 0; i < row.length; i += 3) if (row[i] === node)
+                    return [r.left + row[i + 1] + row[i + 2] / 2, r.top + g.main.cssH - 27];
+                return null; }""", node)
+            if pos is None:
+                continue
+            page.mouse.move(*pos)
+            tip = page.locator("#fk-tooltip").text_content()
+            assert "q-value" in tip and "base" in tip
+        page.locator("#fk-changes tbody tr").first.click()
+        assert page.evaluate("document.scripts.length") == 3 and page.fk_dialogs == []
+        assert page.fk_errors == []
+    finally:
+        page.close()

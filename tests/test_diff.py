@@ -1,0 +1,379 @@
+"""flamekit diff: statistics, identity, normalization, Markdown, JSON, HTML payload and CLI."""
+from __future__ import annotations
+
+import json
+import math
+import re
+
+import numpy as np
+import pytest
+
+import flamekit
+from flamekit.analysis.diff import diff
+from flamekit.analysis.normalize import DEFAULT_RULES, normalize_text
+from flamekit.analysis.stats import benjamini_hochberg, t_two_sided
+from flamekit.cli import main
+from flamekit.model import ProfileBuilder, SampleType, empty_profile
+from flamekit.render import diff_json, markdown
+
+CPU = SampleType("cpu", "samples")
+
+
+def prof(stacks: dict[tuple, float], types=(CPU,), meta=None, line_shift: int = 0,
+         file="app.py"):
+    """Build a profile from {(frame names...): count or (counts per type)}; lines from names."""
+    b = ProfileBuilder(list(types))
+    for names, v in stacks.items():
+        fids = [b.frame(n, file, 10 * (1 + sum(map(ord, n)) % 50) + line_shift, kind="python")
+                for n in names]
+        b.add(b.stack(fids), v if isinstance(v, tuple) else float(v))
+    return b.build(meta=meta or {})
+
+
+BASE = {("main", "load"): 100, ("main", "price"): 500, ("main", "price", "sqrt"): 200,
+        ("main", "risk"): 200}
+
+
+def row(res, name):
+    t = res.table
+    r = t[t["name"] == name]
+    assert len(r) == 1, (name, t[["name", "file"]])
+    return r.iloc[0]
+
+
+# ---------------------------------------------------------------------------
+# algebra and exact figures
+# ---------------------------------------------------------------------------
+def test_diff_of_a_profile_with_itself_is_all_zero():
+    p = prof(BASE)
+    res = diff(p, p)
+    t = res.table
+    assert (t["delta_self"] == 0).all() and (t["delta_total"] == 0).all()
+    assert (t["status"] == "unchanged").all()
+    assert not t["regression"].any() and not t["improvement"].any()
+    assert (t["p_value"] == 1.0).all()
+    assert res.verdict == "no-change"
+    # several identical runs per side: Welch path, still all zero
+    res = diff([p, p, p], [p, p])
+    assert res.method == "welch" and (res.table["p_value"] == 1.0).all()
+    assert res.verdict == "no-change"
+
+
+def test_empty_profiles_diff_without_error():
+    e = empty_profile((CPU,))
+    res = diff(e, e)
+    assert len(res.table) == 0 and res.verdict == "no-change"
+    res = diff(e, prof(BASE))
+    assert set(res.table["status"]) == {"new"}
+
+
+def test_shares_deltas_status_and_binomial_p_value():
+    head = dict(BASE)
+    head[("main", "audit")] = 250          # new: 250 / 1250 = 20 %
+    del head[("main", "load")]             # gone
+    a, b = prof(BASE), prof(head)
+    res = diff(a, b, dispersion=1.0)
+    assert res.method == "binomial" and res.dispersion == 1.0
+    r = row(res, "audit")
+    assert r["status"] == "new" and r["regression"]
+    assert r["base_self"] == 0 and r["head_self"] == pytest.approx(100 * 250 / 1150)
+    assert math.isinf(r["ratio"])
+    # two-proportion z with the pooled proportion, by hand
+    n1, n2, x2 = 1000, 1150, 250
+    pbar = x2 / (n1 + n2)
+    z = (x2 / n2) / math.sqrt(pbar * (1 - pbar) * (1 / n1 + 1 / n2))
+    assert r["p_value"] == pytest.approx(math.erfc(z / math.sqrt(2)), rel=1e-9)
+    g = row(res, "load")
+    assert g["status"] == "gone" and g["improvement"] and g["head_total"] == 0
+    assert g["base_total"] == pytest.approx(10.0)
+    pr = row(res, "price")  # total includes sqrt
+    assert pr["base_total"] == pytest.approx(70.0) and pr["base_self"] == pytest.approx(50.0)
+    assert res.verdict == "regression"
+    assert res.regressions().iloc[0]["name"] == "audit"
+
+
+def test_min_delta_and_alpha_gate_regressions():
+    head = dict(BASE)
+    head[("main", "audit")] = 8  # ~0.8 pp: real (huge n below) but under min_delta
+    big = {k: v * 1000 for k, v in BASE.items()}
+    bigh = {k: v * 1000 for k, v in head.items()}
+    res = diff(prof(big), prof(bigh), dispersion=1.0)
+    r = row(res, "audit")
+    assert r["p_value"] < 1e-6 and r["delta_self"] < 1.0 and not r["regression"]
+    assert not r["tested"] and r["q_value"] == 1.0  # could never reach min_delta: filtered
+    res = diff(prof(big), prof(bigh), dispersion=1.0, min_delta=0.5)
+    assert row(res, "audit")["regression"]
+    # tiny n: large delta but not significant
+    small = {k: v / 50 for k, v in BASE.items()}
+    smallh = dict(small)
+    smallh[("main", "audit")] = 1
+    res = diff(prof(small), prof(smallh), dispersion=1.0)
+    assert row(res, "audit")["delta_self"] > 1.0 and not row(res, "audit")["regression"]
+
+
+def test_dispersion_is_estimated_and_shrinks_significance():
+    # six functions whose shares wobble far more than binomial noise allows
+    names = ["f%d" % i for i in range(6)]
+    a = prof({("main", n): 10000 for n in names})
+    b = prof({("main", n): 10000 * (1.1 if i % 2 else 0.9) for i, n in enumerate(names)})
+    res = diff(a, b)
+    assert res.dispersion > 10 and "estimated" in res.dispersion_source
+    assert res.verdict == "no-change"
+    fixed = diff(a, b, dispersion=1.0)
+    assert fixed.verdict != "no-change"
+
+
+def test_welch_matches_scipy_when_floor_does_not_bind():
+    stats = pytest.importorskip("scipy.stats")
+    rng = np.random.default_rng(7)
+    runs_a, runs_b = [], []
+    for k in range(4):
+        runs_a.append(prof({("main", "x"): 1000 + rng.integers(-600, 600), ("main", "y"): 1000}))
+    for k in range(3):
+        runs_b.append(prof({("main", "x"): 1600 + rng.integers(-600, 600), ("main", "y"): 1000}))
+    res = diff(runs_a, runs_b)
+    assert res.method == "welch"
+    share = lambda p: 100 * float(p.values[[p.frames[p.stack_frame[s]].name == "x"  # noqa: E731
+                                            for s in p.sample_stack], 0].sum()) / p.values.sum()
+    sa, sb = [share(p) for p in runs_a], [share(p) for p in runs_b]
+    floor = 50 * 50 / 2000  # sampling variance of one run's share, at most
+    assert np.var(sa, ddof=1) > floor and np.var(sb, ddof=1) > floor
+    want = stats.ttest_ind(sb, sa, equal_var=False).pvalue
+    assert row(res, "x")["p_value_self"] == pytest.approx(want, rel=1e-6)
+    assert row(res, "x")["base_self"] == pytest.approx(np.mean(sa))
+
+
+def test_t_tail_and_bh_against_scipy():
+    stats = pytest.importorskip("scipy.stats")
+    t = np.array([0.0, 0.3, 1.0, 2.5, 4.0, 12.0, 60.0])
+    for df in (1.0, 2.0, 3.7, 10.0, 250.0, math.inf):
+        got = t_two_sided(t, np.full(len(t), df))
+        want = 2 * stats.t.sf(t, df)
+        np.testing.assert_allclose(got, want, rtol=1e-9, atol=1e-300)
+    p = np.random.default_rng(3).random(200) ** 3
+    np.testing.assert_allclose(benjamini_hochberg(p), stats.false_discovery_control(p), rtol=1e-12)
+
+
+# ---------------------------------------------------------------------------
+# identity and normalization
+# ---------------------------------------------------------------------------
+def test_moved_lines_are_not_new_code_by_function_but_are_by_line():
+    a, b = prof(BASE), prof(BASE, line_shift=7)
+    res = diff(a, b)
+    assert (res.table["status"] == "unchanged").all() and res.verdict == "no-change"
+    res = diff(a, b, by="line")
+    assert {"new", "gone"} <= set(res.table["status"])
+    res = diff(a, prof(BASE, file="other.py"), by="file")
+    assert set(res.table["status"]) == {"new", "gone"}
+
+
+def test_name_normalization_rules_and_switch():
+    cases = {"<function f at 0x7f3a12bc90d0>": "<function f at 0x…>",
+             "<lambda_12>": "<lambda_N>", "lambda$7": "lambda$N", "closure_3": "closure_N",
+             "<lambda>": "<lambda>", "price_0x1f": "price_0x1f"}
+    for src, want in cases.items():
+        assert normalize_text(src) == want
+    assert normalize_text("/tmp/tmpab12cd_x/job.py", field="file") == "/tmp/tmpXXXXXX/job.py"
+    assert normalize_text("/tmp/tmp.AbCdEf1234/j.py", field="file") == "/tmp/tmpXXXXXX/j.py"
+    assert normalize_text("/srv/templates/j.py", field="file") == "/srv/templates/j.py"
+    assert normalize_text("/tmp/pytest-of-ci/pytest-17/t0/j.py", field="file") == \
+        "/tmp/pytest-of-ci/pytest-N/t0/j.py"
+    assert {r.name for r in DEFAULT_RULES} == {"address", "generated_id", "temp_dir", "pytest_dir"}
+    a = prof({("main", "<lambda_3>"): 10, ("main", "cb at 0x7ffde0a1b2c3"): 10}, file="/tmp/tmpaaaa1111/x.py")
+    b = prof({("main", "<lambda_9>"): 10, ("main", "cb at 0x7ffd00000001"): 10}, file="/tmp/tmpbbbb2222/x.py")
+    res = diff(a, b)
+    assert (res.table["status"] == "unchanged").all()
+    assert res.normalization["frames_changed"]["base"]["generated_id"] == 1
+    assert res.normalization["frames_changed"]["base"]["temp_dir"] == 3
+    res = diff(a, b, normalize=False)
+    assert set(res.table["status"]) == {"new", "gone"}
+
+
+def test_absolute_mode_uses_durations():
+    a = prof(BASE, meta={"duration": 10.0})
+    head = {k: v * 2 for k, v in BASE.items()}
+    b = prof(head, meta={"duration": 10.0})
+    rel = diff(a, b)
+    assert rel.verdict == "no-change"          # same shares
+    ab = diff(a, b, absolute=True, dispersion=1.0)
+    r = row(ab, "price")
+    assert r["base_self"] == pytest.approx(50.0) and r["head_self"] == pytest.approx(100.0)
+    assert r["regression"]
+    with pytest.raises(flamekit.errors.UsageError, match="duration"):
+        diff(prof(BASE), b, absolute=True)
+
+
+def test_allocation_sample_type_is_diffable():
+    T = (CPU, SampleType("alloc_space", "bytes"))
+    a = prof({("main", "load"): (10, 1000), ("main", "parse"): (10, 1000)}, types=T)
+    b = prof({("main", "load"): (10, 1000), ("main", "parse"): (10, 9000)}, types=T)
+    assert diff(a, b).verdict == "no-change"
+    res = diff(a, b, sample_type="alloc_space")
+    assert str(res.base.sample_type) == "alloc_space/bytes"
+    assert row(res, "parse")["head_self"] == pytest.approx(90.0)
+    with pytest.raises(flamekit.errors.UsageError, match="no sample type"):
+        diff(a, b, sample_type="wall")
+
+
+def test_union_tree_totals_and_vanished_nodes():
+    head = dict(BASE)
+    del head[("main", "load")]
+    res = diff(prof(BASE), prof(head))
+    t = res.tree()
+    roots = t.prefix < 0
+    assert t.base_total[roots].sum() == pytest.approx(100.0)
+    assert t.head_total[roots].sum() == pytest.approx(100.0)
+    assert (t.prefix < np.arange(len(t.prefix))).all()
+    names = [res.keys[k][0] for k in t.key]
+    i = names.index("load")
+    assert t.head_total[i] == 0 and t.base_total[i] == pytest.approx(10.0)
+
+
+# ---------------------------------------------------------------------------
+# Markdown, JSON, HTML, CLI
+# ---------------------------------------------------------------------------
+HOSTILE = ["a|b", "x`y`z", "<script>alert(1)</script>", "line1\nline2", "**bold** [l](http://e.x)",
+           "@someone", "back\\slash|", "$x$", "&lt;ent", "<img src=x onerror=alert(1)>"]
+
+
+def hostile_diff():
+    base = {("main", n): 10 for n in HOSTILE}
+    head = {("main", n): 10 for n in HOSTILE}
+    head[("main", HOSTILE[0])] = 60
+    return diff(prof(base), prof(head), dispersion=1.0, min_delta=0.0, alpha=0.5)
+
+
+def _tables(md_text):
+    from markdown_it import MarkdownIt
+
+    md = MarkdownIt("commonmark").enable("table")
+    tokens = md.parse(md_text)
+    rows, cur, cell, cells_inline = [], None, False, []
+    for tok in tokens:
+        if tok.type == "tr_open":
+            cur = []
+        elif tok.type == "tr_close":
+            rows.append(cur)
+        elif tok.type == "inline" and cur is not None and cell:
+            text = "".join(c.content for c in (tok.children or []) if c.type in ("text", "code_inline"))
+            kinds = {c.type for c in (tok.children or [])}
+            cur.append((text, kinds))
+        elif tok.type in ("td_open", "th_open"):
+            cell = True
+        elif tok.type in ("td_close", "th_close"):
+            cell = False
+    return md, tokens, rows
+
+
+def test_markdown_table_and_hostile_names_stay_in_their_cells():
+    res = hostile_diff()
+    text = markdown.render(res)
+    assert text.startswith(markdown.MARKER)
+    md, tokens, rows = _tables(text)
+    assert rows, "no table rendered"
+    assert all(len(r) == 7 for r in rows), [len(r) for r in rows]
+    names = {r[0][0] for r in rows}
+    for n in HOSTILE:
+        assert n.replace("\n", "⏎").replace("@", "@\u200b") in names, n
+    for r in rows:
+        for text_, kinds in r[:2]:  # function and file cells: plain text only
+            assert kinds <= {"text"}, kinds   # no html, links, code, emphasis
+    html = md.render(text)
+    assert "<script>" not in html and "<img" not in html and "<a " not in html
+    assert html.count("<table>") >= 2
+
+
+def test_markdown_is_bounded_and_says_what_it_cut():
+    base = {("main", "f%05d_" % i + "x" * 150 + "|`<"): 1 + i % 7 for i in range(3000)}
+    head = {k: v * (1 + (hash(k) % 3)) for k, v in base.items()}
+    res = diff(prof(base), prof(head), min_delta=0.0)
+    text = markdown.render(res, min_detail_pp=0.0)
+    assert len(text) <= markdown.MAX_CHARS
+    assert "more rows left out" in text
+    assert text.count(markdown.MARKER) == 1
+    _, _, rows = _tables(text)
+    assert all(len(r) == 7 for r in rows)
+    small = markdown.render(res, max_chars=5000)
+    assert len(small) <= 5000 and small.startswith(markdown.MARKER)
+
+
+def test_json_document_is_plain_json_with_documented_fields():
+    res = hostile_diff()
+    text = diff_json.dumps(res)
+    doc = json.loads(text)
+    assert doc["schema"] == "flamekit-diff" and doc["version"] == 1
+    assert set(doc) >= {"verdict", "options", "normalization", "statistics", "base", "head",
+                        "counts", "regressions", "functions", "functions_omitted"}
+    f = doc["functions"][0]
+    assert set(f) == {"name", "file", "line", "module", "kind", "status", "base_self", "head_self",
+                      "delta_self", "base_total", "head_total", "delta_total", "ratio", "p_value",
+                      "q_value", "p_value_self", "q_value_self", "p_value_total", "q_value_total",
+                      "base_value", "head_value", "tested", "significant", "regression",
+                      "improvement"}
+    assert {x["name"] for x in doc["functions"]} >= set(HOSTILE)
+    new = diff(prof(BASE), prof({**BASE, ("main", "z"): 100}))
+    z = [x for x in diff_json.to_dict(new)["functions"] if x["name"] == "z"][0]
+    assert z["ratio"] is None and z["status"] == "new"
+    assert diff_json.dumps(res) == text  # deterministic
+
+
+def test_diff_html_is_deterministic_escaped_and_self_contained(tmp_path):
+    from flamekit.render.diff_html import build_diff_data, render_diff_html
+
+    res = hostile_diff()
+    html = render_diff_html(res, title="<script>alert('t')</script>")
+    assert html == render_diff_html(res, title="<script>alert('t')</script>")
+    assert "<script>alert" not in html and "<img" not in html
+    assert html.count("<script") == 3  # the JSON data block and the two inlined scripts
+    assert "Content-Security-Policy" in html and "http://" not in html.split("</head>")[0]
+    data = build_diff_data(res, title="t")
+    P = data["payload"]
+    assert P["diff"] == {"base": 0, "head": 1}
+    S = P["strings"]
+    assert {S[k] for k in P["frames"]["name"]} >= set(HOSTILE)
+
+
+def _write_folded(path, stacks):
+    path.write_text("".join(";".join(f"{n} (app.py:{10 + i})" for i, n in enumerate(k)) +
+                            f" {v}\n" for k, v in stacks.items()))
+
+
+def test_cli_outputs_exit_codes_globs_and_directories(tmp_path, capsys):
+    (tmp_path / "base").mkdir()
+    (tmp_path / "head").mkdir()
+    big = {k: v * 20 for k, v in BASE.items()}
+    for i in range(3):
+        _write_folded(tmp_path / "base" / f"run{i}.folded", {k: v + 7 * i for k, v in big.items()})
+        _write_folded(tmp_path / "head" / f"run{i}.folded",
+                      {**{k: v + 5 * i for k, v in big.items()}, ("main", "audit"): 2000 + 50 * i})
+    out = tmp_path / "out"
+    out.mkdir()
+    args = ["diff", "--base", str(tmp_path / "base" / "*.folded"), "--head", str(tmp_path / "head"),
+            "-o", str(out / "d.html"), "--markdown", str(out / "c.md"), "--json", str(out / "d.json")]
+    assert main(args) == 0
+    doc = json.loads((out / "d.json").read_text())
+    assert doc["statistics"]["method"] == "welch" and len(doc["base"]["runs"]) == 3
+    assert doc["regressions"][0]["name"] == "audit"
+    assert (out / "c.md").read_text().startswith("<!-- flamekit-diff -->")
+    assert (out / "d.html").read_text().startswith("<!DOCTYPE html>")
+    assert main(args + ["--fail-on-regression", "5"]) == 3
+    assert "significant regression" in capsys.readouterr().err
+    assert main(args + ["--fail-on-regression", "50"]) == 0
+    b0, h0 = str(tmp_path / "base" / "run0.folded"), str(tmp_path / "head" / "run0.folded")
+    assert main(["diff", b0, b0, "--fail-on-regression", "0.1", "-q"]) == 0
+    assert main(["diff", b0]) == 2
+    assert main(["diff", b0, str(tmp_path / "nope*.folded")]) == 2
+    capsys.readouterr()
+    assert main(["diff", b0, h0, "--by", "line", "--json", "-"]) == 0
+    assert json.loads(capsys.readouterr().out)["options"]["by"] == "line"
+    (tmp_path / "bad.folded").write_text("\x00\x01 not a profile")
+    assert main(["diff", b0, str(tmp_path / "bad.folded")]) == 2
+    assert "bad.folded" in capsys.readouterr().err
+
+
+def test_python_api_accepts_paths_and_lists(tmp_path):
+    p = tmp_path / "a.folded"
+    _write_folded(p, BASE)
+    res = flamekit.diff(str(p), [p, p])
+    assert res.base.n_runs == 1 and res.head.n_runs == 2 and res.verdict == "no-change"
+    assert re.search(r"a\.folded$", res.base.runs[0].source)
