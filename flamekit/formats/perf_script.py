@@ -352,74 +352,85 @@ class _Parser:
             return None
         m = _TS_ANCHOR.search(hdr, 1)
         if m is not None:
-            th = self._thread_info(hdr[:m.start()].rstrip(), m.group(1), m.group(2))[0]
-            ts = float(m.group(4))
             m2 = _AFTER_TS.match(hdr, m.end())
             if m2 is None:
                 return None
+            ts = float(m.group(4))
             per, ev, rest = m2.group(1), m2.group(2), hdr[m2.end():]
         else:
             m = _OLD_ANCHOR.search(hdr, 1)
             if m is None:
                 return None
-            th = self._thread_info(hdr[:m.start()].rstrip(), m.group(1), m.group(2))[0]
             ts = math.nan
             per, ev, rest = m.group(4), m.group(5), hdr[m.end():]
+        if rest.strip() and not _looks_like_frame(rest):
+            return None
+        th = self._thread_info(hdr[:m.start()].rstrip(), m.group(1), m.group(2))[0]
         if per is None:
             return th, ts, self._event(ev, False), 1, rest
         return th, ts, self._event(ev, True), int(per), rest
 
-    def stack_from_lines(self, lines: list[bytes], first_line: int,
+    def stack_from_lines(self, lines: list[bytes], lo: int, hi: int, first_line: int,
                          leaf: list[int] | None) -> tuple[int, int]:
-        """Return ``(stack row or -1, index of a whitespace-only line that ends it or -1)``."""
+        """Read stack lines ``lines[lo:hi]`` one by one; return ``(stack row or -1, next index)``.
+
+        The stack ends at ``hi``, at a whitespace-only line (the next sample
+        starts after it) or at an unindented line that parses as an event line
+        (``perf script`` without ``-g`` prints no blank lines; it starts there).
+        ``first_line`` is the line number of ``lines[lo]``.
+        """
         lc = self.line_cache
-        fids = list(map(lc.get, lines))
-        split_at = -1
-        if None in fids:
-            out: list[int] = []
-            for i, x in enumerate(lines):
-                f = fids[i]
-                if f is not None:
-                    out.append(f)
-                    continue
-                if not x.strip():
-                    split_at = i
-                    break
-                ids = self.parse_frame_text(x)
-                if ids is not None:
-                    if len(ids) == 1:
-                        if len(lc) >= _LINE_CACHE_MAX:
-                            lc = self.line_cache = {}
-                            self.tuple_cache = {}
-                        lc[x] = ids[0]
-                    out.extend(ids)
-                    continue
-                src = _srcline(x)
-                if src is not None:
-                    self.counts["srclines"] += 1
-                    if out and src[0] != "??":
-                        fr = self.b.frames[out[-1]]
-                        if not fr.file:
-                            out[-1] = self._frame(fr.name, src[0], src[1], fr.module, fr.kind)
-                    continue
-                self.counts["weird_stack_lines"] += 1
-                if self.first_bad_line is None:
-                    self.first_bad_line = (first_line + i, "unreadable stack line")
-                self.warn(first_line + i, f"skipped unreadable stack line {_show(x)}")
-            fids = out
+        lget = lc.get
+        out: list[int] = []
+        nxt = hi
+        for i in range(lo, hi):
+            x = lines[i]
+            f = lget(x)
+            if f is not None:
+                out.append(f)
+                continue
+            if not x.strip():
+                nxt = i + 1
+                break
+            ids = self.parse_frame_text(x)
+            if ids is not None:
+                if len(ids) == 1:
+                    if len(lc) >= _LINE_CACHE_MAX:
+                        lc = self.line_cache = {}
+                        lget = lc.get
+                        self.tuple_cache = {}
+                    lc[x] = ids[0]
+                out.extend(ids)
+                continue
+            src = _srcline(x)
+            if src is not None:
+                self.counts["srclines"] += 1
+                if out and src[0] != "??":
+                    fr = self.b.frames[out[-1]]
+                    if not fr.file:
+                        out[-1] = self._frame(fr.name, src[0], src[1], fr.module, fr.kind)
+                continue
+            if x[:1] not in (b"\t", b" ", b"#") and self.parse_header(x) is not None:
+                nxt = i
+                break
+            self.counts["weird_stack_lines"] += 1
+            ln = first_line + i - lo
+            if self.first_bad_line is None:
+                self.first_bad_line = (ln, "unreadable stack line")
+            self.warn(ln, f"skipped unreadable stack line {_show(x)}")
         if leaf:
-            fids = leaf + fids
-        if not fids:
-            return -1, split_at
-        t = tuple(fids)
+            out = leaf + out
+        if not out:
+            return -1, nxt
+        t = tuple(out)
         sid = self.tuple_cache.get(t)
         if sid is None:
-            sid = self.b.stack(reversed(fids))
+            sid = self.b.stack(reversed(out))
             if len(self.tuple_cache) >= _LINE_CACHE_MAX:
                 self.line_cache = {}
                 self.tuple_cache = {}
             self.tuple_cache[t] = sid
-        return sid, split_at
+        return sid, nxt
 
     def add(self, thread: int, ts: float, event: int, period: int, sid: int, line: int) -> None:
         if period < 0:
@@ -498,90 +509,76 @@ class _Parser:
             i = j + 1
 
     def block(self, lines: list[bytes], line: int) -> None:
-        """Process one sample block (no empty line inside) whose first line is ``line``."""
-        hdr = lines[0]
+        """Process lines without an empty line among them; ``lines[0]`` is line ``line``."""
+        i, n = 0, len(lines)
+        while i < n:
+            i = self.sample(lines, i, line + i)
+
+    def sample(self, lines: list[bytes], i: int, line: int) -> int:
+        """Process the sample (or comment, or stray lines) at ``lines[i]``; return the next index."""
+        n = len(lines)
+        hdr = lines[i]
         c0 = hdr[:1]
         if c0 == b"#":
             self.flush_pending()
-            k = 0
-            while k < len(lines) and lines[k][:1] == b"#":
-                if len(self.header_lines) < 10_000:
-                    self.header_lines.append(_dec(lines[k][:100_000]))
-                k += 1
-            if k < len(lines):
-                self.block(lines[k:], line + k)
-            return
+            if len(self.header_lines) < 10_000:
+                self.header_lines.append(_dec(hdr[:100_000]))
+            return i + 1
         if c0 == b"\t" or c0 == b" ":
-            self.continuation(lines, line)
-            return
+            return self.continuation(lines, i, line)
         if self.pending is not None:
             self.flush_pending()
         h = self.parse_header(hdr)
         if h is None:
-            if hdr.strip():
-                self.counts["weird_event_lines"] += 1
-                if self.first_bad_line is None:
-                    self.first_bad_line = (line, "not a perf script event line")
-                self.warn(line, f"skipped unreadable event line {_show(hdr)}")
-                self.orphans(lines, 1, line)
-            elif len(lines) > 1:
-                self.block(lines[1:], line + 1)
-            return
+            if not hdr.strip():
+                return i + 1
+            self.counts["weird_event_lines"] += 1
+            if self.first_bad_line is None:
+                self.first_bad_line = (line, "not a perf script event line")
+            self.warn(line, f"skipped unreadable event line {_show(hdr)}")
+            return self.skip_orphans(lines, i + 1)
         th, ts, ev, per, leaf_text = h
         leaf = None
-        if leaf_text and leaf_text.strip():
+        if leaf_text:
             leaf = self.parse_frame_text(leaf_text)
-            if leaf is None:
-                self.counts["weird_stack_lines"] += 1
-                self.warn(line, f"skipped unreadable frame on the event line {_show(leaf_text)}")
-        if len(lines) == 1:
+        if i + 1 == n:
             if leaf:
-                sid, _ = self.stack_from_lines([], line, leaf)
+                sid, _ = self.stack_from_lines(lines, 0, 0, line, leaf)
                 self.add(th, ts, ev, per, sid, line)
             else:
                 self.pending = (th, ts, ev, per, -1, line)
-            return
-        body = lines[1:]
-        sid, split_at = self.stack_from_lines(body, line + 1, leaf)
+            return n
+        sid, nxt = self.stack_from_lines(lines, i + 1, n, line + 1, leaf)
         self.add(th, ts, ev, per, sid, line)
-        if split_at >= 0 and split_at + 1 < len(body):
-            self.block(body[split_at + 1:], line + 2 + split_at)
+        return nxt
 
-    def orphans(self, lines: list[bytes], k: int, line: int) -> None:
-        """Skip the stack lines of an unreadable event line; resume at the next event line."""
-        for i in range(k, len(lines)):
+    def skip_orphans(self, lines: list[bytes], i: int) -> int:
+        """Skip stack lines that belong to no event line; return the index of the next sample."""
+        n = len(lines)
+        while i < n:
             x = lines[i]
             if not x.strip():
-                if i + 1 < len(lines):
-                    self.block(lines[i + 1:], line + i + 1)
-                return
+                return i + 1
             if x[:1] not in (b"\t", b" ") and self.parse_header(x) is not None:
-                self.block(lines[i:], line + i)
-                return
+                return i
             self.counts["orphan_frame_lines"] += 1
+            i += 1
+        return n
 
-    def continuation(self, lines: list[bytes], line: int) -> None:
-        """A block that starts with an indented line: a stack separated from its header."""
+    def continuation(self, lines: list[bytes], i: int, line: int) -> int:
+        """An indented line where an event line should be: a stack cut off from its header."""
         if self.pending is not None:
             th, ts, ev, per, _, hline = self.pending
             self.pending = None
             self.counts["blank_after_header"] += 1
             self.warn(hline, "blank line between an event line and its stack; joined them")
-            sid, split_at = self.stack_from_lines(lines, line, None)
+            sid, nxt = self.stack_from_lines(lines, i, len(lines), line, None)
             self.add(th, ts, ev, per, sid, hline)
-            if split_at >= 0 and split_at + 1 < len(lines):
-                self.block(lines[split_at + 1:], line + split_at + 1)
-            return
-        for i, x in enumerate(lines):
-            if not x.strip():
-                if i + 1 < len(lines):
-                    self.block(lines[i + 1:], line + i + 1)
-                return
-            if i == 0:
-                if self.first_bad_line is None:
-                    self.first_bad_line = (line, "stack lines without an event line")
-                self.warn(line, "skipped stack lines that follow no event line")
-            self.counts["orphan_frame_lines"] += 1
+            return nxt
+        if self.first_bad_line is None:
+            self.first_bad_line = (line, "stack lines without an event line")
+        self.warn(line, "skipped stack lines that follow no event line")
+        return self.skip_orphans(lines, i)
 
     # -- result ----------------------------------------------------------------
     def build(self) -> Profile:
@@ -725,6 +722,18 @@ def _iter_lines(f: BinaryIO, source: str) -> Iterator[tuple[list[bytes], int]]:
         if k < 0:
             carry = lines
             carry_bytes += len(data)
+            if carry_bytes > _CHUNK:
+                # no blank line at all (perf script without -g): cut before the last
+                # unindented line, where a sample starts
+                m = len(lines) - 2
+                while m > 0 and lines[m][:1] in (b"\t", b" ", b"#", b""):
+                    m -= 1
+                if m > 0:
+                    carry = lines[m:]
+                    carry_bytes = sum(map(len, carry))
+                    del lines[m:]
+                    yield lines, line
+                    line += m
             if carry_bytes > MAX_BLOCK:
                 raise FormatError(NAME, source, line,
                                   f"a single sample spans more than {MAX_BLOCK} bytes "

@@ -304,7 +304,8 @@ def _watch(s: Session, sampler: ResourceSampler | None, t0: float) -> str:
     grouped = not (s.attach or s.target is not None)  # tool shares our process group
     signalled = 0
     stopped_by = "target-exit"
-    label = (f"pid {s.target_pid}" if s.attach else os.path.basename((s.command or ["?"])[0]))
+    label = (f"pid {s.target_pid}" if s.attach
+             else " ".join(os.path.basename(c) for c in (s.command or ["?"])[:2]))
     display = ProgressDisplay(enabled=opts.progress, total=opts.duration,
                               label=f"{s.backend} {label}", interval=opts.progress_interval)
     try:
