@@ -432,6 +432,27 @@ def build_trie(flat_frames: np.ndarray, lengths: np.ndarray) -> tuple[np.ndarray
     node_sorted = node  # aligned with `order`
     for d in range(maxlen):
         alive = int(np.searchsorted(-lens_sorted, -(d + 1), side="right"))
+        if alive <= 8 and maxlen - d > 64:
+            # few, very deep paths left: a dict walk beats one factorize per level
+            children: dict[tuple[int, int], int] = {}
+            pl: list[int] = []
+            fl: list[int] = []
+            for j in range(alive):
+                node_j = int(node_sorted[j])
+                s0 = int(starts_sorted[j])
+                for f in flat[s0 + d:s0 + int(lens_sorted[j])].tolist():
+                    key2 = (node_j, f)
+                    nxt = children.get(key2)
+                    if nxt is None:
+                        nxt = children[key2] = total + len(pl)
+                        pl.append(node_j)
+                        fl.append(f)
+                    node_j = nxt
+                node_sorted[j] = node_j
+            prefixes.append(np.asarray(pl, dtype=_I64))
+            frames.append(np.asarray(fl, dtype=_I64))
+            total += len(pl)
+            break
         parents = node_sorted[:alive]
         fr = flat[starts_sorted[:alive] + d]
         key = (parents + 1) * nframes + fr

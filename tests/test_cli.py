@@ -137,6 +137,24 @@ def test_no_command_and_bad_usage_exit_2(capsys: pytest.CaptureFixture) -> None:
     capsys.readouterr()
 
 
+def test_internal_error_is_one_line_exit_70(monkeypatch: pytest.MonkeyPatch,
+                                            capsys: pytest.CaptureFixture) -> None:
+    """A bug (an unexpected exception) still prints one line; FLAMEKIT_DEBUG shows it."""
+    from flamekit.cli import info
+
+    def boom(args):  # stands in for a bug inside a command
+        raise ValueError("boom")
+
+    monkeypatch.setattr(info, "run", boom)
+    monkeypatch.delenv("FLAMEKIT_DEBUG", raising=False)
+    assert cli.main(["info", "x"]) == cli.EXIT_INTERNAL
+    err = capsys.readouterr().err
+    assert err.startswith("flamekit: internal error: ValueError: boom") and err.count("\n") == 1
+    monkeypatch.setenv("FLAMEKIT_DEBUG", "1")
+    with pytest.raises(ValueError):
+        cli.main(["info", "x"])
+
+
 # ---------------------------------------------------------------------------
 # top
 # ---------------------------------------------------------------------------

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from flamekit.errors import FlamekitError, FormatError
 from flamekit.formats import detect, folded, load_with_format
-from flamekit.model import Frame, ProfileBuilder, SampleType, Thread, equivalent, to_text
+from flamekit.model import Frame, ProfileBuilder, SampleType, Thread, equivalent
 
 
 def _write(tmp_path: Path, data: bytes, name: str = "p.folded") -> Path:

@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 from flamekit import model as M
 from flamekit.errors import FlamekitError
 from flamekit.model import (Frame, Profile, ProfileBuilder, SampleType, Thread, build_trie,
-                            call_tree, compact, empty_profile, equivalent, focus, functions,
+                            call_tree, compact, empty_profile, focus, functions,
                             group, ignore, merge, scale, select, to_text)
 
 CPU = SampleType("cpu", "samples")

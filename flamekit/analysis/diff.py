@@ -23,7 +23,8 @@ The method, documented for users in ``docs/diff.md``:
   null expectation 0.455, never below 1), because samples within a run are
   autocorrelated and runs differ by more than sampling noise. Two or more runs
   on a side: Welch's t on the per-run figures, with each side's variance never
-  below the pure sampling variance. Benjamini–Hochberg over all functions.
+  below the pure sampling variance. Benjamini–Hochberg over the functions whose
+  BASE + HEAD figure could reach ``min_delta`` (independent filtering).
 * **Verdict.** A function is a regression (improvement) when its q-value is
   at most ``alpha`` **and** its delta is at least ``min_delta`` percentage points
   up (down). ``metric="self"`` (default) judges self time; ``"total"`` judges
@@ -131,6 +132,7 @@ class DiffResult:
     (percent and percentage points), ``ratio`` (head/base of the judged
     metric; ``inf`` when new), ``p_value, q_value`` (judged metric),
     ``p_value_self, q_value_self, p_value_total, q_value_total``,
+    ``tested`` (in the Benjamini–Hochberg family: BASE + HEAD >= ``min_delta``),
     ``significant, regression, improvement`` (bool), ``base_value, head_value``
     (self, in the sample type's unit, summed over runs). Rows are sorted by the
     judged delta's size, largest first.

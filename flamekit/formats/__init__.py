@@ -94,8 +94,10 @@ def detect(path: str | os.PathLike, *, max_decompressed: int | None = None) -> M
     """Detect the format of a file by its content; raise :class:`FormatError` if none matches."""
     source = os.fspath(path)
     head = _io.read_head(source, max_decompressed=max_decompressed)
-    if not head.strip(b" \t\r\n\x00"):
+    if not head.strip(b" \t\r\n"):
         raise FormatError(None, source, "offset 0", "empty file: no samples")
+    if not head.strip(b"\x00"):
+        raise FormatError(None, source, "offset 0", "binary data (only NUL bytes): not a profile")
     m = detect_head(head)
     if m is None:
         tried = ", ".join(names(readable=True))

@@ -383,6 +383,34 @@ def _strip_markers(ids: _FrameIds, flat: list[int], n0: int, thread_keys: dict,
     return t
 
 
+def _trie(flat: np.ndarray, lengths: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Build the stack table: :func:`build_trie` (one numpy pass per depth level), or a
+    plain dict walk for few, very deep stacks, where per-level passes would dominate."""
+    maxlen = int(lengths.max())
+    if maxlen <= 2048 or len(flat) > maxlen * 400:
+        return build_trie(flat, lengths)
+    children: dict[tuple[int, int], int] = {}
+    prefix: list[int] = []
+    frame: list[int] = []
+    leaf: list[int] = []
+    pos = 0
+    fl = flat.tolist()
+    for n in lengths.tolist():
+        node = -1
+        for f in fl[pos:pos + n]:
+            key = (node, f)
+            nxt = children.get(key)
+            if nxt is None:
+                nxt = children[key] = len(prefix)
+                prefix.append(node)
+                frame.append(f)
+            node = nxt
+        leaf.append(node)
+        pos += n
+    i64 = np.int64
+    return np.asarray(prefix, dtype=i64), np.asarray(frame, dtype=i64), np.asarray(leaf, dtype=i64)
+
+
 def _build(source: str, ids: _FrameIds, flat_parts, len_parts, cnt_parts, thr_parts,
            thread_keys: dict, thread_names: dict, processes: dict, skipped: int,
            skipped_lines: list[int]) -> Profile:
@@ -401,7 +429,7 @@ def _build(source: str, ids: _FrameIds, flat_parts, len_parts, cnt_parts, thr_pa
     flat = np.concatenate(flat_parts)
     lengths = np.concatenate(len_parts)
     counts = np.concatenate(cnt_parts)
-    prefix, frame, leaf = build_trie(flat, lengths)
+    prefix, frame, leaf = _trie(flat, lengths)
     if thr_parts:
         thr = np.concatenate(thr_parts)
         if len(thr) < len(lengths):
@@ -450,12 +478,22 @@ def leaf_paths(p: Profile, leaves: np.ndarray) -> tuple[list[int], np.ndarray]:
     d = depth[leaves] if len(leaves) else np.zeros(0, dtype=np.int64)
     starts = np.zeros(len(leaves) + 1, dtype=np.int64)
     np.cumsum(d, out=starts[1:])
+    maxd = int(d.max()) if len(d) else 0
+    if int(starts[-1]) < maxd * 400:  # few, deep stacks: a plain walk beats maxd numpy passes
+        pre, fr = p.stack_prefix.tolist(), p.stack_frame.tolist()
+        out: list[int] = []
+        for leaf in leaves.tolist():
+            path = []
+            while leaf >= 0:
+                path.append(fr[leaf])
+                leaf = pre[leaf]
+            out += reversed(path)
+        return out, starts
     flat = np.empty(int(starts[-1]), dtype=np.int64)
     order = np.argsort(-d, kind="stable")
     d_sorted = d[order]
     cur = leaves[order].copy()
     end = starts[1:][order] - 1
-    maxd = int(d.max()) if len(d) else 0
     for j in range(maxd):
         alive = int(np.searchsorted(-d_sorted, -(j + 1), side="right"))
         c = cur[:alive]

@@ -63,8 +63,9 @@ Rules (see ``docs``-level notes in the tests, ``tests/test_perf_script.py``):
 
 Speed: raw frame lines are cached (line bytes -> frame id), and so are whole
 stack texts and frame-id tuples (-> stack row), so a repeated stack costs one
-dict lookup; caches are bounded. :func:`collapse_flamegraph` reproduces
-``stackcollapse-perf.pl``'s folded output from a loaded profile.
+dict lookup; caches are bounded. :func:`collapse_flamegraph` (in
+:mod:`._perf_flamegraph`) reproduces ``stackcollapse-perf.pl``'s folded output
+from a loaded profile.
 """
 from __future__ import annotations
 
@@ -77,7 +78,7 @@ from typing import BinaryIO, Iterator
 import numpy as np
 
 from ..errors import FlamekitError, FormatError
-from ..model import Frame, Profile, ProfileBuilder, SampleType, Thread
+from ..model import Profile, ProfileBuilder, SampleType, Thread
 from . import _io
 
 NAME = "perf-script"
@@ -104,7 +105,6 @@ _THREAD_PART = re.compile(rb"(.*?)\s+(\d+)(?:/(\d+))?(?:\s+\[(\d+)\])?\s*")
 _SYMOFF = re.compile(r"\+0x[0-9a-fA-F]+$")
 _PERF_MAP = re.compile(r"(?:^|/)perf-\d+\.map$")
 _JITTED = re.compile(r"(?:^|/)jitted-\d+-\d+\.so$")
-_FG_PERF_MAP = re.compile(r"/tmp/perf-\d+\.map")
 _HEXDIGITS = b"0123456789abcdefABCDEF"
 _NOT_KERNEL_BRACKETS = frozenset(("[unknown]", "[vdso]", "[vsyscall]", "[vectors]", "[heap]",
                                   "[stack]", "[anon]", "[jit]", "[uprobes]", "[sigpage]",
@@ -206,7 +206,7 @@ class _Parser:
     def warn(self, line: int, msg: str) -> None:
         self.n_warnings += 1
         if len(self.warnings) < _MAX_STORED_WARNINGS:
-            self.warnings.append(f"line {line}: {msg}")
+            self.warnings.append(f"line {line}: {msg}" if line > 0 else msg)
 
     # -- interning -----------------------------------------------------------
     def _frame(self, name: str, file: str, line: int, module: str, kind: str) -> int:
@@ -473,6 +473,7 @@ class _Parser:
         cget = self.tuple_cache.get
         add_s, add_t, add_ts = self.s_stack.append, self.s_thread.append, self.s_time.append
         add_e, add_v = self.s_event.append, self.s_value.append
+        pending = self.pending
         while i < n:
             try:
                 j = index(b"", i)
@@ -482,25 +483,29 @@ class _Parser:
                 hdr = lines[i]
                 k = hdr.find(b": ")
                 sid = None
-                if k > 0 and j > i + 1 and self.pending is None:
+                if k > 0 and pending is None:
                     left = hdr[:k]
                     sp = left.rfind(b" ")
                     th = tget(left[:sp])
                     te = eget(hdr[k + 2:])
                     if th is not None and te is not None:
-                        tsb = left[sp + 1:]
-                        if b"." in tsb and tsb.replace(b".", b"", 1).isdigit():
-                            t = tuple(map(lget, lines[i + 1:j]))
-                            if None not in t:
-                                sid = cget(t)
-                                if sid is not None:
+                        t = tuple(map(lget, lines[i + 1:j]))
+                        if None not in t:
+                            sid = cget(t)
+                            if sid is not None:
+                                try:
+                                    ts = float(left[sp + 1:])
+                                except ValueError:
+                                    sid = None
+                                else:
                                     add_s(sid)
                                     add_t(th)
-                                    add_ts(float(tsb))
+                                    add_ts(ts)
                                     add_e(te[0])
                                     add_v(te[1])
                 if sid is None:
                     self.block(lines[i:j], line0 + i)
+                    pending = self.pending
                     if self.line_cache is not lget.__self__:  # a cache was reset
                         lget = self.line_cache.get
                         cget = self.tuple_cache.get
@@ -604,11 +609,12 @@ class _Parser:
             vals = np.zeros((0, 1))
         times = np.frombuffer(self.s_time, dtype=np.float64) if n else None
         if times is not None:
-            nan = np.isnan(times)
+            nan = ~np.isfinite(times)
             if nan.all():
                 times = None
             elif nan.any():
-                self.warn(0, f"{int(nan.sum())} samples have no timestamp: sample times dropped")
+                self.warn(0, f"{int(nan.sum())} samples have no (finite) timestamp: "
+                             "sample times dropped")
                 times = None
             else:
                 times = times.copy()
@@ -802,28 +808,24 @@ def load(path: str | os.PathLike, *, max_decompressed: int | None = None,
 
 
 def sniff(head: bytes) -> bool | None:
-    """Claim text whose first event line is a ``perf script`` header (with its stack)."""
+    """Claim text whose first event line is a ``perf script`` header followed by frames."""
     lines = head.split(b"\n")
     complete = len(head) < _io.HEAD_SIZE
     if not complete:
         lines = lines[:-1]
     saw_perf_comment = False
-    i = 0
     n = len(lines)
-    while i < n:
+    for i in range(n):
         x = lines[i].rstrip(b"\r")
         if not x.strip():
-            i += 1
             continue
         if x[:1] == b"#":
             if x.startswith(b"# perf version") or x.startswith(b"# captured on"):
                 saw_perf_comment = True
-            i += 1
             continue
         if x[:1] in (b"\t", b" "):
             return False
         m = _TS_ANCHOR.search(x, 1)
-        nxt = lines[i + 1].rstrip(b"\r") if i + 1 < n else None
         if m is not None:
             m2 = _AFTER_TS.match(x, m.end())
             if m2 is None:
@@ -831,15 +833,18 @@ def sniff(head: bytes) -> bool | None:
             rest = x[m2.end():]
             if rest.strip():
                 return _looks_like_frame(rest)
-            if nxt is None:
-                return None if not complete else True
-            return not nxt.strip() or _looks_like_frame(nxt)
-        m = _OLD_ANCHOR.search(x, 1)
-        if m is not None and not x[m.end():].strip():
-            if nxt is None:
-                return None if not complete else False
-            return _looks_like_frame(nxt)
-        return False
+        else:
+            m = _OLD_ANCHOR.search(x, 1)
+            if m is None or x[m.end():].strip():
+                return False
+        # the stack: a frame line among the next few lines (a blank line ends it)
+        for y in lines[i + 1:i + 6]:
+            y = y.rstrip(b"\r")
+            if not y.strip():
+                return m.re is _TS_ANCHOR
+            if _looks_like_frame(y):
+                return True
+        return None if not complete and i + 6 > n else False
     if saw_perf_comment:
         return True
     return None if not complete else False
@@ -851,106 +856,8 @@ def _looks_like_frame(x: bytes) -> bool:
     return sp > 0 and _is_hex(s[:sp]) and s.rstrip().endswith(b")")
 
 
-# ---------------------------------------------------------------------------
-# FlameGraph stackcollapse-perf.pl compatible folding (from the model)
-# ---------------------------------------------------------------------------
-_CUT_PAREN = re.compile(r"\((?!anonymous namespace\)).*", re.S)
-_GO_METHOD = re.compile(r"\.\(.*\)\.", re.S)
+# FlameGraph-compatible folding lives in its own module; re-exported here.
+from ._perf_flamegraph import collapse_flamegraph, format_folded  # noqa: E402
 
-
-def _fg_tidy(name: str, java: bool) -> str:
-    name = name.replace(";", ":")
-    if not _GO_METHOD.search(name):
-        name = _CUT_PAREN.sub("", name, count=1)
-    name = name.replace('"', "").replace("'", "")
-    if java and "/" in name and name.startswith("L"):
-        name = name[1:]
-    return name
-
-
-def collapse_flamegraph(profile: Profile, *, sample_type: str | int | None = None,
-                        pid: bool = False, tid: bool = False, kernel: bool = False,
-                        jit: bool = False, addrs: bool = False) -> dict[str, int]:
-    """Fold a perf-script profile the way FlameGraph's ``stackcollapse-perf.pl`` does.
-
-    Returns ``{folded stack: summed value}`` for one sample type (the FIRST event
-    by default, as the Perl script does). The root frame is the command with
-    spaces turned into ``_`` (``comm-PID`` with ``pid``, ``comm-PID/TID`` with
-    ``tid``; an unknown pid prints as ``?``). Names get its "tidy" rules: ``;``
-    becomes ``:``, C++ names are cut at the first ``(`` (except
-    ``(anonymous namespace)`` and Go ``.(*T).`` methods), quotes are removed,
-    Java ``Lpkg/Class;`` loses its ``L`` for command ``java``; frames whose name
-    starts with ``(`` are dropped; ``[no stack]`` adds no frame. ``kernel`` adds
-    ``_[k]`` to frames of bracketed or ``vmlinux`` DSOs, ``jit`` adds ``_[j]`` to
-    ``/tmp/perf-PID.map`` frames; inner ``A->B`` parts always get ``_[i]``.
-    ``addrs`` needs a profile loaded with ``unknown_addresses=True``. The model
-    itself keeps the raw names; this is a view for comparison and export.
-    """
-    ps = profile.meta.get("perf_script")
-    if addrs and not (isinstance(ps, dict) and ps.get("unknown_addresses")):
-        raise FlamekitError("collapse_flamegraph(addrs=True) needs a profile loaded with "
-                            "perf_script.load(..., unknown_addresses=True)")
-    if profile.n_samples == 0:
-        return {}
-    k = profile.type_index(sample_type)
-    frames = profile.frames
-    java_names: list[str] = []
-    plain_names: list[str] = []
-    for f in frames:
-        raw = f"py::{f.name}:{f.file}" if f.kind == "python" else (f.name or " ")
-        if f.name == _NO_STACK and f.kind == "unknown" and not f.module:
-            java_names.append("")
-            plain_names.append("")
-            continue
-        if raw.startswith("("):
-            java_names.append("")
-            plain_names.append("")
-            continue
-        suffix = ""
-        if f.kind == "inlined" and f.module:
-            suffix = "_[i]"
-        elif kernel and (f.module.startswith("[") or f.module.endswith("vmlinux")) \
-                and "unknown" not in f.module:
-            suffix = "_[k]"
-        elif jit and _FG_PERF_MAP.search(f.module):
-            suffix = "_[j]"
-        plain_names.append(_fg_tidy(raw, False) + suffix)
-        java_names.append(_fg_tidy(raw, True) + suffix)
-    roots = []
-    for t in profile.threads:
-        comm = t.name
-        if tid:
-            r = f"{comm}-{'?' if t.pid is None else t.pid}/{t.id}"
-        elif pid:
-            r = f"{comm}-{'?' if t.pid is None else t.pid}"
-        else:
-            r = comm
-        roots.append(r.replace(" ", "_"))
-    vals = profile.values[:, k]
-    agg: dict[tuple[int, int], float] = {}
-    for s, th, v in zip(profile.sample_stack.tolist(), profile.sample_thread.tolist(), vals.tolist()):
-        if v == 0:
-            continue
-        key = (s, th)
-        agg[key] = agg.get(key, 0.0) + v
-    out: dict[str, int] = {}
-    cache: dict[tuple[int, bool], list[str]] = {}
-    for (s, th), v in agg.items():
-        java = profile.threads[th].name == "java"
-        path = cache.get((s, java))
-        if path is None:
-            names = java_names if java else plain_names
-            path = [names[fid] for fid in profile.stack_frames(s)]
-            path = cache[(s, java)] = [x for x in path if x]
-        key = ";".join([roots[th]] + path)
-        out[key] = out.get(key, 0) + int(v)
-    return out
-
-
-def format_folded(collapsed: dict[str, int]) -> str:
-    """Return folded text (``stack count`` lines, sorted) for a :func:`collapse_flamegraph` result."""
-    return "".join(f"{s} {c}\n" for s, c in sorted(collapsed.items()))
-
-
-__all__ = ["NAME", "ALIASES", "EXTENSIONS", "sniff", "load", "collapse_flamegraph",
-           "format_folded", "MAX_BLOCK", "Frame"]
+__all__ = ["NAME", "ALIASES", "EXTENSIONS", "MAX_BLOCK", "sniff", "load", "collapse_flamegraph",
+           "format_folded"]

@@ -1,0 +1,113 @@
+"""FlameGraph ``stackcollapse-perf.pl`` compatible folding of a perf profile (stage: formats).
+
+A view for comparison and export, computed FROM THE MODEL: the profile keeps
+perf's raw names, and this module applies the Perl collapser's naming on the
+way out (as observed on its test results; no code of it is used). Used by the
+conformance tests against FlameGraph's expected collapses.
+"""
+from __future__ import annotations
+
+import re
+
+from ..errors import FlamekitError
+from ..model import Profile
+
+_NO_STACK = "[no stack]"  # perf_script's frame for a sample printed without a stack
+_FG_PERF_MAP = re.compile(r"/tmp/perf-\d+\.map")
+
+_CUT_PAREN = re.compile(r"\((?!anonymous namespace\)).*", re.S)
+_GO_METHOD = re.compile(r"\.\(.*\)\.", re.S)
+
+
+def _fg_tidy(name: str, java: bool) -> str:
+    name = name.replace(";", ":")
+    if not _GO_METHOD.search(name):
+        name = _CUT_PAREN.sub("", name, count=1)
+    name = name.replace('"', "").replace("'", "")
+    if java and "/" in name and name.startswith("L"):
+        name = name[1:]
+    return name
+
+
+def collapse_flamegraph(profile: Profile, *, sample_type: str | int | None = None,
+                        pid: bool = False, tid: bool = False, kernel: bool = False,
+                        jit: bool = False, addrs: bool = False) -> dict[str, int]:
+    """Fold a perf-script profile the way FlameGraph's ``stackcollapse-perf.pl`` does.
+
+    Returns ``{folded stack: summed value}`` for one sample type (the FIRST event
+    by default, as the Perl script does). The root frame is the command with
+    spaces turned into ``_`` (``comm-PID`` with ``pid``, ``comm-PID/TID`` with
+    ``tid``; an unknown pid prints as ``?``). Names get its "tidy" rules: ``;``
+    becomes ``:``, C++ names are cut at the first ``(`` (except
+    ``(anonymous namespace)`` and Go ``.(*T).`` methods), quotes are removed,
+    Java ``Lpkg/Class;`` loses its ``L`` for command ``java``; frames whose name
+    starts with ``(`` are dropped; ``[no stack]`` adds no frame. ``kernel`` adds
+    ``_[k]`` to frames of bracketed or ``vmlinux`` DSOs, ``jit`` adds ``_[j]`` to
+    ``/tmp/perf-PID.map`` frames; inner ``A->B`` parts always get ``_[i]``.
+    ``addrs`` needs a profile loaded with ``perf_script.load(..., unknown_addresses=True)``. The model
+    itself keeps the raw names; this is a view for comparison and export.
+    """
+    ps = profile.meta.get("perf_script")
+    if addrs and not (isinstance(ps, dict) and ps.get("unknown_addresses")):
+        raise FlamekitError("collapse_flamegraph(addrs=True) needs a profile loaded with "
+                            "perf_script.load(..., unknown_addresses=True)")
+    if profile.n_samples == 0:
+        return {}
+    k = profile.type_index(sample_type)
+    frames = profile.frames
+    java_names: list[str] = []
+    plain_names: list[str] = []
+    for f in frames:
+        raw = f"py::{f.name}:{f.file}" if f.kind == "python" else (f.name or " ")
+        if f.name == _NO_STACK and f.kind == "unknown" and not f.module:
+            java_names.append("")
+            plain_names.append("")
+            continue
+        if raw.startswith("("):
+            java_names.append("")
+            plain_names.append("")
+            continue
+        suffix = ""
+        if f.kind == "inlined" and f.module:
+            suffix = "_[i]"
+        elif kernel and (f.module.startswith("[") or f.module.endswith("vmlinux")) \
+                and "unknown" not in f.module:
+            suffix = "_[k]"
+        elif jit and _FG_PERF_MAP.search(f.module):
+            suffix = "_[j]"
+        plain_names.append(_fg_tidy(raw, False) + suffix)
+        java_names.append(_fg_tidy(raw, True) + suffix)
+    roots = []
+    for t in profile.threads:
+        comm = t.name
+        if tid:
+            r = f"{comm}-{'?' if t.pid is None else t.pid}/{t.id}"
+        elif pid:
+            r = f"{comm}-{'?' if t.pid is None else t.pid}"
+        else:
+            r = comm
+        roots.append(r.replace(" ", "_"))
+    vals = profile.values[:, k]
+    agg: dict[tuple[int, int], float] = {}
+    for s, th, v in zip(profile.sample_stack.tolist(), profile.sample_thread.tolist(), vals.tolist()):
+        if v == 0:
+            continue
+        key = (s, th)
+        agg[key] = agg.get(key, 0.0) + v
+    out: dict[str, int] = {}
+    cache: dict[tuple[int, bool], list[str]] = {}
+    for (s, th), v in agg.items():
+        java = profile.threads[th].name == "java"
+        path = cache.get((s, java))
+        if path is None:
+            names = java_names if java else plain_names
+            path = [names[fid] for fid in profile.stack_frames(s)]
+            path = cache[(s, java)] = [x for x in path if x]
+        key = ";".join([roots[th]] + path)
+        out[key] = out.get(key, 0) + int(v)
+    return out
+
+
+def format_folded(collapsed: dict[str, int]) -> str:
+    """Return folded text (``stack count`` lines, sorted) for a :func:`collapse_flamegraph` result."""
+    return "".join(f"{s} {c}\n" for s, c in sorted(collapsed.items()))
