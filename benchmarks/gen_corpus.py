@@ -279,15 +279,12 @@ def scale_perf(src: str, dst: str, target: int, seed: int) -> dict:
 # ---------------------------------------------------------------------------
 # folded-N.txt
 # ---------------------------------------------------------------------------
-PKGS = ["app", "app/pricing", "app/risk", "app/marketdata", "app/execution", "app/backtest",
-        "app/strategies", "app/portfolio", "app/reporting", "app/utils", "pandas/core",
-        "pandas/core/groupby", "pandas/core/indexes", "pandas/io/parsers", "numpy/core",
-        "numpy/linalg", "scipy/optimize", "scipy/stats", "sqlalchemy/orm", "sqlalchemy/engine",
-        "asyncio", "concurrent/futures", "json", "re", "collections", "functools", "logging",
-        "threading", "socket", "ssl", "gzip", "csv", "decimal", "datetime", "typing",
-        "dataclasses", "importlib/_bootstrap", "encodings", "aiohttp/client", "websockets",
-        "kafka/consumer", "redis/client", "pyarrow/parquet", "fastapi/routing", "uvicorn/protocols",
-        "starlette/middleware", "pydantic/main"]
+PKGS = ["app", "app/pricing", "app/risk", "app/md", "app/oms", "app/bt", "app/strat",
+        "app/pnl", "app/report", "app/utils", "pandas/core", "pandas/io", "numpy/core",
+        "numpy/linalg", "scipy/stats", "sqlalchemy", "asyncio", "json", "re", "collections",
+        "functools", "logging", "threading", "socket", "ssl", "gzip", "csv", "decimal",
+        "datetime", "typing", "dataclasses", "encodings", "aiohttp", "kafka", "redis",
+        "pyarrow", "fastapi", "pydantic"]
 VERBS = ["price", "quote", "fill", "route", "match", "hedge", "settle", "load", "parse",
          "fetch", "update", "compute", "validate", "aggregate", "resample", "rebalance",
          "simulate", "calibrate", "evaluate", "serialize", "decode", "encode", "send", "recv",
@@ -308,7 +305,7 @@ class Vocabulary:
     def __init__(self, rng: random.Random, n_funcs: int = 6000, n_files: int = 900) -> None:
         files: set[str] = set()
         while len(files) < n_files:
-            stem = rng.choice(NOUNS + VERBS).strip("_") + rng.choice(["", "s", "_engine", "_ops", "_impl", "_base"])
+            stem = rng.choice(NOUNS + VERBS).strip("_") + rng.choice(["", "", "", "s"])
             files.add(f"{rng.choice(PKGS)}/{stem}.py")
         flist = sorted(files)
         seen: set[tuple[str, str]] = set()
@@ -316,18 +313,18 @@ class Vocabulary:
         self.variants: list[list[int]] = []
         while len(self.variants) < n_funcs:
             r = rng.random()
-            if r < 0.1:
+            if r < 0.12:
                 name = rng.choice(SPECIAL)
             elif r < 0.3:
-                name = (rng.choice(NOUNS).capitalize() + rng.choice(["", "Engine", "Handler", "Model", "Feed"])
-                        + "." + rng.choice(VERBS).lstrip("_") + "_" + rng.choice(NOUNS))
+                name = (rng.choice(NOUNS).capitalize() + rng.choice(["", "", "Feed"])
+                        + "." + rng.choice(VERBS).lstrip("_"))
             else:
                 name = f"{rng.choice(VERBS)}_{rng.choice(NOUNS)}"
             path = rng.choice(flist)
             if (name, path) in seen:
                 continue
             seen.add((name, path))
-            base = rng.randrange(1, 3000)
+            base = rng.randrange(1, 900)
             ids = []
             for off in sorted(rng.sample(range(80), rng.choice((1, 1, 1, 2, 2, 3, 4)))):
                 ids.append(len(self.frames))

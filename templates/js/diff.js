@@ -22,6 +22,11 @@
   function pp(v) { return (v >= 0 ? '+' : '') + v.toFixed(2); }
   function pc(v) { return v === null || v === undefined ? '–' : v.toFixed(2); }
   function qf(q) { return q === null || q === undefined ? '–' : (q < 0.001 ? q.toExponential(1) : q.toFixed(3)); }
+  function shortPath(p) {   // last two path components, full path in the title
+    var parts = p.split(/[\\/]/);
+    var s = parts.length > 2 ? '…/' + parts.slice(-2).join('/') : p;
+    return s.length > 48 ? '…' + s.slice(-47) : s;
+  }
   function keyOf(name, file, line) { return name + '\u0000' + file + '\u0000' + line; }
 
   /* per-node self delta scale (payload samples: one row per node, values[0]=base, [1]=head) */
@@ -85,7 +90,9 @@
       shown++;
       var tr = el('tr', r.regression ? 'fk-flag' : r.improvement ? 'fk-flag-good' : null);
       tr.appendChild(el('td', 'fk-fn', r.name || '(empty name)'));
-      tr.appendChild(el('td', 'fk-file', r.file + (r.line ? ':' + r.line : '')));
+      var loc = r.file + (r.line ? ':' + r.line : ''), fc = el('td', 'fk-file', shortPath(loc));
+      fc.title = loc;
+      tr.appendChild(fc);
       tr.appendChild(el('td', 'fk-num', pc(r['base_' + m])));
       tr.appendChild(el('td', 'fk-num', pc(r['head_' + m])));
       var d = r['delta_' + m];
