@@ -11,7 +11,7 @@ injected hotspots and a ``diff-*.truth.json`` ground truth), or ``all``
 (default: everything). Shapes follow ``../shared/bench/README.md``:
 
 * ``folded-N.txt``: N UNIQUE stacks, depth 20-60, py-spy-style frames
-  ``func (pkg/module.py:123)``, shared framework prefixes, heavy-tailed counts,
+  ``func (venv/lib/pkg/module.py:123)``, shared framework prefixes, heavy-tailed counts,
   in generation order (unsorted); byte-identical for a given ``--seed``
   (the 1M file is about 1.8 GB). Written streaming: memory stays small.
 * ``diff-N.b.txt`` + ``diff-N.truth.json``: ``folded-N.txt`` with 2% of stacks
@@ -306,7 +306,9 @@ class Vocabulary:
         files: set[str] = set()
         while len(files) < n_files:
             stem = rng.choice(NOUNS + VERBS).strip("_") + rng.choice(["", "", "", "s"])
-            files.add(f"{rng.choice(PKGS)}/{stem}.py")
+            pkg = rng.choice(PKGS)
+            root = "desk/" if pkg.startswith("app") else "venv/lib/"
+            files.add(f"{root}{pkg}/{stem}.py")
         flist = sorted(files)
         seen: set[tuple[str, str]] = set()
         self.frames: list[str] = []

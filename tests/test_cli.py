@@ -488,12 +488,15 @@ def test_hostile_inputs_fail_cleanly(tmp_path: Path, name: str) -> None:
 def test_gzip_bomb_stops_at_the_cap(tmp_path: Path) -> None:
     path = require_corpus("hostile") / "generic/G07-gzip-bomb-100MiB.folded.gz"
     env = dict(os.environ, FLAMEKIT_MAX_DECOMPRESSED=str(10 * 1024 * 1024))
+    need_format("folded")
+
+    def limited() -> None:  # a guard: a runaway decompression fails fast instead of swapping
+        resource.setrlimit(resource.RLIMIT_AS, (1536 * 1024 * 1024, 1536 * 1024 * 1024))
+
     proc = subprocess.run([sys.executable, "-m", "flamekit", "info", str(path), "--from", "folded"],
-                          capture_output=True, text=True, timeout=TIMEOUT, env=env, cwd=ROOT)
-    if "folded" not in formats.names():
-        pytest.fail("folded format missing")
-    assert_clean_error(proc, str(path))
-    assert "exceeds" in proc.stderr or "empty" in proc.stderr or "no samples" in proc.stderr
+                          capture_output=True, text=True, timeout=TIMEOUT, env=env, cwd=ROOT,
+                          preexec_fn=limited)
+    assert_clean_error(proc, str(path), "exceeds limit (10485760 bytes)")
 
 
 @pytest.mark.parametrize("kind", ["missing", "directory", "empty"])
@@ -568,3 +571,38 @@ def test_python_dash_m_flamekit_equals_console_script() -> None:
         pytest.skip("console script not installed next to this Python (pip install -e .)")
     a = subprocess.run([str(exe), "--version"], capture_output=True, text=True, timeout=TIMEOUT)
     assert a.returncode == 0 and a.stdout == run("--version").stdout
+
+
+def test_readme_and_docs_links_resolve() -> None:
+    """Relative links in README.md and docs/README.md point at files that exist."""
+    for page in (ROOT / "README.md", ROOT / "docs" / "README.md"):
+        text = page.read_text(encoding="utf-8")
+        links = re.findall(r"\]\(([^)#\s]+)(?:#[^)]*)?\)", text)
+        assert links, page
+        for link in links:
+            if "://" in link:
+                continue
+            assert (page.parent / link).exists(), f"{page.name}: broken link {link}"
+
+
+def test_readme_test_command_is_the_ci_command() -> None:
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    ci = (ROOT / ".ci" / "run").read_text(encoding="utf-8")
+    assert "bash .ci/run" in readme
+    assert "`python3 -m pytest -q`" in readme
+    assert '"$PYTHON" -m pytest -q' in ci and 'PYTHON="${PYTHON:-python3}"' in ci
+    assert "set -euo pipefail" in ci and '"$rc" -eq 5' in ci
+
+
+def test_rich_table_fits_the_terminal(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Numbers stay whole, paths keep their file name, every row is one line."""
+    monkeypatch.setenv("COLUMNS", "80")
+    rows = [["2.78 s", "86.07%", "x" * 60 + "_hot_function", "/very/long/" * 8 + "pricing.py:42"],
+            ["340 ms", "10.53%", "short", "/a.py"]]
+    buf = io.StringIO()
+    print_table(Table(["self", "self%", "function", "location"], rows, right=frozenset({0, 1})),
+                buf, terminal=True)
+    lines = buf.getvalue().splitlines()
+    assert len(lines) == 3 and all(len(ln.rstrip()) <= 80 for ln in lines), lines
+    assert lines[1].startswith("2.78 s  86.07%") and lines[1].rstrip().endswith("pricing.py:42")
+    assert "…" in lines[1] and lines[2].rstrip().endswith("/a.py")

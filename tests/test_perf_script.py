@@ -298,6 +298,7 @@ def test_p08_cpp_java_go_names_intact(tmp_path):
     p = ps.load(tmp_path / "P08.perf")
     (stack,) = ps.collapse_flamegraph(p)
     assert stack.split(";") == ["app", "a:b", "net/http.(*Client).Do", "Lorg/Foo:.bar", "operator<<",
+                                "(anonymous namespace)::Foo::bar",
                                 "std::function<void "]  # FlameGraph's lossy tidy, view only
 
 
@@ -395,6 +396,19 @@ def test_python_trampolines_and_jit_and_inline_chains(tmp_path):
                           "LFoo:::x_[i];py::Engine.price:<frozen x>;py::_burn:/w/cpu_split.py")
     q = ps.load(tmp_path / "py.perf", unknown_addresses=True)
     assert {"[unknown <ffffffffff600000>]", "[libc.so.6 <7f00000000b0>]"} <= {f.name for f in q.frames}
+
+
+def test_tracepoint_fields_after_the_event(tmp_path):
+    text = ("bash 10 [000] 1.000000: sched:sched_switch: prev_comm=bash prev_pid=10 prev_prio=120 "
+            "prev_state=S ==> next_comm=swapper/0 next_pid=0 next_prio=120\n"
+            "\tffffffff8100 __schedule+0x1 ([kernel.kallsyms])\n\t 400000 main (/bin/bash)\n\n"
+            "bash 10 [000] 2.000000: sched:sched_switch: prev_comm=bash prev_pid=10\n"
+            "\tffffffff8100 __schedule+0x1 ([kernel.kallsyms])\n\t 400000 main (/bin/bash)\n\n")
+    path = _write(tmp_path, "tp.perf", text)
+    assert detect(path).NAME == "perf-script"
+    p = ps.load(path)
+    assert p.sample_types == (model.SampleType("sched:sched_switch", "samples"),)
+    assert _stacks(p) == {"main;__schedule": 2} and "warnings" not in p.meta
 
 
 def test_empty_stack_sample_is_counted(tmp_path):

@@ -40,11 +40,13 @@ def collapse_flamegraph(profile: Profile, *, sample_type: str | int | None = Non
     ``tid``; an unknown pid prints as ``?``). Names get its "tidy" rules: ``;``
     becomes ``:``, C++ names are cut at the first ``(`` (except
     ``(anonymous namespace)`` and Go ``.(*T).`` methods), quotes are removed,
-    Java ``Lpkg/Class;`` loses its ``L`` for command ``java``; frames whose name
-    starts with ``(`` are dropped; ``[no stack]`` adds no frame. ``kernel`` adds
+    Java ``Lpkg/Class;`` loses its ``L`` for command ``java``; ``[no stack]`` adds
+    no frame; an empty symbol is written as one space. ``kernel`` adds
     ``_[k]`` to frames of bracketed or ``vmlinux`` DSOs, ``jit`` adds ``_[j]`` to
     ``/tmp/perf-PID.map`` frames; inner ``A->B`` parts always get ``_[i]``.
-    ``addrs`` needs a profile loaded with ``perf_script.load(..., unknown_addresses=True)``. The model
+    ``addrs`` needs a profile loaded with ``perf_script.load(..., unknown_addresses=True)``.
+    Known difference: CPython ``py::`` frames are written back as ``py::NAME:FILE``
+    but get no ``_[j]`` (the model does not keep their per-process map name). The model
     itself keeps the raw names; this is a view for comparison and export.
     """
     ps = profile.meta.get("perf_script")
@@ -60,10 +62,6 @@ def collapse_flamegraph(profile: Profile, *, sample_type: str | int | None = Non
     for f in frames:
         raw = f"py::{f.name}:{f.file}" if f.kind == "python" else (f.name or " ")
         if f.name == _NO_STACK and f.kind == "unknown" and not f.module:
-            java_names.append("")
-            plain_names.append("")
-            continue
-        if raw.startswith("("):
             java_names.append("")
             plain_names.append("")
             continue

@@ -5,7 +5,8 @@ without ``-g``, ``--header``, ``-F+srcline``, CPython's ``-X perf`` /
 ``-X perf_jit`` trampolines, Java perf-map-agent symbols) into the common
 :class:`~flamekit.model.Profile`. The file is never read whole: it is read in
 chunks through :mod:`._io` (so gzip works, under the decompression cap) and cut
-into sample blocks at blank lines.
+into samples at blank lines (and, for ``perf script`` without ``-g``, at every
+event line).
 
 Layout of one sample (leaf frame first)::
 
@@ -13,7 +14,7 @@ Layout of one sample (leaf frame first)::
     	           8fb9f _PyEval_EvalFrameDefault+0x42bf (/usr/lib/libpython3.13.so.1.0)
     	              85 py::fib:/tmp/wl.py+0x5 (/tmp/jitted-13291-388.so)
 
-Rules (see ``docs``-level notes in the tests, ``tests/test_perf_script.py``):
+Rules (each is exercised in ``tests/test_perf_script.py``):
 
 * **Header line.** Parsed from the timestamp ``\\d+\\.\\d+:``, so commands with
   spaces or digits work (``V8 WorkerThread 24636/25607``, ``1234 5678 99/99``):
@@ -22,6 +23,9 @@ Rules (see ``docs``-level notes in the tests, ``tests/test_perf_script.py``):
   event name ending in ``:`` (``cycles:u:``, ``cpu-clock:pppH:``). perf 3.x
   headers without a timestamp (``java 19983 cycles:``) are accepted too, and
   so is a leaf frame printed on the header line (``perf script`` without ``-g``).
+  Tracepoint fields after the event (``sched:sched_switch: prev_comm=...``) are
+  ignored; any other text after the event that is not a frame makes the line
+  unreadable: it is skipped with a warning, with the stack lines under it.
 * **Events.** Every event name becomes its own sample type, in order of first
   appearance; a sample's value is its period when perf prints one, else 1 (as
   FlameGraph does). Different events are never added together: a sample has a
@@ -43,12 +47,14 @@ Rules (see ``docs``-level notes in the tests, ``tests/test_perf_script.py``):
   ``[nf_tables]``), a DSO whose basename starts with ``vmlinux``, ``bpf_prog_*``
   DSOs, and ``[unknown] ([unknown])`` frames whose address is in the upper half
   of the 64-bit space (>= 0xffff800000000000); ``python`` for CPython
-  trampolines ``py::QUALNAME:FILE`` (name and file split, line 0); ``jit`` for
+  trampolines ``py::QUALNAME:FILE`` (name and file split, line 0, module left
+  empty because the map's name carries the pid of each process); ``jit`` for
   ``/tmp/perf-PID.map`` and ``jitted-PID-N.so`` DSOs; ``inlined`` for perf's
   ``(inlined)`` pseudo-DSO (module left empty) and for the inner parts of a
-  perf-map-agent ``A->B->C`` symbol, which is split into three frames (A is the
-  caller); ``native`` otherwise. Names keep every other character as printed
-  (C++ signatures, quotes, ``;``, control characters).
+  perf-map-agent ``A->B->C`` symbol in a JIT DSO, which is split into three
+  frames (A is the caller); ``native`` otherwise. Names keep every other
+  character as printed (C++ signatures, quotes, ``;``, control characters; an
+  empty symbol stays empty).
 * **srcline** lines (``perf script -F+srcline``: ``  file.c:42`` after a frame)
   set the preceding frame's file and line; ``??:0`` is ignored. Other unreadable
   lines inside a stack are skipped with a warning.
@@ -60,10 +66,17 @@ Rules (see ``docs``-level notes in the tests, ``tests/test_perf_script.py``):
   ``tool_version``, ``host``, ``command`` and ``events``.
 * Threads are ``Thread(id=tid, name=comm, pid=pid)``; sample times are the
   timestamps in seconds (none when a sample has no timestamp).
+* ``meta["perf_script"]`` counts what was skipped or repaired (``weird_event_lines``,
+  ``weird_stack_lines``, ``orphan_frame_lines``, ``srclines``, ``blank_after_header``,
+  ``empty_stacks``, ``negative_periods``); ``meta["warnings"]`` keeps the first 50
+  messages with their line numbers. A file with lines but no readable sample is a
+  :class:`FormatError` naming the first bad line; a single sample larger than
+  :data:`MAX_BLOCK` bytes is refused.
 
-Speed: raw frame lines are cached (line bytes -> frame id), and so are whole
-stack texts and frame-id tuples (-> stack row), so a repeated stack costs one
-dict lookup; caches are bounded. :func:`collapse_flamegraph` (in
+Speed: raw frame lines are cached (line bytes -> frame id), and so are the
+"command pid" and "period event" parts of event lines and whole frame-id tuples
+(-> stack row), so a sample seen before costs a few dict lookups; caches are
+bounded. :func:`collapse_flamegraph` (in
 :mod:`._perf_flamegraph`) reproduces ``stackcollapse-perf.pl``'s folded output
 from a loaded profile.
 """
@@ -364,7 +377,9 @@ class _Parser:
             ts = math.nan
             per, ev, rest = m.group(4), m.group(5), hdr[m.end():]
         if rest.strip() and not _looks_like_frame(rest):
-            return None
+            if b":" not in ev and b"=" not in rest:  # tracepoints print their fields here
+                return None
+            rest = b""
         th = self._thread_info(hdr[:m.start()].rstrip(), m.group(1), m.group(2))[0]
         if per is None:
             return th, ts, self._event(ev, False), 1, rest
@@ -832,7 +847,10 @@ def sniff(head: bytes) -> bool | None:
                 return False
             rest = x[m2.end():]
             if rest.strip():
-                return _looks_like_frame(rest)
+                if _looks_like_frame(rest):
+                    return True
+                if b":" not in m2.group(2) and b"=" not in rest:
+                    return False
         else:
             m = _OLD_ANCHOR.search(x, 1)
             if m is None or x[m.end():].strip():

@@ -169,16 +169,59 @@ def print_table(table: Table, stream: IO | None = None, *, terminal: bool | None
     if table.title:
         console.print(Text(safe_text(table.title, None)), soft_wrap=True)
     rt = RichTable(header_style="bold", box=None, pad_edge=False, show_edge=False)
-    last = len(table.columns) - 1
-    for i, c in enumerate(table.columns):
-        rt.add_column(Text(safe_text(c)), justify="right" if i in table.right else "left",
-                      no_wrap=i != last, overflow="fold" if i == last else "ellipsis")
-    for r in table.rows:
+    cols = [safe_text(c) for c in table.columns]
+    rows = [[safe_text(c) for c in r] for r in table.rows]
+    _fit(cols, rows, table.right, console.width)
+    for i, c in enumerate(cols):
+        # one line per row; numbers keep their full width, text was shortened by _fit
+        num = i in table.right
+        w = max([len(c)] + [len(r[i]) for r in rows])
+        rt.add_column(Text(c), justify="right" if num else "left", no_wrap=True,
+                      overflow="ellipsis", min_width=w if num else min(w, 16))
+    for r in rows:
         # Text objects, never markup strings: "[bold]" in a function name stays literal.
-        rt.add_row(*(Text(safe_text(c)) for c in r))
+        rt.add_row(*(Text(c) for c in r))
     console.print(rt)
     if table.caption:
         console.print(Text(safe_text(table.caption, None)), soft_wrap=True)
+
+
+def elide_left(text: str, width: int) -> str:
+    """Shorten ``text`` to ``width`` characters keeping its end (``…/pkg/module.py:12``)."""
+    return text if len(text) <= width else "…" + text[len(text) - width + 1:]
+
+
+def _fit(cols: list[str], rows: list[list[str]], right: frozenset[int], width: int) -> None:
+    """Shorten text columns so each row fits ``width`` terminal columns, numbers untouched.
+
+    The last column (a location) loses its start first (its file name stays
+    visible), down to 16 characters; then the other text columns lose their end.
+    """
+    if not cols or not rows:
+        return
+    n = len(cols)
+    widths = [max(len(cols[i]), *(len(r[i]) for r in rows)) for i in range(n)]
+    excess = sum(widths) + 2 * (n - 1) - width
+    if excess <= 0:
+        return
+    last = n - 1
+    if last not in right and widths[last] > 16:
+        cut = min(excess, widths[last] - 16)
+        widths[last] -= cut
+        excess -= cut
+        for r in rows:
+            r[last] = elide_left(r[last], widths[last])
+    for i in range(n - 1):
+        if excess <= 0:
+            break
+        if i in right or widths[i] <= 16:
+            continue
+        cut = min(excess, widths[i] - 16)
+        widths[i] -= cut
+        excess -= cut
+        for r in rows:
+            if len(r[i]) > widths[i]:
+                r[i] = r[i][:widths[i] - 1] + "…"
 
 
 def write_csv(columns: Sequence[str], rows: Sequence[Sequence[Any]], stream: IO | None = None) -> None:
