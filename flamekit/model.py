@@ -616,19 +616,20 @@ def _rebuild(prefix: np.ndarray, frame: np.ndarray, frame_map: np.ndarray,
 
         nf = int(frame_map.max()) + 2 if len(frame_map) else 2
         fm = frame_map[frame]
-        order = np.argsort(depth, kind="stable")
-        bounds = np.searchsorted(depth[order], np.arange(1, maxd + 2))
+        order, bounds = _levels(depth)
+        b = bounds.tolist()
         o2n = np.empty(n, dtype=_I64)
         pres, frs = [], []
         total = 0
         for d in range(1, maxd + 1):
-            idx = order[bounds[d - 1]:bounds[d]]
-            par = prefix[idx]
-            pn = np.where(par >= 0, o2n[np.maximum(par, 0)], -1)
-            key = (pn + 1) * nf + fm[idx]
+            idx = slice(b[d - 1], b[d]) if order is None else order[b[d - 1]:b[d]]
+            if d == 1:
+                key = fm[idx]
+            else:  # every row below the first level has a parent
+                key = (o2n[prefix[idx]] + 1) * nf + fm[idx]
             codes, uniq = pd.factorize(key, sort=False)
             uniq = np.asarray(uniq, dtype=_I64)
-            o2n[idx] = codes.astype(_I64) + total
+            o2n[idx] = codes + total
             pres.append(uniq // nf - 1)
             frs.append(uniq % nf)
             total += len(uniq)
@@ -681,9 +682,20 @@ def _drop_unused(p: Profile) -> Profile:
         if p.frames:
             return p.copy(frames=())
         return p
-    hit = np.zeros(ns, dtype=np.float64)
-    hit[p.sample_stack] = 1.0
-    used = _accumulate_up(p.stack_prefix, hit) > 0  # a row is used if any descendant is
+    hit = np.zeros(ns, dtype=bool)
+    hit[p.sample_stack] = True
+    inner = np.zeros(ns, dtype=bool)
+    inner[p.stack_prefix[p.stack_prefix >= 0]] = True
+    if (hit | inner).all():
+        # every leaf has samples, so every row is used: only frames may be unused
+        frames_used = np.zeros(len(p.frames), dtype=bool)
+        frames_used[p.stack_frame] = True
+        if frames_used.all():
+            return p
+        fmap = np.cumsum(frames_used) - 1
+        return p.copy(frames=[f for f, u in zip(p.frames, frames_used.tolist()) if u],
+                      stack_frame=fmap[p.stack_frame])
+    used = _accumulate_up(p.stack_prefix, hit.astype(np.float64)) > 0  # used if any descendant is
     frames_used = np.zeros(len(p.frames), dtype=bool)
     frames_used[p.stack_frame[used]] = True
     fmap = np.cumsum(frames_used) - 1
