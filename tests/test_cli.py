@@ -25,7 +25,7 @@ from flamekit import cli, formats
 from flamekit.model import ProfileBuilder, SampleType
 from flamekit.render.terminal import Table, print_table, safe_text
 
-from conftest import CORPUS, ROOT, require_corpus
+from conftest import ROOT, require_corpus
 
 VERTX = "folded/speedscope__perf-vertx-stacks-01-collapsed-all.txt"
 TIMEOUT = 60

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..model import Frame, Profile, SampleType, call_tree, frame_key, functions
+from ..model import Frame, Profile, SampleType, _levels, call_tree, frame_key, functions
 
 #: Sample type names that mean "memory allocated / held" (pprof, scalene, memray).
 MEMORY_NAMES = ("alloc_space", "alloc_objects", "alloc", "allocations", "memory", "malloc",
@@ -42,35 +42,143 @@ class Hotspot:
     path_value: float
 
 
+def _function_keys(p: Profile) -> tuple[list[Frame], np.ndarray]:
+    """Return the distinct function keys (first appearance order) and each frame's key id."""
+    keys: dict[Frame, int] = {}
+    rows: list[Frame] = []
+    fk = np.empty(len(p.frames), dtype=np.int64)
+    for i, f in enumerate(p.frames):
+        k = frame_key(f, "function")
+        j = keys.get(k)
+        if j is None:
+            j = keys[k] = len(rows)
+            rows.append(k)
+        fk[i] = j
+    return rows, fk
+
+
+def _or_down(prefix: np.ndarray, bits: np.ndarray, depth: np.ndarray) -> np.ndarray:
+    """Return path unions: ``out[i] = bits[i] | out[prefix[i]]`` (one numpy pass per level)."""
+    out = bits.copy()
+    n = len(prefix)
+    if n == 0:
+        return out
+    maxd = int(depth.max())
+    if maxd > 256 and n <= 3_000_000:  # few, very deep paths: a plain loop (prefix[i] < i)
+        ol = out.tolist()
+        for i, q in enumerate(prefix.tolist()):
+            if q >= 0:
+                ol[i] |= ol[q]
+        return np.asarray(ol, dtype=out.dtype)
+    order, bounds = _levels(depth)
+    b = bounds.tolist()
+    for d in range(2, maxd + 1):
+        idx = slice(b[d - 1], b[d]) if order is None else order[b[d - 1]:b[d]]
+        out[idx] |= out[prefix[idx]]
+    return out
+
+
+def _exact_totals(p: Profile, tree, node_key: np.ndarray, cand: np.ndarray, nk: int) -> np.ndarray:
+    """Return recursion-safe totals of the function keys ``cand`` (others 0).
+
+    Each candidate gets one bit; a row counts when its own bit is not yet set on
+    its parent's path, i.e. at the outermost occurrence of the function. Up to 64
+    functions per pass, so this costs a few numpy passes instead of the Euler
+    tour that :func:`flamekit.model.functions` needs for every function at once.
+    """
+    total = np.zeros(nk)
+    prefix = p.stack_prefix
+    parent = np.maximum(prefix, 0)
+    for s in range(0, len(cand), 64):
+        batch = cand[s:s + 64]
+        slot = np.full(nk, -1, dtype=np.int64)
+        slot[batch] = np.arange(len(batch))
+        rs = slot[node_key]
+        sel = rs >= 0
+        bits = np.zeros(len(prefix), dtype=np.uint64)
+        bits[sel] = np.left_shift(np.uint64(1), rs[sel].astype(np.uint64))
+        path = _or_down(prefix, bits, tree.depth)
+        above = np.where(prefix >= 0, path[parent], np.uint64(0))
+        top = sel & ((above & bits) == 0)
+        total += np.bincount(node_key[top], weights=tree.total[top], minlength=nk)
+    return total
+
+
 def hotspots(p: Profile, sample_type: str | int | SampleType | None = None, n: int = 20,
              thread: int | None = None) -> list[Hotspot]:
     """Return the ``n`` functions with the largest self value, heaviest occurrence first.
 
     A function is ``(name, file, module, kind)``; ``line`` and ``path`` come from
     the stack row of that function with the largest self value (ties: the
-    largest total, then the lowest row id).
+    largest total, then the lowest row id). Self, total and percentages are the
+    ones :func:`flamekit.model.functions` reports (exact, recursion counted once),
+    computed only for the functions that can make the top ``n``.
     """
-    if p.n_samples == 0 or not p.sample_types:
-        return []
-    df = functions(p, sample_type, by="function", thread=thread)
-    df = df[df["self"] != 0].head(n)
-    if not len(df):
+    if p.n_samples == 0 or not p.sample_types or n <= 0:
         return []
     tree = call_tree(p, sample_type, thread)
-    keys = [frame_key(f, "function") for f in p.frames]
-    fkey = {k: i for i, k in reversed(list(enumerate(keys)))}
-    kid = np.asarray([fkey[k] for k in keys], dtype=np.int64)
-    node_key = kid[p.stack_frame]
+    rows, fk = _function_keys(p)
+    nk = len(rows)
+    node_key = fk[p.stack_frame]
+    self_k = np.bincount(node_key, weights=tree.self_, minlength=nk)
+    nz = np.flatnonzero(self_k != 0)
+    if not len(nz):
+        return []
+    if len(nz) > n:  # the n largest, and every function tied with the n-th
+        thr = np.partition(self_k[nz], len(nz) - n)[len(nz) - n]
+        cand = nz[self_k[nz] >= thr]
+    else:
+        cand = nz
+    if len(cand) > 4 * max(n, 64):  # huge ties: the full table is cheaper
+        return _hotspots_from_table(p, sample_type, n, thread, tree, rows, node_key)
+    total_k = _exact_totals(p, tree, node_key, cand, nk)
+    if (total_k[cand] == 0).any():  # functions() drops these; let it decide the order
+        return _hotspots_from_table(p, sample_type, n, thread, tree, rows, node_key)
+    gt = tree.grand_total
+    ranked = sorted(cand.tolist(), key=lambda j: (-self_k[j], -total_k[j], rows[j].name,
+                                                  rows[j].file, j))[:n]
+    return _build(p, tree, rows, node_key, [(j, float(self_k[j]), float(total_k[j]),
+                                             float(self_k[j] / gt * 100) if gt else 0.0,
+                                             float(total_k[j] / gt * 100) if gt else 0.0)
+                                            for j in ranked])
+
+
+def _hotspots_from_table(p, sample_type, n, thread, tree, rows, node_key) -> list[Hotspot]:
+    df = functions(p, sample_type, by="function", thread=thread)
+    df = df[df["self"] != 0].head(n)
+    index = {k: i for i, k in reversed(list(enumerate(rows)))}
+    picked = [(index[Frame(r.name, r.file, 0, r.module, r.kind)], float(r.self), float(r.total),
+               float(r.self_pct), float(r.total_pct)) for r in df.itertuples(index=False)]
+    return _build(p, tree, rows, node_key, picked)
+
+
+def _build(p: Profile, tree, rows: list[Frame], node_key: np.ndarray, picked: list) -> list[Hotspot]:
+    """Make :class:`Hotspot` rows; the heaviest occurrence of each function gives line and path."""
+    if not picked:
+        return []
+    keys = np.asarray([k for k, *_ in picked], dtype=np.int64)
+    wanted = np.zeros(len(rows), dtype=bool)
+    wanted[keys] = True
+    at = np.flatnonzero(wanted[node_key])
+    ks = node_key[at]
+    o = np.argsort(ks, kind="stable")  # rows of one function together, by row id
+    at, ks = at[o], ks[o]
+    ukeys, starts = np.unique(ks, return_index=True)
+    ends = np.r_[starts[1:], len(at)]
+    best_of = {}
+    for k, lo, hi in zip(ukeys.tolist(), starts.tolist(), ends.tolist()):
+        # largest |self|, then largest |total|, then the lowest row id
+        r = at[lo:hi]
+        s = np.abs(tree.self_[r])
+        r = r[s == s.max()]
+        best_of[k] = int(r[np.argmax(np.abs(tree.total[r]))])
     out = []
-    for row in df.itertuples(index=False):
-        k = fkey.get(Frame(row.name, row.file, 0, row.module, row.kind))
-        rows = np.nonzero(node_key == k)[0]
-        order = np.lexsort((rows, -np.abs(tree.total[rows]), -np.abs(tree.self_[rows])))
-        best = int(rows[order[0]])
-        path = tuple(p.frames[f] for f in p.stack_frames(best))
-        out.append(Hotspot(row.name, row.file, int(p.frames[int(p.stack_frame[best])].line),
-                           row.module, row.kind, float(row.self), float(row.total),
-                           float(row.self_pct), float(row.total_pct), path,
+    for k, self_v, total_v, self_pct, total_pct in picked:
+        best = best_of[k]
+        f = rows[k]
+        path = tuple(p.frames[i] for i in p.stack_frames(best))
+        out.append(Hotspot(f.name, f.file, int(p.frames[int(p.stack_frame[best])].line),
+                           f.module, f.kind, self_v, total_v, self_pct, total_pct, path,
                            float(tree.self_[best])))
     return out
 

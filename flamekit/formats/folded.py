@@ -243,7 +243,12 @@ def sniff(head: bytes) -> bool | None:
 # Import
 # ---------------------------------------------------------------------------
 def _iter_chunks(f: BinaryIO, source: str):
-    """Yield blocks of complete lines (bytes, LF endings, UTF-8), and a final remainder."""
+    """Yield lists of complete lines (bytes without line endings, UTF-8), block by block.
+
+    Lines are split per block and only the line cut by a block boundary is
+    stitched, so the data is copied once. CR and CRLF become LF (a CR at the end
+    of a block waits for the next one); UTF-16 is decoded to UTF-8 first.
+    """
     first = f.read(CHUNK)
     dec = None
     if first.startswith(codecs.BOM_UTF8):
@@ -251,28 +256,28 @@ def _iter_chunks(f: BinaryIO, source: str):
     elif first.startswith(codecs.BOM_UTF16_LE) or first.startswith(codecs.BOM_UTF16_BE):
         dec = codecs.getincrementaldecoder("utf-16")(errors="replace")
     carry = b""
+    hold = b""
     block = first
     while True:
         eof = not block
         if dec is not None:
-            text = dec.decode(block, final=eof)
-            block = text.encode("utf-8", "surrogatepass")
-        data = carry + block if carry else block
-        if b"\r" in data:
-            hold = b""
-            if not eof and data.endswith(b"\r"):
-                data, hold = data[:-1], b"\r"
-            data = data.replace(b"\r\n", b"\n").replace(b"\r", b"\n") + hold
-        if eof:
-            if data:
-                yield data
+            block = dec.decode(block, final=eof).encode("utf-8", "surrogatepass")
+        if hold:
+            block, hold = hold + block, b""
+        if b"\r" in block:
+            if not eof and block.endswith(b"\r"):
+                block, hold = block[:-1], b"\r"
+            block = block.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
+        if eof and not block:
+            if carry:
+                yield [carry]
             return
-        cut = data.rfind(b"\n")
-        if cut < 0:
-            carry = data
-        else:
-            yield data[:cut]
-            carry = data[cut + 1:]
+        lines = block.split(b"\n")
+        if carry:
+            lines[0] = carry + lines[0]
+        carry = lines.pop()
+        if lines:
+            yield lines
         block = f.read(CHUNK)
 
 
@@ -303,14 +308,17 @@ def load(path: str | os.PathLike, *, max_decompressed: int | None = None) -> Pro
     lineno = 0
     any_markers = False
     count_rx = _COUNT_RX.match
+    markers = ids.markers
     with _io.open_binary(source, max_decompressed=max_decompressed) as f:
-        for block in _iter_chunks(f, source):
-            lines = block.split(b"\n")
+        for lines in _iter_chunks(f, source):
             flat: list[int] = []
             lengths: list[int] = []
             counts: list[float] = []
             thr: list[int] = []
             base = lineno
+            flat_extend = flat.extend
+            len_append = lengths.append
+            cnt_append = counts.append
             for i, line in enumerate(lines):
                 stack, sep, cnt = line.rpartition(b" ")
                 if sep and cnt.isdigit() and len(cnt) < 16:
@@ -325,17 +333,20 @@ def load(path: str | os.PathLike, *, max_decompressed: int | None = None) -> Pro
                         continue
                     stack = m.group(1)
                     c = _parse_count(m.group(2), source, base + i + 1)
-                n0 = len(flat)
-                flat += map(get, stack.split(b";"))
-                if any_markers or ids.markers:
+                toks = stack.split(b";")
+                flat_extend(map(get, toks))
+                if markers:
                     if not any_markers:
                         any_markers = True
                         if lengths or len_parts:  # earlier lines had no markers: thread 0
                             thread_keys[(None, None)] = 0
+                    n0 = len(flat) - len(toks)
                     t = _strip_markers(ids, flat, n0, thread_keys, thread_names, processes)
                     thr.append(t)
-                lengths.append(len(flat) - n0)
-                counts.append(c)
+                    len_append(len(flat) - n0)
+                else:
+                    len_append(len(toks))
+                cnt_append(c)
             lineno = base + len(lines)
             if lengths:
                 flat_parts.append(np.array(flat, dtype=np.int32))

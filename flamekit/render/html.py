@@ -28,7 +28,7 @@ from markupsafe import Markup
 from .. import __version__
 from ..atomic import atomic_output
 from ..model import Profile, group
-from .payload import DEFAULT_PRUNE, MAX_STRING, OTHER_FRAME, payload_from_pruned, prune
+from .payload import DEFAULT_PRUNE, MAX_STRING, payload_from_pruned, prune
 
 #: Reproducibility keys shown in the report, in display order (others are never embedded).
 META_KEYS = ("tool", "tool_version", "command", "pid", "host", "cpu_model", "python_version",
@@ -37,8 +37,6 @@ META_KEYS = ("tool", "tool_version", "command", "pid", "host", "cpu_model", "pyt
 REPORT_SCRIPTS = ("js/flamegraph.js", "js/report.js")
 REPORT_STYLES = ("css/report.css",)
 _MAX_META = 2000
-#: Largest stack table on which hotspots are computed exactly (else on the pruned tree).
-HOTSPOT_FULL_ROWS = 300_000
 _BAD_CHARS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]")
 
 
@@ -179,26 +177,19 @@ def build_report_data(profile: Profile, *, title: str, notes_html: str = "",
     """
     from ..analysis.hotspots import allocation_sites, hotspots, memory_types
 
-    # Prune once: the flame graph, the hotspots and the function table all show the pruned
-    # tree (hotspots on a 2M-row trie would cost seconds; the pruned share is reported).
+    # Prune once: the flame graph and the in-page function table show the pruned tree (the
+    # pruned share is reported). Hotspots are exact: computed on the full profile, only for
+    # the functions that can make the top (see analysis.hotspots).
     default_type = profile.type_index(sample_type) if profile.sample_types else 0
     flame = profile
     if by == "function" and any(f.line for f in profile.frames):
         flame = group(profile, "function")  # one frame per function, not per line (py-spy)
     pruned, info = prune(flame, prune_fraction)
     payload = payload_from_pruned(pruned, info, default_type=default_type)
-    # Hotspots are exact (full profile) up to HOTSPOT_FULL_ROWS stack rows; beyond, they are
-    # computed on the pruned tree (fast) and the report says so.
-    exact = profile.n_stacks <= HOTSPOT_FULL_ROWS or info.pruned_nodes == 0
-    source = profile if exact else pruned
     hs = []
     for k, st in enumerate(profile.sample_types):
         rows = []
-        for h in hotspots(source, k, n=16):
-            if len(rows) == 15:
-                break
-            if h.name == OTHER_FRAME.name and h.module == OTHER_FRAME.module:
-                continue
+        for h in hotspots(profile, k, n=15):
             rows.append({"name": h.name[:MAX_STRING], "file": h.file[:MAX_STRING], "line": h.line,
                          "self": h.self, "total": h.total, "selfPct": h.self_pct,
                          "totalPct": h.total_pct,
@@ -208,7 +199,7 @@ def build_report_data(profile: Profile, *, title: str, notes_html: str = "",
     report: dict[str, Any] = {
         "title": display_text(title, 300),
         "hotspots": hs,
-        "hotspotsExact": exact,
+        "hotspotsExact": True,
         "meta": _meta_rows(profile),
         "warnings": [display_text(w, 300) for w in profile.meta.get("warnings", [])[:50]],
         "warningCount": len(profile.meta.get("warnings", [])),
