@@ -36,3 +36,27 @@ def require_corpus(sub: str = "") -> Path:
 def corpus() -> Path:
     """The ../shared/corpus folder."""
     return require_corpus()
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """Yield ONE headless Debian Chromium (Playwright) for the whole session.
+
+    Playwright's sync API allows one running instance per process, so every
+    browser test uses this fixture instead of starting its own. Fails loudly
+    (never skips) when Chromium or Playwright is missing.
+    """
+    import sys
+
+    sys.path.insert(0, str(ROOT / "tests" / "integration"))
+    from browser import chromium_available, chromium_browser
+
+    if not chromium_available():
+        pytest.fail("headless Chromium or Playwright is missing: run .ci/run "
+                    "(apt-get install chromium; pip install -e '.[test]')")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        b = chromium_browser(pw)
+        yield b
+        b.close()

@@ -312,14 +312,15 @@ def _pooled_mean(mb: np.ndarray, mh: np.ndarray, eb: np.ndarray, eh: np.ndarray,
 
 
 def _test(mb: np.ndarray, mh: np.ndarray, eb: np.ndarray, eh: np.ndarray, absolute: bool,
-          dispersion: float | None, common: np.ndarray, renorm: tuple[np.ndarray, np.ndarray]
+          dispersion: float | None, common: np.ndarray, self_shares: tuple[np.ndarray, np.ndarray]
           ) -> tuple[np.ndarray, float, str, str]:
     """Return (p-values, dispersion used, its source, method) for one metric.
 
     ``mb``/``mh``: [runs, keys] percentages; ``eb``/``eh``: per-run exposure
     (effective samples, or the Poisson factor ``g`` with ``absolute``).
-    ``common`` flags keys present on both sides and ``renorm`` the per-run
-    factors that rescale shares to those keys (used only to estimate dispersion).
+    ``common`` flags keys present on both sides and ``self_shares`` holds the
+    per-run self percentages of both sides (they rescale shares to a set of keys
+    when estimating dispersion, see :func:`_estimate_dispersion`).
     """
     rb, rh = mb.shape[0], mh.shape[0]
     if rb == 1 and rh == 1:
@@ -327,12 +328,7 @@ def _test(mb: np.ndarray, mh: np.ndarray, eb: np.ndarray, eh: np.ndarray, absolu
         if dispersion is not None:
             phi, src = max(float(dispersion), 1e-9), "given"
         else:
-            # Estimate from keys present on both sides, with shares rescaled to those
-            # keys, so that a new function's time does not read as noise in the others.
-            zc, _, _ = _z_scores(mb * renorm[0][:, None], mh * renorm[1][:, None], eb, eh,
-                                 absolute)
-            pooled = _pooled_mean(mb, mh, eb, eh, absolute)
-            phi, src = _gc_dispersion(zc[common], pooled[common], eb, eh, absolute)
+            phi, src = _estimate_dispersion(mb, mh, eb, eh, absolute, common, self_shares)
         p = normal_two_sided(z / math.sqrt(phi))
         p = np.where((var <= 0) & (delta != 0), 0.0, p)
         return p, phi, src, "binomial"
@@ -375,20 +371,56 @@ def _z_scores(mb: np.ndarray, mh: np.ndarray, eb: np.ndarray, eh: np.ndarray, ab
     return z, var, delta
 
 
-def _gc_dispersion(z: np.ndarray, pooled: np.ndarray, eb: np.ndarray, eh: np.ndarray,
-                   absolute: bool) -> tuple[float, str]:
-    """Estimate over-dispersion from the z scores of well-sampled keys (median z^2 / 0.455)."""
+def _well_sampled(pooled: np.ndarray, eb: np.ndarray, eh: np.ndarray, absolute: bool
+                  ) -> np.ndarray:
+    """Flag keys with at least ``_GC_MIN_COUNT`` expected samples in (and outside) them."""
     if absolute:
-        counts = pooled / eb[0] + pooled / eh[0]
-        ok = counts >= _GC_MIN_COUNT
-    else:
-        n_sum = float(eb[0] + eh[0])
-        counts = pooled / 100.0 * n_sum
-        ok = (counts >= _GC_MIN_COUNT) & ((n_sum - counts) >= _GC_MIN_COUNT)
-    if int(ok.sum()) < _GC_MIN_KEYS:
-        return 1.0, f"none (fewer than {_GC_MIN_KEYS} well-sampled functions)"
-    phi = float(np.median(z[ok] ** 2)) / _CHI2_1_MEDIAN
-    return max(1.0, phi), f"estimated from {int(ok.sum())} functions (median z^2 / 0.455)"
+        return (pooled / eb[0] + pooled / eh[0]) >= _GC_MIN_COUNT
+    n_sum = float(eb[0] + eh[0])
+    counts = pooled / 100.0 * n_sum
+    return (counts >= _GC_MIN_COUNT) & ((n_sum - counts) >= _GC_MIN_COUNT)
+
+
+def _rescaled(m: np.ndarray, shares: np.ndarray, keep: np.ndarray, absolute: bool) -> np.ndarray:
+    """Rescale per-run percentages so that the self shares of the ``keep`` keys sum to 100."""
+    if absolute:
+        return m
+    s = shares[:, keep].sum(axis=1)
+    f = np.where(s > 0, 100.0 / np.where(s > 0, s, 1.0), 1.0)
+    return m * f[:, None]
+
+
+def _estimate_dispersion(mb: np.ndarray, mh: np.ndarray, eb: np.ndarray, eh: np.ndarray,
+                         absolute: bool, common: np.ndarray,
+                         self_shares: tuple[np.ndarray, np.ndarray]) -> tuple[float, str]:
+    """Estimate over-dispersion from the diff itself (genomic control: median z^2 / 0.455).
+
+    Shares compete: a function that is new or grew by 10 pp scales every other
+    share down by about 10 % relative, which would read as noise everywhere and
+    inflate the estimate (hiding the very regression). So the estimate uses
+    only keys present on both sides, leaves out the single most-changed key
+    (largest |z|), and rescales the shares to the keys it keeps before
+    computing the z scores of the well-sampled ones among them.
+    """
+    sb, sh = self_shares
+    pooled = _pooled_mean(mb, mh, eb, eh, absolute)
+    ok = _well_sampled(pooled, eb, eh, absolute) & common
+    keep = common.copy()
+    zc, _, _ = _z_scores(_rescaled(mb, sb, keep, absolute), _rescaled(mh, sh, keep, absolute),
+                         eb, eh, absolute)
+    if ok.any():  # leave out the most-changed well-sampled key, then rescale again
+        top = int(np.flatnonzero(ok)[np.argmax(np.abs(zc[ok]))])
+        keep[top] = False
+        ok[top] = False
+        zc, _, _ = _z_scores(_rescaled(mb, sb, keep, absolute),
+                             _rescaled(mh, sh, keep, absolute), eb, eh, absolute)
+    n_ok = int(ok.sum())
+    if n_ok < _GC_MIN_KEYS:
+        return 1.0, (f"none (fewer than {_GC_MIN_KEYS} well-sampled functions besides the "
+                     "most-changed one; 1 = the sampling model)")
+    phi = float(np.median(zc[ok] ** 2)) / _CHI2_1_MEDIAN
+    return max(1.0, phi), (f"estimated from {n_ok} functions (median z^2 / 0.455, shares "
+                           "rescaled without new, gone and the most-changed function)")
 
 
 # ---------------------------------------------------------------------------
@@ -513,14 +545,10 @@ def diff(base: Profile | Sequence[Profile], head: Profile | Sequence[Profile], *
     in_base = (T[:rb] > 0).any(axis=0)
     in_head = (T[rb:] > 0).any(axis=0)
     common = in_base & in_head
-    with np.errstate(divide="ignore", invalid="ignore"):
-        csum = MS[:, common].sum(axis=1)
-        rn = np.where(csum > 0, 100.0 / np.where(csum > 0, csum, 1.0), 1.0) if not absolute \
-            else np.ones(nr)
     p_self, phi_s, src_s, method = _test(MS[:rb], MS[rb:], expo[:rb], expo[rb:], absolute,
-                                         dispersion, common, (rn[:rb], rn[rb:]))
+                                         dispersion, common, (MS[:rb], MS[rb:]))
     p_total, phi_t, src_t, _ = _test(MT[:rb], MT[rb:], expo[:rb], expo[rb:], absolute,
-                                     dispersion, common, (rn[:rb], rn[rb:]))
+                                     dispersion, common, (MS[:rb], MS[rb:]))
     # Independent filtering (as in DESeq2): a function whose BASE + HEAD figure is
     # below min_delta can never change by min_delta, so it is not a test in the
     # Benjamini-Hochberg family. The sum does not depend on the direction of the

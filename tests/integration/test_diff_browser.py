@@ -24,16 +24,6 @@ EXTRA = ["<script>alert(1)</script>", "javascript:alert(1)", "\u2028\u2029", "a\
 T = (SampleType("cpu", "samples"), SampleType("alloc_space", "bytes"))
 
 
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as pw:
-        b = chromium_browser(pw)
-        yield b
-        b.close()
-
-
 def hostile_names() -> list[str]:
     f = CORPUS / "hostile/folded/F08-markup-frames.folded"
     names = []

@@ -34,16 +34,6 @@ EXTRA = ["<script>alert(1)</script>", "javascript:alert(1)", "\u2028\u2029", "a\
          '"];URL="javascript:alert(1)', "<svg/onload=alert(1)>", "{{7*7}}"]
 
 
-@pytest.fixture(scope="session")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as pw:
-        b = chromium_browser(pw)
-        yield b
-        b.close()
-
-
 def payloads() -> list[str]:
     lines = (CORPUS / "hostile/folded/F08-markup-frames.folded").read_text().split("\n")
     names = [ln.rsplit(" ", 1)[0].split(";", 1)[1] for ln in lines if ln.strip()]

@@ -46,16 +46,6 @@ def speedscope_index() -> Path:
     return idx
 
 
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as pw:
-        b = chromium_browser(pw)
-        yield b
-        b.close()
-
-
 def _profile():
     b = ProfileBuilder([SampleType("cpu", "samples")])
     main = b.frame("run_backtest", "backtest.py", 12, "", "python")
