@@ -6,9 +6,10 @@ split is the same in every run. ``--inject`` adds ``slow_risk_check`` (this
 file) after every batch: a FIXED number of iterations of the same loop body,
 calibrated against the batch's iterations as ``share / (1 - share)`` of them,
 so it takes ``--inject-share`` (default 0.10) of the CPU time by construction,
-with no clock reads inside the loops (a clock read per spin would be timing
-bookkeeping that samplers attribute unevenly). The clock is read once per
-batch to stop after ``--seconds`` of baseline CPU time; the program prints the
+with no clock reads inside the loops (a clock read is a system call, where a
+busy machine preempts the process, and a sampler then piles samples onto that
+line). The clock is read only around a short calibration at start, which turns
+``--seconds`` of baseline CPU into a fixed batch count; the program prints the
 injected share (by iterations) and the measured CPU time at the end.
 
     python sample_workloads/regression_pair.py --seconds 2             # A: baseline
@@ -22,6 +23,7 @@ import sys
 import time
 
 PRICE_ITERS, HEDGE_ITERS = 6000, 4000  # fixed work per batch (60/40 between the two)
+CALIBRATION_BATCHES = 20  # timed once at start to turn --seconds into a batch count
 
 
 def price_book(batch: int) -> float:
@@ -66,17 +68,22 @@ def main(argv: list[str] | None = None) -> int:
     share = a.inject_share if a.inject else 0.0
     base_iters = PRICE_ITERS + HEDGE_ITERS
     slow_iters = round(base_iters * share / (1.0 - share))
-    budget = a.seconds / (1.0 - share)  # same baseline work, plus the injected share
+    # Calibrate once: time a few baseline batches, then run a FIXED number of batches with
+    # no clock reads (no system calls) in the loop: under CPU contention a process is often
+    # preempted right at a system call's return, and a sampler then piles samples onto that
+    # line while the process waits for a CPU.
     t0, c0 = time.perf_counter(), time.thread_time()
-    batch = 0
-    while time.thread_time() - c0 < budget:  # one clock read per batch (~1 ms of work)
+    for b in range(CALIBRATION_BATCHES):
+        process_fills(-1 - b)
+    per_batch = max((time.thread_time() - c0) / CALIBRATION_BATCHES, 1e-6)
+    batches = max(1, round(a.seconds / per_batch))
+    for batch in range(batches):
         process_fills(batch)
         if slow_iters:
             slow_risk_check(batch, slow_iters)
-        batch += 1
     cpu = time.thread_time() - c0
     got = slow_iters / (base_iters + slow_iters)
-    print(f"regression_pair: {'B (inject)' if a.inject else 'A (baseline)'}: {batch} batches, "
+    print(f"regression_pair: {'B (inject)' if a.inject else 'A (baseline)'}: {batches} batches, "
           f"wall {time.perf_counter() - t0:.2f} s, cpu {cpu:.2f} s, "
           f"slow_risk_check {got:.1%} of the loop iterations", flush=True)
     return 0

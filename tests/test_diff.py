@@ -377,3 +377,24 @@ def test_python_api_accepts_paths_and_lists(tmp_path):
     res = flamekit.diff(str(p), [p, p])
     assert res.base.n_runs == 1 and res.head.n_runs == 2 and res.verdict == "no-change"
     assert re.search(r"a\.folded$", res.base.runs[0].source)
+
+
+def test_a_new_hotspot_does_not_flag_the_diluted_functions_nor_inflate_dispersion():
+    # ten functions; HEAD adds "slow" with 10 % of the time, all other counts identical:
+    # every other share drops by 10 % relative (e.g. 30 % -> 27 %), which is dilution, not change
+    counts = [3000, 2000, 1500, 1000, 800, 600, 500, 300, 200, 100]
+    base = {("main", f"f{i}"): c for i, c in enumerate(counts)}
+    head = dict(base)
+    head[("main", "slow")] = sum(counts) / 9  # 10 % of HEAD's total
+    res = diff(prof(base), prof(head))
+    assert list(res.regressions()["name"]) == ["slow"]
+    assert res.improvements().empty, res.improvements()[["name", "delta_self", "q_value"]]
+    assert row(res, "f0")["delta_self"] == pytest.approx(-3.0)  # shown as measured
+    assert row(res, "f0")["status"] == "unchanged"
+    assert res.dispersion == pytest.approx(1.0)
+    # the same when the hotspot already existed in BASE (grown, not new)
+    base2 = dict(base)
+    base2[("main", "slow")] = 10
+    res2 = diff(prof(base2), prof(head))
+    assert list(res2.regressions()["name"]) == ["slow"] and res2.improvements().empty
+    assert res2.dispersion == pytest.approx(1.0)

@@ -19,11 +19,14 @@ The method, documented for users in ``docs/diff.md``:
 * **Test.** One run per side: a two-proportion z test under the sampling
   (binomial) model on the effective sample counts, with the variance multiplied
   by an over-dispersion factor estimated from the data (genomic-control style:
-  the median of the squared z scores of all well-sampled functions over its
-  null expectation 0.455, never below 1), because samples within a run are
+  the median of the squared z scores of the well-sampled functions over its
+  null expectation 0.455, never below 1, leaving out the most-changed function
+  and rescaling shares to the rest), because samples within a run are
   autocorrelated and runs differ by more than sampling noise. Two or more runs
   on a side: Welch's t on the per-run figures, with each side's variance never
-  below the pure sampling variance. Benjamini–Hochberg over the functions whose
+  below the pure sampling variance. Shares compete, so every self test but the
+  most-changed function's runs on shares of the time outside that function
+  (dilution is not change). Benjamini–Hochberg over the functions whose
   BASE + HEAD figure could reach ``min_delta`` (independent filtering).
 * **Verdict.** A function is a regression (improvement) when its q-value is
   at most ``alpha`` **and** its delta is at least ``min_delta`` percentage points
@@ -40,7 +43,8 @@ import numpy as np
 import pandas as pd
 
 from ..errors import FlamekitError, UsageError
-from ..model import Frame, Profile, SampleType, call_tree, frame_key, functions
+from ..model import (Profile, SampleType, _accumulate_up, _depths, _topmost,
+                     frame_key)
 from .normalize import DEFAULT_RULES, normalize_profile, rules_info
 from .stats import benjamini_hochberg, normal_two_sided, t_two_sided
 
@@ -149,6 +153,7 @@ class DiffResult:
     keys: list[tuple[str, str, int]] = field(default_factory=list)
     _profiles: tuple[list[Profile], list[Profile]] | None = field(default=None, repr=False)
     _tree: DiffTree | None = field(default=None, repr=False)
+    _union: "_Union | None" = field(default=None, repr=False)
 
     # -- views -------------------------------------------------------------
     def delta_column(self) -> str:
@@ -206,7 +211,7 @@ class DiffResult:
     def tree(self) -> DiffTree:
         """Return (and cache) the union call tree of both sides, for flame graphs."""
         if self._tree is None:
-            if self._profiles is None:
+            if self._union is None:
                 raise FlamekitError("this diff result holds no profiles to build a tree from")
             self._tree = _build_tree(self)
         return self._tree
@@ -267,27 +272,6 @@ def effective_samples(p: Profile, k: int) -> float:
     if scale is not None and rate is not None:
         return total * scale * rate
     return float(np.count_nonzero(v))
-
-
-def _key_of(f: Frame, by: str) -> tuple[str, str, int]:
-    k = frame_key(f, by)
-    return (k.name, k.file, k.line)
-
-
-def _run_table(p: Profile, k: int, by: str) -> pd.DataFrame:
-    """Self and total per key for one run (recursion counted once in total)."""
-    df = functions(p, k, by=by)
-    if by == "file":
-        df = df.assign(file="", line=0)
-    elif by == "function":
-        df = df.assign(line=0)
-    if not len(df):
-        return pd.DataFrame({"name": [], "file": [], "line": [], "module": [], "kind": [],
-                             "self": [], "total": []})
-    g = df.groupby(["name", "file", "line"], sort=False, as_index=False)
-    out = g.agg(module=("module", "first"), kind=("kind", "first"), self_=("self", "sum"),
-                total=("total", "max"))
-    return out.rename(columns={"self_": "self"})
 
 
 # ---------------------------------------------------------------------------
@@ -505,21 +489,10 @@ def diff(base: Profile | Sequence[Profile], head: Profile | Sequence[Profile], *
     if hst != bst:
         raise UsageError(f"sample types differ: BASE {bst}, HEAD {hst}")
 
-    # per-run tables, aligned on one key space
-    tabs = [_run_table(p, 0, by) for p in bprof + hprof]
-    allk = pd.concat([t[["name", "file", "line", "module", "kind"]] for t in tabs],
-                     ignore_index=True)
-    allk = allk.drop_duplicates(["name", "file", "line"], keep="first").reset_index(drop=True)
-    kidx = pd.MultiIndex.from_frame(allk[["name", "file", "line"]])
+    # one union trie of every run's stacks, keyed by function (or line, or file)
+    allk, S, T, union = _union(bprof + hprof, by)
     nk = len(allk)
-    nr = len(tabs)
-    S = np.zeros((nr, nk))
-    T = np.zeros((nr, nk))
-    for r, t in enumerate(tabs):
-        if len(t):
-            pos = kidx.get_indexer(pd.MultiIndex.from_frame(t[["name", "file", "line"]]))
-            S[r, pos] = t["self"].to_numpy(np.float64)
-            T[r, pos] = t["total"].to_numpy(np.float64)
+    nr = S.shape[0]
     rb = len(bprof)
     runs = bruns + hruns
     grand = np.array([r.total for r in runs])
@@ -547,6 +520,19 @@ def diff(base: Profile | Sequence[Profile], head: Profile | Sequence[Profile], *
     common = in_base & in_head
     p_self, phi_s, src_s, method = _test(MS[:rb], MS[rb:], expo[:rb], expo[rb:], absolute,
                                          dispersion, common, (MS[:rb], MS[rb:]))
+    top_k = _most_changed(MS, expo, rb, absolute)
+    if top_k is not None:
+        # Shares compete: when one function grows (or shrinks) a lot, every other share moves
+        # the other way in proportion. Judge the others on their share of the time OUTSIDE
+        # the most-changed function (with the sample count outside it): what moved only by
+        # dilution is then unchanged. The most-changed function keeps its plain test.
+        out = 1.0 - MS[:, top_k] / 100.0
+        MR = MS / out[:, None]
+        er = expo * out
+        p_r, _, _, _ = _test(MR[:rb], MR[rb:], er[:rb], er[rb:], absolute, phi_s if method ==
+                             "binomial" else dispersion, common, (MR[:rb], MR[rb:]))
+        p_r[top_k] = p_self[top_k]
+        p_self = p_r
     p_total, phi_t, src_t, _ = _test(MT[:rb], MT[rb:], expo[:rb], expo[rb:], absolute,
                                      dispersion, common, (MS[:rb], MS[rb:]))
     # Independent filtering (as in DESeq2): a function whose BASE + HEAD figure is
@@ -611,7 +597,31 @@ def diff(base: Profile | Sequence[Profile], head: Profile | Sequence[Profile], *
     src = src_s if metric == "self" else src_t
     res = DiffResult(opts, SideInfo("BASE", bst, bruns), SideInfo("HEAD", hst, hruns), table,
                      method, phi, src, norm, keys, (bprof, hprof))
+    res._union = union
     return res
+
+
+#: The dilution correction applies while the most-changed function holds less than this
+#: share (percent) of every run (beyond it too little time is left outside it to compare).
+_DILUTION_MAX_SHARE = 80.0
+
+
+def _most_changed(ms: np.ndarray, expo: np.ndarray, rb: int, absolute: bool) -> int | None:
+    """Return the key whose self share changed most (largest |z| at φ = 1), or None.
+
+    None with ``absolute`` (rates do not compete), fewer than two keys, no
+    change, or when that key holds ``_DILUTION_MAX_SHARE`` % or more of a run.
+    """
+    if absolute or ms.shape[1] < 2:
+        return None
+    mb, mh = ms[:rb].mean(axis=0, keepdims=True), ms[rb:].mean(axis=0, keepdims=True)
+    z, _, _ = _z_scores(mb, mh, np.array([expo[:rb].sum()]), np.array([expo[rb:].sum()]), False)
+    if not np.any(z != 0):
+        return None
+    k = int(np.argmax(np.abs(z)))
+    if float(ms[:, k].max()) >= _DILUTION_MAX_SHARE:
+        return None
+    return k
 
 
 def _bh_filtered(p: np.ndarray, tested: np.ndarray) -> np.ndarray:
@@ -631,69 +641,165 @@ def _sum_counts(chg: list[dict[str, int]]) -> dict[str, int]:
 
 
 # ---------------------------------------------------------------------------
-# Union call tree (vectorized per depth level)
+# Union call tree (one vectorized pass for the table and the flame graph)
 # ---------------------------------------------------------------------------
-def _build_tree(res: DiffResult) -> DiffTree:
-    """Map every run's stack rows onto one trie keyed by (parent, function key)."""
-    assert res._profiles is not None
-    bprof, hprof = res._profiles
-    by = res.options.by
-    kpos = {k: i for i, k in enumerate(res.keys)}
-    nk = len(res.keys)
-    rows_parent, rows_key, rows_depth, rows_vals = [], [], [], []
-    side_runs = (len(bprof), len(hprof))
-    base_runs = res.base.runs
-    base_rate = None
-    if res.options.absolute:
-        base_rate = float(np.mean([r.total / r.duration_s for r in base_runs]))  # type: ignore[operator]
-    offset = 0
-    for side, profs in enumerate((bprof, hprof)):
-        infos = res.base.runs if side == 0 else res.head.runs
-        for p, info in zip(profs, infos):
-            tree = call_tree(p, 0)
-            if res.options.absolute:
-                sc = 100.0 / (float(info.duration_s) * base_rate) / side_runs[side]  # type: ignore[arg-type]
-            else:
-                sc = 100.0 / info.total / side_runs[side] if info.total else 0.0
-            fk = np.fromiter((kpos.get(_key_of(f, by), -1) for f in p.frames), dtype=np.int64,
-                             count=len(p.frames))
-            n = p.n_stacks
-            rows_parent.append(np.where(tree.prefix >= 0, tree.prefix + offset, -1))
-            rows_key.append(fk[tree.frame] if n else np.zeros(0, np.int64))
-            rows_depth.append(tree.depth)
-            v = np.zeros((n, 4))
-            col = 0 if side == 0 else 2
-            v[:, col] = tree.self_ * sc
-            v[:, col + 1] = tree.total * sc
-            rows_vals.append(v)
-            offset += n
-    parent = np.concatenate(rows_parent) if rows_parent else np.zeros(0, np.int64)
-    key = np.concatenate(rows_key) if rows_key else np.zeros(0, np.int64)
-    depth = np.concatenate(rows_depth) if rows_depth else np.zeros(0, np.int64)
-    vals = np.concatenate(rows_vals) if rows_vals else np.zeros((0, 4))
-    n = len(parent)
-    uid = np.full(n, -1, dtype=np.int64)
-    u_prefix: list[np.ndarray] = []
-    u_key: list[np.ndarray] = []
+@dataclass
+class _Union:
+    """Every run's stacks merged into one trie keyed by function key, with per-run values."""
+
+    prefix: np.ndarray      # [U] parent row, -1 at roots, level ordered
+    key: np.ndarray         # [U] key id (row of the key table, before dropping unused keys)
+    self_: np.ndarray       # [U, R] self value per run
+    total: np.ndarray       # [U, R] total value per run
+    key_map: np.ndarray     # key id -> row of DiffResult.keys (-1: no value in any run)
+
+
+@dataclass
+class _Run:
+    """One run's stack table keyed locally by function key (see :func:`_prep_run`)."""
+
+    profile: Profile
+    keys: list[tuple[str, str, int, str, str]]  # local key id -> (name, file, line, module, kind)
+    node_key: np.ndarray    # [stacks] local key id of each stack row
+    depth: np.ndarray       # [stacks] depth (root = 1)
+
+
+def _prep_run(p: Profile, by: str) -> _Run:
+    """Key one run's frames (a dict lookup per distinct frame) and compute row depths."""
+    keymap: dict[tuple[str, str, int], int] = {}
+    keys: list[tuple[str, str, int, str, str]] = []
+    fk = np.empty(len(p.frames), dtype=np.int64)
+    for i, f in enumerate(p.frames):
+        kf = frame_key(f, by)
+        t = (kf.name, kf.file, kf.line)
+        j = keymap.get(t)
+        if j is None:
+            j = keymap[t] = len(keys)
+            keys.append((kf.name, kf.file, kf.line, kf.module, kf.kind))
+        fk[i] = j
+    if not p.n_stacks:
+        e = np.zeros(0, np.int64)
+        return _Run(p, keys, e, e)
+    return _Run(p, keys, fk[p.stack_frame], _depths(p.stack_prefix))
+
+
+def _union(profiles: list[Profile], by: str) -> tuple[pd.DataFrame, np.ndarray, np.ndarray, _Union]:
+    """Return (key table, self [R, K], total [R, K], union trie) for the runs.
+
+    Each run's frames are mapped to their key (``frame_key``, per distinct
+    frame, :func:`_prep_run`). The stack tables are then merged level by level
+    into one trie keyed by (parent, key), one hash factorization per depth
+    (merging by function also merges the rows of a function's different lines,
+    so the union is smaller than one run's table). Self per run is a bincount
+    of sample values over the union rows, total accumulates up the levels, and
+    per-key totals sum only the rows whose key is not among their ancestors
+    (:func:`flamekit.model._topmost`, once on the union), so recursion counts once.
+    """
+    runs = [_prep_run(p, by) for p in profiles]
+    keymap: dict[tuple[str, str, int], int] = {}
+    info: list[tuple[str, str, int, str, str]] = []
+    maxd = 0
+    for r in runs:
+        g = np.empty(len(r.keys), dtype=np.int64)
+        for i, k in enumerate(r.keys):
+            j = keymap.get(k[:3])
+            if j is None:
+                j = keymap[k[:3]] = len(info)
+                info.append(k)
+            g[i] = j
+        r.node_key = g[r.node_key] if len(r.node_key) else r.node_key
+        if len(r.depth):
+            maxd = max(maxd, int(r.depth.max()))
+    nk0, nr = len(info), len(profiles)
+    # rows of each run grouped by depth (build_trie's tables already are: no sort then)
+    lv = []
+    for r in runs:
+        d = r.depth
+        if len(d) and not bool((d[1:] >= d[:-1]).all()):
+            order = np.argsort(d, kind="stable")
+        else:
+            order = None
+        dd = d if order is None else d[order]
+        lv.append((order, np.searchsorted(dd, np.arange(1, maxd + 2)).tolist()))
+    o2n = [np.empty(len(r.depth), dtype=np.int64) for r in runs]
+    pres: list[np.ndarray] = []
+    ukeys: list[np.ndarray] = []
     total = 0
-    if n:
-        order = np.argsort(depth, kind="stable")
-        bounds = np.searchsorted(depth[order], np.arange(1, int(depth.max()) + 2))
-        for d in range(1, int(depth.max()) + 1):
-            idx = order[bounds[d - 1]:bounds[d]]
-            par = parent[idx]
-            upar = np.where(par >= 0, uid[np.maximum(par, 0)], -1)
-            code = (upar + 1) * (nk + 2) + (key[idx] + 1)
-            codes, uniq = pd.factorize(code, sort=True)
-            uniq = np.asarray(uniq, dtype=np.int64)
-            uid[idx] = codes.astype(np.int64) + total
-            u_prefix.append(uniq // (nk + 2) - 1)
-            u_key.append(uniq % (nk + 2) - 1)
-            total += len(uniq)
-    prefix = np.concatenate(u_prefix) if u_prefix else np.zeros(0, np.int64)
-    ukey = np.concatenate(u_key) if u_key else np.zeros(0, np.int64)
-    acc = np.zeros((total, 4))
-    if n:
-        for c in range(4):
-            acc[:, c] = np.bincount(uid, weights=vals[:, c], minlength=total)
-    return DiffTree(prefix, ukey, acc[:, 0], acc[:, 1], acc[:, 2], acc[:, 3])
+    base = nk0 + 1
+    for d in range(1, maxd + 1):
+        parts, idxs = [], []
+        for r, (order, b), m in zip(runs, lv, o2n):
+            lo, hi = b[d - 1], b[d]
+            if hi == lo:
+                idxs.append(None)
+                continue
+            idx = slice(lo, hi) if order is None else order[lo:hi]
+            idxs.append(idx)
+            if d == 1:
+                parts.append(r.node_key[idx])
+            else:
+                parts.append((m[r.profile.stack_prefix[idx]] + 1) * base + r.node_key[idx])
+        if not parts:
+            continue
+        code = np.concatenate(parts) if len(parts) > 1 else parts[0]
+        codes, uniq = pd.factorize(code, sort=False)
+        uniq = np.asarray(uniq, dtype=np.int64)
+        codes = codes.astype(np.int64) + total
+        pos = 0
+        for r, idx, m in zip(runs, idxs, o2n):
+            if idx is None:
+                continue
+            n = (idx.stop - idx.start) if isinstance(idx, slice) else len(idx)
+            c = codes[pos:pos + n]
+            m[idx] = c
+            pos += n
+        pres.append(uniq // base - 1 if d > 1 else np.full(len(uniq), -1, np.int64))
+        ukeys.append(uniq % base if d > 1 else uniq)
+        total += len(uniq)
+    nu = total
+    uprefix = np.concatenate(pres) if pres else np.zeros(0, np.int64)
+    ukey = np.concatenate(ukeys) if ukeys else np.zeros(0, np.int64)
+    selfm = np.zeros((nu, nr))
+    for i, (r, m) in enumerate(zip(runs, o2n)):
+        p = r.profile
+        if p.n_samples and nu:
+            selfm[:, i] = np.bincount(m[p.sample_stack], weights=p.values[:, 0], minlength=nu)
+    S0 = np.zeros((nr, nk0))
+    T0 = np.zeros((nr, nk0))
+    if nu:
+        udepth = _depths(uprefix)
+        totm = _accumulate_up(uprefix, selfm, udepth)
+        top = _topmost(uprefix, ukey, udepth)
+        ktop = ukey[top]
+        ttop = totm[top]
+        for i in range(nr):
+            S0[i] = np.bincount(ukey, weights=selfm[:, i], minlength=nk0)
+            T0[i] = np.bincount(ktop, weights=ttop[:, i], minlength=nk0)
+    else:
+        totm = selfm.copy()
+    used = (T0 != 0).any(axis=0) | (S0 != 0).any(axis=0)
+    key_map = np.where(used, np.cumsum(used) - 1, -1)
+    kept = np.flatnonzero(used)
+    allk = pd.DataFrame([info[i] for i in kept.tolist()],
+                        columns=["name", "file", "line", "module", "kind"])
+    if not len(allk):
+        allk = pd.DataFrame({"name": [], "file": [], "line": [], "module": [], "kind": []})
+    allk["line"] = allk["line"].astype(np.int64)
+    return allk, S0[:, kept], T0[:, kept], _Union(uprefix, ukey, selfm, totm, key_map)
+
+
+def _build_tree(res: DiffResult) -> DiffTree:
+    """Return the union call tree in percent of each side's measure, averaged over its runs."""
+    u = res._union
+    assert u is not None
+    runs = res.base.runs + res.head.runs
+    rb, rh = res.base.n_runs, res.head.n_runs
+    if res.options.absolute:
+        base_rate = float(np.mean([r.total / r.duration_s for r in res.base.runs]))  # type: ignore[operator]
+        sc = np.array([100.0 / (float(r.duration_s) * base_rate) for r in runs])  # type: ignore[arg-type]
+    else:
+        sc = np.array([100.0 / r.total if r.total else 0.0 for r in runs])
+    sc = sc / np.array([rb] * rb + [rh] * rh, dtype=np.float64)
+    key = u.key_map[u.key] if len(u.key) else np.zeros(0, np.int64)
+    return DiffTree(u.prefix, key, u.self_[:, :rb] @ sc[:rb], u.total[:, :rb] @ sc[:rb],
+                    u.self_[:, rb:] @ sc[rb:], u.total[:, rb:] @ sc[rb:])

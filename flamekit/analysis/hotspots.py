@@ -88,19 +88,21 @@ def _exact_totals(p: Profile, tree, node_key: np.ndarray, cand: np.ndarray, nk: 
     """
     total = np.zeros(nk)
     prefix = p.stack_prefix
-    parent = np.maximum(prefix, 0)
     for s in range(0, len(cand), 64):
         batch = cand[s:s + 64]
-        slot = np.full(nk, -1, dtype=np.int64)
+        dt = np.uint16 if len(batch) <= 16 else np.uint32 if len(batch) <= 32 else np.uint64
+        slot = np.full(nk, -1, dtype=np.int8)
         slot[batch] = np.arange(len(batch))
         rs = slot[node_key]
-        sel = rs >= 0
-        bits = np.zeros(len(prefix), dtype=np.uint64)
-        bits[sel] = np.left_shift(np.uint64(1), rs[sel].astype(np.uint64))
+        at = np.flatnonzero(rs >= 0)  # the rows of this batch's functions
+        own = np.left_shift(dt(1), rs[at].astype(dt))
+        bits = np.zeros(len(prefix), dtype=dt)
+        bits[at] = own
         path = _or_down(prefix, bits, tree.depth)
-        above = np.where(prefix >= 0, path[parent], np.uint64(0))
-        top = sel & ((above & bits) == 0)
-        total += np.bincount(node_key[top], weights=tree.total[top], minlength=nk)
+        pa = prefix[at]
+        above = np.where(pa >= 0, path[np.maximum(pa, 0)], dt(0))
+        top = (above & own) == 0
+        total[batch] += np.bincount(rs[at][top], weights=tree.total[at][top], minlength=len(batch))
     return total
 
 

@@ -113,16 +113,27 @@ def _split_structure(t: str) -> tuple[str, str | None, int]:
     return t, None, 0
 
 
-def parse_frame(text: str) -> Frame:
-    """Parse one frame's text (``name (file:line)``, annotations, escapes) into a Frame."""
+def _frame_fields(text: str) -> tuple[str, str, int, str]:
+    """Return ``(name, file, line, kind)`` of one frame's text (annotations, escapes)."""
     kind = None
-    if len(text) >= 4 and text.endswith("]") and text[-4:-2] == "_[" and text[-2] in _ANNOT:
+    if text[-1:] == "]" and len(text) >= 4 and text[-4:-2] == "_[" and text[-2] in _ANNOT:
         kind = _ANNOT[text[-2]]
         text = text[:-4]
     name, file, line = _split_structure(text)
-    name = _unescape(name)
-    file = _unescape(file) if file else (file or "")
-    return Frame(name, file, line, "", kind or _guess_kind(file))
+    if "\\x" in name:
+        name = _unescape(name)
+    if file:
+        if "\\x" in file:
+            file = _unescape(file)
+    else:
+        file = ""
+    return name, file, line, kind or _guess_kind(file)
+
+
+def parse_frame(text: str) -> Frame:
+    """Parse one frame's text (``name (file:line)``, annotations, escapes) into a Frame."""
+    name, file, line, kind = _frame_fields(text)
+    return Frame(name, file, line, "", kind)
 
 
 def _esc_common(s: str) -> str:
@@ -169,14 +180,15 @@ class _FrameIds(dict):
     def __init__(self) -> None:
         super().__init__()
         self.frames: list[Frame] = []
-        self.index: dict[Frame, int] = {}
+        self.index: dict[tuple, int] = {}  # (name, file, line, module, kind) -> id
         self.markers: list[tuple[str, int, str, bytes]] = []
         self.marker_frame: dict[int, int] = {}
 
     def intern(self, f: Frame) -> int:
-        i = self.index.get(f)
+        key = (f.name, f.file, f.line, f.module, f.kind)
+        i = self.index.get(key)
         if i is None:
-            i = self.index[f] = len(self.frames)
+            i = self.index[key] = len(self.frames)
             self.frames.append(f)
         return i
 
@@ -195,7 +207,13 @@ class _FrameIds(dict):
                                      m.group(2).decode("utf-8", "replace"), raw))
                 i = self[raw] = -len(self.markers)
                 return i
-        i = self[raw] = self.intern(parse_frame(raw.decode("utf-8", "replace")))
+        name, file, line, kind = _frame_fields(raw.decode("utf-8", "replace"))
+        key = (name, file, line, "", kind)
+        i = self.index.get(key)
+        if i is None:
+            i = self.index[key] = len(self.frames)
+            self.frames.append(Frame(name, file, line, "", kind))
+        self[raw] = i
         return i
 
     def as_frame(self, neg: int) -> int:
@@ -438,6 +456,7 @@ def _build(source: str, ids: _FrameIds, flat_parts, len_parts, cnt_parts, thr_pa
         return Profile(frames=(), stack_prefix=[], stack_frame=[], sample_stack=[],
                        values=np.zeros((0, 1)), sample_types=(SAMPLE_TYPE,), meta=meta)
     flat = np.concatenate(flat_parts)
+    flat_parts.clear()  # the blocks' copies are no longer needed (peak memory on big files)
     lengths = np.concatenate(len_parts)
     counts = np.concatenate(cnt_parts)
     prefix, frame, leaf = _trie(flat, lengths)

@@ -186,6 +186,7 @@ def build_report_data(profile: Profile, *, title: str, notes_html: str = "",
         flame = group(profile, "function")  # one frame per function, not per line (py-spy)
     pruned, info = prune(flame, prune_fraction)
     payload = payload_from_pruned(pruned, info, default_type=default_type)
+    del flame, pruned  # peak memory on million-stack profiles: the grouped tree is done
     hs = []
     for k, st in enumerate(profile.sample_types):
         rows = []

@@ -79,23 +79,26 @@ def prune(p: Profile, fraction: float = DEFAULT_PRUNE) -> tuple[Profile, PruneIn
     if n == 0 or fraction <= 0 or p.n_samples == 0:
         return p, info
     absv = np.abs(p.values)
-    self_ = np.stack([np.bincount(p.sample_stack, weights=absv[:, t], minlength=n)
-                      for t in range(k)], axis=1)
     depth = _depths(p.stack_prefix)
-    tot = _accumulate_up(p.stack_prefix, self_, depth)
-    grand = self_.sum(axis=0)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        share = np.where(grand > 0, tot / np.where(grand > 0, grand, 1.0), 0.0).max(axis=1)
-    keep = share >= fraction
+    grand = np.zeros(k)
+    keep = np.zeros(n, dtype=bool)
+    for t in range(k):  # one type at a time: a few n-long arrays alive, not n x k ones
+        self_t = np.bincount(p.sample_stack, weights=absv[:, t], minlength=n)
+        grand[t] = self_t.sum()
+        if grand[t] > 0:
+            keep |= _accumulate_up(p.stack_prefix, self_t, depth) / grand[t] >= fraction
+        del self_t
     if not (grand > 0).any() or keep.all():
         return p, info
     parent = p.stack_prefix
-    idx = np.arange(n, dtype=np.int64)
     parent_kept = np.where(parent >= 0, keep[np.maximum(parent, 0)], True)
     cut = ~keep & parent_kept
+    del parent_kept
     # every pruned row has exactly one cut row on its path: the top of its pruned subtree
-    cut_of = _propagate_down(parent, np.where(cut, idx + 1, 0).astype(np.float64),
-                             depth).astype(np.int64) - 1
+    rel = np.zeros(n)
+    rel[cut] = np.flatnonzero(cut) + 1.0
+    cut_of = _propagate_down(parent, rel, depth).astype(np.int64) - 1
+    del rel, depth
     uniq_par = np.unique(parent[cut])
     newid = np.cumsum(keep) - 1
     kept_rows = np.nonzero(keep)[0]
