@@ -186,7 +186,13 @@ def test_dump_counts_and_rejects_negative():
     assert buf.getvalue() == b"main;a 3\nmain 1152921504606846976\n"
     buf = io.BytesIO()
     folded.dump(p, buf, sample_type="wall")
-    assert buf.getvalue() == b"main;a 0.00001\nmain 2.5\n"
+    # recorded time in fractional seconds is written in whole microseconds (integer grammar)
+    assert buf.getvalue() == b"main;a 10\nmain 2500000\n"
+    b2 = ProfileBuilder([SampleType("samples", "count")])
+    b2.add(b2.stack([b2.frame("main")]), 2.5)
+    buf = io.BytesIO()
+    folded.dump(b2.build(), buf)
+    assert buf.getvalue() == b"main 2.5\n"  # decimal counts of unit-less data stay as they are
     b.add(s, [-1.0, 1.0])
     with pytest.raises(FlamekitError, match="negative"):
         folded.dump(b.build(), io.BytesIO())

@@ -36,7 +36,11 @@ Export (:func:`dump`) writes one line per (stack, thread) of one sample type
 get their ``_[k]``/``_[j]``/``_[i]`` suffix, threads other than the default one get
 py-spy's ``process``/``thread`` root frames. Counts are integers when the value is
 integral, otherwise the shortest positional decimal that reads back to the same
-float64 (never an exponent); negative values cannot be written.
+float64 (never an exponent); negative values cannot be written. One exception keeps
+FlameGraph's integer grammar for recorded time: a sample type whose unit is
+``seconds``, ``milliseconds`` or ``microseconds`` and whose sums are not all integral
+(py-spy's speedscope weights, e.g. 0.01 s per sample) is written in whole
+microseconds (rounded); folded files carry no unit, and widths stay proportional.
 
 Escaping (both directions): a frame's text may not contain ``;``, LF or CR, so they
 are written as ``\\x3b``, ``\\x0a`` and ``\\x0d``. Where a name or file would
@@ -485,6 +489,10 @@ def _build(source: str, ids: _FrameIds, flat_parts, len_parts, cnt_parts, thr_pa
 # ---------------------------------------------------------------------------
 # Export
 # ---------------------------------------------------------------------------
+#: integer-microsecond scaling for time units on export (see the module docstring)
+_TIME_TO_MICROSECONDS = {"seconds": 1e6, "milliseconds": 1e3, "microseconds": 1.0}
+
+
 def format_count(v: float) -> str:
     """Return a count as folded text: an integer when integral, else a positional decimal."""
     if v == int(v):
@@ -548,6 +556,9 @@ def dump(profile: Profile, f: BinaryIO, *, sample_type: str | int | None = None)
     codes, uniq = pd.factorize(p.sample_stack * nt + p.sample_thread, sort=False)
     uniq = np.asarray(uniq, dtype=np.int64)
     sums = np.bincount(codes, weights=v, minlength=len(uniq))
+    scale = _TIME_TO_MICROSECONDS.get(p.sample_types[k].unit)
+    if scale is not None and not np.array_equal(sums, np.round(sums)):
+        sums = np.round(sums * scale)
     leaves = uniq // nt
     thr = (uniq % nt).tolist()
     labels = [format_frame(fr).encode("utf-8", "surrogatepass") for fr in p.frames]
