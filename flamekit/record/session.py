@@ -334,8 +334,9 @@ def _watch(s: Session, sampler: ResourceSampler | None, t0: float) -> str:
                 tool.wait(timeout=0.1)
             except subprocess.TimeoutExpired:
                 pass
-        if stopped_by == "target-exit" and opts.duration and time.monotonic() - t0 >= opts.duration - 0.05:
-            stopped_by = "duration"
+        if stopped_by == "target-exit" and _target_alive(s):
+            # the tool stopped on its own (py-spy's -d) while the target runs on
+            stopped_by = "duration" if opts.duration else "tool-exit"
     finally:
         if old is not None:
             signal.signal(signal.SIGINT, old)
@@ -351,3 +352,18 @@ def _signal(p: subprocess.Popen, sig: int) -> None:
 
 
 _ = (math, FlamekitError)
+
+
+def _target_alive(s) -> bool:
+    """Return True when the recorded process still runs (not exited, not a zombie)."""
+    import psutil
+
+    pid = s.target_pid
+    if not pid:
+        return False
+    if s.target is not None and s.target.poll() is not None:
+        return False
+    try:
+        return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
+    except (psutil.NoSuchProcess, psutil.AccessDenied):
+        return False
