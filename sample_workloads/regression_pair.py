@@ -1,9 +1,11 @@
 """Regression pair for diff demos: the same fills job with and without an injected slow function.
 
 Baseline: each batch of ``process_fills`` does fixed work (``price_book`` then
-``hedge_positions``, fixed iteration counts, 60/40), so the baseline's own
-split is the same in every run. ``--inject`` adds ``slow_risk_check`` (this
-file) after every batch: a FIXED number of iterations of the same loop body,
+``hedge_positions``, iteration counts 60/40, batch sizes varying 0.5-1.5x in a
+fixed sequence so that a sampler's interval does not alias with the batch
+period), so the baseline's own split is the same in every run. ``--inject``
+adds ``slow_risk_check`` (this file) after every batch: a FIXED number of
+iterations of the same loop body (scaled with the batch),
 calibrated against the batch's iterations as ``share / (1 - share)`` of them,
 so it takes ``--inject-share`` (default 0.10) of the CPU time by construction,
 with no clock reads inside the loops (a clock read is a system call, where a
@@ -26,18 +28,18 @@ PRICE_ITERS, HEDGE_ITERS = 6000, 4000  # fixed work per batch (60/40 between the
 CALIBRATION_BATCHES = 20  # timed once at start to turn --seconds into a batch count
 
 
-def price_book(batch: int) -> float:
+def price_book(batch: int, iters: int = PRICE_ITERS) -> float:
     """Mark the fills of one batch to market (fixed work)."""
     acc = 0.0
-    for i in range(PRICE_ITERS):
+    for i in range(iters):
         acc += math.sin(batch + i * 1e-3) * 1.0001
     return acc
 
 
-def hedge_positions(batch: int) -> float:
+def hedge_positions(batch: int, iters: int = HEDGE_ITERS) -> float:
     """Compute hedge ratios for one batch (fixed work)."""
     acc = 0.0
-    for i in range(HEDGE_ITERS):
+    for i in range(iters):
         acc += math.cos(batch - i * 1e-3) * 1.0001
     return acc
 
@@ -50,9 +52,22 @@ def slow_risk_check(batch: int, iters: int) -> float:
     return acc
 
 
-def process_fills(batch: int) -> float:
+def batch_scale(batch: int) -> float:
+    """Size factor of one batch, 0.5-1.5 (golden-ratio sequence: deterministic, well spread).
+
+    Batches of one fixed size repeat with a fixed period, and a sampler's fixed
+    interval then aliases with it: samples land on a few phases of the batch
+    only, so a run's measured split swings by 10 points and more. Batch sizes
+    that vary (price, hedge and the injected check scaled alike, so every
+    share is the same) spread the phases.
+    """
+    return 0.5 + (batch * 0.6180339887498949) % 1.0
+
+
+def process_fills(batch: int, scale: float = 1.0) -> float:
     """One batch of the job: price, then hedge."""
-    return price_book(batch) + hedge_positions(batch)
+    return price_book(batch, round(PRICE_ITERS * scale)) + \
+        hedge_positions(batch, round(HEDGE_ITERS * scale))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -78,9 +93,10 @@ def main(argv: list[str] | None = None) -> int:
     per_batch = max((time.thread_time() - c0) / CALIBRATION_BATCHES, 1e-6)
     batches = max(1, round(a.seconds / per_batch))
     for batch in range(batches):
-        process_fills(batch)
+        f = batch_scale(batch)
+        process_fills(batch, f)
         if slow_iters:
-            slow_risk_check(batch, slow_iters)
+            slow_risk_check(batch, round(slow_iters * f))
     cpu = time.thread_time() - c0
     got = slow_iters / (base_iters + slow_iters)
     print(f"regression_pair: {'B (inject)' if a.inject else 'A (baseline)'}: {batches} batches, "

@@ -123,7 +123,7 @@ def test_dispersion_is_estimated_and_shrinks_significance():
     assert fixed.verdict != "no-change"
 
 
-def test_welch_matches_scipy_when_floor_does_not_bind():
+def test_moderated_welch_matches_scipy():
     stats = pytest.importorskip("scipy.stats")
     rng = np.random.default_rng(7)
     runs_a, runs_b = [], []
@@ -136,11 +136,23 @@ def test_welch_matches_scipy_when_floor_does_not_bind():
     share = lambda p: 100 * float(p.values[[p.frames[p.stack_frame[s]].name == "x"  # noqa: E731
                                             for s in p.sample_stack], 0].sum()) / p.values.sum()
     sa, sb = [share(p) for p in runs_a], [share(p) for p in runs_b]
-    floor = 50 * 50 / 2000  # sampling variance of one run's share, at most
-    assert np.var(sa, ddof=1) > floor and np.var(sb, ddof=1) > floor
-    want = stats.ttest_ind(sb, sa, equal_var=False).pvalue
+    na = [float(p.values.sum()) for p in runs_a]
+    nb = [float(p.values.sum()) for p in runs_b]
+    # H0 share pooled over all runs (weighted by samples); sampling variance per run at it
+    pooled = (np.dot(sa, na) + np.dot(sb, nb)) / (sum(na) + sum(nb))
+    fa = np.mean([pooled * (100 - pooled) / n for n in na])
+    fb = np.mean([pooled * (100 - pooled) / n for n in nb])
+    # each side's variance pulled toward phi x sampling variance with 4 prior degrees of
+    # freedom (phi = 1 here: fewer than 3 well-sampled functions to estimate it from)
+    d0 = 4.0
+    va = max((d0 * fa + 3 * np.var(sa, ddof=1)) / (d0 + 3), fa) / 4
+    vb = max((d0 * fb + 2 * np.var(sb, ddof=1)) / (d0 + 2), fb) / 3
+    df = (va + vb) ** 2 / (va ** 2 / (d0 + 3) + vb ** 2 / (d0 + 2))
+    want = 2 * stats.t.sf(abs(np.mean(sb) - np.mean(sa)) / math.sqrt(va + vb), df)
     assert row(res, "x")["p_value_self"] == pytest.approx(want, rel=1e-6)
     assert row(res, "x")["base_self"] == pytest.approx(np.mean(sa))
+    # the moderated test is sharper than plain Welch with 2-3 degrees of freedom per side
+    assert want < stats.ttest_ind(sb, sa, equal_var=False).pvalue
 
 
 def test_t_tail_and_bh_against_scipy():
@@ -398,3 +410,81 @@ def test_a_new_hotspot_does_not_flag_the_diluted_functions_nor_inflate_dispersio
     res2 = diff(prof(base2), prof(head))
     assert list(res2.regressions()["name"]) == ["slow"] and res2.improvements().empty
     assert res2.dispersion == pytest.approx(1.0)
+
+
+def test_deep_recursive_stacks_merge_the_same_way_level_by_level_and_row_by_row(monkeypatch):
+    import flamekit.analysis.diff as D
+
+    deep = ("main",) + ("rec",) * 400
+    base = {deep + ("work",): 30, deep[:200] + ("io",): 10, ("main", "other"): 60}
+    head = {deep + ("work",): 50, deep[:300] + ("io",): 10, ("main", "other"): 40}
+    loop = diff(prof(base), prof(head))  # deeper than 256 levels, few rows: the row loop
+    monkeypatch.setattr(D, "_DEEP_LEVELS", 10**6)
+    levels = diff(prof(base), prof(head))
+    cols = ["name", "base_self", "head_self", "base_total", "head_total", "p_value"]
+    assert loop.table[cols].equals(levels.table[cols])
+    t1, t2 = loop.tree(), levels.tree()
+    assert len(t1.prefix) == len(t2.prefix) == 405  # main, 400 rec, work, io twice, other
+    assert sorted(t1.head_total.round(9)) == sorted(t2.head_total.round(9))
+    # recursion counts once in total: rec holds 40 % of BASE (work 30 + io 10), not 400x that
+    assert row(loop, "rec")["base_total"] == pytest.approx(40.0)
+    assert row(loop, "rec")["head_total"] == pytest.approx(60.0)
+    assert row(loop, "work")["delta_self"] == pytest.approx(20.0)
+
+
+def test_parallel_loading_gives_the_same_profiles_and_the_usual_errors(tmp_path, monkeypatch):
+    from flamekit import formats
+    from flamekit.cli import diff as cli_diff
+    from flamekit.errors import FormatError
+
+    a, b, bad = tmp_path / "a.folded", tmp_path / "b.folded", tmp_path / "bad.folded"
+    a.write_text("main;price 5\nmain;risk 3\n")
+    b.write_text("main;price 5\nmain;risk 3\nmain;slow_risk_check 2\n")
+    bad.write_bytes(b"\x1f\x8b\x08\x00garbage-not-gzip")  # corrupt gzip: a FormatError
+    monkeypatch.setattr(cli_diff, "PARALLEL_MIN_BYTES", 0)
+    got = cli_diff.load_paths([str(a), str(b)], "folded", workers=2)
+    want = [formats.load(str(a), "folded"), formats.load(str(b), "folded")]
+    assert [flamekit.to_text(p, include_meta=False) for p in got] == \
+        [flamekit.to_text(p, include_meta=False) for p in want]
+    with pytest.raises(FormatError, match="gzip"):
+        cli_diff.load_paths([str(a), str(bad)], "folded", workers=2)
+
+
+def test_two_functions_only_the_other_share_is_not_judged_on_rounding():
+    # with two functions, the share outside the most-changed one is 100 % on both sides;
+    # rounding (100.00000000000001 vs 99.99999999999999) must not read as a sure change
+    res = diff(prof({("main", "price"): 140, ("main", "hedge"): 73}),
+               prof({("main", "price"): 140, ("main", "hedge"): 78}))
+    assert res.verdict == "no-change", res.table[["name", "p_value", "q_value"]]
+    assert (res.table["p_value"] > 0.01).all()
+
+
+def _sampled(names: list[str]) -> "flamekit.Profile":
+    """A profile of single samples in time order, one row per sample (like py-spy's speedscope)."""
+    b = ProfileBuilder([SampleType("wall", "seconds")])
+    ids = {n: b.stack([b.frame("main", "app.py", 1), b.frame(n, "app.py", 10)]) for n in set(names)}
+    for n in names:
+        b.add(ids[n], 0.005)
+    return b.build()
+
+
+def test_within_run_clustering_raises_the_dispersion_and_keeps_a_a_quiet():
+    rng = np.random.default_rng(19)  # a pair the plain sampling model calls a regression
+
+    def clustered(p_price: float) -> list[str]:
+        # 60 bursts of 10 identical samples: 600 rows but only ~60 independent draws
+        return [n for n in rng.choice(["price", "hedge"], size=60, p=[p_price, 1 - p_price])
+                for _ in range(10)]
+
+    a, b = clustered(0.6), clustered(0.6)
+    assert diff(_sampled(a), _sampled(b), dispersion=1.0).verdict == "regression"
+    res = diff(_sampled(a), _sampled(b))
+    assert res.dispersion > 3 and res.dispersion_source.startswith("within-run")
+    assert res.verdict != "regression"
+    # the same samples in shuffled order are independent: no within-run inflation
+    flat = diff(_sampled(list(rng.permutation(a))), _sampled(list(rng.permutation(b))))
+    assert flat.dispersion < 2
+    # aggregated rows (one per distinct stack, as from folded files) are not time-ordered
+    agg = diff(prof({("main", "price"): 360, ("main", "hedge"): 240}),
+               prof({("main", "price"): 350, ("main", "hedge"): 250}))
+    assert not agg.dispersion_source.startswith("within-run")

@@ -21,12 +21,15 @@ The method, documented for users in ``docs/diff.md``:
   by an over-dispersion factor estimated from the data (genomic-control style:
   the median of the squared z scores of the well-sampled functions over its
   null expectation 0.455, never below 1, leaving out the most-changed function
-  and rescaling shares to the rest), because samples within a run are
-  autocorrelated and runs differ by more than sampling noise. Two or more runs
-  on a side: Welch's t on the per-run figures, with each side's variance never
-  below the pure sampling variance. Shares compete, so every self test but the
-  most-changed function's runs on shares of the time outside that function
-  (dilution is not change). Benjamini–Hochberg over the functions whose
+  and rescaling shares to the rest; or, when larger, from the spread of each
+  run's shares over time blocks of its ordered samples), because samples
+  within a run are autocorrelated and runs differ by more than sampling noise.
+  Two or more runs on a side: Welch's t on the per-run figures, each side's
+  variance moderated toward φ x the sampling variance (limma style, 4 prior
+  degrees of freedom) and never below the pure sampling variance. Shares
+  compete, so every self test but the most-changed function's runs on shares
+  of the time outside that function (dilution is not change).
+  Benjamini–Hochberg over the functions whose
   BASE + HEAD figure could reach ``min_delta`` (independent filtering).
 * **Verdict.** A function is a regression (improvement) when its q-value is
   at most ``alpha`` **and** its delta is at least ``min_delta`` percentage points
@@ -67,6 +70,9 @@ _CHI2_1_MEDIAN = 0.454936423119572
 #: Genomic-control estimate: needs at least this many well-sampled functions.
 _GC_MIN_KEYS = 3
 _GC_MIN_COUNT = 10.0
+#: A change smaller than this (percentage points) is rounding, not change: with no
+#: sampling variance (a share of exactly 0 or 100 on both sides) it is not significant.
+_DELTA_EPS = 1e-9
 
 
 @dataclass
@@ -296,15 +302,16 @@ def _pooled_mean(mb: np.ndarray, mh: np.ndarray, eb: np.ndarray, eh: np.ndarray,
 
 
 def _test(mb: np.ndarray, mh: np.ndarray, eb: np.ndarray, eh: np.ndarray, absolute: bool,
-          dispersion: float | None, common: np.ndarray, self_shares: tuple[np.ndarray, np.ndarray]
-          ) -> tuple[np.ndarray, float, str, str]:
+          dispersion: float | None, common: np.ndarray, self_shares: tuple[np.ndarray, np.ndarray],
+          within: tuple[float, str] | None = None) -> tuple[np.ndarray, float, str, str]:
     """Return (p-values, dispersion used, its source, method) for one metric.
 
     ``mb``/``mh``: [runs, keys] percentages; ``eb``/``eh``: per-run exposure
     (effective samples, or the Poisson factor ``g`` with ``absolute``).
     ``common`` flags keys present on both sides and ``self_shares`` holds the
     per-run self percentages of both sides (they rescale shares to a set of keys
-    when estimating dispersion, see :func:`_estimate_dispersion`).
+    when estimating dispersion, see :func:`_estimate_dispersion`); ``within``
+    is the within-run estimate of :func:`_within_dispersion` (the larger is used).
     """
     rb, rh = mb.shape[0], mh.shape[0]
     if rb == 1 and rh == 1:
@@ -313,24 +320,33 @@ def _test(mb: np.ndarray, mh: np.ndarray, eb: np.ndarray, eh: np.ndarray, absolu
             phi, src = max(float(dispersion), 1e-9), "given"
         else:
             phi, src = _estimate_dispersion(mb, mh, eb, eh, absolute, common, self_shares)
+            if within is not None and within[0] > phi:
+                phi, src = within
         p = normal_two_sided(z / math.sqrt(phi))
-        p = np.where((var <= 0) & (delta != 0), 0.0, p)
+        p = np.where((var <= 0) & (np.abs(delta) > _DELTA_EPS), 0.0, p)
         return p, phi, src, "binomial"
-    # Welch's t on per-run figures; a one-run side borrows the other side's variance.
+    # Welch's t on per-run figures, each side's variance moderated (see _moderated_var);
+    # a one-run side borrows the other side's variance.
     pooled = _pooled_mean(mb, mh, eb, eh, absolute)
     delta = mh.mean(axis=0) - mb.mean(axis=0)
     floor_b = _binomial_var(np.broadcast_to(pooled, mb.shape), eb, absolute).mean(axis=0)
     floor_h = _binomial_var(np.broadcast_to(pooled, mh.shape), eh, absolute).mean(axis=0)
-    phi = 1.0 if dispersion is None else float(dispersion)
+    ok = _well_sampled_runs(pooled, np.concatenate([eb, eh]), absolute)
     sb = mb.var(axis=0, ddof=1) if rb >= 2 else None
     sh = mh.var(axis=0, ddof=1) if rh >= 2 else None
+    phis = []
     if sb is not None:
-        var_b, df_b = np.maximum(sb, floor_b) / rb, float(rb - 1)
-    else:
-        var_b, df_b = np.maximum(phi * floor_b, sh if sh is not None else 0.0) / rb, math.inf
+        vb, phi_b = _moderated_var(sb, floor_b, rb - 1, ok, dispersion)
+        var_b, df_b = vb / rb, float(rb - 1 + _PRIOR_DF)
+        phis.append(phi_b)
     if sh is not None:
-        var_h, df_h = np.maximum(sh, floor_h) / rh, float(rh - 1)
-    else:
+        vh, phi_h = _moderated_var(sh, floor_h, rh - 1, ok, dispersion)
+        var_h, df_h = vh / rh, float(rh - 1 + _PRIOR_DF)
+        phis.append(phi_h)
+    phi = max(phis)
+    if sb is None:
+        var_b, df_b = np.maximum(phi * floor_b, sh if sh is not None else 0.0) / rb, math.inf
+    if sh is None:
         var_h, df_h = np.maximum(phi * floor_h, sb if sb is not None else 0.0) / rh, math.inf
     se2 = var_b + var_h
     den = (var_b ** 2 / df_b if math.isfinite(df_b) else 0.0) + \
@@ -339,8 +355,58 @@ def _test(mb: np.ndarray, mh: np.ndarray, eb: np.ndarray, eh: np.ndarray, absolu
         df = np.where(den > 0, se2 ** 2 / np.where(den > 0, den, 1.0), np.inf)
         t = np.where(se2 > 0, delta / np.sqrt(se2), 0.0)
     p = t_two_sided(t, df)
-    p = np.where((se2 <= 0) & (delta != 0), 0.0, p)
-    return p, phi, "given" if dispersion is not None else "run-to-run variance", "welch"
+    p = np.where((se2 <= 0) & (np.abs(delta) > _DELTA_EPS), 0.0, p)
+    src = ("given" if dispersion is not None else
+           f"run-to-run variance, moderated toward φ × the sampling variance ({_PRIOR_DF:g} "
+           f"prior degrees of freedom; φ = median run-to-run / sampling variance of "
+           f"{int(ok.sum())} well-sampled functions, at least 1)")
+    return p, phi, src, "welch"
+
+
+#: Prior degrees of freedom of the moderated run-to-run variance (weight of φ x sampling
+#: variance against a function's own variance over its runs).
+_PRIOR_DF = 4.0
+
+
+def _well_sampled_runs(pooled: np.ndarray, expo: np.ndarray, absolute: bool) -> np.ndarray:
+    """Flag keys with at least ``_GC_MIN_COUNT`` expected samples in (and outside) every run."""
+    if absolute:
+        return pooled / float(expo.max()) >= _GC_MIN_COUNT
+    n = float(expo.min())
+    counts = pooled / 100.0 * n
+    return (counts >= _GC_MIN_COUNT) & ((n - counts) >= _GC_MIN_COUNT)
+
+
+def _chi2_median_ratio(d: float) -> float:
+    """Return median(chi2_d) / d (exact for d = 1, 2; Wilson-Hilferty beyond)."""
+    if d <= 1:
+        return _CHI2_1_MEDIAN
+    if d <= 2:
+        return math.log(2.0)
+    return (1.0 - 2.0 / (9.0 * d)) ** 3
+
+
+def _moderated_var(s2: np.ndarray, floor: np.ndarray, d: int, ok: np.ndarray,
+                   dispersion: float | None) -> tuple[np.ndarray, float]:
+    """Return (per-key variance of one run, φ) for one side, moderated as in limma.
+
+    With 2-5 runs a key's own variance has 1-4 degrees of freedom, so Welch's t
+    has very heavy tails and misses real regressions. Its variance is pulled
+    toward a prior, φ x the sampling variance: ``(d0 * prior + d * s2) / (d0 + d)``
+    with ``d0 = _PRIOR_DF``, and the test gets ``d0 + d`` degrees of freedom.
+    φ is the median over well-sampled keys of their run-to-run variance over the
+    sampling variance, divided by that ratio's null median (never below 1), or
+    ``dispersion`` when given. The result is never below the sampling variance.
+    """
+    if dispersion is not None:
+        phi = max(float(dispersion), 1e-9)
+    else:
+        good = ok & (floor > 0)
+        phi = 1.0
+        if int(good.sum()) >= _GC_MIN_KEYS:
+            phi = max(1.0, float(np.median(s2[good] / floor[good])) / _chi2_median_ratio(d))
+    v = (_PRIOR_DF * phi * floor + d * s2) / (_PRIOR_DF + d)
+    return np.maximum(v, floor), phi
 
 
 def _z_scores(mb: np.ndarray, mh: np.ndarray, eb: np.ndarray, eh: np.ndarray, absolute: bool
@@ -372,6 +438,87 @@ def _rescaled(m: np.ndarray, shares: np.ndarray, keep: np.ndarray, absolute: boo
     s = shares[:, keep].sum(axis=1)
     f = np.where(s > 0, 100.0 / np.where(s > 0, s, 1.0), 1.0)
     return m * f[:, None]
+
+
+#: Within-run dispersion: blocks per run, fewest ordered samples per block, and the
+#: one-sided level at which the block spread must exceed the binomial to be used.
+_BLOCKS = 20
+_BLOCK_MIN = 10
+_WITHIN_Z = 1.645
+
+
+def _ordered_samples(p: Profile) -> np.ndarray | None:
+    """Return the rows of ``p`` in time order when they are single samples, else None.
+
+    Rows are single samples in time order when they carry times, or when every
+    row has the same value and stacks repeat across rows (a sampled speedscope
+    profile, say); aggregated inputs (folded, pprof: one row per distinct stack
+    with its count) do not qualify.
+    """
+    n = p.n_samples
+    if n < _BLOCKS * _BLOCK_MIN:
+        return None
+    if p.sample_time is not None:
+        return np.argsort(p.sample_time, kind="stable")
+    v = p.values[:, 0]
+    if float(v.min()) != float(v.max()) or len(np.unique(p.sample_stack)) * 4 > n:
+        return None
+    return np.arange(n)
+
+
+def _within_dispersion(runs: list[_Run], key_map: np.ndarray) -> tuple[float, str] | None:
+    """Estimate over-dispersion inside each run from the variance of its block shares.
+
+    Samples close in time are not independent (a busy machine preempts the
+    process and the sampler sees the same stack again and again; a sampler's
+    interval can alias with a loop). Each run's ordered samples are cut into
+    ``_BLOCKS`` consecutive blocks; for a well-sampled function the variance of
+    its self share across blocks over the binomial variance of one block is
+    about 1 for independent samples. The mean of that ratio over the
+    well-sampled functions of both runs estimates φ; a changed function
+    inflates nothing here (only within-run spread counts). None when a run's
+    rows are not ordered single samples, or when the mean is not clearly
+    above 1 (a one-sided 5 % chi-square test).
+    """
+    ratios: list[float] = []
+    indep = 0
+    for r in runs:
+        order = _ordered_samples(r.profile)
+        if order is None or not len(r.node_key):
+            return None
+        k = key_map[r.node_key[r.profile.sample_stack[order]]]
+        n = len(k)
+        m = n // _BLOCKS
+        k = k[: m * _BLOCKS]
+        nk = int(key_map.max()) + 1 if len(key_map) else 0
+        if nk == 0 or m == 0:
+            return None
+        blk = np.repeat(np.arange(_BLOCKS), m)
+        ok = k >= 0
+        counts = np.zeros((_BLOCKS, nk))
+        np.add.at(counts, (blk[ok], k[ok]), 1.0)
+        share = counts / m
+        p = counts.sum(axis=0) / (m * _BLOCKS)
+        good = (p * m * _BLOCKS >= 2 * _GC_MIN_COUNT) & ((1 - p) * m * _BLOCKS >= 2 * _GC_MIN_COUNT)
+        if good.any():
+            v = share[:, good].var(axis=0, ddof=1)
+            ratios.extend((v / (p[good] * (1 - p[good]) / m)).tolist())
+            # shares sum to 1: when the well-sampled functions hold nearly all samples,
+            # one of their ratios repeats the others (two functions: the same ratio twice)
+            g = int(good.sum())
+            indep += max(1, g - 1) if float(p[good].sum()) >= 0.9 else g
+    if not ratios:
+        return None
+    phi = float(np.mean(ratios))
+    # Use it only when the spread is clearly above the binomial (one-sided 5 % test
+    # of mean ratio against chi2_df / df, Wilson-Hilferty, df from the independent
+    # ratios): an estimate that merely wobbles above 1 would cost power for nothing.
+    df = indep * (_BLOCKS - 1)
+    c = 2.0 / (9.0 * df)
+    if phi <= (1.0 - c + _WITHIN_Z * math.sqrt(c)) ** 3:
+        return None
+    return phi, (f"within-run spread: {len(ratios)} function-runs cut into {_BLOCKS} time "
+                 "blocks (block-share variance / binomial, clearly above 1)")
 
 
 def _estimate_dispersion(mb: np.ndarray, mh: np.ndarray, eb: np.ndarray, eh: np.ndarray,
@@ -490,7 +637,7 @@ def diff(base: Profile | Sequence[Profile], head: Profile | Sequence[Profile], *
         raise UsageError(f"sample types differ: BASE {bst}, HEAD {hst}")
 
     # one union trie of every run's stacks, keyed by function (or line, or file)
-    allk, S, T, union = _union(bprof + hprof, by)
+    allk, S, T, union, prepped = _union(bprof + hprof, by)
     nk = len(allk)
     nr = S.shape[0]
     rb = len(bprof)
@@ -518,8 +665,10 @@ def diff(base: Profile | Sequence[Profile], head: Profile | Sequence[Profile], *
     in_base = (T[:rb] > 0).any(axis=0)
     in_head = (T[rb:] > 0).any(axis=0)
     common = in_base & in_head
+    within = _within_dispersion(prepped, union.key_map) if rb == 1 and nr == 2 else None
+    del prepped
     p_self, phi_s, src_s, method = _test(MS[:rb], MS[rb:], expo[:rb], expo[rb:], absolute,
-                                         dispersion, common, (MS[:rb], MS[rb:]))
+                                         dispersion, common, (MS[:rb], MS[rb:]), within)
     top_k = _most_changed(MS, expo, rb, absolute)
     if top_k is not None:
         # Shares compete: when one function grows (or shrinks) a lot, every other share moves
@@ -534,7 +683,7 @@ def diff(base: Profile | Sequence[Profile], head: Profile | Sequence[Profile], *
         p_r[top_k] = p_self[top_k]
         p_self = p_r
     p_total, phi_t, src_t, _ = _test(MT[:rb], MT[rb:], expo[:rb], expo[rb:], absolute,
-                                     dispersion, common, (MS[:rb], MS[rb:]))
+                                     dispersion, common, (MS[:rb], MS[rb:]), within)
     # Independent filtering (as in DESeq2): a function whose BASE + HEAD figure is
     # below min_delta can never change by min_delta, so it is not a test in the
     # Benjamini-Hochberg family. The sum does not depend on the direction of the
@@ -683,34 +832,41 @@ def _prep_run(p: Profile, by: str) -> _Run:
     return _Run(p, keys, fk[p.stack_frame], _depths(p.stack_prefix))
 
 
-def _union(profiles: list[Profile], by: str) -> tuple[pd.DataFrame, np.ndarray, np.ndarray, _Union]:
-    """Return (key table, self [R, K], total [R, K], union trie) for the runs.
+#: Tables deeper than this with at most ``_DEEP_LOOP_ROWS`` rows merge in a plain loop
+#: (one numpy pass per depth level would cost more than the rows themselves).
+_DEEP_LEVELS = 256
+_DEEP_LOOP_ROWS = 2_000_000
 
-    Each run's frames are mapped to their key (``frame_key``, per distinct
-    frame, :func:`_prep_run`). The stack tables are then merged level by level
-    into one trie keyed by (parent, key), one hash factorization per depth
-    (merging by function also merges the rows of a function's different lines,
-    so the union is smaller than one run's table). Self per run is a bincount
-    of sample values over the union rows, total accumulates up the levels, and
-    per-key totals sum only the rows whose key is not among their ancestors
-    (:func:`flamekit.model._topmost`, once on the union), so recursion counts once.
-    """
-    runs = [_prep_run(p, by) for p in profiles]
-    keymap: dict[tuple[str, str, int], int] = {}
-    info: list[tuple[str, str, int, str, str]] = []
-    maxd = 0
+
+def _merge_loop(runs: list[_Run]) -> tuple[np.ndarray, np.ndarray, list[np.ndarray]]:
+    """Merge the runs' tables row by row (``prefix[i] < i``): for deep, small tables."""
+    children: dict[tuple[int, int], int] = {}
+    up: list[int] = []
+    uk: list[int] = []
+    o2n = []
     for r in runs:
-        g = np.empty(len(r.keys), dtype=np.int64)
-        for i, k in enumerate(r.keys):
-            j = keymap.get(k[:3])
-            if j is None:
-                j = keymap[k[:3]] = len(info)
-                info.append(k)
-            g[i] = j
-        r.node_key = g[r.node_key] if len(r.node_key) else r.node_key
-        if len(r.depth):
-            maxd = max(maxd, int(r.depth.max()))
-    nk0, nr = len(info), len(profiles)
+        pl = r.profile.stack_prefix.tolist()
+        kl = r.node_key.tolist()
+        m = [0] * len(pl)
+        for i, (p, k) in enumerate(zip(pl, kl)):
+            par = m[p] if p >= 0 else -1
+            u = children.get((par, k))
+            if u is None:
+                u = children[(par, k)] = len(up)
+                up.append(par)
+                uk.append(k)
+            m[i] = u
+        o2n.append(np.asarray(m, dtype=np.int64))
+    return np.asarray(up, dtype=np.int64), np.asarray(uk, dtype=np.int64), o2n
+
+
+def _merge_levels(runs: list[_Run], maxd: int, nk: int
+                  ) -> tuple[np.ndarray, np.ndarray, list[np.ndarray]]:
+    """Merge the runs' tables level by level: one hash factorization of (parent, key) per depth.
+
+    Returns the union's ``(prefix, key)`` (level ordered) and, per run, the
+    union row of each of its rows.
+    """
     # rows of each run grouped by depth (build_trie's tables already are: no sort then)
     lv = []
     for r in runs:
@@ -725,7 +881,7 @@ def _union(profiles: list[Profile], by: str) -> tuple[pd.DataFrame, np.ndarray, 
     pres: list[np.ndarray] = []
     ukeys: list[np.ndarray] = []
     total = 0
-    base = nk0 + 1
+    base = nk + 1
     for d in range(1, maxd + 1):
         parts, idxs = [], []
         for r, (order, b), m in zip(runs, lv, o2n):
@@ -756,9 +912,46 @@ def _union(profiles: list[Profile], by: str) -> tuple[pd.DataFrame, np.ndarray, 
         pres.append(uniq // base - 1 if d > 1 else np.full(len(uniq), -1, np.int64))
         ukeys.append(uniq % base if d > 1 else uniq)
         total += len(uniq)
-    nu = total
     uprefix = np.concatenate(pres) if pres else np.zeros(0, np.int64)
     ukey = np.concatenate(ukeys) if ukeys else np.zeros(0, np.int64)
+    return uprefix, ukey, o2n
+
+
+def _union(profiles: list[Profile], by: str
+           ) -> tuple[pd.DataFrame, np.ndarray, np.ndarray, _Union, list[_Run]]:
+    """Return (key table, self [R, K], total [R, K], union trie, keyed runs) for the runs.
+
+    Each run's frames are mapped to their key (``frame_key``, per distinct
+    frame, :func:`_prep_run`). The stack tables are then merged level by level
+    into one trie keyed by (parent, key), one hash factorization per depth
+    (merging by function also merges the rows of a function's different lines,
+    so the union is smaller than one run's table). Self per run is a bincount
+    of sample values over the union rows, total accumulates up the levels, and
+    per-key totals sum only the rows whose key is not among their ancestors
+    (:func:`flamekit.model._topmost`, once on the union), so recursion counts once.
+    """
+    runs = [_prep_run(p, by) for p in profiles]
+    keymap: dict[tuple[str, str, int], int] = {}
+    info: list[tuple[str, str, int, str, str]] = []
+    maxd = 0
+    for r in runs:
+        g = np.empty(len(r.keys), dtype=np.int64)
+        for i, k in enumerate(r.keys):
+            j = keymap.get(k[:3])
+            if j is None:
+                j = keymap[k[:3]] = len(info)
+                info.append(k)
+            g[i] = j
+        r.node_key = g[r.node_key] if len(r.node_key) else r.node_key
+        if len(r.depth):
+            maxd = max(maxd, int(r.depth.max()))
+    nk0, nr = len(info), len(profiles)
+    nrows = sum(len(r.depth) for r in runs)
+    if maxd > _DEEP_LEVELS and nrows <= _DEEP_LOOP_ROWS:
+        uprefix, ukey, o2n = _merge_loop(runs)
+    else:
+        uprefix, ukey, o2n = _merge_levels(runs, maxd, nk0)
+    nu = len(uprefix)
     selfm = np.zeros((nu, nr))
     for i, (r, m) in enumerate(zip(runs, o2n)):
         p = r.profile
@@ -785,7 +978,7 @@ def _union(profiles: list[Profile], by: str) -> tuple[pd.DataFrame, np.ndarray, 
     if not len(allk):
         allk = pd.DataFrame({"name": [], "file": [], "line": [], "module": [], "kind": []})
     allk["line"] = allk["line"].astype(np.int64)
-    return allk, S0[:, kept], T0[:, kept], _Union(uprefix, ukey, selfm, totm, key_map)
+    return allk, S0[:, kept], T0[:, kept], _Union(uprefix, ukey, selfm, totm, key_map), runs
 
 
 def _build_tree(res: DiffResult) -> DiffTree:

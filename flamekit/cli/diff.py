@@ -22,8 +22,10 @@ Functions are matched by (name, file), so code that only moved lines is not new
 ids or temp paths are normalized first (--no-normalize-names). Each function's
 self and total time is compared as a share of its run's total (--absolute: per
 second). One run per side: a binomial test with an over-dispersion correction;
-two or more runs per side (recommended in CI): Welch's t on per-run shares.
-Benjamini-Hochberg over all functions. A regression is significant at --alpha
+two or more runs per side (recommended in CI): Welch's t on per-run shares,
+variances moderated toward the sampling model. Functions other than the
+most-changed one are judged on their share of the time outside it (dilution is
+not change). Benjamini-Hochberg over all functions. A regression is significant at --alpha
 (default 0.01) AND at least --min-delta percentage points (default 1.0).
 Exit status 3 when a regression reaches --fail-on-regression PP.
 
@@ -66,7 +68,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--no-normalize-names", dest="normalize", action="store_false",
                    help="match names exactly (no address / lambda id / temp path rules)")
     p.add_argument("--dispersion", type=float, metavar="PHI",
-                   help="fix the over-dispersion factor of one-run tests (default: estimated)")
+                   help="fix the over-dispersion factor φ of the one-run test and of the "
+                        "several-run test's variance prior (default: estimated)")
     p.add_argument("--title", metavar="T", help="title of the HTML page and comment")
     p.add_argument("--from", metavar="FORMAT", dest="from_format",
                    help="input format, skipping detection")
@@ -134,7 +137,8 @@ def load_paths(paths: Sequence[str], fmt: str | None = None, *, workers: int | N
     from .. import formats
 
     paths = list(paths)
-    ncpu = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    ncpu = (len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity")
+            else (os.cpu_count() or 1))
     n = min(2 if workers is None else workers, ncpu, len(paths))
     size = 0
     for p in paths:
