@@ -960,31 +960,33 @@ def _topmost(prefix: np.ndarray, key: np.ndarray, depth: np.ndarray) -> np.ndarr
     n = len(prefix)
     if n == 0:
         return np.zeros(0, dtype=bool)
-    size = _accumulate_up(prefix, np.ones(n), depth).astype(_I64)
+    it = np.int32 if n < 2**31 - 2 else _I64  # row ids and sizes: half the memory traffic
+    size = _accumulate_up(prefix, np.ones(n), depth).astype(it)
     # offset among siblings (same parent, smaller row id)
     order = np.argsort(prefix, kind="stable")
     sz = size[order]
     par = prefix[order]
-    cs = np.cumsum(sz)
+    cs = np.cumsum(sz, dtype=_I64)
     cs -= sz  # sizes of the rows before, in (parent, row) order
     grp_start = np.empty(n, dtype=bool)
     grp_start[0] = True
     np.not_equal(par[1:], par[:-1], out=grp_start[1:])
     base = np.maximum.accumulate(np.where(grp_start, cs, 0))
-    off = np.empty(n, dtype=_I64)
-    off[order] = cs - base
-    rel = off + (prefix >= 0)
-    pre = _propagate_down(prefix, rel.astype(np.float64), depth).astype(_I64)
-    by_pre = np.empty(n, dtype=_I64)
-    by_pre[pre] = np.arange(n, dtype=_I64)
+    rel = np.empty(n, dtype=np.float64)
+    rel[order] = cs - base
+    rel += prefix >= 0
+    pre = _propagate_down(prefix, rel, depth).astype(it)
+    by_pre = np.empty(n, dtype=it)
+    by_pre[pre] = np.arange(n, dtype=it)
     kp = key[by_pre]
     kmax = int(kp.max()) if n else 0
     if 0 <= int(kp.min()) and kmax < 65536:
         kp = kp.astype(np.uint16)
     o = by_pre[np.argsort(kp, kind="stable")]
-    base_o = key[o].astype(_I64) * (n + 1)
-    start_o = base_o + pre[o]
-    cm = np.maximum.accumulate(start_o + size[o])
+    start_o = key[o].astype(_I64) * (n + 1)
+    start_o += pre[o]
+    cm = start_o + size[o]
+    np.maximum.accumulate(cm, out=cm)
     top_o = np.empty(n, dtype=bool)
     top_o[0] = True
     np.less_equal(cm[:-1], start_o[1:], out=top_o[1:])

@@ -861,11 +861,11 @@ def _merge_loop(runs: list[_Run]) -> tuple[np.ndarray, np.ndarray, list[np.ndarr
 
 
 def _merge_levels(runs: list[_Run], maxd: int, nk: int
-                  ) -> tuple[np.ndarray, np.ndarray, list[np.ndarray]]:
+                  ) -> tuple[np.ndarray, np.ndarray, list[np.ndarray], np.ndarray]:
     """Merge the runs' tables level by level: one hash factorization of (parent, key) per depth.
 
-    Returns the union's ``(prefix, key)`` (level ordered) and, per run, the
-    union row of each of its rows.
+    Returns the union's ``(prefix, key)`` (level ordered), per run the union
+    row of each of its rows, and the union rows' depths (root = 1).
     """
     # rows of each run grouped by depth (build_trie's tables already are: no sort then)
     lv = []
@@ -880,6 +880,7 @@ def _merge_levels(runs: list[_Run], maxd: int, nk: int
     o2n = [np.empty(len(r.depth), dtype=np.int64) for r in runs]
     pres: list[np.ndarray] = []
     ukeys: list[np.ndarray] = []
+    lvl_n = np.zeros(maxd, dtype=np.int64)
     total = 0
     base = nk + 1
     for d in range(1, maxd + 1):
@@ -911,10 +912,11 @@ def _merge_levels(runs: list[_Run], maxd: int, nk: int
             pos += n
         pres.append(uniq // base - 1 if d > 1 else np.full(len(uniq), -1, np.int64))
         ukeys.append(uniq % base if d > 1 else uniq)
+        lvl_n[d - 1] = len(uniq)
         total += len(uniq)
     uprefix = np.concatenate(pres) if pres else np.zeros(0, np.int64)
     ukey = np.concatenate(ukeys) if ukeys else np.zeros(0, np.int64)
-    return uprefix, ukey, o2n
+    return uprefix, ukey, o2n, np.repeat(np.arange(1, maxd + 1, dtype=np.int64), lvl_n)
 
 
 def _union(profiles: list[Profile], by: str
@@ -949,8 +951,9 @@ def _union(profiles: list[Profile], by: str
     nrows = sum(len(r.depth) for r in runs)
     if maxd > _DEEP_LEVELS and nrows <= _DEEP_LOOP_ROWS:
         uprefix, ukey, o2n = _merge_loop(runs)
+        udepth = None
     else:
-        uprefix, ukey, o2n = _merge_levels(runs, maxd, nk0)
+        uprefix, ukey, o2n, udepth = _merge_levels(runs, maxd, nk0)
     nu = len(uprefix)
     selfm = np.zeros((nu, nr))
     for i, (r, m) in enumerate(zip(runs, o2n)):
@@ -960,7 +963,8 @@ def _union(profiles: list[Profile], by: str
     S0 = np.zeros((nr, nk0))
     T0 = np.zeros((nr, nk0))
     if nu:
-        udepth = _depths(uprefix)
+        if udepth is None:
+            udepth = _depths(uprefix)
         totm = _accumulate_up(uprefix, selfm, udepth)
         top = _topmost(uprefix, ukey, udepth)
         ktop = ukey[top]
