@@ -48,14 +48,7 @@ run 'flamekit COMMAND --help' for a command's options.
 
 
 def _modules():
-    mods = []
-    for name in COMMANDS:
-        try:
-            mods.append(importlib.import_module(f"{__name__}.{name}"))
-        except ModuleNotFoundError as e:  # a command not written yet
-            if e.name != f"{__name__}.{name}":
-                raise
-    return mods
+    return [importlib.import_module(f"{__name__}.{name}") for name in COMMANDS]
 
 
 def build_parser() -> argparse.ArgumentParser:

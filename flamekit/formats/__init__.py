@@ -43,14 +43,7 @@ _MODULE_NAMES: tuple[str, ...] = (
 
 
 def _load_modules() -> tuple[ModuleType, ...]:
-    mods = []
-    for name in _MODULE_NAMES:
-        try:
-            mods.append(importlib.import_module(f"{__name__}.{name}"))
-        except ModuleNotFoundError as e:  # a format not written yet
-            if e.name != f"{__name__}.{name}":
-                raise
-    return tuple(mods)
+    return tuple(importlib.import_module(f"{__name__}.{name}") for name in _MODULE_NAMES)
 
 
 FORMATS: tuple[ModuleType, ...] = _load_modules()
