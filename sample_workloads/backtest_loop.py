@@ -11,14 +11,12 @@ for bit. The hot function is ``on_bar`` (called once per bar).
 """
 from __future__ import annotations
 
-import argparse
 import hashlib
 import os
 import sys
-import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from _market import tick_prices  # noqa: E402
+from _market import backtest_args, repeat_passes, tick_prices  # noqa: E402
 
 FAST, SLOW = 20, 100
 
@@ -73,22 +71,9 @@ def checksum(trades, pnl: int) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     """Generate prices, run the backtest (repeatedly for --seconds), print timing and checksum."""
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--bars", type=int, default=1_000_000, help="number of price bars (default 1e6)")
-    ap.add_argument("--seconds", type=float, default=3.0,
-                    help="repeat passes until this much wall time (default 3; 0: one pass)")
-    ap.add_argument("--passes", type=int, default=0, help="run exactly this many passes (overrides --seconds)")
-    ap.add_argument("--seed", type=int, default=7)
-    a = ap.parse_args(argv)
+    a = backtest_args(__doc__.splitlines()[0], argv)
     prices = tick_prices(a.bars, a.seed).tolist()
-    t0 = time.perf_counter()
-    passes = 0
-    while True:
-        trades, pnl = run_backtest(prices)
-        passes += 1
-        if (passes >= a.passes) if a.passes else (time.perf_counter() - t0 >= a.seconds):
-            break
-    dt = (time.perf_counter() - t0) / passes
+    (trades, pnl), passes, dt = repeat_passes(run_backtest, prices, a)
     print(f"backtest_loop: {a.bars} bars, {len(trades)} trades, pnl {pnl} ticks, "
           f"{dt:.3f} s per pass ({passes} passes), checksum {checksum(trades, pnl)}", flush=True)
     return 0

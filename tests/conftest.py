@@ -24,6 +24,20 @@ def update_golden(request: pytest.FixtureRequest) -> bool:
     return bool(request.config.getoption("--update-golden"))
 
 
+def require_tool(cmd: str, install: str) -> str:
+    """Return the path of ``cmd``; FAIL (never skip) when it is missing, naming the install step.
+
+    Every tool the tests use is installed by .ci/run, so a missing one is a broken
+    setup that a skip would hide.
+    """
+    import shutil
+
+    path = shutil.which(cmd)
+    if path is None:
+        pytest.fail(f"{cmd} is not installed: {install} (.ci/run installs it)")
+    return path
+
+
 def require_corpus(sub: str = "") -> Path:
     """Return a corpus folder, failing loudly (not skipping silently) when it is missing."""
     p = CORPUS / sub if sub else CORPUS

@@ -260,7 +260,7 @@ def _tables(md_text):
 
     md = MarkdownIt("commonmark").enable("table")
     tokens = md.parse(md_text)
-    rows, cur, cell, cells_inline = [], None, False, []
+    rows, cur, cell = [], None, False
     for tok in tokens:
         if tok.type == "tr_open":
             cur = []

@@ -10,17 +10,14 @@ from __future__ import annotations
 import collections
 import csv
 import functools
-import gzip
 import io
-import json
 import re
 from pathlib import Path
 
-import numpy as np
 import pytest
 
 from conftest import CORPUS, DATA, require_corpus
-from hostile_util import assert_clean_failure, assert_ok, run_isolated
+from hostile_util import assert_ok, run_isolated
 from flamekit import model
 from flamekit.errors import FlamekitError, FormatError
 from flamekit.formats import _io, detect, detect_head, load_with_format

@@ -35,7 +35,8 @@ _REFUSED_MAGIC = (
 class _CappedGzip(io.RawIOBase):
     """A raw stream over one gzip layer that stops past ``cap`` decompressed bytes."""
 
-    def __init__(self, raw: BinaryIO, source: str, cap: int) -> None:
+    def __init__(self, raw: BinaryIO, source: str, cap: int, single_member: bool = False) -> None:
+        self._single = single_member
         self._raw = raw
         self._source = source
         self._cap = cap
@@ -70,6 +71,9 @@ class _CappedGzip(io.RawIOBase):
                     if rest[:2] != b"\x1f\x8b":
                         raise FormatError("gzip", self._source, f"offset {self._consumed}",
                                           "trailing garbage after gzip stream")
+                    if self._single:
+                        raise FormatError("gzip", self._source, f"offset {self._consumed}",
+                                          "concatenated profiles (more than one gzip member)")
                     nd = zlib.decompressobj(wbits=31)
                     self._d = nd
                     data += self._feed_unused(rest)
@@ -106,7 +110,8 @@ def _check_magic(head: bytes, source: str) -> None:
             raise FormatError(None, source, "offset 0", msg)
 
 
-def open_binary(path: str | os.PathLike, *, max_decompressed: int | None = None) -> BinaryIO:
+def open_binary(path: str | os.PathLike, *, max_decompressed: int | None = None,
+                single_gzip_member: bool = False) -> BinaryIO:
     """Open a file as a buffered binary stream, transparently un-gzipping one layer.
 
     Raises :class:`FormatError` for unsupported compressors/containers; a gzip
@@ -127,7 +132,8 @@ def open_binary(path: str | os.PathLike, *, max_decompressed: int | None = None)
     _check_magic(head, source)
     if head[:2] == b"\x1f\x8b":
         cap = MAX_DECOMPRESSED if max_decompressed is None else max_decompressed
-        return io.BufferedReader(_CappedGzip(f, source, cap), buffer_size=1024 * 1024)
+        return io.BufferedReader(_CappedGzip(f, source, cap, single_gzip_member),
+                                 buffer_size=1024 * 1024)
     return f  # type: ignore[return-value]
 
 
@@ -176,14 +182,16 @@ def normalize_head(head: bytes) -> bytes:
 
 
 def read_all_bytes(path: str | os.PathLike, *, limit: int | None = None,
-                   max_decompressed: int | None = None) -> bytes:
+                   max_decompressed: int | None = None, single_gzip_member: bool = False) -> bytes:
     """Read a whole (decompressed) file, refusing files larger than ``limit`` bytes.
 
     Reads in 1 MiB chunks, so memory follows the actual size, never the limit.
+    ``single_gzip_member`` refuses concatenated gzip members (one profile per file).
     """
     chunks: list[bytes] = []
     got = 0
-    with open_binary(path, max_decompressed=max_decompressed) as f:
+    with open_binary(path, max_decompressed=max_decompressed,
+                     single_gzip_member=single_gzip_member) as f:
         while True:
             chunk = f.read(1024 * 1024)
             if not chunk:

@@ -95,7 +95,6 @@ def _stacks(p: Profile, cols: list[int], w) -> None:
 
 
 def _functions(p: Profile, cols: list[int], w) -> None:
-    import pandas as pd
 
     keys = ["name", "file", "module", "kind"]
     merged = None

@@ -52,7 +52,6 @@ from __future__ import annotations
 import datetime as _dt
 import os
 import re
-import zlib
 from typing import Any, BinaryIO
 
 import numpy as np
@@ -139,50 +138,7 @@ def sniff(head: bytes) -> bool | None:
 # ---------------------------------------------------------------------------
 def _read_payload(source: str, cap: int) -> bytes:
     """Return the profile bytes: one gzip member decompressed under ``cap``, or the raw file."""
-    try:
-        f = open(source, "rb")
-    except FileNotFoundError:
-        raise FormatError(NAME, source, None, "no such file") from None
-    except IsADirectoryError:
-        raise FormatError(NAME, source, None, "is a directory, not a profile") from None
-    except OSError as e:
-        raise FormatError(NAME, source, None, f"cannot read: {e.strerror or e}") from None
-    with f:
-        magic = f.read(8)
-        _io._check_magic(magic, source)
-        f.seek(0)
-        if magic[:2] != b"\x1f\x8b":
-            data = f.read(cap + 1)
-            if len(data) > cap:
-                raise FormatError(NAME, source, f"offset {cap}",
-                                  f"file exceeds the size limit ({cap} bytes)")
-            return data
-        d = zlib.decompressobj(wbits=31)
-        out = bytearray()
-        consumed = 0
-        while not d.eof:
-            chunk = d.unconsumed_tail or f.read(256 * 1024)
-            if not chunk:
-                raise FormatError(NAME, source, f"offset {consumed}",
-                                  "corrupt/truncated gzip stream (ended early)")
-            if not d.unconsumed_tail:
-                consumed += len(chunk)
-            try:
-                out += d.decompress(chunk, 1024 * 1024)
-            except zlib.error as e:
-                raise FormatError(NAME, source, f"offset {consumed}",
-                                  f"corrupt gzip data ({e})") from None
-            if len(out) > cap:
-                raise FormatError(NAME, source, f"offset {consumed}",
-                                  f"decompressed size exceeds limit ({cap} bytes)")
-        rest = d.unused_data + f.read(64)
-        if rest.startswith(b"\x1f\x8b"):
-            raise FormatError(NAME, source, f"offset {consumed - len(d.unused_data)}",
-                              "concatenated profiles detected (more than one gzip member)")
-        if rest.strip(b"\x00"):
-            raise FormatError(NAME, source, f"offset {consumed - len(d.unused_data)}",
-                              "trailing garbage after the gzip stream")
-        return bytes(out)
+    return _io.read_all_bytes(source, limit=cap, max_decompressed=cap, single_gzip_member=True)
 
 
 class _Decoder:

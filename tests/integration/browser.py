@@ -66,10 +66,15 @@ def canvas_ink(page: Any, selector: str) -> float:
     }""", selector)
 
 
-def click_node(page: Any, graph_id: str, node: int) -> None:
-    """Click the middle of a drawn flame graph node (by payload node id) on its canvas."""
-    box = page.evaluate("""([gid, node]) => {
-        const g = window.flamekit.instances[gid], rows = g.main.rows;
+def node_center(page: Any, node: int, graph: str = "window.flamekit.instances.fk") -> list[float] | None:
+    """Return the page coordinates of the middle of a drawn node (by payload node id), or None.
+
+    ``graph`` is a JavaScript expression naming the flame graph instance (the
+    report's is ``window.flamekit.instances.fk``, the diff page's
+    ``window.flamekitState.graph``).
+    """
+    return page.evaluate("""([graph, node]) => {
+        const g = (0, eval)(graph), rows = g.main.rows;
         const r = g.main.canvas.getBoundingClientRect();
         for (let d = 0; d < rows.length; d++) {
             const row = rows[d];
@@ -79,7 +84,12 @@ def click_node(page: Any, graph_id: str, node: int) -> None:
             }
         }
         return null;
-    }""", [graph_id, node])
+    }""", [graph, node])
+
+
+def click_node(page: Any, graph_id: str, node: int) -> None:
+    """Click the middle of a drawn flame graph node (by payload node id) on its canvas."""
+    box = node_center(page, node, f"window.flamekit.instances[{graph_id!r}]")
     if box is None:
         raise AssertionError(f"node {node} is not drawn in graph {graph_id!r}")
     page.mouse.click(box[0], box[1])

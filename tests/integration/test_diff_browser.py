@@ -13,10 +13,9 @@ from flamekit.render.diff_html import write_diff_html
 from conftest import CORPUS
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from browser import canvas_ink, chromium_available, chromium_browser, open_page  # noqa: E402
+from browser import node_center, canvas_ink, open_page  # noqa: E402
 
-pytestmark = [pytest.mark.integration,
-              pytest.mark.skipif(not chromium_available(), reason="playwright/chromium missing")]
+pytestmark = pytest.mark.integration
 
 EXTRA = ["<script>alert(1)</script>", "javascript:alert(1)", "\u2028\u2029", "a\x00b\x0bc\x7f",
          "</title><script>alert(14)</script>", "<lambda>", '"];URL="javascript:alert(1)',
@@ -102,11 +101,7 @@ def test_hostile_names_stay_text_on_the_diff_page(browser, tmp_path):
         assert got == set(names) | {"main"} - {""} or got >= set(n for n in names if n)
         # hover frames: the tooltip names them exactly, with the diff rows
         for node in range(1, min(len(names), 8) + 1):
-            pos = page.evaluate("""(node) => { const g = window.flamekitState.graph, row = g.main.rows[1],
-                r = g.main.canvas.getBoundingClientRect();
-                for (let i = 0; i < row.length; i += 3) if (row[i] === node)
-                    return [r.left + row[i + 1] + row[i + 2] / 2, r.top + g.main.cssH - 27];
-                return null; }""", node)
+            pos = node_center(page, node, "window.flamekitState.graph")
             if pos is None:
                 continue
             page.mouse.move(*pos)

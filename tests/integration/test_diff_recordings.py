@@ -8,7 +8,6 @@ plus a program and its copy shifted down by 40 lines, recorded at the same path.
 from __future__ import annotations
 
 import json
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -21,8 +20,7 @@ from flamekit.cli import main
 
 from conftest import ROOT
 
-pytestmark = [pytest.mark.integration,
-              pytest.mark.skipif(shutil.which("py-spy") is None, reason="py-spy missing")]
+pytestmark = pytest.mark.integration  # py-spy is a dependency: a missing one fails the recording
 
 PAIR = ROOT / "sample_workloads" / "regression_pair.py"
 AB_JOB = ROOT / "tests" / "data" / "programs" / "ab_job.py"

@@ -20,12 +20,16 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from conftest import CORPUS, DATA, require_corpus
+from conftest import CORPUS, DATA, require_corpus, require_tool
 from flamekit.formats import dump, load, load_with_format
 from flamekit.model import functions
 
-GO = shutil.which("go")
-pytestmark = pytest.mark.skipif(GO is None, reason="go (golang-go) is not installed")
+GO = shutil.which("go") or "go"
+
+
+@pytest.fixture(autouse=True)
+def _go_installed() -> None:
+    require_tool("go", "apt-get install golang-go")
 
 _ENV = dict(os.environ, PPROF_BINARY_PATH="/nonexistent", PPROF_TMPDIR="/tmp",
             HOME=os.environ.get("HOME", "/tmp"))
@@ -96,10 +100,7 @@ def _inputs() -> list[Path]:
 
 @pytest.mark.parametrize("src", _inputs(), ids=lambda p: p.name)
 def test_go_pprof_reads_our_export(src, tmp_path):
-    try:
-        p, fmt = load_with_format(src)
-    except Exception as e:  # another helper's importer not present yet
-        pytest.skip(f"cannot import {src.name}: {e}")
+    p, fmt = load_with_format(src)
     out = tmp_path / "out.pb.gz"
     dump(p, out, "pprof")
     types, totals, _ = parse_raw(go_pprof("-raw", str(out)))

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import signal
 import subprocess
 import sys
@@ -16,6 +15,7 @@ import time
 import pytest
 
 import flamekit
+from conftest import require_tool
 from flamekit.record import RecordOptions, record
 
 from record_helpers import (REPO, WORKLOADS, env, flamekit_record, hot_names, profile_path, python,
@@ -25,8 +25,13 @@ pytestmark = pytest.mark.integration
 
 CPU_SPLIT = str(WORKLOADS / "cpu_split.py")
 PY313 = python("3.13")
-HAVE_PERF = shutil.which("perf") is not None
-needs_perf = pytest.mark.skipif(not HAVE_PERF, reason="perf is not installed")
+needs_perf = pytest.mark.usefixtures("perf_tool")
+
+
+@pytest.fixture
+def perf_tool() -> str:
+    """The perf binary (the test fails, never skips, when it is missing)."""
+    return require_tool("perf", "apt-get install linux-perf")
 
 
 def _one_line_error(r: subprocess.CompletedProcess, code: int, *needles: str) -> None:
@@ -128,9 +133,7 @@ def test_scalene_launch_names_hot_function(tmp_path):
     assert abs(share - 0.5) <= 0.15, share
 
 
-def test_auto_picks_perf_for_a_non_python_command():
-    if not HAVE_PERF:
-        pytest.skip("perf is not installed")
+def test_auto_picks_perf_for_a_non_python_command(perf_tool):
     rec = record(RecordOptions(command=["sh", "-c", "i=0; while [ $i -lt 30000 ]; do i=$((i+1)); done"],
                                progress=False))
     assert rec.profile.meta["tool"] == "perf" and rec.exit_code == 0
@@ -182,8 +185,10 @@ def test_target_exiting_early_keeps_its_samples(tmp_path):
 EXIT7 = "import sys, time\nt = time.time()\nwhile time.time() - t < 0.4: pass\nsys.exit(7)"
 
 
-@pytest.mark.parametrize("backend", ["py-spy", pytest.param("perf", marks=needs_perf), "scalene"])
+@pytest.mark.parametrize("backend", ["py-spy", "perf", "scalene"])
 def test_launched_command_exit_code_comes_back(tmp_path, backend):
+    if backend == "perf":
+        require_tool("perf", "apt-get install linux-perf")
     out = profile_path(tmp_path)
     if backend == "scalene":
         script = tmp_path / "exit7.py"
@@ -238,10 +243,6 @@ def test_secret_looking_arguments_are_redacted():
 
 
 def test_record_writes_an_html_report_when_asked(tmp_path):
-    try:
-        import flamekit.render.html  # noqa: F401
-    except ModuleNotFoundError:
-        pytest.skip("flamekit.render.html not present yet")
     out, html = profile_path(tmp_path), tmp_path / "r.html"
     r = flamekit_record("-o", str(out), "--html", str(html), "--title", "cpu split", "--",
                         sys.executable, CPU_SPLIT, "--seconds", "1")

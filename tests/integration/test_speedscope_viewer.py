@@ -11,18 +11,18 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
+from conftest import require_tool
+
 from flamekit.formats import dump
 from flamekit.model import ProfileBuilder, SampleType
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from browser import chromium_available, chromium_browser  # noqa: E402
 
 CACHE = Path(os.environ.get("FLAMEKIT_NPM_CACHE", Path.home() / ".cache" / "flamekit-npm"))
 SPEEDSCOPE_VERSION = "1.25.0"
@@ -31,10 +31,7 @@ SPEEDSCOPE_VERSION = "1.25.0"
 @pytest.fixture(scope="module")
 def speedscope_index() -> Path:
     """Install the speedscope npm package once (cached) and return its index.html."""
-    if shutil.which("npm") is None:
-        pytest.skip("npm is not installed: cannot fetch the speedscope viewer")
-    if not chromium_available():
-        pytest.skip("Playwright or Chromium is not installed")
+    require_tool("npm", "apt-get install npm")
     idx = CACHE / "node_modules" / "speedscope" / "dist" / "release" / "index.html"
     if not idx.exists():
         CACHE.mkdir(parents=True, exist_ok=True)
