@@ -562,7 +562,7 @@ def test_pyproject_lists_every_package() -> None:
              for p in (ROOT / "flamekit").rglob("__init__.py")}
     assert found <= listed, f"add to [tool.setuptools] packages: {sorted(found - listed)}"
     assert st["package-dir"]["flamekit.templates"] == "templates"
-    assert conf["project"]["scripts"]["flamekit"] == "flamekit.cli:main"
+    assert conf["project"]["scripts"]["flamekit"] == "flamekit.cli:entry"
 
 
 def test_python_dash_m_flamekit_equals_console_script() -> None:
@@ -606,3 +606,20 @@ def test_rich_table_fits_the_terminal(monkeypatch: pytest.MonkeyPatch) -> None:
     assert len(lines) == 3 and all(len(ln.rstrip()) <= 80 for ln in lines), lines
     assert lines[1].startswith("2.78 s  86.07%") and lines[1].rstrip().endswith("pricing.py:42")
     assert "…" in lines[1] and lines[2].rstrip().endswith("/a.py")
+
+
+def test_quick_exit_keeps_output_and_exit_code(tmp_path) -> None:
+    """``entry`` ends with os._exit: stdout piped to a file, the outputs and the code survive."""
+    prof = tmp_path / "a.folded"
+    prof.write_text("main;price 7\nmain;risk 3\n")
+    out = tmp_path / "a.json"
+    r = subprocess.run([sys.executable, "-m", "flamekit", "convert", str(prof), "-o", str(out)],
+                       capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    assert json.loads(out.read_text())  # the converted profile is complete
+    r = subprocess.run([sys.executable, "-m", "flamekit", "top", str(prof)],
+                       capture_output=True, text=True)
+    assert r.returncode == 0 and "price" in r.stdout and "risk" in r.stdout
+    r = subprocess.run([sys.executable, "-m", "flamekit", "top", str(tmp_path / "missing")],
+                       capture_output=True, text=True)
+    assert r.returncode == 2 and r.stderr.startswith("flamekit: ")

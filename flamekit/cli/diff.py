@@ -123,18 +123,19 @@ def _load_quietly(path: str, fmt: str | None):
 
 def load_paths(paths: Sequence[str], fmt: str | None = None, *, workers: int | None = None,
                while_waiting: Callable[[], object] | None = None) -> list:
-    """Load ``paths`` in order, in up to two worker processes when they are big.
+    """Load ``paths`` in order, in up to two forked processes when they are big.
 
     Parsing is the biggest part of diffing two large exports; with two CPUs
-    the files load side by side (a profile travels back as a pickle of numpy
-    arrays and tuples, a few tens of ms for 40 MB), and ``while_waiting`` (e.g.
-    importing the analysis modules) runs here meanwhile. Small inputs, one CPU
-    or one file load in this process, and so do big inputs when the 1-minute
-    load average leaves no CPU to spare (unless ``workers`` is given). A file
-    that fails in a worker is loaded again here, so the error raised is the
-    usual one.
+    the files load side by side (:mod:`flamekit._forked`: a profile comes back
+    through a pipe as a pickle whose numpy arrays travel as raw bytes), and
+    ``while_waiting`` (e.g. importing the analysis modules) runs here
+    meanwhile. Small inputs, one CPU, one file or no ``fork`` load in this
+    process, and so do big inputs when the 1-minute load average leaves no CPU
+    to spare (unless ``workers`` is given). With more files than workers, the
+    children take them in turn. A file that fails in a child is loaded again
+    here, so the error raised is the usual one.
     """
-    from .. import formats
+    from .. import _forked, formats
 
     paths = list(paths)
     ncpu = (len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity")
@@ -148,33 +149,32 @@ def load_paths(paths: Sequence[str], fmt: str | None = None, *, workers: int | N
             pass
     if n >= 2 and workers is None and hasattr(os, "getloadavg"):
         # two processes only pay off with a CPU to spare: on a busy machine they share one
-        # and lose the pickling and start-up time
+        # and lose the transfer and start-up time
         try:
             if os.getloadavg()[0] > ncpu - 0.5:
                 n = 1
         except OSError:
             pass
-    if n < 2 or size < PARALLEL_MIN_BYTES:
+    if n < 2 or size < PARALLEL_MIN_BYTES or not _forked.can_fork():
         if while_waiting is not None:
             while_waiting()
         return [formats.load(p, fmt) for p in paths]
-    import multiprocessing
-    from concurrent.futures import ProcessPoolExecutor
-
-    ctx = multiprocessing.get_context("fork") if "fork" in multiprocessing.get_all_start_methods() \
-        else None
-    try:
-        with ProcessPoolExecutor(max_workers=n, mp_context=ctx) as ex:
-            futs = [ex.submit(_load_quietly, p, fmt) for p in paths]
-            if while_waiting is not None:
-                while_waiting()
-                while_waiting = None
-            got = [f.result() for f in futs]
-    except (OSError, RuntimeError):  # no processes here: load in this one
-        got = [None] * len(paths)
+    # child j loads paths j, j + n, j + 2n...: one fork per worker, results in order
+    groups = [paths[j::n] for j in range(n)]
+    children = [_forked.start(_load_group, g, fmt) for g in groups]
     if while_waiting is not None:
         while_waiting()
+    got: list = [None] * len(paths)
+    for j, ch in enumerate(children):
+        res = ch.result() if ch is not None else None
+        if isinstance(res, list) and len(res) == len(groups[j]):
+            got[j::n] = res
     return [g if g is not None else formats.load(p, fmt) for g, p in zip(got, paths)]
+
+
+def _load_group(paths: Sequence[str], fmt: str | None) -> list:
+    """Load several profiles in a child process; a failed one is None (the parent reloads it)."""
+    return [_load_quietly(p, fmt) for p in paths]
 
 
 def _import_analysis() -> None:
