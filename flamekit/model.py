@@ -962,18 +962,26 @@ def _topmost(prefix: np.ndarray, key: np.ndarray, depth: np.ndarray) -> np.ndarr
         return np.zeros(0, dtype=bool)
     it = np.int32 if n < 2**31 - 2 else _I64  # row ids and sizes: half the memory traffic
     size = _accumulate_up(prefix, np.ones(n), depth).astype(it)
-    # offset among siblings (same parent, smaller row id)
-    order = np.argsort(prefix, kind="stable")
-    sz = size[order]
-    par = prefix[order]
+    # offset among siblings (same parent, smaller row id); tables whose prefix column
+    # never decreases (levels ordered by parent) have siblings adjacent already
+    if n > 1 and bool((prefix[1:] >= prefix[:-1]).all()):
+        order = None
+        sz, par = size, prefix
+    else:
+        order = np.argsort(prefix, kind="stable")
+        sz = size[order]
+        par = prefix[order]
     cs = np.cumsum(sz, dtype=_I64)
     cs -= sz  # sizes of the rows before, in (parent, row) order
     grp_start = np.empty(n, dtype=bool)
     grp_start[0] = True
     np.not_equal(par[1:], par[:-1], out=grp_start[1:])
     base = np.maximum.accumulate(np.where(grp_start, cs, 0))
-    rel = np.empty(n, dtype=np.float64)
-    rel[order] = cs - base
+    if order is None:
+        rel = (cs - base).astype(np.float64)
+    else:
+        rel = np.empty(n, dtype=np.float64)
+        rel[order] = cs - base
     rel += prefix >= 0
     pre = _propagate_down(prefix, rel, depth).astype(it)
     by_pre = np.empty(n, dtype=it)

@@ -157,9 +157,10 @@ class DiffResult:
     dispersion_source: str
     normalization: dict[str, Any]
     keys: list[tuple[str, str, int]] = field(default_factory=list)
-    _profiles: tuple[list[Profile], list[Profile]] | None = field(default=None, repr=False)
+    _runs: list["PreparedRun"] | None = field(default=None, repr=False)
+    _gmaps: list[np.ndarray] | None = field(default=None, repr=False)
+    _key_map: np.ndarray | None = field(default=None, repr=False)
     _tree: DiffTree | None = field(default=None, repr=False)
-    _union: "_Union | None" = field(default=None, repr=False)
 
     # -- views -------------------------------------------------------------
     def delta_column(self) -> str:
@@ -217,10 +218,14 @@ class DiffResult:
     def tree(self) -> DiffTree:
         """Return (and cache) the union call tree of both sides, for flame graphs."""
         if self._tree is None:
-            if self._union is None:
+            if self._runs is None:
                 raise FlamekitError("this diff result holds no profiles to build a tree from")
             self._tree = _build_tree(self)
         return self._tree
+
+    def tree_rows(self) -> int:
+        """Return the rows of every run's keyed call tree together (a bound on :meth:`tree`'s size)."""
+        return sum(len(r.prefix) for r in self._runs) if self._runs else 0
 
     def to_dict(self, limit: int | None = None) -> dict[str, Any]:
         """Return the JSON document of ``flamekit diff --json`` (schema in docs/diff.md)."""
@@ -447,7 +452,7 @@ _BLOCK_MIN = 10
 _WITHIN_Z = 1.645
 
 
-def _ordered_samples(p: Profile) -> np.ndarray | None:
+def _ordered_samples(p: Profile, k: int = 0) -> np.ndarray | None:
     """Return the rows of ``p`` in time order when they are single samples, else None.
 
     Rows are single samples in time order when they carry times, or when every
@@ -460,19 +465,43 @@ def _ordered_samples(p: Profile) -> np.ndarray | None:
         return None
     if p.sample_time is not None:
         return np.argsort(p.sample_time, kind="stable")
-    v = p.values[:, 0]
+    v = p.values[:, k]
     if float(v.min()) != float(v.max()) or len(np.unique(p.sample_stack)) * 4 > n:
         return None
     return np.arange(n)
 
 
-def _within_dispersion(runs: list[_Run], key_map: np.ndarray) -> tuple[float, str] | None:
+def _block_counts(p: Profile, k: int, node_key: np.ndarray, nk: int
+                  ) -> tuple[np.ndarray | None, int]:
+    """Return one run's self sample counts per time block and local key, and the block size.
+
+    ``(None, 0)`` when the run's rows are not ordered single samples (see
+    :func:`_ordered_samples`). The first ``_BLOCKS * m`` ordered samples are cut
+    into ``_BLOCKS`` blocks of ``m``; ``k`` is the value column, ``node_key`` the local
+    key of each stack row.
+    """
+    order = _ordered_samples(p, k)
+    if order is None or not len(node_key) or nk == 0:
+        return None, 0
+    sk = node_key[p.sample_stack[order]]
+    m = len(sk) // _BLOCKS
+    if m == 0:
+        return None, 0
+    sk = sk[: m * _BLOCKS]
+    blk = np.repeat(np.arange(_BLOCKS, dtype=np.int64), m)
+    counts = np.bincount(blk * nk + sk, minlength=_BLOCKS * nk).astype(np.float64)
+    return counts.reshape(_BLOCKS, nk), m
+
+
+def _within_dispersion(runs: list["PreparedRun"], gmaps: list[np.ndarray], key_map: np.ndarray
+                       ) -> tuple[float, str] | None:
     """Estimate over-dispersion inside each run from the variance of its block shares.
 
     Samples close in time are not independent (a busy machine preempts the
     process and the sampler sees the same stack again and again; a sampler's
     interval can alias with a loop). Each run's ordered samples are cut into
-    ``_BLOCKS`` consecutive blocks; for a well-sampled function the variance of
+    ``_BLOCKS`` consecutive blocks (:func:`_block_counts`, done when the run is
+    prepared); for a well-sampled function the variance of
     its self share across blocks over the binomial variance of one block is
     about 1 for independent samples. The mean of that ratio over the
     well-sampled functions of both runs estimates φ; a changed function
@@ -482,21 +511,15 @@ def _within_dispersion(runs: list[_Run], key_map: np.ndarray) -> tuple[float, st
     """
     ratios: list[float] = []
     indep = 0
-    for r in runs:
-        order = _ordered_samples(r.profile)
-        if order is None or not len(r.node_key):
+    nk = int(key_map.max()) + 1 if len(key_map) else 0
+    for r, g in zip(runs, gmaps):
+        if r.blocks is None or r.block_size == 0 or nk == 0:
             return None
-        k = key_map[r.node_key[r.profile.sample_stack[order]]]
-        n = len(k)
-        m = n // _BLOCKS
-        k = k[: m * _BLOCKS]
-        nk = int(key_map.max()) + 1 if len(key_map) else 0
-        if nk == 0 or m == 0:
-            return None
-        blk = np.repeat(np.arange(_BLOCKS), m)
-        ok = k >= 0
+        m = r.block_size
+        cols = key_map[g] if len(g) else np.zeros(0, np.int64)
+        ok = cols >= 0
         counts = np.zeros((_BLOCKS, nk))
-        np.add.at(counts, (blk[ok], k[ok]), 1.0)
+        counts[:, cols[ok]] = r.blocks[:, ok]  # local keys are distinct, so are their rows
         share = counts / m
         p = counts.sum(axis=0) / (m * _BLOCKS)
         good = (p * m * _BLOCKS >= 2 * _GC_MIN_COUNT) & ((1 - p) * m * _BLOCKS >= 2 * _GC_MIN_COUNT)
@@ -505,8 +528,8 @@ def _within_dispersion(runs: list[_Run], key_map: np.ndarray) -> tuple[float, st
             ratios.extend((v / (p[good] * (1 - p[good]) / m)).tolist())
             # shares sum to 1: when the well-sampled functions hold nearly all samples,
             # one of their ratios repeats the others (two functions: the same ratio twice)
-            g = int(good.sum())
-            indep += max(1, g - 1) if float(p[good].sum()) >= 0.9 else g
+            gg = int(good.sum())
+            indep += max(1, gg - 1) if float(p[good].sum()) >= 0.9 else gg
     if not ratios:
         return None
     phi = float(np.mean(ratios))
@@ -565,39 +588,52 @@ def _as_list(x: Any) -> list:
     raise UsageError(f"expected a Profile or a list of profiles, got {type(x).__name__}")
 
 
-def _prepare(side: list, label: str, sources: Sequence[str] | None, opts: DiffOptions,
-             sample_type: str | None) -> tuple[list[Profile], list[RunInfo], SampleType,
-                                               list[dict[str, int]]]:
+def _type_matches(st: SampleType, want: str) -> bool:
+    return want in (str(st), st.name)
+
+
+def _prepare_side(side: list, label: str, sources: Sequence[str] | None, opts: DiffOptions,
+                  sample_type: str | None) -> list["PreparedRun"]:
+    """Prepare every profile of one side (runs already prepared are checked, not redone)."""
     if not side:
         raise UsageError(f"{label}: no profiles given")
-    profiles: list[Profile] = []
-    runs: list[RunInfo] = []
-    changed: list[dict[str, int]] = []
+    out: list[PreparedRun] = []
     st: SampleType | None = None
     for i, p in enumerate(side):
-        if not isinstance(p, Profile):
-            raise UsageError(f"{label}: expected a Profile, got {type(p).__name__}")
         src = sources[i] if sources and i < len(sources) else f"{label.lower()}[{i}]"
-        k = _resolve_type(p, sample_type, src)
-        this = p.sample_types[k]
-        if st is None:
-            st = this
-        elif this != st:
-            raise UsageError(f"{src}: sample type {this} differs from {st} of the other "
-                             f"{label} profiles; pick one with --sample-type")
-        if opts.normalize:
-            p, c = normalize_profile(p)
+        if isinstance(p, PreparedRun):
+            if p.by != opts.by or p.normalized != opts.normalize:
+                raise UsageError(f"{src}: prepared with by={p.by!r}, normalize={p.normalized}; "
+                                 f"this diff uses by={opts.by!r}, normalize={opts.normalize}")
+            if sample_type is not None and not _type_matches(p.sample_type, sample_type):
+                raise UsageError(f"{src}: prepared for sample type {p.sample_type}, not "
+                                 f"{sample_type!r}")
+            r = p
+        elif isinstance(p, Profile):
+            r = prepare_run(p, by=opts.by, normalize=opts.normalize, sample_type=sample_type,
+                            source=src)
         else:
-            c = {}
-        changed.append(c)
-        # keep one column: every later step works on column 0
-        if len(p.sample_types) != 1 or k != 0:
-            p = p.copy(values=p.values[:, k:k + 1], sample_types=(this,))
-        profiles.append(p)
-        runs.append(RunInfo(src, float(p.values[:, 0].sum()) if p.n_samples else 0.0,
-                            effective_samples(p, 0), run_duration(p), sum(c.values())))
-    assert st is not None
-    return profiles, runs, st, changed
+            raise UsageError(f"{label}: expected a Profile, got {type(p).__name__}")
+        if st is None:
+            st = r.sample_type
+        elif r.sample_type != st:
+            raise UsageError(f"{r.info.source}: sample type {r.sample_type} differs from {st} of "
+                             f"the other {label} profiles; pick one with --sample-type")
+        out.append(r)
+    return out
+
+
+def check_options(*, by: str = "function", metric: str = "self", alpha: float = DEFAULT_ALPHA,
+                  min_delta: float = DEFAULT_MIN_DELTA) -> None:
+    """Raise :class:`UsageError` for an option :func:`diff` cannot use (checked before loading)."""
+    if by not in BY_CHOICES:
+        raise UsageError(f"unknown --by {by!r} (use {', '.join(BY_CHOICES)})")
+    if metric not in METRICS:
+        raise UsageError(f"unknown metric {metric!r} (use self or total)")
+    if not (0 < alpha < 1):
+        raise UsageError(f"--alpha must be between 0 and 1, got {alpha}")
+    if not (min_delta >= 0) or not math.isfinite(min_delta):
+        raise UsageError(f"--min-delta must be a number >= 0, got {min_delta}")
 
 
 def diff(base: Profile | Sequence[Profile], head: Profile | Sequence[Profile], *,
@@ -619,29 +655,27 @@ def diff(base: Profile | Sequence[Profile], head: Profile | Sequence[Profile], *
     instead of estimating it. ``fail_on_regression``: threshold (pp) used by
     :meth:`DiffResult.check_threshold`; this function never raises for it.
     """
-    if by not in BY_CHOICES:
-        raise UsageError(f"unknown --by {by!r} (use {', '.join(BY_CHOICES)})")
-    if metric not in METRICS:
-        raise UsageError(f"unknown metric {metric!r} (use self or total)")
-    if not (0 < alpha < 1):
-        raise UsageError(f"--alpha must be between 0 and 1, got {alpha}")
-    if not (min_delta >= 0) or not math.isfinite(min_delta):
-        raise UsageError(f"--min-delta must be a number >= 0, got {min_delta}")
+    check_options(by=by, metric=metric, alpha=alpha, min_delta=min_delta)
     opts = DiffOptions(by, sample_type, metric, alpha, min_delta, absolute, normalize,
                        dispersion, fail_on_regression)
     bl, hl = _as_list(base), _as_list(head)
-    bprof, bruns, bst, bchg = _prepare(bl, "BASE", base_sources, opts, sample_type)
-    hprof, hruns, hst, hchg = _prepare(hl, "HEAD", head_sources, opts,
-                                       sample_type if sample_type is not None else str(bst))
+    bprep = _prepare_side(bl, "BASE", base_sources, opts, sample_type)
+    bst = bprep[0].sample_type
+    hprep = _prepare_side(hl, "HEAD", head_sources, opts,
+                          sample_type if sample_type is not None else str(bst))
+    hst = hprep[0].sample_type
     if hst != bst:
         raise UsageError(f"sample types differ: BASE {bst}, HEAD {hst}")
 
-    # one union trie of every run's stacks, keyed by function (or line, or file)
-    allk, S, T, union, prepped = _union(bprof + hprof, by)
+    # every run's per-key figures on one key table (function, or line, or file)
+    prepared = bprep + hprep
+    allk, S, T, gmaps, key_map = _key_table(prepared)
     nk = len(allk)
     nr = S.shape[0]
-    rb = len(bprof)
-    runs = bruns + hruns
+    rb = len(bprep)
+    runs = [r.info for r in prepared]
+    bruns, hruns = runs[:rb], runs[rb:]
+    bchg, hchg = [r.changed for r in bprep], [r.changed for r in hprep]
     grand = np.array([r.total for r in runs])
     neff = np.array([max(r.effective_samples, 1e-9) for r in runs])
     if absolute:
@@ -665,8 +699,7 @@ def diff(base: Profile | Sequence[Profile], head: Profile | Sequence[Profile], *
     in_base = (T[:rb] > 0).any(axis=0)
     in_head = (T[rb:] > 0).any(axis=0)
     common = in_base & in_head
-    within = _within_dispersion(prepped, union.key_map) if rb == 1 and nr == 2 else None
-    del prepped
+    within = _within_dispersion(prepared, gmaps, key_map) if rb == 1 and nr == 2 else None
     p_self, phi_s, src_s, method = _test(MS[:rb], MS[rb:], expo[:rb], expo[rb:], absolute,
                                          dispersion, common, (MS[:rb], MS[rb:]), within)
     top_k = _most_changed(MS, expo, rb, absolute)
@@ -745,8 +778,10 @@ def diff(base: Profile | Sequence[Profile], head: Profile | Sequence[Profile], *
     phi = phi_s if metric == "self" else phi_t
     src = src_s if metric == "self" else src_t
     res = DiffResult(opts, SideInfo("BASE", bst, bruns), SideInfo("HEAD", hst, hruns), table,
-                     method, phi, src, norm, keys, (bprof, hprof))
-    res._union = union
+                     method, phi, src, norm, keys)
+    res._runs = prepared
+    res._gmaps = gmaps
+    res._key_map = key_map
     return res
 
 
@@ -790,31 +825,45 @@ def _sum_counts(chg: list[dict[str, int]]) -> dict[str, int]:
 
 
 # ---------------------------------------------------------------------------
-# Union call tree (one vectorized pass for the table and the flame graph)
+# Prepared runs: one profile reduced to a call tree keyed by function
 # ---------------------------------------------------------------------------
 @dataclass
-class _Union:
-    """Every run's stacks merged into one trie keyed by function key, with per-run values."""
+class PreparedRun:
+    """One profile reduced to what a diff needs (made by :func:`prepare_run`).
 
-    prefix: np.ndarray      # [U] parent row, -1 at roots, level ordered
-    key: np.ndarray         # [U] key id (row of the key table, before dropping unused keys)
-    self_: np.ndarray       # [U, R] self value per run
-    total: np.ndarray       # [U, R] total value per run
-    key_map: np.ndarray     # key id -> row of DiffResult.keys (-1: no value in any run)
+    Everything is keyed by the run's own function keys (``keys[i]`` is local
+    key ``i``: ``(name, file, line, module, kind)``, distinct by name, file and
+    line), so runs are prepared independently (the CLI prepares each one in the
+    process that loaded it, side by side) and :func:`diff` only unifies the keys
+    and, for the flame graph, merges the keyed call trees.
+
+    The call tree has one row per distinct path of keys: ``prefix`` (parent
+    row, -1 at a root, ``prefix[i] < i``), ``key`` (local key), ``depth`` (root
+    = 1), ``self_`` and ``total`` (subtree) values. ``key_self`` and
+    ``key_total`` are per local key, the total counting recursion once.
+    ``blocks`` holds self sample counts per time block (``[_BLOCKS, len(keys)]``,
+    ``block_size`` samples per block) for the within-run dispersion, or None.
+    """
+
+    info: RunInfo
+    sample_type: SampleType
+    by: str
+    normalized: bool
+    changed: dict[str, int]
+    keys: list[tuple[str, str, int, str, str]]
+    prefix: np.ndarray
+    key: np.ndarray
+    depth: np.ndarray
+    self_: np.ndarray
+    total: np.ndarray
+    key_self: np.ndarray
+    key_total: np.ndarray
+    blocks: np.ndarray | None = None
+    block_size: int = 0
 
 
-@dataclass
-class _Run:
-    """One run's stack table keyed locally by function key (see :func:`_prep_run`)."""
-
-    profile: Profile
-    keys: list[tuple[str, str, int, str, str]]  # local key id -> (name, file, line, module, kind)
-    node_key: np.ndarray    # [stacks] local key id of each stack row
-    depth: np.ndarray       # [stacks] depth (root = 1)
-
-
-def _prep_run(p: Profile, by: str) -> _Run:
-    """Key one run's frames (a dict lookup per distinct frame) and compute row depths."""
+def _frame_keys(p: Profile, by: str) -> tuple[list[tuple[str, str, int, str, str]], np.ndarray]:
+    """Return the local key table and each frame's local key (a dict lookup per frame)."""
     keymap: dict[tuple[str, str, int], int] = {}
     keys: list[tuple[str, str, int, str, str]] = []
     fk = np.empty(len(p.frames), dtype=np.int64)
@@ -826,27 +875,93 @@ def _prep_run(p: Profile, by: str) -> _Run:
             j = keymap[t] = len(keys)
             keys.append((kf.name, kf.file, kf.line, kf.module, kf.kind))
         fk[i] = j
+    return keys, fk
+
+
+def prepare_run(p: Profile, *, by: str = "function", normalize: bool = True,
+                sample_type: str | None = None, source: str = "profile") -> PreparedRun:
+    """Reduce one profile to a :class:`PreparedRun` for :func:`diff`.
+
+    Picks the sample type (``None``: the first), applies the name rules
+    (``normalize``), maps frames to keys (``by``), merges the stack table into
+    a call tree keyed by those keys (one hash factorization per depth level;
+    merging by function also merges a function's different lines), and computes
+    self, subtree totals and per-key figures (recursion-safe totals from
+    :func:`flamekit.model._topmost`). Raises :class:`UsageError` for an unknown
+    ``by`` or a missing sample type.
+    """
+    if by not in BY_CHOICES:
+        raise UsageError(f"unknown --by {by!r} (use {', '.join(BY_CHOICES)})")
+    if not isinstance(p, Profile):
+        raise UsageError(f"{source}: expected a Profile, got {type(p).__name__}")
+    k = _resolve_type(p, sample_type, source)
+    st = p.sample_types[k]
+    if normalize:
+        p, changed = normalize_profile(p)
+    else:
+        changed = {}
+    values = p.values[:, k] if p.n_samples else np.zeros(0)
+    total = float(values.sum()) if p.n_samples else 0.0
+    info = RunInfo(source, total, effective_samples(p, k), run_duration(p), sum(changed.values()))
+    keys, fk = _frame_keys(p, by)
+    e = np.zeros(0, np.int64)
     if not p.n_stacks:
-        e = np.zeros(0, np.int64)
-        return _Run(p, keys, e, e)
-    return _Run(p, keys, fk[p.stack_frame], _depths(p.stack_prefix))
+        z = np.zeros(0)
+        return PreparedRun(info, st, by, normalize, changed, keys, e, e, e, z, z,
+                           np.zeros(len(keys)), np.zeros(len(keys)))
+    node_key = fk[p.stack_frame]
+    depth = _depths(p.stack_prefix)
+    prefix, key, o2n, cdepth = _merge_tables([(p.stack_prefix, node_key, depth)], len(keys),
+                                             sort=True)
+    nc = len(prefix)
+    self_ = (np.bincount(o2n[0][p.sample_stack], weights=values, minlength=nc)
+             if p.n_samples else np.zeros(nc))
+    tot = _accumulate_up(prefix, self_, cdepth)
+    top = _topmost(prefix, key, cdepth)
+    key_self = np.bincount(key, weights=self_, minlength=len(keys))
+    key_total = np.bincount(key[top], weights=tot[top], minlength=len(keys))
+    blocks, m = _block_counts(p, k, node_key, len(keys))
+    return PreparedRun(info, st, by, normalize, changed, keys, prefix, key, cdepth, self_, tot,
+                       key_self, key_total, blocks, m)
 
 
+# ---------------------------------------------------------------------------
+# Merging keyed call trees (one prefix table per run)
+# ---------------------------------------------------------------------------
 #: Tables deeper than this with at most ``_DEEP_LOOP_ROWS`` rows merge in a plain loop
 #: (one numpy pass per depth level would cost more than the rows themselves).
 _DEEP_LEVELS = 256
 _DEEP_LOOP_ROWS = 2_000_000
 
+#: A table to merge: (prefix, key, depth); ``prefix[i] < i``, depth of a root = 1.
+_Table = tuple
 
-def _merge_loop(runs: list[_Run]) -> tuple[np.ndarray, np.ndarray, list[np.ndarray]]:
-    """Merge the runs' tables row by row (``prefix[i] < i``): for deep, small tables."""
+
+def _merge_tables(tables: list[_Table], nk: int, sort: bool = False
+                  ) -> tuple[np.ndarray, np.ndarray, list[np.ndarray], np.ndarray]:
+    """Merge prefix tables into one trie keyed by (parent, key).
+
+    Returns ``(prefix, key, old_to_new per table, depth)``. Level by level
+    (:func:`_merge_levels`) unless the tables are deep and small
+    (:func:`_merge_loop`).
+    """
+    maxd = max((int(t[2].max()) for t in tables if len(t[2])), default=0)
+    nrows = sum(len(t[0]) for t in tables)
+    if maxd > _DEEP_LEVELS and nrows <= _DEEP_LOOP_ROWS:
+        up, uk, o2n = _merge_loop(tables)
+        return up, uk, o2n, _depths(up)
+    return _merge_levels(tables, maxd, nk, sort)
+
+
+def _merge_loop(tables: list[_Table]) -> tuple[np.ndarray, np.ndarray, list[np.ndarray]]:
+    """Merge the tables row by row (``prefix[i] < i``): for deep, small tables."""
     children: dict[tuple[int, int], int] = {}
     up: list[int] = []
     uk: list[int] = []
     o2n = []
-    for r in runs:
-        pl = r.profile.stack_prefix.tolist()
-        kl = r.node_key.tolist()
+    for prefix, key, _ in tables:
+        pl = prefix.tolist()
+        kl = key.tolist()
         m = [0] * len(pl)
         for i, (p, k) in enumerate(zip(pl, kl)):
             par = m[p] if p >= 0 else -1
@@ -860,24 +975,26 @@ def _merge_loop(runs: list[_Run]) -> tuple[np.ndarray, np.ndarray, list[np.ndarr
     return np.asarray(up, dtype=np.int64), np.asarray(uk, dtype=np.int64), o2n
 
 
-def _merge_levels(runs: list[_Run], maxd: int, nk: int
+def _merge_levels(tables: list[_Table], maxd: int, nk: int, sort: bool = False
                   ) -> tuple[np.ndarray, np.ndarray, list[np.ndarray], np.ndarray]:
-    """Merge the runs' tables level by level: one hash factorization of (parent, key) per depth.
+    """Merge the tables level by level: one hash factorization of (parent, key) per depth.
 
-    Returns the union's ``(prefix, key)`` (level ordered), per run the union
-    row of each of its rows, and the union rows' depths (root = 1).
+    Returns the merged ``(prefix, key)`` (level ordered), per table the merged
+    row of each of its rows, and the merged rows' depths (root = 1). With
+    ``sort`` each level's rows are ordered by (parent, key), so ``prefix`` is
+    non-decreasing (siblings are adjacent, which :func:`flamekit.model._topmost`
+    uses to skip a sort).
     """
-    # rows of each run grouped by depth (build_trie's tables already are: no sort then)
+    # rows of each table grouped by depth (level ordered tables already are: no sort then)
     lv = []
-    for r in runs:
-        d = r.depth
+    for _, _, d in tables:
         if len(d) and not bool((d[1:] >= d[:-1]).all()):
             order = np.argsort(d, kind="stable")
         else:
             order = None
         dd = d if order is None else d[order]
         lv.append((order, np.searchsorted(dd, np.arange(1, maxd + 2)).tolist()))
-    o2n = [np.empty(len(r.depth), dtype=np.int64) for r in runs]
+    o2n = [np.empty(len(t[0]), dtype=np.int64) for t in tables]
     pres: list[np.ndarray] = []
     ukeys: list[np.ndarray] = []
     lvl_n = np.zeros(maxd, dtype=np.int64)
@@ -885,7 +1002,7 @@ def _merge_levels(runs: list[_Run], maxd: int, nk: int
     base = nk + 1
     for d in range(1, maxd + 1):
         parts, idxs = [], []
-        for r, (order, b), m in zip(runs, lv, o2n):
+        for (prefix, key, _), (order, b), m in zip(tables, lv, o2n):
             lo, hi = b[d - 1], b[d]
             if hi == lo:
                 idxs.append(None)
@@ -893,22 +1010,21 @@ def _merge_levels(runs: list[_Run], maxd: int, nk: int
             idx = slice(lo, hi) if order is None else order[lo:hi]
             idxs.append(idx)
             if d == 1:
-                parts.append(r.node_key[idx])
+                parts.append(key[idx])
             else:
-                parts.append((m[r.profile.stack_prefix[idx]] + 1) * base + r.node_key[idx])
+                parts.append((m[prefix[idx]] + 1) * base + key[idx])
         if not parts:
             continue
         code = np.concatenate(parts) if len(parts) > 1 else parts[0]
-        codes, uniq = pd.factorize(code, sort=False)
+        codes, uniq = pd.factorize(code, sort=sort)
         uniq = np.asarray(uniq, dtype=np.int64)
         codes = codes.astype(np.int64) + total
         pos = 0
-        for r, idx, m in zip(runs, idxs, o2n):
+        for idx, m in zip(idxs, o2n):
             if idx is None:
                 continue
             n = (idx.stop - idx.start) if isinstance(idx, slice) else len(idx)
-            c = codes[pos:pos + n]
-            m[idx] = c
+            m[idx] = codes[pos:pos + n]
             pos += n
         pres.append(uniq // base - 1 if d > 1 else np.full(len(uniq), -1, np.int64))
         ukeys.append(uniq % base if d > 1 else uniq)
@@ -919,23 +1035,13 @@ def _merge_levels(runs: list[_Run], maxd: int, nk: int
     return uprefix, ukey, o2n, np.repeat(np.arange(1, maxd + 1, dtype=np.int64), lvl_n)
 
 
-def _union(profiles: list[Profile], by: str
-           ) -> tuple[pd.DataFrame, np.ndarray, np.ndarray, _Union, list[_Run]]:
-    """Return (key table, self [R, K], total [R, K], union trie, keyed runs) for the runs.
-
-    Each run's frames are mapped to their key (``frame_key``, per distinct
-    frame, :func:`_prep_run`). The stack tables are then merged level by level
-    into one trie keyed by (parent, key), one hash factorization per depth
-    (merging by function also merges the rows of a function's different lines,
-    so the union is smaller than one run's table). Self per run is a bincount
-    of sample values over the union rows, total accumulates up the levels, and
-    per-key totals sum only the rows whose key is not among their ancestors
-    (:func:`flamekit.model._topmost`, once on the union), so recursion counts once.
-    """
-    runs = [_prep_run(p, by) for p in profiles]
+def _key_table(runs: list[PreparedRun]
+               ) -> tuple[pd.DataFrame, np.ndarray, np.ndarray, list[np.ndarray], np.ndarray]:
+    """Unify the runs' local keys: (key table, self [R, K], total [R, K], local -> global key
+    per run, global key -> table row or -1 when no run has a value for it)."""
     keymap: dict[tuple[str, str, int], int] = {}
     info: list[tuple[str, str, int, str, str]] = []
-    maxd = 0
+    gmaps: list[np.ndarray] = []
     for r in runs:
         g = np.empty(len(r.keys), dtype=np.int64)
         for i, k in enumerate(r.keys):
@@ -944,36 +1050,13 @@ def _union(profiles: list[Profile], by: str
                 j = keymap[k[:3]] = len(info)
                 info.append(k)
             g[i] = j
-        r.node_key = g[r.node_key] if len(r.node_key) else r.node_key
-        if len(r.depth):
-            maxd = max(maxd, int(r.depth.max()))
-    nk0, nr = len(info), len(profiles)
-    nrows = sum(len(r.depth) for r in runs)
-    if maxd > _DEEP_LEVELS and nrows <= _DEEP_LOOP_ROWS:
-        uprefix, ukey, o2n = _merge_loop(runs)
-        udepth = None
-    else:
-        uprefix, ukey, o2n, udepth = _merge_levels(runs, maxd, nk0)
-    nu = len(uprefix)
-    selfm = np.zeros((nu, nr))
-    for i, (r, m) in enumerate(zip(runs, o2n)):
-        p = r.profile
-        if p.n_samples and nu:
-            selfm[:, i] = np.bincount(m[p.sample_stack], weights=p.values[:, 0], minlength=nu)
+        gmaps.append(g)
+    nk0, nr = len(info), len(runs)
     S0 = np.zeros((nr, nk0))
     T0 = np.zeros((nr, nk0))
-    if nu:
-        if udepth is None:
-            udepth = _depths(uprefix)
-        totm = _accumulate_up(uprefix, selfm, udepth)
-        top = _topmost(uprefix, ukey, udepth)
-        ktop = ukey[top]
-        ttop = totm[top]
-        for i in range(nr):
-            S0[i] = np.bincount(ukey, weights=selfm[:, i], minlength=nk0)
-            T0[i] = np.bincount(ktop, weights=ttop[:, i], minlength=nk0)
-    else:
-        totm = selfm.copy()
+    for i, (r, g) in enumerate(zip(runs, gmaps)):
+        S0[i, g] = r.key_self  # local keys are distinct by (name, file, line): g is one-to-one
+        T0[i, g] = r.key_total
     used = (T0 != 0).any(axis=0) | (S0 != 0).any(axis=0)
     key_map = np.where(used, np.cumsum(used) - 1, -1)
     kept = np.flatnonzero(used)
@@ -982,13 +1065,42 @@ def _union(profiles: list[Profile], by: str
     if not len(allk):
         allk = pd.DataFrame({"name": [], "file": [], "line": [], "module": [], "kind": []})
     allk["line"] = allk["line"].astype(np.int64)
-    return allk, S0[:, kept], T0[:, kept], _Union(uprefix, ukey, selfm, totm, key_map), runs
+    return allk, S0[:, kept], T0[:, kept], gmaps, key_map
+
+
+@dataclass
+class _Union:
+    """Every run's keyed call tree merged into one trie, with per-run values."""
+
+    prefix: np.ndarray      # [U] parent row, -1 at roots
+    key: np.ndarray         # [U] global key id
+    self_: np.ndarray       # [U, R] self value per run
+    total: np.ndarray       # [U, R] subtree total per run
+
+
+def _union(runs: list[PreparedRun], gmaps: list[np.ndarray]) -> _Union:
+    """Merge the runs' keyed call trees (keys made global) into the union trie.
+
+    A run's rows map one to one onto union rows (both are keyed by the path of
+    keys), so per-run self and total values are placed, not recomputed.
+    """
+    nk = max((int(g.max()) + 1 for g in gmaps if len(g)), default=0)
+    tables = [(r.prefix, g[r.key] if len(r.key) else r.key, r.depth) for r, g in zip(runs, gmaps)]
+    uprefix, ukey, o2n, _ = _merge_tables(tables, nk)
+    nu, nr = len(uprefix), len(runs)
+    selfm = np.zeros((nu, nr))
+    totm = np.zeros((nu, nr))
+    for i, (r, m) in enumerate(zip(runs, o2n)):
+        if len(m):
+            selfm[:, i] = np.bincount(m, weights=r.self_, minlength=nu)
+            totm[:, i] = np.bincount(m, weights=r.total, minlength=nu)
+    return _Union(uprefix, ukey, selfm, totm)
 
 
 def _build_tree(res: DiffResult) -> DiffTree:
     """Return the union call tree in percent of each side's measure, averaged over its runs."""
-    u = res._union
-    assert u is not None
+    assert res._runs is not None and res._gmaps is not None and res._key_map is not None
+    u = _union(res._runs, res._gmaps)
     runs = res.base.runs + res.head.runs
     rb, rh = res.base.n_runs, res.head.n_runs
     if res.options.absolute:
@@ -997,6 +1109,6 @@ def _build_tree(res: DiffResult) -> DiffTree:
     else:
         sc = np.array([100.0 / r.total if r.total else 0.0 for r in runs])
     sc = sc / np.array([rb] * rb + [rh] * rh, dtype=np.float64)
-    key = u.key_map[u.key] if len(u.key) else np.zeros(0, np.int64)
+    key = res._key_map[u.key] if len(u.key) else np.zeros(0, np.int64)
     return DiffTree(u.prefix, key, u.self_[:, :rb] @ sc[:rb], u.total[:, :rb] @ sc[:rb],
                     u.self_[:, rb:] @ sc[rb:], u.total[:, rb:] @ sc[rb:])

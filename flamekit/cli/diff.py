@@ -6,7 +6,7 @@ import glob
 import os
 import re
 import sys
-from typing import Callable, Sequence
+from typing import Any, Callable, Sequence
 
 from ..errors import UsageError
 
@@ -111,31 +111,29 @@ def load_side(specs: Sequence[str], fmt: str | None = None) -> tuple[list, list[
 PARALLEL_MIN_BYTES = 32 * 1024 * 1024
 
 
-def _load_quietly(path: str, fmt: str | None):
-    """Load one profile in a worker; return None on any error (the parent reloads to raise it)."""
-    from .. import formats
-
-    try:
-        return formats.load(path, fmt)
-    except Exception:  # the parent repeats the load and raises the proper error
-        return None
-
-
 def load_paths(paths: Sequence[str], fmt: str | None = None, *, workers: int | None = None,
-               while_waiting: Callable[[], object] | None = None) -> list:
+               while_waiting: Callable[[], object] | None = None,
+               then: Callable[[Any, str], Any] | None = None) -> list:
     """Load ``paths`` in order, in up to two forked processes when they are big.
 
     Parsing is the biggest part of diffing two large exports; with two CPUs
-    the files load side by side (:mod:`flamekit._forked`: a profile comes back
-    through a pipe as a pickle whose numpy arrays travel as raw bytes), and
-    ``while_waiting`` (e.g. importing the analysis modules) runs here
-    meanwhile. Small inputs, one CPU, one file or no ``fork`` load in this
-    process, and so do big inputs when the 1-minute load average leaves no CPU
-    to spare (unless ``workers`` is given). With more files than workers, the
-    children take them in turn. A file that fails in a child is loaded again
-    here, so the error raised is the usual one.
+    the files load side by side (:mod:`flamekit._forked`: a result comes back
+    through shared memory as a pickle whose numpy arrays travel as raw bytes),
+    and ``while_waiting`` (e.g. importing the renderers) runs here meanwhile.
+    ``then(profile, path)``, when given, runs on each profile in the process
+    that loaded it, and its result is returned instead of the profile (the
+    diff prepares each run there: :func:`flamekit.analysis.diff.prepare_run`).
+    Small inputs, one CPU, one file or no ``fork`` load in this process, and so
+    do big inputs when the 1-minute load average leaves no CPU to spare (unless
+    ``workers`` is given). With more files than workers, the children take
+    them in turn. A file that fails in a child is done again here, so the error
+    raised is the usual one.
     """
     from .. import _forked, formats
+
+    def one(path: str):
+        p = formats.load(path, fmt)
+        return then(p, path) if then is not None else p
 
     paths = list(paths)
     ncpu = (len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity")
@@ -158,10 +156,10 @@ def load_paths(paths: Sequence[str], fmt: str | None = None, *, workers: int | N
     if n < 2 or size < PARALLEL_MIN_BYTES or not _forked.can_fork():
         if while_waiting is not None:
             while_waiting()
-        return [formats.load(p, fmt) for p in paths]
-    # child j loads paths j, j + n, j + 2n...: one fork per worker, results in order
+        return [one(p) for p in paths]
+    # child j does paths j, j + n, j + 2n...: one fork per worker, results in order
     groups = [paths[j::n] for j in range(n)]
-    children = [_forked.start(_load_group, g, fmt) for g in groups]
+    children = [_forked.start(_quietly_each, one, g) for g in groups]
     if while_waiting is not None:
         while_waiting()
     got: list = [None] * len(paths)
@@ -169,26 +167,51 @@ def load_paths(paths: Sequence[str], fmt: str | None = None, *, workers: int | N
         res = ch.result() if ch is not None else None
         if isinstance(res, list) and len(res) == len(groups[j]):
             got[j::n] = res
-    return [g if g is not None else formats.load(p, fmt) for g, p in zip(got, paths)]
+    return [g if g is not None else one(p) for g, p in zip(got, paths)]
 
 
-def _load_group(paths: Sequence[str], fmt: str | None) -> list:
-    """Load several profiles in a child process; a failed one is None (the parent reloads it)."""
-    return [_load_quietly(p, fmt) for p in paths]
+def _quietly_each(fn: Callable[[str], Any], paths: Sequence[str]) -> list:
+    """Run ``fn`` on each path in a child process; a failure gives None (the parent redoes it)."""
+    out = []
+    for p in paths:
+        try:
+            out.append(fn(p))
+        except Exception:  # the parent repeats the work and raises the proper error
+            out.append(None)
+    return out
 
 
-def _import_analysis() -> None:
-    """Import the diff and its renderers (pandas, jinja2): overlapped with parallel loads."""
-    from ..analysis import diff  # noqa: F401
+def _import_renderers() -> None:
+    """Import the diff renderers (jinja2, markdown-it): overlapped with parallel loads."""
     from ..render import diff_html, diff_json, markdown  # noqa: F401
 
 
-def load_sides(bspec: Sequence[str], hspec: Sequence[str], fmt: str | None = None
-               ) -> tuple[list, list[str], list, list[str]]:
-    """Load BASE and HEAD (in parallel when big); return ``(base, bpaths, head, hpaths)``."""
+def prepare_sides(bspec: Sequence[str], hspec: Sequence[str], fmt: str | None = None, *,
+                  by: str = "function", normalize: bool = True, sample_type: str | None = None
+                  ) -> tuple[list, list[str], list, list[str]]:
+    """Load and prepare BASE and HEAD runs (side by side when big).
+
+    Returns ``(base runs, base paths, head runs, head paths)``, each run a
+    :class:`~flamekit.analysis.diff.PreparedRun` made where its file was
+    loaded. Without ``sample_type`` a HEAD run whose first sample type is not
+    BASE's is prepared again for BASE's type.
+    """
+    from .. import formats
+    from ..analysis.diff import prepare_run  # before the fork: children inherit pandas
+
     bpaths, hpaths = expand_paths(bspec), expand_paths(hspec)
-    profs = load_paths(bpaths + hpaths, fmt, while_waiting=_import_analysis)
-    return profs[:len(bpaths)], bpaths, profs[len(bpaths):], hpaths
+
+    def prep(p, path: str, st: str | None = sample_type):
+        return prepare_run(p, by=by, normalize=normalize, sample_type=st, source=path)
+
+    runs = load_paths(bpaths + hpaths, fmt, while_waiting=_import_renderers, then=prep)
+    base, head = runs[:len(bpaths)], runs[len(bpaths):]
+    if sample_type is None and base:
+        want = base[0].sample_type
+        for i, r in enumerate(head):
+            if r.sample_type != want:
+                head[i] = prep(formats.load(hpaths[i], fmt), hpaths[i], str(want))
+    return base, bpaths, head, hpaths
 
 
 def _sides(args: argparse.Namespace) -> tuple[list[str], list[str]]:
@@ -204,7 +227,12 @@ def _sides(args: argparse.Namespace) -> tuple[list[str], list[str]]:
 def run(args: argparse.Namespace) -> int:
     """Load both sides, diff, write the outputs, and gate on --fail-on-regression."""
     bspec, hspec = _sides(args)
-    base, bpaths, head, hpaths = load_sides(bspec, hspec, args.from_format)
+    from ..analysis.diff import check_options
+
+    check_options(by=args.by, metric=args.metric, alpha=args.alpha, min_delta=args.min_delta)
+    base, bpaths, head, hpaths = prepare_sides(bspec, hspec, args.from_format, by=args.by,
+                                               normalize=args.normalize,
+                                               sample_type=args.sample_type)
     from ..analysis.diff import diff
     from ..render import diff_json, markdown
 
@@ -232,8 +260,9 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-#: Diffs whose union call tree has at least this many nodes write the HTML page in a
-#: forked process while this one writes the JSON and Markdown outputs.
+#: Diffs whose runs' keyed call trees have at least this many rows together write the
+#: HTML page (which merges them into the union tree) in a forked process while this one
+#: writes the JSON and Markdown outputs.
 PARALLEL_HTML_MIN_NODES = 200_000
 
 
@@ -245,8 +274,7 @@ def _fork_html(res, path: str, title: str) -> int | None:
     side by side. Returns None (the caller writes the page itself) for small
     diffs, one CPU, or no ``fork``.
     """
-    u = getattr(res, "_union", None)
-    if u is None or len(u.prefix) < PARALLEL_HTML_MIN_NODES or not hasattr(os, "fork"):
+    if res.tree_rows() < PARALLEL_HTML_MIN_NODES or not hasattr(os, "fork"):
         return None
     ncpu = (len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity")
             else (os.cpu_count() or 1))

@@ -50,7 +50,8 @@ def diff_profile(res: Any, prune_fraction: float = DEFAULT_PRUNE) -> tuple[Profi
     # frames: one per function key, plus [other] and a placeholder for unknown keys
     tab = res.table.sort_values("_k")
     frames = [Frame(nm, fl, int(ln), md, kd) for nm, fl, ln, md, kd in
-              zip(tab["name"], tab["file"], tab["line"], tab["module"], tab["kind"])]
+              zip(tab["name"].tolist(), tab["file"].tolist(), tab["line"].tolist(),
+                  tab["module"].tolist(), tab["kind"].tolist())]
     nk = len(frames)
     frames.append(OTHER_FRAME)
     frames.append(Frame("[unknown]", "", 0, "flamekit", "unknown"))
@@ -125,7 +126,7 @@ def build_diff_data(res: Any, *, title: str, prune_fraction: float = DEFAULT_PRU
         f = p.frames[int(p.stack_frame[node])]
         vanished.append({"node": int(node), "name": f.name[:MAX_STRING], "file": f.file[:MAX_STRING],
                          "base": float(facts["base_total"][node]), "path": _path(p, node)})
-    gone_funcs = [r for r in function_rows(res) if r["status"] == "gone"][:VANISHED_ROWS]
+    gone_funcs = function_rows(res, status="gone")[:VANISHED_ROWS]
     diff = {
         "title": display_text(title, 300),
         "verdict": res.verdict,

@@ -11,6 +11,8 @@ import math
 import os
 from typing import Any
 
+import numpy as np
+
 from ..atomic import atomic_output
 
 SCHEMA = "flamekit-diff"
@@ -35,24 +37,44 @@ def _side(side: Any) -> dict[str, Any]:
                       "frames_normalized": int(r.frames_normalized)} for r in side.runs]}
 
 
-def function_rows(result: Any, limit: int | None = None) -> list[dict[str, Any]]:
-    """Return the table as a list of JSON rows (at most ``limit``; regressions always kept)."""
+def _column(t: Any, c: str, kind: str) -> list:
+    """Return one table column as JSON values (``None`` for a non-finite float)."""
+    if kind == "float":
+        a = t[c].to_numpy(dtype=np.float64)
+        out = a.tolist()
+        bad = ~np.isfinite(a)
+        if bad.any():
+            for i in np.flatnonzero(bad).tolist():
+                out[i] = None
+        return out
+    if kind == "bool":
+        return t[c].to_numpy(dtype=bool).tolist()
+    if kind == "int":
+        return t[c].to_numpy(dtype=np.int64).tolist()
+    return [str(x) for x in t[c].tolist()]
+
+
+_ROW_COLUMNS = (("name", "str"), ("file", "str"), ("line", "int"), ("module", "str"),
+                ("kind", "str"), ("status", "str")) + tuple((c, "float") for c in _ROW_FLOATS) \
+    + tuple((c, "bool") for c in _ROW_BOOLS)
+
+
+def function_rows(result: Any, limit: int | None = None, status: str | None = None
+                  ) -> list[dict[str, Any]]:
+    """Return the table as a list of JSON rows (at most ``limit``; regressions always kept).
+
+    ``status`` keeps only the rows of that status (``new``, ``gone``...). Built a
+    column at a time (a 100k-function diff has 2.5M cells).
+    """
     t = result.table
+    if status is not None:
+        t = t[t["status"] == status]
     if limit is not None and len(t) > limit:
         keep = t.index[:limit].union(t.index[t["regression"] | t["improvement"]])
         t = t.loc[keep]
-    rows = []
-    cols = {c: t[c].tolist() for c in t.columns}
-    for i in range(len(t)):
-        row: dict[str, Any] = {"name": cols["name"][i], "file": cols["file"][i],
-                               "line": int(cols["line"][i]), "module": cols["module"][i],
-                               "kind": cols["kind"][i], "status": cols["status"][i]}
-        for c in _ROW_FLOATS:
-            row[c] = _num(cols[c][i])
-        for c in _ROW_BOOLS:
-            row[c] = bool(cols[c][i])
-        rows.append(row)
-    return rows
+    names = [c for c, _ in _ROW_COLUMNS]
+    cols = [_column(t, c, kind) for c, kind in _ROW_COLUMNS]
+    return [dict(zip(names, vals)) for vals in zip(*cols)]
 
 
 def to_dict(result: Any, limit: int | None = None) -> dict[str, Any]:
