@@ -488,3 +488,63 @@ def test_within_run_clustering_raises_the_dispersion_and_keeps_a_a_quiet():
     agg = diff(prof({("main", "price"): 360, ("main", "hedge"): 240}),
                prof({("main", "price"): 350, ("main", "hedge"): 250}))
     assert not agg.dispersion_source.startswith("within-run")
+
+
+def _random_runs(rng, n_runs: int, shift: int) -> list:
+    """Random recursive call trees over 12 functions with two lines each (so keying merges rows)."""
+    names = [f"f{i}" for i in range(12)]
+    runs = []
+    for _ in range(n_runs):
+        b = ProfileBuilder([CPU])
+        for _ in range(300):
+            depth = int(rng.integers(1, 9))
+            fids = [b.frame(names[int(rng.integers(0, 12)) if d else int(rng.integers(0, 3))],
+                            "app.py", 10 + int(rng.integers(0, 2)) + shift, kind="python")
+                    for d in range(depth)]
+            b.add(b.stack(fids), float(rng.integers(1, 50)) if rng.random() < 0.9 else 0.0)
+        runs.append(b.build())
+    return runs
+
+
+def _paths(tree) -> dict[tuple, tuple]:
+    """Key path of every node of a DiffTree -> its (base_self, base_total, head_self, head_total)."""
+    out, path = {}, []
+    for i, p in enumerate(tree.prefix.tolist()):
+        path.append((path[p] if p >= 0 else ()) + (int(tree.key[i]),))
+        out[path[i]] = (tree.base_self[i], tree.base_total[i], tree.head_self[i],
+                        tree.head_total[i])
+    return out
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+@pytest.mark.parametrize("thr", [0.5, 3.0, 30.0])
+def test_pruned_tree_equals_the_full_union_tree_cut_at_the_threshold(seed, thr):
+    """The page merges only wide paths (DiffResult.pruned_tree); it must equal cutting the
+    full union tree: same kept nodes and values, and each [other] equal to the pruned
+    children's totals, with several runs per side and recursion."""
+    rng = np.random.default_rng(seed)
+    res = diff(_random_runs(rng, 2, 0), _random_runs(rng, 3, 5))
+    full = res.tree()
+    keep = np.maximum(full.base_total, full.head_total) >= thr
+    want = {k: v for k, v, kp in zip(_paths(full).keys(), _paths(full).values(), keep) if kp}
+    pt = res.pruned_tree(thr)
+    assert pt.pruned_nodes is None  # the fast path ran (nothing narrow was merged)
+    got = _paths(pt.tree)
+    assert got.keys() == want.keys() and 0 < len(got) < len(full.prefix)
+    for k in got:
+        assert got[k] == pytest.approx(want[k], abs=1e-9), k
+    # [other] per kept parent = totals of its pruned children in the full tree
+    fpaths = list(_paths(full).keys())
+    idx = {k: i for i, k in enumerate(got)}
+    ob = np.zeros(len(got) + 1)
+    oh = np.zeros(len(got) + 1)
+    for j, k in enumerate(fpaths):
+        if not keep[j] and (len(k) == 1 or k[:-1] in want):
+            slot = idx[k[:-1]] if len(k) > 1 else len(got)
+            ob[slot] += full.base_total[j]
+            oh[slot] += full.head_total[j]
+    assert pt.other_base == pytest.approx(ob, abs=1e-9)
+    assert pt.other_head == pytest.approx(oh, abs=1e-9)
+    # the exact path (every node at hand) gives the same figures, and a count
+    exact = res.pruned_tree(0.0)
+    assert exact.pruned_nodes == 0 and len(exact.tree.prefix) == len(full.prefix)

@@ -46,7 +46,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import FlamekitError, UsageError
-from ..model import (Profile, SampleType, _accumulate_up, _depths, _topmost,
+from ..model import (Profile, SampleType, _accumulate_up, _depths, _levels, _topmost,
                      frame_key)
 from .normalize import DEFAULT_RULES, normalize_profile, rules_info
 from .stats import benjamini_hochberg, normal_two_sided, t_two_sided
@@ -222,6 +222,19 @@ class DiffResult:
                 raise FlamekitError("this diff result holds no profiles to build a tree from")
             self._tree = _build_tree(self)
         return self._tree
+
+    def pruned_tree(self, min_percent: float) -> "PrunedTree":
+        """Return the union tree without the nodes narrower than ``min_percent`` on both sides.
+
+        Much cheaper than :meth:`tree` on big diffs: only the paths that are at
+        least ``min_percent`` wide in some run are merged (:func:`_union_pruned`).
+        Each kept node also gets the base and head totals of its pruned children,
+        so a flame graph can draw them as one ``[other]`` node. Falls back to
+        pruning :meth:`tree` for very deep trees or negative values.
+        """
+        if self._runs is None:
+            raise FlamekitError("this diff result holds no profiles to build a tree from")
+        return _pruned_tree(self, float(min_percent))
 
     def tree_rows(self) -> int:
         """Return the rows of every run's keyed call tree together (a bound on :meth:`tree`'s size)."""
@@ -581,7 +594,7 @@ def _estimate_dispersion(mb: np.ndarray, mh: np.ndarray, eb: np.ndarray, eh: np.
 # The diff
 # ---------------------------------------------------------------------------
 def _as_list(x: Any) -> list:
-    if isinstance(x, Profile):
+    if isinstance(x, (Profile, PreparedRun)):
         return [x]
     if isinstance(x, (list, tuple)):
         return list(x)
@@ -1097,18 +1110,156 @@ def _union(runs: list[PreparedRun], gmaps: list[np.ndarray]) -> _Union:
     return _Union(uprefix, ukey, selfm, totm)
 
 
-def _build_tree(res: DiffResult) -> DiffTree:
-    """Return the union call tree in percent of each side's measure, averaged over its runs."""
-    assert res._runs is not None and res._gmaps is not None and res._key_map is not None
-    u = _union(res._runs, res._gmaps)
+def _run_scales(res: DiffResult) -> tuple[np.ndarray, np.ndarray]:
+    """Per run: the factor from values to percent of its side's measure, and that factor
+    times the side's run count (one run's own percent)."""
     runs = res.base.runs + res.head.runs
     rb, rh = res.base.n_runs, res.head.n_runs
     if res.options.absolute:
         base_rate = float(np.mean([r.total / r.duration_s for r in res.base.runs]))  # type: ignore[operator]
-        sc = np.array([100.0 / (float(r.duration_s) * base_rate) for r in runs])  # type: ignore[arg-type]
+        own = np.array([100.0 / (float(r.duration_s) * base_rate) for r in runs])  # type: ignore[arg-type]
     else:
-        sc = np.array([100.0 / r.total if r.total else 0.0 for r in runs])
-    sc = sc / np.array([rb] * rb + [rh] * rh, dtype=np.float64)
-    key = res._key_map[u.key] if len(u.key) else np.zeros(0, np.int64)
-    return DiffTree(u.prefix, key, u.self_[:, :rb] @ sc[:rb], u.total[:, :rb] @ sc[:rb],
-                    u.self_[:, rb:] @ sc[rb:], u.total[:, rb:] @ sc[rb:])
+        own = np.array([100.0 / r.total if r.total else 0.0 for r in runs])
+    return own / np.array([rb] * rb + [rh] * rh, dtype=np.float64), own
+
+
+def _build_tree(res: DiffResult) -> DiffTree:
+    """Return the union call tree in percent of each side's measure, averaged over its runs."""
+    assert res._runs is not None and res._gmaps is not None and res._key_map is not None
+    u = _union(res._runs, res._gmaps)
+    return _as_diff_tree(res, u.prefix, u.key, u.self_, u.total)
+
+
+def _as_diff_tree(res: DiffResult, prefix: np.ndarray, gkey: np.ndarray, selfm: np.ndarray,
+                  totm: np.ndarray) -> DiffTree:
+    assert res._key_map is not None
+    rb = res.base.n_runs
+    sc, _ = _run_scales(res)
+    key = res._key_map[gkey] if len(gkey) else np.zeros(0, np.int64)
+    return DiffTree(prefix, key, selfm[:, :rb] @ sc[:rb], totm[:, :rb] @ sc[:rb],
+                    selfm[:, rb:] @ sc[rb:], totm[:, rb:] @ sc[rb:])
+
+
+@dataclass
+class PrunedTree:
+    """The union tree's nodes at least ``min_percent`` wide on a side (see
+    :meth:`DiffResult.pruned_tree`).
+
+    ``other_base[i]`` / ``other_head[i]`` is the total of node ``i``'s pruned
+    children; the last entry (index ``len(tree.prefix)``) is that of the pruned
+    roots. ``pruned_nodes`` counts the pruned nodes when known (None when only
+    the wide paths were merged).
+    """
+
+    tree: DiffTree
+    other_base: np.ndarray
+    other_head: np.ndarray
+    pruned_nodes: int | None
+
+
+def _pruned_tree(res: DiffResult, thr: float) -> PrunedTree:
+    assert res._runs is not None and res._gmaps is not None
+    runs = res._runs
+    deep = any(len(r.depth) and int(r.depth.max()) > _DEEP_LEVELS for r in runs)
+    negative = any(len(r.self_) and float(r.self_.min()) < 0 for r in runs)
+    sc, own = _run_scales(res)
+    rb = res.base.n_runs
+    if thr <= 0 or deep or negative:
+        t = res.tree()
+        keep = np.maximum(t.base_total, t.head_total) >= thr if thr > 0 else \
+            np.ones(len(t.prefix), bool)
+        pruned = int((~keep).sum())
+    else:
+        prefix, gkey, selfm, totm = _union_pruned(runs, res._gmaps, own, thr)
+        t = _as_diff_tree(res, prefix, gkey, selfm, totm)
+        keep = np.maximum(t.base_total, t.head_total) >= thr
+        pruned = None
+    # keep is closed upward (a parent is at least as wide as its child on both sides)
+    n = len(t.prefix)
+    idx = np.flatnonzero(keep)
+    new = np.cumsum(keep) - 1
+    pre = t.prefix[idx]
+    pre = np.where(pre >= 0, new[np.maximum(pre, 0)], -1)
+    kt = DiffTree(pre, t.key[idx], t.base_self[idx], t.base_total[idx], t.head_self[idx],
+                  t.head_total[idx])
+    nk = len(idx)
+    # pruned children per kept parent: measured directly when every node is at hand,
+    # else as the parent's total minus its self and its kept children
+    slot = np.where(pre >= 0, pre, nk)
+    if pruned is not None:
+        top = (~keep) & ((t.prefix < 0) | keep[np.maximum(t.prefix, 0)]) if n else \
+            np.zeros(0, bool)
+        par = t.prefix[top]
+        pslot = np.where(par >= 0, new[np.maximum(par, 0)], nk)
+        ob = np.bincount(pslot, weights=t.base_total[top], minlength=nk + 1)
+        oh = np.bincount(pslot, weights=t.head_total[top], minlength=nk + 1)
+    else:
+        # a side's whole width: every run's total in percent, averaged over the side
+        side_b = float(sum(ri.total * f for ri, f in zip(res.base.runs, sc[:rb])))
+        side_h = float(sum(ri.total * f for ri, f in zip(res.head.runs, sc[rb:])))
+        ob = np.zeros(nk + 1)
+        oh = np.zeros(nk + 1)
+        ob[:nk] = kt.base_total - kt.base_self
+        oh[:nk] = kt.head_total - kt.head_self
+        ob[nk] = side_b
+        oh[nk] = side_h
+        ob -= np.bincount(slot, weights=kt.base_total, minlength=nk + 1)
+        oh -= np.bincount(slot, weights=kt.head_total, minlength=nk + 1)
+        # rounding leaves crumbs of 1e-13 where nothing was pruned
+        eps = 1e-9 * max(side_b, side_h, 1e-300)
+        ob[ob < eps] = 0.0
+        oh[oh < eps] = 0.0
+    return PrunedTree(kt, ob, oh, pruned)
+
+
+def _union_pruned(runs: list[PreparedRun], gmaps: list[np.ndarray], own: np.ndarray,
+                  thr: float) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Merge only the paths that are at least ``thr`` percent wide in some run.
+
+    A union node kept by the flame graph has a side average of at least ``thr``,
+    so at least one run holds it at ``thr`` or more (``own`` turns a run's
+    values into its own percent). Those rows (closed upward: a parent is as
+    wide as its child) are merged; then each run's other rows are looked up,
+    level by level, under their matched parents, so every run's value of every
+    candidate node is exact. Returns ``(prefix, global key, self [C, R],
+    total [C, R])`` of the candidate nodes.
+    """
+    nk = max((int(g.max()) + 1 for g in gmaps if len(g)), default=0)
+    base = nk + 1
+    subs, cand_rows = [], []
+    for r, g, f in zip(runs, gmaps, own):
+        rows = np.flatnonzero(r.total * f >= thr) if len(r.total) else np.zeros(0, np.int64)
+        remap = np.full(len(r.prefix), -1, np.int64)
+        remap[rows] = np.arange(len(rows))
+        par = r.prefix[rows]
+        subs.append((np.where(par >= 0, remap[np.maximum(par, 0)], -1),
+                     g[r.key[rows]] if len(rows) else np.zeros(0, np.int64), r.depth[rows]))
+        cand_rows.append(rows)
+    cprefix, ckey, o2n, _ = _merge_tables(subs, nk)
+    nc, nr = len(cprefix), len(runs)
+    selfm = np.zeros((nc, nr))
+    totm = np.zeros((nc, nr))
+    if nc == 0:
+        return cprefix, ckey, selfm, totm
+    index = pd.Index((cprefix + 1) * base + ckey)
+    for i, (r, g, rows, m0) in enumerate(zip(runs, gmaps, cand_rows, o2n)):
+        m = np.full(len(r.prefix), -1, np.int64)
+        m[rows] = m0
+        order, bounds = _levels(r.depth)
+        b = bounds.tolist()
+        for d in range(1, len(b)):
+            lo, hi = b[d - 1], b[d]
+            if hi == lo:
+                continue
+            lv = np.arange(lo, hi) if order is None else order[lo:hi]
+            par = r.prefix[lv]
+            pm = np.where(par >= 0, m[np.maximum(par, 0)], -1)
+            sel = (m[lv] < 0) & ((pm >= 0) | (par < 0))
+            if not sel.any():
+                continue
+            rows_d = lv[sel]
+            m[rows_d] = index.get_indexer((pm[sel] + 1) * base + g[r.key[rows_d]])
+        hit = m >= 0
+        selfm[:, i] = np.bincount(m[hit], weights=r.self_[hit], minlength=nc)
+        totm[:, i] = np.bincount(m[hit], weights=r.total[hit], minlength=nc)
+    return cprefix, ckey, selfm, totm

@@ -37,16 +37,16 @@ VANISHED_ROWS = 200
 def diff_profile(res: Any, prune_fraction: float = DEFAULT_PRUNE) -> tuple[Profile, dict]:
     """Return the two-type profile of a diff's union tree and facts about it.
 
-    Facts: ``pruned`` (nodes merged), ``vanished`` (node ids of the topmost
-    frames present in BASE only, widest first) in the returned profile's rows.
+    Nodes narrower than ``prune_fraction`` of 100 % on both sides are left out
+    (:meth:`~flamekit.analysis.diff.DiffResult.pruned_tree`, which never merges
+    them) and their totals become one ``[other]`` child per parent. Facts:
+    ``pruned`` (nodes merged, -1 when not counted), ``vanished`` (node ids of
+    the topmost frames present in BASE only, widest first) in the returned
+    profile's rows, totals per row, and the pruned ``share`` per side.
     """
-    t = res.tree()
+    pt = res.pruned_tree(prune_fraction * 100.0 if prune_fraction > 0 else 0.0)
+    t = pt.tree
     st = res.base.sample_type
-    n = len(t.prefix)
-    keep = np.maximum(t.base_total, t.head_total) >= prune_fraction * 100.0 if n else \
-        np.zeros(0, bool)
-    if prune_fraction <= 0:
-        keep[:] = True
     # frames: one per function key, plus [other] and a placeholder for unknown keys
     tab = res.table.sort_values("_k")
     frames = [Frame(nm, fl, int(ln), md, kd) for nm, fl, ln, md, kd in
@@ -55,25 +55,17 @@ def diff_profile(res: Any, prune_fraction: float = DEFAULT_PRUNE) -> tuple[Profi
     nk = len(frames)
     frames.append(OTHER_FRAME)
     frames.append(Frame("[unknown]", "", 0, "flamekit", "unknown"))
-    key = np.where(t.key >= 0, t.key, nk + 1)
-    idx_map = np.cumsum(keep) - 1
-    kept = np.nonzero(keep)[0]
-    prefix = t.prefix[kept]
-    prefix = np.where(prefix >= 0, idx_map[np.maximum(prefix, 0)], -1)
-    frame = key[kept]
-    self_b, self_h = t.base_self[kept].copy(), t.head_self[kept].copy()
-    # pruned subtree tops: merge into one [other] row per kept parent
-    top = (~keep) & ((t.prefix < 0) | keep[np.maximum(t.prefix, 0)]) if n else np.zeros(0, bool)
-    pruned_nodes = int((~keep).sum())
-    if top.any():
-        par = np.where(t.prefix[top] >= 0, idx_map[np.maximum(t.prefix[top], 0)], -1)
-        upar, inv = np.unique(par, return_inverse=True)
-        ob = np.bincount(inv, weights=t.base_total[top], minlength=len(upar))
-        oh = np.bincount(inv, weights=t.head_total[top], minlength=len(upar))
-        prefix = np.r_[prefix, upar]
-        frame = np.r_[frame, np.full(len(upar), nk)]
-        self_b = np.r_[self_b, ob]
-        self_h = np.r_[self_h, oh]
+    n = len(t.prefix)
+    prefix = t.prefix
+    frame = np.where(t.key >= 0, t.key, nk + 1)
+    self_b, self_h = t.base_self.copy(), t.head_self.copy()
+    # one [other] row per parent (the roots' one last) with pruned children
+    has = np.flatnonzero((pt.other_base > 0) | (pt.other_head > 0))
+    if len(has):
+        prefix = np.r_[prefix, np.where(has < n, has, -1)]
+        frame = np.r_[frame, np.full(len(has), nk)]
+        self_b = np.r_[self_b, pt.other_base[has]]
+        self_h = np.r_[self_h, pt.other_head[has]]
     rows = np.nonzero((self_b != 0) | (self_h != 0))[0]
     p = Profile(frames=frames, stack_prefix=prefix, stack_frame=frame, sample_stack=rows,
                 values=np.column_stack([self_b[rows], self_h[rows]]) if len(rows) else
@@ -85,19 +77,19 @@ def diff_profile(res: Any, prune_fraction: float = DEFAULT_PRUNE) -> tuple[Profi
     nn = len(prefix)
     tot_b = np.zeros(nn)
     tot_h = np.zeros(nn)
-    tot_b[: len(kept)] = t.base_total[kept]
-    tot_h[: len(kept)] = t.head_total[kept]
-    if nn > len(kept):
-        tot_b[len(kept):] = self_b[len(kept):]
-        tot_h[len(kept):] = self_h[len(kept):]
+    tot_b[:n] = t.base_total
+    tot_h[:n] = t.head_total
+    if nn > n:
+        tot_b[n:] = self_b[n:]
+        tot_h[n:] = self_h[n:]
     gone = (tot_h <= 0) & (tot_b > 0)
     par_ok = np.where(prefix >= 0, tot_h[np.maximum(prefix, 0)] > 0, True)
     vanished = np.nonzero(gone & par_ok)[0]
     vanished = vanished[np.argsort(-tot_b[vanished], kind="stable")]
-    share = [float(t.base_total[top].sum()) / 100.0, float(t.head_total[top].sum()) / 100.0] \
-        if n else [0.0, 0.0]
-    return p, {"pruned": pruned_nodes, "vanished": vanished, "base_total": tot_b,
-               "head_total": tot_h, "share": share, "other": nk}
+    share = [float(pt.other_base.sum()) / 100.0, float(pt.other_head.sum()) / 100.0]
+    return p, {"pruned": -1 if pt.pruned_nodes is None else pt.pruned_nodes,
+               "vanished": vanished, "base_total": tot_b, "head_total": tot_h,
+               "share": share, "other": nk}
 
 
 def _path(p: Profile, node: int, limit: int = 12) -> list[str]:

@@ -67,10 +67,12 @@
   $('fk-summary').textContent = 'Base: ' + X.base.length + ' run(s) · Head: ' + X.head.length +
     ' run(s) · ' + X.sampleType + ' · by ' + X.by + ' · new ' + c['new'] + ', grown ' + c.grown +
     ', shrunk ' + c.shrunk + ', gone ' + c.gone + ', unchanged ' + c.unchanged;
-  if (P.pruned.nodes > 0) {
+  // nodes < 0: the narrow nodes were never merged, so they were not counted
+  if (P.pruned.nodes > 0 || (P.pruned.nodes < 0 && (P.pruned.share[0] > 0 || P.pruned.share[1] > 0))) {
     var pn = $('fk-pruned');
     pn.hidden = false;
-    pn.textContent = 'Merged ' + P.pruned.nodes + ' call-tree nodes narrower than ' +
+    pn.textContent = 'Merged ' + (P.pruned.nodes > 0 ? P.pruned.nodes + ' ' : 'the ') +
+      'call-tree nodes narrower than ' +
       (100 * P.pruned.fraction).toPrecision(2) + '% on both sides into "[other]" nodes (' +
       (100 * P.pruned.share[0]).toFixed(3) + '% of base, ' + (100 * P.pruned.share[1]).toFixed(3) + '% of head).';
   }
