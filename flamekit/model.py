@@ -97,6 +97,30 @@ def _arr(a: Any, dtype: Any) -> np.ndarray:
     return out
 
 
+def type_index(sample_types: Sequence[SampleType], sample_type: str | int | SampleType | None
+               ) -> int:
+    """Return the index of a sample type in ``sample_types`` given by index, name or
+    ``name/unit`` (``None``: the first). Raises :class:`FlamekitError` listing the
+    available types when nothing matches."""
+    if sample_type is None:
+        if not sample_types:
+            raise FlamekitError("profile has no sample types")
+        return 0
+    if isinstance(sample_type, (int, np.integer)):
+        if 0 <= int(sample_type) < len(sample_types):
+            return int(sample_type)
+    else:
+        key = str(sample_type)
+        for i, st in enumerate(sample_types):
+            if key == str(st):
+                return i
+        for i, st in enumerate(sample_types):
+            if key == st.name:
+                return i
+    avail = ", ".join(str(s) for s in sample_types) or "none"
+    raise FlamekitError(f"no sample type {sample_type!r} in this profile (available: {avail})")
+
+
 class Profile:
     """A profile: frames, a stack prefix table, sample columns, threads and metadata.
 
@@ -147,25 +171,9 @@ class Profile:
         """Return the column index of a sample type given by index, name or ``name/unit``.
 
         ``None`` means the first type. Raises :class:`FlamekitError` listing the
-        available types when nothing matches.
+        available types when nothing matches (see :func:`type_index`).
         """
-        if sample_type is None:
-            if not self.sample_types:
-                raise FlamekitError("profile has no sample types")
-            return 0
-        if isinstance(sample_type, (int, np.integer)):
-            if 0 <= int(sample_type) < len(self.sample_types):
-                return int(sample_type)
-        else:
-            key = str(sample_type)
-            for i, st in enumerate(self.sample_types):
-                if key == str(st):
-                    return i
-            for i, st in enumerate(self.sample_types):
-                if key == st.name:
-                    return i
-        avail = ", ".join(str(s) for s in self.sample_types) or "none"
-        raise FlamekitError(f"no sample type {sample_type!r} in this profile (available: {avail})")
+        return type_index(self.sample_types, sample_type)
 
     def totals(self) -> np.ndarray:
         """Return the sum of every value column (float64 array)."""
@@ -398,13 +406,17 @@ def empty_profile(sample_types: Sequence[SampleType] = (SampleType("samples", "c
     return ProfileBuilder(sample_types).build()
 
 
-def build_trie(flat_frames: np.ndarray, lengths: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def build_trie(flat_frames: np.ndarray, lengths: np.ndarray, sort: bool = False
+               ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Build a stack prefix table from many root-first paths at once (vectorized).
 
     ``flat_frames`` holds every path's frame ids back to back, ``lengths`` each
     path's length (>= 1). Returns ``(prefix, frame, leaf)`` where ``leaf[i]`` is
     the stack row of path ``i``. Rows are numbered level by level, so
     ``prefix[r] < r`` holds. Work is one hash factorization per depth level.
+    With ``sort`` each level's rows are ordered by (parent, frame), so the
+    ``prefix`` column never decreases (siblings adjacent), except in the rare
+    tail where few very deep paths are walked one by one.
     """
     import pandas as pd
 
@@ -457,7 +469,7 @@ def build_trie(flat_frames: np.ndarray, lengths: np.ndarray) -> tuple[np.ndarray
         parents = node_sorted[:alive]
         fr = flat[starts_sorted[:alive] + d]
         key = (parents + 1) * nframes + fr
-        codes, uniq = pd.factorize(key, sort=False)
+        codes, uniq = pd.factorize(key, sort=sort)
         uniq = np.asarray(uniq, dtype=_I64)
         prefixes.append(uniq // nframes - 1)
         frames.append(uniq % nframes)
@@ -468,6 +480,106 @@ def build_trie(flat_frames: np.ndarray, lengths: np.ndarray) -> tuple[np.ndarray
     leaf = np.empty(npaths, dtype=_I64)
     leaf[order] = node_sorted
     return prefix, frame, leaf
+
+
+def paths_trie(flat: np.ndarray, lengths: np.ndarray, sort: bool = False
+               ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Build the stack table of many paths: :func:`build_trie` (one numpy pass per depth
+    level), or a plain dict walk for few, very deep paths, where per-level passes would
+    dominate. Returns ``(prefix, frame, leaf)`` as :func:`build_trie` does."""
+    lengths = np.asarray(lengths, dtype=_I64)
+    if not len(lengths):
+        return build_trie(flat, lengths, sort)
+    maxlen = int(lengths.max())
+    if maxlen <= 2048 or len(flat) > maxlen * 400:
+        return build_trie(flat, lengths, sort)
+    children: dict[tuple[int, int], int] = {}
+    prefix: list[int] = []
+    frame: list[int] = []
+    leaf: list[int] = []
+    pos = 0
+    fl = np.asarray(flat).tolist()
+    for n in lengths.tolist():
+        node = -1
+        for f in fl[pos:pos + n]:
+            key = (node, f)
+            nxt = children.get(key)
+            if nxt is None:
+                nxt = children[key] = len(prefix)
+                prefix.append(node)
+                frame.append(f)
+            node = nxt
+        leaf.append(node)
+        pos += n
+    return np.asarray(prefix, dtype=_I64), np.asarray(frame, dtype=_I64), np.asarray(leaf, dtype=_I64)
+
+
+@dataclass
+class StackPaths:
+    """Samples as root-first frame paths, before a stack table is built.
+
+    What a line-oriented importer (folded stacks) reads: ``flat`` holds every
+    path's frame ids back to back, ``lengths`` each path's length (>= 1),
+    ``values`` one row per path (one column per sample type), ``thread`` each
+    path's index into ``threads`` (None: all in the first). :meth:`to_profile`
+    builds the :class:`Profile`; the diff prepares a run straight from the paths
+    (keying frames first, so the frame-level stack table is never built).
+    """
+
+    frames: list[Frame]
+    flat: np.ndarray
+    lengths: np.ndarray
+    values: np.ndarray
+    sample_types: tuple[SampleType, ...]
+    thread: np.ndarray | None = None
+    threads: tuple[Thread, ...] = (Thread(0, ""),)
+    meta: dict = field(default_factory=dict)
+
+    @property
+    def n_paths(self) -> int:
+        """Number of paths (input lines)."""
+        return int(len(self.lengths))
+
+    def single_thread(self) -> bool:
+        """Return True when every path belongs to one thread."""
+        t = self.thread
+        return t is None or not len(t) or int(t.min()) == int(t.max())
+
+    def check(self) -> "StackPaths":
+        """Check the columns agree (lengths, frame ids, values); raise :class:`ModelError`."""
+        n = self.n_paths
+        if self.values.shape != (n, len(self.sample_types)):
+            raise ModelError(f"values shape {self.values.shape} does not match {n} paths x "
+                             f"{len(self.sample_types)} sample types")
+        if n and (int(self.lengths.min()) < 1 or int(self.lengths.sum()) != len(self.flat)):
+            raise ModelError("path lengths do not match the frame ids")
+        if len(self.flat) and (int(self.flat.min()) < 0 or int(self.flat.max()) >= len(self.frames)):
+            raise ModelError("a path refers to a frame that does not exist")
+        if self.thread is not None and len(self.thread) != n:
+            raise ModelError("thread column length differs from the paths")
+        if n and not np.isfinite(self.values).all():
+            raise ModelError("a sample value is not finite (NaN or infinity)")
+        return self
+
+    def to_profile(self) -> Profile:
+        """Build the profile: a stack table of the paths, and one sample row per distinct
+        (stack, thread), values summed, in order of first appearance."""
+        import pandas as pd
+
+        if not self.n_paths:
+            return Profile(frames=self.frames, stack_prefix=[], stack_frame=[], sample_stack=[],
+                           values=np.zeros((0, len(self.sample_types))),
+                           sample_types=self.sample_types, threads=self.threads, meta=self.meta)
+        prefix, frame, leaf = paths_trie(self.flat, self.lengths)
+        thr = self.thread if self.thread is not None else np.zeros(self.n_paths, dtype=_I64)
+        nt = max(len(self.threads), 1)
+        codes, uniq = pd.factorize(leaf * nt + thr, sort=False)
+        uniq = np.asarray(uniq, dtype=_I64)
+        vals = np.column_stack([np.bincount(codes, weights=self.values[:, c], minlength=len(uniq))
+                                for c in range(self.values.shape[1])])
+        return Profile(frames=self.frames, stack_prefix=prefix, stack_frame=frame,
+                       sample_stack=uniq // nt, sample_thread=uniq % nt, values=vals,
+                       sample_types=self.sample_types, threads=self.threads, meta=self.meta)
 
 
 # ---------------------------------------------------------------------------

@@ -548,3 +548,96 @@ def test_pruned_tree_equals_the_full_union_tree_cut_at_the_threshold(seed, thr):
     # the exact path (every node at hand) gives the same figures, and a count
     exact = res.pruned_tree(0.0)
     assert exact.pruned_nodes == 0 and len(exact.tree.prefix) == len(full.prefix)
+
+
+def _folded_inputs() -> list:
+    from conftest import CORPUS, DATA
+
+    files = sorted((CORPUS / "realworld" / "folded").glob("*"))
+    files += sorted((CORPUS / "hostile" / "folded").glob("*"))
+    files += [DATA / "py-spy" / "0.4.3" / "two_threads_idle.raw.txt",  # py-spy --threads
+              DATA / "py-spy" / "0.4.3" / "cpu_split.raw.txt",
+              DATA / "cpython-collapsed" / "3.15" / "sample.collapsed"]
+    return [f for f in files if f.is_file()]
+
+
+def _run_facts(r) -> dict:
+    return {"info": r.info, "type": r.sample_type, "changed": r.changed, "rows": len(r.prefix),
+            "keys": {k[:3]: (k[3:], round(float(s), 9), round(float(t), 9))
+                     for k, s, t in zip(r.keys, r.key_self, r.key_total) if s or t},
+            "blocks": r.blocks is not None}
+
+
+def test_prepared_from_paths_equals_prepared_from_the_profile():
+    """The CLI prepares folded files straight from their paths (frames keyed before any stack
+    table); every folded input of the corpus (and py-spy --threads output) must give the run
+    prepare_run gives for the loaded profile, by function, line and file."""
+    from conftest import require_corpus
+
+    from flamekit import formats
+    from flamekit.analysis.diff import prepare_paths, prepare_run
+    from flamekit.errors import FormatError
+
+    require_corpus("realworld/folded")
+    checked = 0
+    for f in _folded_inputs():
+        try:
+            prof = formats.load(f, "folded")
+        except FormatError as e:  # hostile files: both readers refuse them alike
+            with pytest.raises(FormatError) as e2:
+                formats.load_paths(f, "folded")
+            assert str(e2.value) == str(e)
+            continue
+        sp = formats.load_paths(f, "folded")
+        assert sp is not None
+        for by in ("function", "line", "file"):
+            a = prepare_paths(sp, by=by, source=str(f))
+            b = prepare_run(prof, by=by, source=str(f))
+            assert _run_facts(a) == _run_facts(b), (f.name, by)
+        checked += 1
+    assert checked >= 10
+    # other formats have no paths reader: the caller loads a profile instead
+    assert formats.load_paths(DATA_SPEEDSCOPE) is None
+
+
+DATA_SPEEDSCOPE = __import__("conftest").DATA / "py-spy" / "0.4.3" / "cpu_split.speedscope.json"
+
+
+def test_cli_diff_of_folded_files_equals_the_api_diff_of_their_profiles(tmp_path, monkeypatch):
+    """`flamekit diff` (paths prepared in forked children) and flamekit.diff on loaded
+    profiles give the same JSON document for big enough folded inputs."""
+    from flamekit import formats
+    from flamekit.cli import diff as cli_diff
+
+    rng = np.random.default_rng(7)
+    names = [f"fn{i} (mod{i % 7}.py:{10 + i % 3})" for i in range(60)]
+
+    def write(path, extra):
+        lines = []
+        for i in range(3000):
+            depth = int(rng.integers(1, 12))
+            lines.append(";".join(names[int(j)] for j in rng.integers(0, 60, depth))
+                         + f" {int(rng.integers(1, 40))}")
+        lines += extra
+        path.write_text("\n".join(lines) + "\n")
+
+    a, b = tmp_path / "a.folded", tmp_path / "b.folded"
+    write(a, [])
+    write(b, ["main (app.py:1);slow_risk_check (risk.py:5) 4000"])
+    out = tmp_path / "d.json"
+    from flamekit import _forked
+
+    # force the forked children on these small files, whatever the machine's load
+    monkeypatch.setattr(cli_diff, "PARALLEL_MIN_BYTES", 0)
+    monkeypatch.setattr(cli_diff.os, "getloadavg", lambda: (0.0, 0.0, 0.0))
+    monkeypatch.setattr(cli_diff.os, "sched_getaffinity", lambda pid: {0, 1}, raising=False)
+    forks = []
+    real_start = _forked.start
+    monkeypatch.setattr(_forked, "start", lambda *a: forks.append(a) or real_start(*a))
+    assert main(["diff", str(a), str(b), "--json", str(out), "-q"]) == 0
+    assert len(forks) == 2
+    got = json.loads(out.read_text())
+    want = diff_json.to_dict(diff(formats.load(a), formats.load(b), base_sources=[str(a)],
+                                  head_sources=[str(b)]))
+    assert got == json.loads(json.dumps(want))
+    assert got["regressions"][0]["name"] == "slow_risk_check"

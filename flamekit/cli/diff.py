@@ -112,28 +112,29 @@ PARALLEL_MIN_BYTES = 32 * 1024 * 1024
 
 
 def load_paths(paths: Sequence[str], fmt: str | None = None, *, workers: int | None = None,
-               while_waiting: Callable[[], object] | None = None,
-               then: Callable[[Any, str], Any] | None = None) -> list:
-    """Load ``paths`` in order, in up to two forked processes when they are big.
+               while_waiting: Callable[[], object] | None = None) -> list:
+    """Load ``paths`` in order, side by side in forked processes when big (:func:`map_paths`)."""
+    from .. import formats
+
+    return map_paths(lambda path: formats.load(path, fmt), paths, workers=workers,
+                     while_waiting=while_waiting)
+
+
+def map_paths(fn: Callable[[str], Any], paths: Sequence[str], *, workers: int | None = None,
+              while_waiting: Callable[[], object] | None = None) -> list:
+    """Return ``[fn(path) for path in paths]``, in up to two forked processes when big.
 
     Parsing is the biggest part of diffing two large exports; with two CPUs
-    the files load side by side (:mod:`flamekit._forked`: a result comes back
-    through shared memory as a pickle whose numpy arrays travel as raw bytes),
-    and ``while_waiting`` (e.g. importing the renderers) runs here meanwhile.
-    ``then(profile, path)``, when given, runs on each profile in the process
-    that loaded it, and its result is returned instead of the profile (the
-    diff prepares each run there: :func:`flamekit.analysis.diff.prepare_run`).
-    Small inputs, one CPU, one file or no ``fork`` load in this process, and so
-    do big inputs when the 1-minute load average leaves no CPU to spare (unless
-    ``workers`` is given). With more files than workers, the children take
-    them in turn. A file that fails in a child is done again here, so the error
-    raised is the usual one.
+    the files are done side by side (:mod:`flamekit._forked`: a result comes
+    back through shared memory as a pickle whose numpy arrays travel as raw
+    bytes), and ``while_waiting`` (e.g. importing the renderers) runs here
+    meanwhile. Small inputs, one CPU, one file or no ``fork`` run in this
+    process, and so do big inputs when the 1-minute load average leaves no CPU
+    to spare (unless ``workers`` is given). With more files than workers, the
+    children take them in turn. A path that fails in a child is done again
+    here, so the error raised is the usual one.
     """
-    from .. import _forked, formats
-
-    def one(path: str):
-        p = formats.load(path, fmt)
-        return then(p, path) if then is not None else p
+    from .. import _forked
 
     paths = list(paths)
     ncpu = (len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity")
@@ -156,10 +157,10 @@ def load_paths(paths: Sequence[str], fmt: str | None = None, *, workers: int | N
     if n < 2 or size < PARALLEL_MIN_BYTES or not _forked.can_fork():
         if while_waiting is not None:
             while_waiting()
-        return [one(p) for p in paths]
+        return [fn(p) for p in paths]
     # child j does paths j, j + n, j + 2n...: one fork per worker, results in order
     groups = [paths[j::n] for j in range(n)]
-    children = [_forked.start(_quietly_each, one, g) for g in groups]
+    children = [_forked.start(_quietly_each, fn, g) for g in groups]
     if while_waiting is not None:
         while_waiting()
     got: list = [None] * len(paths)
@@ -167,7 +168,7 @@ def load_paths(paths: Sequence[str], fmt: str | None = None, *, workers: int | N
         res = ch.result() if ch is not None else None
         if isinstance(res, list) and len(res) == len(groups[j]):
             got[j::n] = res
-    return [g if g is not None else one(p) for g, p in zip(got, paths)]
+    return [g if g is not None else fn(p) for g, p in zip(got, paths)]
 
 
 def _quietly_each(fn: Callable[[str], Any], paths: Sequence[str]) -> list:
@@ -197,20 +198,25 @@ def prepare_sides(bspec: Sequence[str], hspec: Sequence[str], fmt: str | None = 
     BASE's is prepared again for BASE's type.
     """
     from .. import formats
-    from ..analysis.diff import prepare_run  # before the fork: children inherit pandas
+    # imported before the fork: the children inherit pandas and the analysis code
+    from ..analysis.diff import prepare_paths, prepare_run
 
     bpaths, hpaths = expand_paths(bspec), expand_paths(hspec)
 
-    def prep(p, path: str, st: str | None = sample_type):
-        return prepare_run(p, by=by, normalize=normalize, sample_type=st, source=path)
+    def prep(path: str, st: str | None = sample_type):
+        kw = dict(by=by, normalize=normalize, sample_type=st, source=path)
+        sp = formats.load_paths(path, fmt)  # folded stacks: key frames before any stack table
+        if sp is not None:
+            return prepare_paths(sp, **kw)
+        return prepare_run(formats.load(path, fmt), **kw)
 
-    runs = load_paths(bpaths + hpaths, fmt, while_waiting=_import_renderers, then=prep)
+    runs = map_paths(prep, bpaths + hpaths, while_waiting=_import_renderers)
     base, head = runs[:len(bpaths)], runs[len(bpaths):]
     if sample_type is None and base:
         want = base[0].sample_type
         for i, r in enumerate(head):
             if r.sample_type != want:
-                head[i] = prep(formats.load(hpaths[i], fmt), hpaths[i], str(want))
+                head[i] = prep(hpaths[i], str(want))
     return base, bpaths, head, hpaths
 
 

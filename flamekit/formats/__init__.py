@@ -20,11 +20,11 @@ from __future__ import annotations
 import importlib
 import os
 from types import ModuleType
-from typing import Sequence
+from typing import Any, Callable, Sequence
 
 from ..atomic import atomic_output
 from ..errors import FlamekitError, FormatError
-from ..model import ModelError, Profile
+from ..model import ModelError, Profile, StackPaths
 from . import _io
 
 #: Module names in detection order, most specific first.
@@ -98,19 +98,14 @@ def detect(path: str | os.PathLike, *, max_decompressed: int | None = None) -> M
     return m
 
 
-def load_with_format(path: str | os.PathLike, fmt: str | None = None, *,
-                     max_decompressed: int | None = None) -> tuple[Profile, str]:
-    """Load a profile, detecting the format unless ``fmt`` names it; return ``(profile, format)``.
+def _guarded(mod: ModuleType, source: str, read: Callable[[], Any]) -> Any:
+    """Run an importer's ``read()``; every failure becomes a :class:`FormatError`.
 
-    Every failure is a :class:`FormatError`; an unexpected exception inside an
-    importer is wrapped into one (with ``unexpected = True``) so the user never
-    sees a traceback. The profile's validity check runs before it is returned.
+    An unexpected exception inside an importer is wrapped into one (with
+    ``unexpected = True``) so the user never sees a traceback.
     """
-    source = os.fspath(path)
-    mod = get(fmt) if fmt else detect(source, max_decompressed=max_decompressed)
     try:
-        p = mod.load(source, max_decompressed=max_decompressed)
-        p.check()
+        return read()
     except FormatError:
         raise
     except ModelError as e:
@@ -126,7 +121,35 @@ def load_with_format(path: str | os.PathLike, fmt: str | None = None, *,
         err = FormatError(mod.NAME, source, None, f"could not parse ({type(e).__name__}: {e})")
         err.unexpected = True  # type: ignore[attr-defined]
         raise err from e
+
+
+def load_with_format(path: str | os.PathLike, fmt: str | None = None, *,
+                     max_decompressed: int | None = None) -> tuple[Profile, str]:
+    """Load a profile, detecting the format unless ``fmt`` names it; return ``(profile, format)``.
+
+    Every failure is a :class:`FormatError` (see :func:`_guarded`). The
+    profile's validity check runs before it is returned.
+    """
+    source = os.fspath(path)
+    mod = get(fmt) if fmt else detect(source, max_decompressed=max_decompressed)
+    p = _guarded(mod, source,
+                 lambda: mod.load(source, max_decompressed=max_decompressed).check())
     return p, mod.NAME
+
+
+def load_paths(path: str | os.PathLike, fmt: str | None = None, *,
+               max_decompressed: int | None = None) -> StackPaths | None:
+    """Read a file as root-first paths (:class:`~flamekit.model.StackPaths`) when its format
+    is line oriented (folded stacks), else return None (use :func:`load`).
+
+    Errors are those of :func:`load`; the paths are checked before they are returned.
+    """
+    source = os.fspath(path)
+    mod = get(fmt) if fmt else detect(source, max_decompressed=max_decompressed)
+    read = getattr(mod, "load_paths", None)
+    if read is None:
+        return None
+    return _guarded(mod, source, lambda: read(source, max_decompressed=max_decompressed).check())
 
 
 def load(path: str | os.PathLike, fmt: str | None = None, *,

@@ -63,7 +63,7 @@ from typing import BinaryIO
 import numpy as np
 
 from ..errors import FlamekitError, FormatError
-from ..model import Frame, Profile, SampleType, Thread, build_trie
+from ..model import Frame, Profile, SampleType, StackPaths, Thread
 from . import _io
 
 NAME = "folded"
@@ -315,6 +315,11 @@ def _parse_count(cnt: bytes, source: str, lineno: int) -> float:
 
 def load(path: str | os.PathLike, *, max_decompressed: int | None = None) -> Profile:
     """Load a folded / collapsed stack file (see the module docstring for the grammar)."""
+    return load_paths(path, max_decompressed=max_decompressed).to_profile()
+
+
+def load_paths(path: str | os.PathLike, *, max_decompressed: int | None = None) -> StackPaths:
+    """Read a folded file into root-first paths, one per line, without building a stack table."""
     source = os.fspath(path)
     ids = _FrameIds()
     get = ids.__getitem__
@@ -378,7 +383,7 @@ def load(path: str | os.PathLike, *, max_decompressed: int | None = None) -> Pro
                     if len(thr) < len(lengths):  # markers first seen inside this block
                         thr = [0] * (len(lengths) - len(thr)) + thr
                     thr_parts.append(np.array(thr, dtype=np.int64))
-    return _build(source, ids, flat_parts, len_parts, cnt_parts, thr_parts, thread_keys,
+    return _paths(source, ids, flat_parts, len_parts, cnt_parts, thr_parts, thread_keys,
                   thread_names, processes, skipped, skipped_lines)
 
 
@@ -416,39 +421,9 @@ def _strip_markers(ids: _FrameIds, flat: list[int], n0: int, thread_keys: dict,
     return t
 
 
-def _trie(flat: np.ndarray, lengths: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Build the stack table: :func:`build_trie` (one numpy pass per depth level), or a
-    plain dict walk for few, very deep stacks, where per-level passes would dominate."""
-    maxlen = int(lengths.max())
-    if maxlen <= 2048 or len(flat) > maxlen * 400:
-        return build_trie(flat, lengths)
-    children: dict[tuple[int, int], int] = {}
-    prefix: list[int] = []
-    frame: list[int] = []
-    leaf: list[int] = []
-    pos = 0
-    fl = flat.tolist()
-    for n in lengths.tolist():
-        node = -1
-        for f in fl[pos:pos + n]:
-            key = (node, f)
-            nxt = children.get(key)
-            if nxt is None:
-                nxt = children[key] = len(prefix)
-                prefix.append(node)
-                frame.append(f)
-            node = nxt
-        leaf.append(node)
-        pos += n
-    i64 = np.int64
-    return np.asarray(prefix, dtype=i64), np.asarray(frame, dtype=i64), np.asarray(leaf, dtype=i64)
-
-
-def _build(source: str, ids: _FrameIds, flat_parts, len_parts, cnt_parts, thr_parts,
+def _paths(source: str, ids: _FrameIds, flat_parts, len_parts, cnt_parts, thr_parts,
            thread_keys: dict, thread_names: dict, processes: dict, skipped: int,
-           skipped_lines: list[int]) -> Profile:
-    import pandas as pd
-
+           skipped_lines: list[int]) -> StackPaths:
     meta: dict = {}
     if skipped:
         where = ", ".join(str(x) for x in skipped_lines) + (", ..." if skipped > len(skipped_lines) else "")
@@ -456,34 +431,26 @@ def _build(source: str, ids: _FrameIds, flat_parts, len_parts, cnt_parts, thr_pa
                             f"'stack COUNT' form (line {where})"]
     if processes:
         meta["processes"] = processes
+    if thread_keys:
+        threads = tuple(Thread(tid if tid is not None else 0, thread_names.get(i, ""), pid)
+                        for (pid, tid), i in sorted(thread_keys.items(), key=lambda kv: kv[1]))
+    else:
+        threads = (Thread(0, ""),)
     if not len_parts:
-        return Profile(frames=(), stack_prefix=[], stack_frame=[], sample_stack=[],
-                       values=np.zeros((0, 1)), sample_types=(SAMPLE_TYPE,), meta=meta)
+        e = np.zeros(0, dtype=np.int64)
+        return StackPaths(list(ids.frames), np.zeros(0, dtype=np.int32), e, np.zeros((0, 1)),
+                          (SAMPLE_TYPE,), None, threads, meta)
     flat = np.concatenate(flat_parts)
     flat_parts.clear()  # the blocks' copies are no longer needed (peak memory on big files)
     lengths = np.concatenate(len_parts)
     counts = np.concatenate(cnt_parts)
-    prefix, frame, leaf = _trie(flat, lengths)
+    thr = None
     if thr_parts:
         thr = np.concatenate(thr_parts)
         if len(thr) < len(lengths):
             thr = np.concatenate([np.zeros(len(lengths) - len(thr), dtype=np.int64), thr])
-    else:
-        thr = np.zeros(len(lengths), dtype=np.int64)
-    if thread_keys:
-        threads = [Thread(tid if tid is not None else 0, thread_names.get(i, ""), pid)
-                   for (pid, tid), i in sorted(thread_keys.items(), key=lambda kv: kv[1])]
-    else:
-        threads = [Thread(0, "")]
-    nt = max(len(threads), 1)
-    key = leaf * nt + thr
-    codes, uniq = pd.factorize(key, sort=False)
-    uniq = np.asarray(uniq, dtype=np.int64)
-    vals = np.bincount(codes, weights=counts, minlength=len(uniq))
-    return Profile(frames=ids.frames, stack_prefix=prefix, stack_frame=frame,
-                   sample_stack=uniq // nt, sample_thread=uniq % nt,
-                   values=vals.reshape(-1, 1), sample_types=(SAMPLE_TYPE,),
-                   threads=threads, meta=meta)
+    return StackPaths(ids.frames, flat, lengths, counts.reshape(-1, 1), (SAMPLE_TYPE,), thr,
+                      threads, meta)
 
 
 # ---------------------------------------------------------------------------
