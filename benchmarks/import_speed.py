@@ -30,7 +30,6 @@ import argparse
 import json
 import os
 import resource
-import shutil
 import subprocess
 import sys
 import time
@@ -203,7 +202,7 @@ def main(argv: list[str] | None = None) -> int:
                 make_quarter(path, qpath)
             qsize = os.path.getsize(qpath)
             q = measure("perf", qpath, a.repeat, a.timeout)
-            print(row(f"flamekit, first 1/4", qsize, q,
+            print(row("flamekit, first 1/4", qsize, q,
                       f"peak RSS {q['rss_mb']:.0f} MB at {qsize / 1e6:.0f} MB vs {fk['rss_mb']:.0f} MB "
                       f"at {size / 1e6:.0f} MB of input"))
             mbs = size / 1e6 / fk["wall"]

@@ -1207,6 +1207,7 @@ class PrunedTree:
 
 
 def _pruned_tree(res: DiffResult, thr: float) -> PrunedTree:
+    """See :meth:`DiffResult.pruned_tree` (``thr`` in percent)."""
     assert res._runs is not None and res._gmaps is not None
     runs = res._runs
     deep = any(len(r.depth) and int(r.depth.max()) > _DEEP_LEVELS for r in runs)

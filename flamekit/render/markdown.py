@@ -73,7 +73,7 @@ def _row(r: Any, metric: str, show_line: bool) -> str:
 
 
 def _table(rows: Any, metric: str, show_line: bool) -> list[str]:
-    head = [f"| Function | File | Base % | Head % | Δ pp | Status | q (significant) |",
+    head = ["| Function | File | Base % | Head % | Δ pp | Status | q (significant) |",
             "|---|---|--:|--:|--:|---|---|"]
     return head + [_row(r, metric, show_line) for _, r in rows.iterrows()]
 
