@@ -24,6 +24,13 @@ from typing import Any, Callable
 _U64 = struct.Struct("<Q")
 
 
+def cpus() -> int:
+    """Return the number of CPUs this process may run on."""
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0))
+    return os.cpu_count() or 1
+
+
 def can_fork() -> bool:
     """Return True when :func:`start` can run work in a child process here."""
     return hasattr(os, "fork") and hasattr(os, "pwrite")

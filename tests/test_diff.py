@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import re
 
 import numpy as np
@@ -634,10 +635,26 @@ def test_cli_diff_of_folded_files_equals_the_api_diff_of_their_profiles(tmp_path
     forks = []
     real_start = _forked.start
     monkeypatch.setattr(_forked, "start", lambda *a: forks.append(a) or real_start(*a))
-    assert main(["diff", str(a), str(b), "--json", str(out), "-q"]) == 0
-    assert len(forks) == 2
+    # the page too is written in a child (beside the JSON); when the child fails, the parent
+    # writes it again itself
+    from flamekit.render import diff_html
+
+    monkeypatch.setattr(cli_diff, "PARALLEL_HTML_MIN_NODES", 0)
+    parent = os.getpid()
+    real_write = diff_html.write_diff_html
+
+    def write_fails_in_children(*a, **kw):
+        if os.getpid() != parent:
+            raise OSError("disk full (in the child only)")
+        return real_write(*a, **kw)
+
+    monkeypatch.setattr(diff_html, "write_diff_html", write_fails_in_children)
+    page = tmp_path / "d.html"
+    assert main(["diff", str(a), str(b), "--json", str(out), "-o", str(page), "-q",
+                 "--title", "t"]) == 0
+    assert len(forks) == 3  # two loads, one page
     got = json.loads(out.read_text())
-    want = diff_json.to_dict(diff(formats.load(a), formats.load(b), base_sources=[str(a)],
-                                  head_sources=[str(b)]))
-    assert got == json.loads(json.dumps(want))
+    res = diff(formats.load(a), formats.load(b), base_sources=[str(a)], head_sources=[str(b)])
+    assert got == json.loads(json.dumps(diff_json.to_dict(res)))
     assert got["regressions"][0]["name"] == "slow_risk_check"
+    assert page.read_text(encoding="utf-8") == diff_html.render_diff_html(res, title="t")

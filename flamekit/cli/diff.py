@@ -137,8 +137,7 @@ def map_paths(fn: Callable[[str], Any], paths: Sequence[str], *, workers: int | 
     from .. import _forked
 
     paths = list(paths)
-    ncpu = (len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity")
-            else (os.cpu_count() or 1))
+    ncpu = _forked.cpus()
     n = min(2 if workers is None else workers, ncpu, len(paths))
     size = 0
     for p in paths:
@@ -248,18 +247,16 @@ def run(args: argparse.Namespace) -> int:
                fail_on_regression=args.fail_on_regression, base_sources=bpaths,
                head_sources=hpaths)
     title = args.title or "flamekit diff"
-    html_pid = _fork_html(res, args.output, title) if args.output and (args.json or
-                                                                     args.markdown) else None
-    if args.output and html_pid is None:
-        from ..render.diff_html import write_diff_html
-
-        write_diff_html(res, args.output, title=title)
+    html_child = _fork_html(res, args.output, title) if args.output and (args.json or
+                                                                         args.markdown) else None
+    if args.output and html_child is None:
+        _write_page(res, args.output, title)
     if args.markdown:
         markdown.write(res, args.markdown, title=title)
     if args.json:
         diff_json.write(res, args.json)
-    if html_pid is not None:
-        _wait_html(html_pid, res, args.output, title)
+    if html_child is not None:
+        _wait_html(html_child, res, args.output, title)
     if not args.quiet and "-" not in (args.markdown, args.json):
         _print_summary(res)
     res.check_threshold()
@@ -272,51 +269,32 @@ def run(args: argparse.Namespace) -> int:
 PARALLEL_HTML_MIN_NODES = 200_000
 
 
-def _fork_html(res, path: str, title: str) -> int | None:
-    """Start writing the HTML page in a forked child when the diff is big; return its pid.
+def _fork_html(res, path: str, title: str):
+    """Start writing the HTML page in a forked child when the diff is big; return the child.
 
     Rendering the flame graph and serializing the JSON of a large diff each take
     a few hundred ms of one CPU; with a second CPU idle after the diff they run
     side by side. Returns None (the caller writes the page itself) for small
     diffs, one CPU, or no ``fork``.
     """
-    if res.tree_rows() < PARALLEL_HTML_MIN_NODES or not hasattr(os, "fork"):
+    from .. import _forked
+
+    if res.tree_rows() < PARALLEL_HTML_MIN_NODES or _forked.cpus() < 2:
         return None
-    ncpu = (len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity")
-            else (os.cpu_count() or 1))
-    if ncpu < 2:
-        return None
+    return _forked.start(_write_page, res, path, title)
+
+
+def _write_page(res, path: str, title: str) -> bool:
     from ..render.diff_html import write_diff_html
 
-    sys.stdout.flush()
-    sys.stderr.flush()
-    try:
-        pid = os.fork()
-    except OSError:
-        return None
-    if pid == 0:  # child: write the page, report success by the exit status only
-        code = 1
-        try:
-            write_diff_html(res, path, title=title)
-            code = 0
-        except BaseException:  # the parent writes the page again and raises the proper error
-            pass
-        finally:
-            os._exit(code)
-    return pid
+    write_diff_html(res, path, title=title)
+    return True
 
 
-def _wait_html(pid: int, res, path: str, title: str) -> None:
+def _wait_html(child, res, path: str, title: str) -> None:
     """Wait for the HTML child; when it failed, write the page here (raising its error)."""
-    try:
-        _, status = os.waitpid(pid, 0)
-        ok = os.waitstatus_to_exitcode(status) == 0
-    except (OSError, ValueError):
-        ok = False
-    if not ok:
-        from ..render.diff_html import write_diff_html
-
-        write_diff_html(res, path, title=title)
+    if child.result() is not True:
+        _write_page(res, path, title)
 
 
 def _print_summary(res) -> None:
