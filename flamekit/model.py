@@ -1102,9 +1102,11 @@ def _topmost(prefix: np.ndarray, key: np.ndarray, depth: np.ndarray) -> np.ndarr
     kmax = int(kp.max()) if n else 0
     if 0 <= int(kp.min()) and kmax < 65536:
         kp = kp.astype(np.uint16)
-    o = by_pre[np.argsort(kp, kind="stable")]
-    start_o = key[o].astype(_I64) * (n + 1)
-    start_o += pre[o]
+    srt = np.argsort(kp, kind="stable")
+    o = by_pre[srt]
+    # key[o] is kp[srt], and pre[o] is srt itself (o lists rows by pre-order within keys)
+    start_o = kp[srt].astype(_I64) * (n + 1)
+    start_o += srt
     cm = start_o + size[o]
     np.maximum.accumulate(cm, out=cm)
     top_o = np.empty(n, dtype=bool)

@@ -519,10 +519,20 @@ def _paths(tree) -> dict[tuple, tuple]:
 
 @pytest.mark.parametrize("seed", [0, 1, 2])
 @pytest.mark.parametrize("thr", [0.5, 3.0, 30.0])
-def test_pruned_tree_equals_the_full_union_tree_cut_at_the_threshold(seed, thr):
+@pytest.mark.parametrize("walk", ["children", "levels"])
+def test_pruned_tree_equals_the_full_union_tree_cut_at_the_threshold(seed, thr, walk,
+                                                                      monkeypatch):
     """The page merges only wide paths (DiffResult.pruned_tree); it must equal cutting the
     full union tree: same kept nodes and values, and each [other] equal to the pruned
-    children's totals, with several runs per side and recursion."""
+    children's totals, with several runs per side and recursion. Runs are matched by
+    walking down the children of matches (tables ordered by parent) or level by level
+    (any order)."""
+    from flamekit.analysis import diff as D
+    from flamekit.model import _depths
+
+    if walk == "levels":
+        monkeypatch.setattr(D, "_match_children", lambda prefix, gkey, m, index, base:
+                            D._match_levels(prefix, gkey, _depths(prefix), m, index, base))
     rng = np.random.default_rng(seed)
     res = diff(_random_runs(rng, 2, 0), _random_runs(rng, 3, 5))
     full = res.tree()

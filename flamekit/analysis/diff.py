@@ -1206,6 +1206,54 @@ class PrunedTree:
     pruned_nodes: int | None
 
 
+def _lookup(rows: np.ndarray, parent_c: np.ndarray, gkey: np.ndarray, m: np.ndarray,
+            index: pd.Index, base: int) -> None:
+    """Map ``rows`` (not yet matched; parents matched to ``parent_c``, -1 at a root) onto
+    the candidate nodes in ``index`` (codes ``(parent + 1) * base + key``); -1 when absent."""
+    if len(rows):
+        m[rows] = index.get_indexer((parent_c + 1) * base + gkey[rows])
+
+
+def _match_children(prefix: np.ndarray, gkey: np.ndarray, m: np.ndarray, index: pd.Index,
+                    base: int) -> None:
+    """Match a run's rows to the candidate nodes, walking down from the roots through the
+    children of matched rows only (``prefix`` never decreases, so a row's children are
+    one contiguous range found by binary search): work in proportion to the matches."""
+    nroot = int(np.searchsorted(prefix, -1, side="right"))
+    front = np.arange(nroot, dtype=np.int64)
+    todo = front[m[front] < 0]
+    _lookup(todo, np.full(len(todo), -1, np.int64), gkey, m, index, base)
+    front = front[m[front] >= 0]
+    while len(front):
+        lo = np.searchsorted(prefix, front, side="left")
+        hi = np.searchsorted(prefix, front, side="right")
+        n = hi - lo
+        if not n.any():
+            break
+        # children of every frontier row, back to back
+        kids = np.repeat(lo - np.cumsum(n) + n, n) + np.arange(int(n.sum()), dtype=np.int64)
+        todo = kids[m[kids] < 0]
+        _lookup(todo, m[prefix[todo]], gkey, m, index, base)
+        front = kids[m[kids] >= 0]
+
+
+def _match_levels(prefix: np.ndarray, gkey: np.ndarray, depth: np.ndarray, m: np.ndarray,
+                  index: pd.Index, base: int) -> None:
+    """:func:`_match_children` for tables in any order: one pass over each depth level."""
+    order, bounds = _levels(depth)
+    b = bounds.tolist()
+    for d in range(1, len(b)):
+        lo, hi = b[d - 1], b[d]
+        if hi == lo:
+            continue
+        lv = np.arange(lo, hi) if order is None else order[lo:hi]
+        par = prefix[lv]
+        pm = np.where(par >= 0, m[np.maximum(par, 0)], -1)
+        sel = (m[lv] < 0) & ((pm >= 0) | (par < 0))
+        if sel.any():
+            _lookup(lv[sel], pm[sel], gkey, m, index, base)
+
+
 def _pruned_tree(res: DiffResult, thr: float) -> PrunedTree:
     """See :meth:`DiffResult.pruned_tree` (``thr`` in percent)."""
     assert res._runs is not None and res._gmaps is not None
@@ -1295,20 +1343,10 @@ def _union_pruned(runs: list[PreparedRun], gmaps: list[np.ndarray], own: np.ndar
     for i, (r, g, rows, m0) in enumerate(zip(runs, gmaps, cand_rows, o2n)):
         m = np.full(len(r.prefix), -1, np.int64)
         m[rows] = m0
-        order, bounds = _levels(r.depth)
-        b = bounds.tolist()
-        for d in range(1, len(b)):
-            lo, hi = b[d - 1], b[d]
-            if hi == lo:
-                continue
-            lv = np.arange(lo, hi) if order is None else order[lo:hi]
-            par = r.prefix[lv]
-            pm = np.where(par >= 0, m[np.maximum(par, 0)], -1)
-            sel = (m[lv] < 0) & ((pm >= 0) | (par < 0))
-            if not sel.any():
-                continue
-            rows_d = lv[sel]
-            m[rows_d] = index.get_indexer((pm[sel] + 1) * base + g[r.key[rows_d]])
+        if len(r.prefix) > 1 and bool((r.prefix[1:] >= r.prefix[:-1]).all()):
+            _match_children(r.prefix, g[r.key], m, index, base)
+        else:
+            _match_levels(r.prefix, g[r.key], r.depth, m, index, base)
         hit = m >= 0
         selfm[:, i] = np.bincount(m[hit], weights=r.self_[hit], minlength=nc)
         totm[:, i] = np.bincount(m[hit], weights=r.total[hit], minlength=nc)
