@@ -638,9 +638,8 @@ def test_cli_diff_of_folded_files_equals_the_api_diff_of_their_profiles(tmp_path
     out = tmp_path / "d.json"
     from flamekit import _forked
 
-    # force the forked children on these small files, whatever the machine's load
+    # force the forked children on these small files, whatever the machine
     monkeypatch.setattr(cli_diff, "PARALLEL_MIN_BYTES", 0)
-    monkeypatch.setattr(cli_diff.os, "getloadavg", lambda: (0.0, 0.0, 0.0))
     monkeypatch.setattr(cli_diff.os, "sched_getaffinity", lambda pid: {0, 1}, raising=False)
     forks = []
     real_start = _forked.start

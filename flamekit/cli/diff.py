@@ -129,10 +129,12 @@ def map_paths(fn: Callable[[str], Any], paths: Sequence[str], *, workers: int | 
     back through shared memory as a pickle whose numpy arrays travel as raw
     bytes), and ``while_waiting`` (e.g. importing the renderers) runs here
     meanwhile. Small inputs, one CPU, one file or no ``fork`` run in this
-    process, and so do big inputs when the 1-minute load average leaves no CPU
-    to spare (unless ``workers`` is given). With more files than workers, the
-    children take them in turn. A path that fails in a child is done again
-    here, so the error raised is the usual one.
+    process. (A busy machine is no reason to stay in one process: handing a
+    result back costs tens of ms, and two processes get a larger share of
+    contended CPUs than one; a 1-minute load average also counts the previous
+    diff of a CI job, and once sent a job's second diff down the slow path.)
+    With more files than workers, the children take them in turn. A path that
+    fails in a child is done again here, so the error raised is the usual one.
     """
     from .. import _forked
 
@@ -143,14 +145,6 @@ def map_paths(fn: Callable[[str], Any], paths: Sequence[str], *, workers: int | 
     for p in paths:
         try:
             size += os.path.getsize(p)
-        except OSError:
-            pass
-    if n >= 2 and workers is None and hasattr(os, "getloadavg"):
-        # two processes only pay off with a CPU to spare: on a busy machine they share one
-        # and lose the transfer and start-up time
-        try:
-            if os.getloadavg()[0] > ncpu - 0.5:
-                n = 1
         except OSError:
             pass
     if n < 2 or size < PARALLEL_MIN_BYTES or not _forked.can_fork():
