@@ -5,6 +5,12 @@ profiles of the same workload (repeated runs), and returns a :class:`DiffResult`
 a pandas table with one row per function (or line, or file) and the facts a
 renderer needs. Nothing here formats strings for humans.
 
+Each profile is first reduced on its own to a :class:`PreparedRun` (a call
+tree keyed by function, with per-function figures: :func:`prepare_run`, or
+:func:`prepare_paths` for folded files read as paths); the CLI does that in
+the process that loaded the file, so :func:`diff` itself only joins keys and
+tests, and the flame graph merges the keyed trees when it is drawn.
+
 The method, documented for users in ``docs/diff.md``:
 
 * **Identity.** Frames are matched by ``(name, file)`` (``by="function"``), so
