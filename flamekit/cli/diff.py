@@ -198,10 +198,11 @@ def prepare_sides(bspec: Sequence[str], hspec: Sequence[str], fmt: str | None = 
 
     def prep(path: str, st: str | None = sample_type):
         kw = dict(by=by, normalize=normalize, sample_type=st, source=path)
-        sp = formats.load_paths(path, fmt)  # folded stacks: key frames before any stack table
+        name = fmt or formats.detect(path).NAME  # detected once for both readers below
+        sp = formats.load_paths(path, name)  # folded stacks: key frames before any stack table
         if sp is not None:
             return prepare_paths(sp, **kw)
-        return prepare_run(formats.load(path, fmt), **kw)
+        return prepare_run(formats.load(path, name), **kw)
 
     runs = map_paths(prep, bpaths + hpaths, while_waiting=_import_renderers)
     base, head = runs[:len(bpaths)], runs[len(bpaths):]
