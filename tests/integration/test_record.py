@@ -120,19 +120,22 @@ def test_perf_launch_old_python_notes_native_only(tmp_path):
 def test_scalene_launch_names_hot_function(tmp_path):
     out = profile_path(tmp_path)
     r = flamekit_record("--backend", "scalene", "-o", str(out), "--",
-                        sys.executable, str(WORKLOADS / "regression_pair.py"), "--seconds", "1.5",
+                        sys.executable, str(WORKLOADS / "regression_pair.py"), "--seconds", "3",
                         "--inject", "--inject-share", "0.7", timeout=120)
     assert r.returncode == 0, r.stderr
     p = flamekit.load(out)
     assert p.n_samples > 0
     # scalene's per-line Python CPU seconds, grouped by function: the injected 70 % comes
     # first (at 50 % against price_book's 30 %, scalene once put price_book ahead on a busy
-    # machine: its line attribution in a 1.5 s run is noisy, so the margin is wide)
+    # machine: its line attribution is noisy, so the margin is wide)
     cpu = flamekit.functions(flamekit.group(p, "function"), "cpu_python").sort_values("total", ascending=False)
     assert cpu["name"].iloc[0] == "slow_risk_check", cpu.head()
     three = cpu[cpu["name"].isin(["slow_risk_check", "price_book", "hedge_positions"])]
+    # scalene's share of the three swung 0.55-0.75 over 3 s runs on this shared 2-core
+    # machine (py-spy's ground-truth test above holds +-10 pp); +-20 pp still fails a
+    # recorder that loses or misattributes the injected function
     share = float(three["total"].iloc[0] / three["total"].sum())
-    assert abs(share - 0.7) <= 0.15, share
+    assert abs(share - 0.7) <= 0.2, share
 
 
 def test_auto_picks_perf_for_a_non_python_command(perf_tool):
