@@ -43,6 +43,18 @@ class FormatError(ProfileImportError):
         super().__init__(prefix + reason)
 
 
+class OutputError(FlamekitError):
+    """An output file (or standard output) could not be written (exit 2).
+
+    ``path`` names the output, ``reason`` says why (``No space left on device``).
+    """
+
+    def __init__(self, path: str, reason: str):
+        self.path = str(path)
+        self.reason = reason
+        super().__init__(f"cannot write {self.path}: {reason}")
+
+
 class RecordError(FlamekitError):
     """A recording failed or was refused by the system (exit 1)."""
 

@@ -284,3 +284,21 @@ def test_flame_graph_groups_lines_by_function():
     assert len(by_func["payload"]["nodes"]["parent"]) == 2
     assert len(by_line["payload"]["nodes"]["parent"]) == 3
     assert by_func["report"]["hotspots"][0][0]["line"] == 40  # heaviest line kept
+
+
+def test_cli_report_to_stdout_and_unwritable_output(tmp_path):
+    """``-o -`` writes the same page to stdout; a missing output folder fails before loading."""
+    src = tmp_path / "a.folded"
+    src.write_text("main;work;leaf 5\nmain;idle 2\n")
+    out = tmp_path / "r.html"
+    cmd = [sys.executable, "-m", "flamekit", "report", str(src)]
+    r = subprocess.run(cmd + ["-o", str(out)], capture_output=True, timeout=120)
+    assert r.returncode == 0, r.stderr
+    r = subprocess.run(cmd + ["-o", "-"], capture_output=True, timeout=120)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout == out.read_bytes()
+    missing = tmp_path / "nope" / "r.html"
+    r = subprocess.run([sys.executable, "-m", "flamekit", "report", str(tmp_path / "absent.folded"),
+                        "-o", str(missing)], capture_output=True, text=True, timeout=120)
+    assert r.returncode == 2 and r.stderr == f"flamekit: cannot write {missing}: folder " \
+                                            f"{missing.parent} does not exist\n", r.stderr

@@ -2,12 +2,11 @@
 from __future__ import annotations
 
 import argparse
-import io
-import os
 import sys
 
 from .. import formats
-from ..errors import FlamekitError, UsageError
+from ..atomic import check_output
+from ..errors import UsageError
 from ..model import select
 
 NAME = "convert"
@@ -61,39 +60,16 @@ def run(args: argparse.Namespace) -> int:
                          f"({', '.join(formats.names(writable=True))})")
     # Decide the output format before the (possibly long) load: a typo fails fast.
     mod = formats.format_for_output("out" if out == "-" else out, args.to)
-    if out != "-":
-        _check_output_dir(out)
+    check_output(out)
     profile, _fmt = formats.load_with_format(args.input, args.from_format)
     if args.sample_type is not None:
         profile.type_index(args.sample_type)  # raises, listing the available types
         profile = select(profile, args.sample_type)
-    elif len(profile.sample_types) > 1 and getattr(mod, "ONE_VALUE_PER_STACK",
-                                                   mod.NAME in ("folded",)):
+    elif len(profile.sample_types) > 1 and mod.NAME == "folded":
         rest = ", ".join(str(s) for s in profile.sample_types[1:])
         print(f"flamekit: note: {mod.NAME} holds one value per stack; writing "
               f"{profile.sample_types[0]} (also available: {rest}; pick one with --sample-type)",
               file=sys.stderr)
-    if out == "-":
-        buf = io.BytesIO()  # dump fully first: a failure writes nothing to stdout
-        mod.dump(profile, buf, sample_type=None)
-        sys.stdout.flush()
-        sys.stdout.buffer.write(buf.getvalue())
-        sys.stdout.buffer.flush()
-        return 0
-    try:
-        formats.dump(profile, out, mod.NAME)
-    except OSError as e:
-        raise FlamekitError(f"{out}: cannot write: {e.strerror or e}") from None
+    formats.dump(profile, out, mod.NAME)  # "-": built fully first, a failure writes nothing
     return 0
-
-
-def _check_output_dir(out: str) -> None:
-    """Fail before loading when the output's folder is missing, not a folder, or read-only."""
-    d = os.path.dirname(os.path.abspath(out))
-    if not os.path.isdir(d):
-        raise FlamekitError(f"{out}: cannot write: folder {d} does not exist")
-    if os.path.isdir(out):
-        raise FlamekitError(f"{out}: cannot write: it is a directory")
-    if not os.access(d, os.W_OK | os.X_OK):
-        raise FlamekitError(f"{out}: cannot write: folder {d} is not writable")
 

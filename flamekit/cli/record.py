@@ -2,12 +2,11 @@
 from __future__ import annotations
 
 import argparse
-import importlib
 import os
 import sys
 import time
 
-from ..errors import FlamekitError, RecordError, UsageError
+from ..errors import FlamekitError, OutputError, RecordError, UsageError
 
 NAME = "record"
 HELP = "record a PID or a command with py-spy, scalene or perf"
@@ -53,20 +52,6 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="command to launch and record")
 
 
-def _html_writer():
-    try:
-        mod = importlib.import_module("flamekit.render.html")
-    except ModuleNotFoundError as e:
-        if e.name not in ("flamekit.render.html", "flamekit.render"):
-            raise
-        mod = None
-    fn = getattr(mod, "write_report", None)
-    if fn is None:
-        raise UsageError("--html needs the HTML report renderer (flamekit.render.html), which this "
-                         "flamekit lacks: record with -o, then run `flamekit report` once it is installed")
-    return fn
-
-
 def run(args: argparse.Namespace) -> int:
     """Record, write the profile (and the report); return the command's exit code or 0."""
     from ..formats import dump, names
@@ -79,7 +64,6 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError("give either --pid PID or -- CMD, not both")
     if args.pid is None and not cmd:
         raise UsageError("nothing to record: give --pid PID or -- CMD [ARGS...]")
-    write_html = _html_writer() if args.html else None
     out = args.output or time.strftime("flamekit-%Y%m%d-%H%M%S.json")
     fmt = None
     try:
@@ -91,6 +75,10 @@ def run(args: argparse.Namespace) -> int:
             raise UsageError(f"cannot tell the profile format from {out!r} (writable: "
                              f"{', '.join(names(writable=True))})") from None
         fmt = "native"
+    if args.html:
+        from ..atomic import check_output
+
+        check_output(args.html)  # before recording, not after
     out_dir = os.path.dirname(os.path.abspath(out))
     if not os.path.isdir(out_dir):
         raise UsageError(f"output directory does not exist: {out_dir}")
@@ -102,14 +90,16 @@ def run(args: argparse.Namespace) -> int:
     p = rec.profile
     try:
         written = dump(p, out, fmt)
-    except OSError as e:
-        raise RecordError(f"cannot write {out}: {e.strerror or e}") from None
+    except OutputError as e:
+        raise RecordError(str(e)) from None
     m = p.meta
     print(f"flamekit: wrote {out} ({written}): {p.n_samples} samples over {m.get('duration_s', 0):.1f} s "
           f"with {m.get('tool')} {m.get('tool_version')}"
           + (f", command exit status {rec.exit_code}" if rec.exit_code is not None else ""),
           file=sys.stderr)
-    if write_html is not None:
-        write_html(p, args.html, title=args.title, notes=m.get("notes"))
+    if args.html:
+        from ..render.html import write_report
+
+        write_report(p, args.html, title=args.title, notes=m.get("notes"))
         print(f"flamekit: wrote {args.html}", file=sys.stderr)
     return rec.exit_code if rec.exit_code is not None else 0

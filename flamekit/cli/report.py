@@ -6,7 +6,8 @@ import os
 import sys
 
 from .. import formats
-from ..errors import FlamekitError, UsageError
+from ..atomic import check_output
+from ..errors import UsageError
 from ..model import merge
 
 NAME = "report"
@@ -79,6 +80,7 @@ def run(args: argparse.Namespace) -> int:
                 notes = f.read()
         except OSError as e:
             raise UsageError(f"cannot read notes {args.notes}: {e.strerror}") from None
+    check_output(args.output)
     profiles = []
     for path in args.profiles:
         if not os.path.isfile(path):
@@ -87,10 +89,7 @@ def run(args: argparse.Namespace) -> int:
     profile = profiles[0] if len(profiles) == 1 else merge(*profiles)
     if args.sample_type is not None:
         profile.type_index(args.sample_type)  # a clear error listing the choices
-    try:
-        write_report(profile, args.output, title=args.title, notes=notes,
-                     sample_type=args.sample_type, prune_fraction=fraction, by=args.by)
-    except OSError as e:
-        raise FlamekitError(f"cannot write {args.output}: {e.strerror}") from None
+    write_report(profile, args.output, title=args.title, notes=notes,
+                 sample_type=args.sample_type, prune_fraction=fraction, by=args.by)
     print(f"wrote {args.output}", file=sys.stderr)
     return 0

@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from ..atomic import atomic_output
+from ..atomic import write_output
 from ..model import Frame, Profile, SampleType, Thread
 from .diff_json import function_rows
 from .html import display_text, render_page
@@ -156,7 +156,5 @@ def render_diff_html(res: Any, *, title: str = "flamekit diff",
 
 def write_diff_html(res: Any, path: str | os.PathLike, *, title: str = "flamekit diff",
                     prune_fraction: float = DEFAULT_PRUNE) -> None:
-    """Write the differential flame graph page to ``path`` atomically."""
-    html = render_diff_html(res, title=title, prune_fraction=prune_fraction)
-    with atomic_output(path, "w") as f:
-        f.write(html)
+    """Write the differential flame graph page to ``path`` (``-``: stdout) atomically."""
+    write_output(path, render_diff_html(res, title=title, prune_fraction=prune_fraction))

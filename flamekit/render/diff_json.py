@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from ..atomic import atomic_output
+from ..atomic import write_output
 
 SCHEMA = "flamekit-diff"
 SCHEMA_VERSION = 1
@@ -124,11 +124,4 @@ def dumps(result: Any, limit: int | None = None, indent: int | None = None) -> s
 def write(result: Any, path: str | os.PathLike, limit: int | None = None,
           indent: int | None = None) -> None:
     """Write the JSON document atomically to ``path`` (``-`` for stdout)."""
-    text = dumps(result, limit, indent)
-    if os.fspath(path) == "-":
-        import sys
-
-        sys.stdout.write(text)
-        return
-    with atomic_output(path) as f:
-        f.write(text)
+    write_output(path, dumps(result, limit, indent))

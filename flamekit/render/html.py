@@ -26,7 +26,7 @@ import jinja2
 from markupsafe import Markup
 
 from .. import __version__
-from ..atomic import atomic_output
+from ..atomic import write_output
 from ..model import Profile, group
 from .payload import DEFAULT_PRUNE, MAX_STRING, payload_from_pruned, prune
 
@@ -252,8 +252,6 @@ def render_report(profile: Profile, *, title: str | None = None, notes: str | No
 def write_report(profile: Profile, path: str | os.PathLike, *, title: str | None = None,
                  notes: str | None = None, sample_type: str | int | None = None,
                  prune_fraction: float = DEFAULT_PRUNE, by: str = "function") -> None:
-    """Write a self-contained HTML report to ``path`` atomically (see :func:`render_report`)."""
-    html = render_report(profile, title=title, notes=notes, sample_type=sample_type,
-                         prune_fraction=prune_fraction, by=by)
-    with atomic_output(path, "w") as f:
-        f.write(html)
+    """Write a self-contained HTML report to ``path`` (``-``: stdout) atomically (see :func:`render_report`)."""
+    write_output(path, render_report(profile, title=title, notes=notes, sample_type=sample_type,
+                                     prune_fraction=prune_fraction, by=by))

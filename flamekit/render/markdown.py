@@ -13,11 +13,11 @@ review): :func:`cell` makes any string one inert table cell.
 from __future__ import annotations
 
 import math
-import os
 import re
+import os
 from typing import Any
 
-from ..atomic import atomic_output
+from ..atomic import write_output
 
 MARKER = "<!-- flamekit-diff -->"
 #: GitHub refuses comments over 65,536 characters; stay well below.
@@ -180,11 +180,4 @@ def render(result: Any, *, title: str = "flamekit diff", artifact_note: str = ""
 
 def write(result: Any, path: str | os.PathLike, **kwargs: Any) -> None:
     """Write the comment atomically to ``path`` (``-`` for stdout)."""
-    text = render(result, **kwargs)
-    if os.fspath(path) == "-":
-        import sys
-
-        sys.stdout.write(text)
-        return
-    with atomic_output(path) as f:
-        f.write(text)
+    write_output(path, render(result, **kwargs))
