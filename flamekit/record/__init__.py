@@ -38,6 +38,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 import psutil
 
 from ..errors import RecordError, UsageError
+from .tools import find_tool, require_tool  # noqa: F401  (public: the backends use them)
 
 if TYPE_CHECKING:  # pragma: no cover
     from .session import Session
@@ -129,14 +130,6 @@ def get_recorder(name: str) -> Recorder:
         return mods[name]  # type: ignore[return-value]
     except KeyError:
         raise UsageError(f"unknown backend {name!r} (choose auto, {', '.join(BACKENDS)})") from None
-
-
-def require_tool(exe: str, fix: str) -> str:
-    """Return the path of ``exe`` on PATH or raise RecordError naming the install command."""
-    path = shutil.which(exe)
-    if not path:
-        raise RecordError(f"{exe} is not installed (not found on PATH): {fix}")
-    return path
 
 
 def tool_output(argv: list[str], timeout: float = 20.0) -> str:
@@ -406,5 +399,6 @@ def record(opts: RecordOptions):
 
 
 __all__ = ["RecordOptions", "Recorder", "ResourceSampler", "BACKENDS", "record", "check_pid",
+           "find_tool", "require_tool",
            "is_python_process", "command_interpreter", "target_meta", "host_meta", "redact_argv"]
 

@@ -25,12 +25,11 @@ from . import PTRACE_FIX, is_python_process, require_tool, tool_output
 NAME = "py-spy"
 DEFAULT_RATE = 100
 LAUNCHES_TARGET = False
-INSTALL = "pip install py-spy"
 
 
 def tool_version() -> str:
     """Return py-spy's version (e.g. ``0.4.3``); RecordError with the pip command if missing."""
-    exe = require_tool("py-spy", INSTALL)
+    exe = require_tool("py-spy")
     out = tool_output([exe, "--version"])
     m = re.search(r"(\d+\.\d+(\.\d+)?)", out)
     return m.group(1) if m else "unknown"
@@ -60,7 +59,7 @@ def output_path(s) -> str:
 def argv(s) -> list[str]:
     """Return the ``py-spy record`` command line."""
     o = s.opts
-    cmd = [require_tool("py-spy", INSTALL), "record", "--pid", str(s.target_pid), "--format", "speedscope",
+    cmd = [require_tool("py-spy"), "record", "--pid", str(s.target_pid), "--format", "speedscope",
            "--output", output_path(s), "--rate", str(s.rate), "--full-filenames"]
     if o.duration:
         cmd += ["--duration", str(max(1, math.ceil(o.duration)))]

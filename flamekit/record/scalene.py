@@ -26,12 +26,11 @@ NAME = "scalene"
 DEFAULT_RATE = 100
 LAUNCHES_TARGET = True
 TARGET_IS_TOOL = True  # scalene runs the program in its own process
-INSTALL = "pip install scalene"
 
 
 def tool_version() -> str:
     """Return scalene's version (``2.4.0``); RecordError with the pip command if missing."""
-    exe = require_tool("scalene", INSTALL)
+    exe = require_tool("scalene")
     m = re.search(r"version\s+(\d+\.\d+(\.\d+)?)", tool_output([exe, "--version"]), re.I)
     return m.group(1) if m else "unknown"
 

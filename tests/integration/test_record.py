@@ -278,11 +278,16 @@ def test_pid_with_scalene_is_refused():
 
 
 def test_missing_tool(tmp_path):
+    """An interpreter without py-spy beside it (a fresh venv) and none on PATH: the venv's pip command."""
+    from venv_helpers import fresh_venv
+
+    py = fresh_venv(tmp_path / "venv")
     empty = tmp_path / "empty-bin"
     empty.mkdir()
-    r = flamekit_record("--backend", "py-spy", "-o", str(profile_path(tmp_path)), "--",
-                        sys.executable, "-c", "pass", env=env(PATH=str(empty)))
-    _one_line_error(r, 1, "py-spy is not installed", "pip install py-spy")
+    r = subprocess.run([str(py), "-m", "flamekit", "record", "--no-progress", "--backend", "py-spy",
+                        "-o", str(profile_path(tmp_path)), "--", str(py), "-c", "pass"],
+                       cwd=REPO, env=env(PATH=str(empty)), capture_output=True, text=True, timeout=60)
+    _one_line_error(r, 1, "py-spy is not installed", f"{py} -m pip install py-spy")
 
 
 def test_bad_usage():

@@ -5,7 +5,6 @@ import json
 import os
 import subprocess
 import sys
-import venv
 from pathlib import Path
 
 import pytest
@@ -249,8 +248,11 @@ def test_wheel_installs_templates_and_renders(tmp_path):
     assert r.returncode == 0, r.stdout[-2000:] + r.stderr[-2000:]
     wheel = next((tmp_path / "dist").glob("flamekit-*.whl"))
     env_dir = tmp_path / "venv"
-    venv.create(env_dir, system_site_packages=True, with_pip=True)
-    py = env_dir / "bin" / "python"
+    # not system_site_packages: from a developer's venv, that "system" is the base interpreter,
+    # which lacks the venv's numpy, jinja2...; the helper's .pth shows this interpreter's packages
+    from venv_helpers import fresh_venv
+
+    py = fresh_venv(env_dir)
     r = subprocess.run([str(py), "-m", "pip", "install", "--no-deps", "--no-index", str(wheel)],
                        capture_output=True, text=True, timeout=300)
     assert r.returncode == 0, r.stderr[-2000:]
