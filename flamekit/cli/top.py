@@ -9,6 +9,7 @@ import numpy as np
 from .. import formats
 from ..errors import UsageError
 from ..model import Profile, functions
+from ..numfmt import as_number
 from ..render.terminal import Table, format_pct, format_value, print_table, write_csv
 
 NAME = "top"
@@ -108,7 +109,7 @@ def run(args: argparse.Namespace) -> int:
     if args.csv:
         cols = ["rank", "self", "self_pct", "total", "total_pct", "unit",
                 "name", "file", "line", "module", "kind"]
-        rows = [[r + 1, _raw(row.self), f"{row.self_pct:.4f}", _raw(row.total),
+        rows = [[r + 1, as_number(row.self), f"{row.self_pct:.4f}", as_number(row.total),
                  f"{row.total_pct:.4f}", st.unit, row.name, row.file, row.line,
                  row.module, row.kind]
                 for r, row in enumerate(df.itertuples(index=False))]
@@ -138,7 +139,3 @@ def run(args: argparse.Namespace) -> int:
     print_table(Table(cols, rows, right=frozenset({0, 1, 2, 3}), title=title, caption=caption))
     return 0
 
-
-def _raw(x: float) -> int | float:
-    x = float(x)
-    return int(x) if x.is_integer() and abs(x) < 2**53 else x

@@ -25,7 +25,7 @@ from ..atomic import write_output
 from ..model import Frame, Profile, SampleType, Thread
 from .diff_json import function_rows
 from .html import display_text, render_page
-from .payload import DEFAULT_PRUNE, MAX_STRING, OTHER_FRAME, build_payload
+from .payload import DEFAULT_PRUNE, OTHER_FRAME, PruneInfo, clip, frame_map, payload_from_pruned
 
 DIFF_SCRIPTS = ("js/flamegraph.js", "js/diff.js")
 DIFF_STYLES = ("css/report.css", "css/diff.css")
@@ -93,30 +93,28 @@ def diff_profile(res: Any, prune_fraction: float = DEFAULT_PRUNE) -> tuple[Profi
 
 
 def _path(p: Profile, node: int, limit: int = 12) -> list[str]:
-    names = [p.frames[f].name[:MAX_STRING] for f in p.stack_frames(node)]
+    names = [clip(p.frames[f].name) for f in p.stack_frames(node)]
     return names if len(names) <= limit else ["…"] + names[-limit:]
 
 
 def build_diff_data(res: Any, *, title: str, prune_fraction: float = DEFAULT_PRUNE) -> dict:
     """Return the JSON data of the diff page: the flame graph payload and the diff facts."""
     p, facts = diff_profile(res, prune_fraction)
-    payload, _ = build_payload(p, prune_fraction=0.0, diff=(0, 1))
-    payload["pruned"]["nodes"] = facts["pruned"]
-    payload["pruned"]["fraction"] = float(prune_fraction)
-    payload["pruned"]["share"] = facts["share"]
-    used = np.zeros(len(p.frames), dtype=bool)
-    used[p.stack_frame] = True
-    other = facts["other"]
-    payload["pruned"]["otherFrame"] = int(used[:other].sum()) if used[other] else -1
+    info = PruneInfo(float(prune_fraction), p.n_stacks, p.n_stacks, facts["pruned"],
+                     facts["share"], facts["other"])
+    payload = payload_from_pruned(p, info, diff=(0, 1))
+    fmap = frame_map(p)  # frame i of p is function key i: rows find their graph frame by id
     o = res.options
-    rows = function_rows(res, TABLE_ROWS)
+    rows = function_rows(res, TABLE_ROWS, keys=True)
     for r in rows:
-        r["name"] = r["name"][:MAX_STRING]
-        r["file"] = r["file"][:MAX_STRING]
+        k = r.pop("key")
+        r["frame"] = int(fmap[k]) if 0 <= k < len(fmap) else -1
+        r["name"] = clip(r["name"])
+        r["file"] = clip(r["file"])
     vanished = []
     for node in facts["vanished"][:VANISHED_ROWS].tolist():
         f = p.frames[int(p.stack_frame[node])]
-        vanished.append({"node": int(node), "name": f.name[:MAX_STRING], "file": f.file[:MAX_STRING],
+        vanished.append({"node": int(node), "name": clip(f.name), "file": clip(f.file),
                          "base": float(facts["base_total"][node]), "path": _path(p, node)})
     gone_funcs = function_rows(res, status="gone")[:VANISHED_ROWS]
     diff = {
@@ -140,7 +138,7 @@ def build_diff_data(res: Any, *, title: str, prune_fraction: float = DEFAULT_PRU
         "rowsOmitted": len(res.table) - len(rows),
         "vanished": vanished,
         "vanishedCount": int(len(facts["vanished"])),
-        "goneFunctions": [{"name": r["name"][:MAX_STRING], "file": r["file"][:MAX_STRING],
+        "goneFunctions": [{"name": clip(r["name"]), "file": clip(r["file"]),
                            "base": r["base_total"]} for r in gone_funcs],
     }
     return {"payload": payload, "diff": diff}

@@ -59,12 +59,14 @@ _ROW_COLUMNS = (("name", "str"), ("file", "str"), ("line", "int"), ("module", "s
     + tuple((c, "bool") for c in _ROW_BOOLS)
 
 
-def function_rows(result: Any, limit: int | None = None, status: str | None = None
-                  ) -> list[dict[str, Any]]:
+def function_rows(result: Any, limit: int | None = None, status: str | None = None,
+                  keys: bool = False) -> list[dict[str, Any]]:
     """Return the table as a list of JSON rows (at most ``limit``; regressions always kept).
 
-    ``status`` keeps only the rows of that status (``new``, ``gone``...). Built a
-    column at a time (a 100k-function diff has 2.5M cells).
+    ``status`` keeps only the rows of that status (``new``, ``gone``...); ``keys``
+    adds each row's function key (``key``: the frame id of the function in
+    :meth:`DiffResult.tree`). Built a column at a time (a 100k-function diff has
+    2.5M cells).
     """
     t = result.table
     if status is not None:
@@ -72,8 +74,11 @@ def function_rows(result: Any, limit: int | None = None, status: str | None = No
     if limit is not None and len(t) > limit:
         keep = t.index[:limit].union(t.index[t["regression"] | t["improvement"]])
         t = t.loc[keep]
-    names = [c for c, _ in _ROW_COLUMNS]
-    cols = [_column(t, c, kind) for c, kind in _ROW_COLUMNS]
+    spec = _ROW_COLUMNS + ((("_k", "int"),) if keys else ())
+    names = [c for c, _ in spec]
+    cols = [_column(t, c, kind) for c, kind in spec]
+    if keys:
+        names[-1] = "key"
     return [dict(zip(names, vals)) for vals in zip(*cols)]
 
 

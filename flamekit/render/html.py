@@ -28,7 +28,7 @@ from markupsafe import Markup
 from .. import __version__
 from ..atomic import write_output
 from ..model import Profile, group
-from .payload import DEFAULT_PRUNE, MAX_STRING, payload_from_pruned, prune
+from .payload import DEFAULT_PRUNE, clip, payload_from_pruned, prune
 
 #: Reproducibility keys shown in the report, in display order (others are never embedded).
 META_KEYS = ("tool", "tool_version", "command", "pid", "host", "cpu_model", "python_version",
@@ -191,10 +191,10 @@ def build_report_data(profile: Profile, *, title: str, notes_html: str = "",
     for k, st in enumerate(profile.sample_types):
         rows = []
         for h in hotspots(profile, k, n=15):
-            rows.append({"name": h.name[:MAX_STRING], "file": h.file[:MAX_STRING], "line": h.line,
+            rows.append({"name": clip(h.name), "file": clip(h.file), "line": h.line,
                          "self": h.self, "total": h.total, "selfPct": h.self_pct,
                          "totalPct": h.total_pct,
-                         "path": [f.name[:MAX_STRING] for f in h.path[-40:]],
+                         "path": [clip(f.name) for f in h.path[-40:]],
                          "pathCut": max(0, len(h.path) - 40)})
         hs.append(rows)
     report: dict[str, Any] = {
@@ -213,7 +213,7 @@ def build_report_data(profile: Profile, *, title: str, notes_html: str = "",
         report["alloc"] = {
             "allocType": sites.attrs.get("alloc_type"), "peakType": sites.attrs.get("peak_type"),
             "countType": sites.attrs.get("count_type"),
-            "rows": [{"name": r.name[:MAX_STRING], "file": r.file[:MAX_STRING], "line": int(r.line),
+            "rows": [{"name": clip(r.name), "file": clip(r.file), "line": int(r.line),
                       "alloc": float(r.alloc), "allocPct": float(r.alloc_pct),
                       "peak": None if r.peak != r.peak else float(r.peak),
                       "count": None if r.count != r.count else float(r.count)}

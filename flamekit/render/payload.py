@@ -25,8 +25,12 @@ Payload version 1::
       "diff":    {"base": int, "head": int}          # OPTIONAL: differential mode
     }
 
-``si`` is an index into ``strings``. Strings longer than :data:`MAX_STRING`
-characters are truncated (plain text, before any escaping) and end in "…".
+``si`` is an index into ``strings``. Every string a page shows (here and in
+the report and diff sections) goes through :func:`clip`, the one rule: longer
+than :data:`MAX_STRING` characters, it is cut to ``MAX_STRING - 1`` and ends
+in "…" (plain text, before any escaping). Sample rows are in order of first
+appearance of their (node, thread) in the profile's samples, as the Python
+exporters write them.
 
 Pruning (:func:`prune`) runs *before* the payload is built: stack rows whose
 total (absolute value, in every sample type) is below ``fraction`` of the grand
@@ -43,6 +47,8 @@ from typing import Any
 import numpy as np
 
 from ..model import Frame, Profile, SampleType, _accumulate_up, _depths, _propagate_down
+from ..numfmt import as_numbers
+from ..strtable import StringTable
 
 PAYLOAD_VERSION = 1
 #: Default pruning threshold: 0.1 px of a 1200 px wide graph.
@@ -125,32 +131,25 @@ def prune(p: Profile, fraction: float = DEFAULT_PRUNE) -> tuple[Profile, PruneIn
     return q, info
 
 
-def _clip(s: str) -> str:
-    """Truncate a string to :data:`MAX_STRING` characters (plain text, before escaping)."""
+def clip(s: object) -> str:
+    """Return ``s`` as page text of at most :data:`MAX_STRING` characters (cut ones end in "…").
+
+    The one clipping rule of the report and diff pages: graph strings, table
+    rows and tooltips all use it, so the same name is the same text everywhere.
+    """
+    s = str(s)
     return s if len(s) <= MAX_STRING else s[:MAX_STRING - 1] + "\u2026"
 
 
-class _Strings:
-    """A string table builder: index 0 is the empty string."""
+def frame_map(q: Profile) -> np.ndarray:
+    """Return the payload frame id of each of ``q``'s frames (-1 for frames no stack row uses).
 
-    def __init__(self) -> None:
-        self.table: list[str] = [""]
-        self.ids: dict[str, int] = {"": 0}
-
-    def __call__(self, s: str) -> int:
-        s = _clip(str(s))
-        i = self.ids.get(s)
-        if i is None:
-            i = self.ids[s] = len(self.table)
-            self.table.append(s)
-        return i
-
-
-def _numbers(a: np.ndarray) -> list:
-    """Return a JSON-friendly list: ints when every value is integral, else floats."""
-    if len(a) and np.all(np.isfinite(a)) and np.all(a == np.round(a)) and np.all(np.abs(a) < 2**53):
-        return a.astype(np.int64).tolist()
-    return [float(x) for x in a.tolist()]
+    The payload keeps only used frames, in their order.
+    """
+    used = np.zeros(len(q.frames), dtype=bool)
+    if q.n_stacks:
+        used[q.stack_frame] = True
+    return np.where(used, np.cumsum(used) - 1, -1)
 
 
 def build_payload(p: Profile, *, prune_fraction: float = DEFAULT_PRUNE,
@@ -170,14 +169,13 @@ def build_payload(p: Profile, *, prune_fraction: float = DEFAULT_PRUNE,
 def payload_from_pruned(q: Profile, info: PruneInfo, *, default_type: int = 0,
                         diff: tuple[int, int] | None = None) -> dict:
     """Return the payload of an already pruned profile ``q`` (see :func:`build_payload`)."""
-    p = q
-    strings = _Strings()
-    # drop frames no row uses, keeping their order
-    used = np.zeros(len(q.frames), dtype=bool)
-    if q.n_stacks:
-        used[q.stack_frame] = True
-    fmap = np.cumsum(used) - 1
-    frames = [f for f, u in zip(q.frames, used.tolist()) if u]
+    table = StringTable()
+
+    def strings(s: object) -> int:
+        return table(clip(s))
+
+    fmap = frame_map(q)
+    frames = [f for f, m in zip(q.frames, fmap.tolist()) if m >= 0]
     func_ids: dict[tuple[str, str, str, str], int] = {}
     fr = {"name": [], "file": [], "line": [], "module": [], "kind": [], "func": []}
     for f in frames:
@@ -187,11 +185,15 @@ def payload_from_pruned(q: Profile, info: PruneInfo, *, default_type: int = 0,
         fr["module"].append(strings(f.module))
         fr["kind"].append(strings(f.kind))
         fr["func"].append(func_ids.setdefault((f.name, f.file, f.module, f.kind), len(func_ids)))
-    other = int(fmap[info.other_frame]) if info.other_frame >= 0 else -1
+    other = int(fmap[info.other_frame]) if 0 <= info.other_frame < len(fmap) else -1
     nt = max(len(q.threads), 1)
     if q.n_samples:
         key = q.sample_stack * nt + q.sample_thread
-        uniq, inv = np.unique(key, return_inverse=True)
+        uniq, first, inv = np.unique(key, return_index=True, return_inverse=True)
+        order = np.argsort(first, kind="stable")  # first appearance, as the exporters write
+        rank = np.empty_like(order)
+        rank[order] = np.arange(len(order))
+        uniq, inv = uniq[order], rank[inv.reshape(-1)]
         vals = [np.bincount(inv, weights=q.values[:, t], minlength=len(uniq))
                 for t in range(len(q.sample_types))]
     else:
@@ -203,7 +205,7 @@ def payload_from_pruned(q: Profile, info: PruneInfo, *, default_type: int = 0,
         "nodes": {"parent": q.stack_prefix.tolist(),
                   "frame": fmap[q.stack_frame].tolist() if q.n_stacks else []},
         "samples": {"node": (uniq // nt).tolist(), "thread": (uniq % nt).tolist(),
-                    "values": [_numbers(v) for v in vals]},
+                    "values": [as_numbers(v) for v in vals]},
         "types": {"name": [strings(t.name) for t in q.sample_types],
                   "unit": [strings(t.unit) for t in q.sample_types]},
         "threads": {"name": [strings(t.name) for t in q.threads],
@@ -214,9 +216,9 @@ def payload_from_pruned(q: Profile, info: PruneInfo, *, default_type: int = 0,
                    "share": [float(x) for x in info.share], "otherFrame": other},
     }
     if diff is not None:
-        b, h = (p.type_index(x) for x in diff)
+        b, h = (q.type_index(x) for x in diff)
         payload["diff"] = {"base": int(b), "head": int(h)}
-    payload["strings"] = strings.table
+    payload["strings"] = table.table
     return payload
 
 

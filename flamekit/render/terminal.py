@@ -19,6 +19,8 @@ import sys
 from dataclasses import dataclass, field
 from typing import IO, Any, Sequence
 
+from ..numfmt import TEXT_INT_LIMIT, is_integral
+
 # C0 controls (incl. ESC, CR, LF, TAB), DEL, C1 controls, and the Unicode
 # format characters used in "Trojan Source" attacks (bidi embeddings,
 # overrides and isolates, plus zero-width marks and the line/paragraph
@@ -99,7 +101,7 @@ def format_value(x: float, unit: str = "") -> str:
             if a >= div:
                 return f"{b / div:.3g} {name}"
         return f"{b:,.0f} B"
-    if x == int(x) and abs(x) < 2**63:
+    if is_integral(x, TEXT_INT_LIMIT):
         return f"{int(x):,}"
     return f"{x:,.3f}".rstrip("0").rstrip(".")
 

@@ -3,9 +3,11 @@
  * Reads {"payload": <flame graph payload with payload.diff = {base: 0, head: 1}>,
  *        "diff": {title, verdict, counts, metric, by, alpha, minDelta, absolute, method,
  *                 dispersion, dispersionSource, measure, rules, framesChanged, sampleType,
- *                 base: [run], head: [run], rows: [row], rowsOmitted, vanished: [{node, name,
+ *                 base: [run], head: [run], rows: [row + {frame}], rowsOmitted, vanished: [{node, name,
  *                 file, base, path}], vanishedCount, goneFunctions: [{name, file, base}]}}
- * from #flamekit-data (built by flamekit/render/diff_html.py; rows as in docs/diff.md).
+ * from #flamekit-data (built by flamekit/render/diff_html.py; rows as in docs/diff.md, plus
+ * "frame": the payload frame id of the row's function, -1 when it is not drawn). Rows are
+ * matched to graph frames by that id, never by name (names are clipped to 1,024 characters).
  *
  * Uses only the flame graph's documented hooks: colorFor (red = self share grew, blue =
  * shrank, by Δ self relative to the largest |Δ self| of the page, at least minDelta) and
@@ -27,14 +29,13 @@
     var s = parts.length > 2 ? '…/' + parts.slice(-2).join('/') : p;
     return s.length > 48 ? '…' + s.slice(-47) : s;
   }
-  function keyOf(name, file, line) { return name + '\u0000' + file + '\u0000' + line; }
 
   /* per-node self delta scale (payload samples: one row per node, values[0]=base, [1]=head) */
   var maxAbs = 0, vb = P.samples.values[P.diff.base], vh = P.samples.values[P.diff.head];
   for (var i = 0; i < P.samples.node.length; i++) maxAbs = Math.max(maxAbs, Math.abs(vh[i] - vb[i]));
   var scale = Math.max(maxAbs, X.minDelta || 1e-9);
-  var byKey = {};
-  X.rows.forEach(function (r) { byKey[keyOf(r.name, r.file, r.line)] = r; });
+  var byFrame = {};   // rows carry the payload frame id of their function (-1: not drawn)
+  X.rows.forEach(function (r) { if (r.frame >= 0) byFrame[r.frame] = r; });
   var other = P.pruned.otherFrame;
 
   var graph = null;
@@ -47,7 +48,7 @@
     return d > 0 ? 'rgb(255,' + lo + ',' + lo + ')' : 'rgb(' + lo + ',' + lo + ',255)';
   }
   function tooltipRows(info) {
-    var r = byKey[keyOf(info.name, info.file, info.line)];
+    var r = byFrame[info.frame];
     if (!r) return [];
     return [['Function', r.status + (r.regression ? ' · regression' : r.improvement ? ' · improvement' : '') +
              ' · Δ self ' + pp(r.delta_self) + ' pp, Δ total ' + pp(r.delta_total) + ' pp'],

@@ -112,3 +112,45 @@ def test_hostile_names_stay_text_on_the_diff_page(browser, tmp_path):
         assert page.fk_errors == []
     finally:
         page.close()
+
+
+def test_tooltip_of_a_name_over_1023_characters_keeps_status_and_q(browser, tmp_path):
+    """Bug: rows and graph clipped long names differently and diff.js matched them by name."""
+    from flamekit.render.payload import MAX_STRING
+
+    long_a = "pkg.module." + "a" * 1500          # two names equal in their first 1,023 chars:
+    long_b = "pkg.module." + "a" * 1400 + "b" * 100  # only an id tells their rows apart
+    base = {("main", long_a): (100, 1), ("main", long_b): (400, 1), ("main", "other"): (500, 1)}
+    head = {("main", long_a): (400, 1), ("main", long_b): (100, 1), ("main", "other"): (500, 1)}
+    res = diff(build(base), build(head), dispersion=1.0)
+    want = {r["name"]: r for _, r in res.table.iterrows()}
+    assert want[long_a]["status"] == "grown" and want[long_b]["status"] == "shrunk"
+    out = tmp_path / "long.html"
+    write_diff_html(res, out, prune_fraction=0)
+    page = open_page(browser, out)
+    try:
+        assert page.fk_errors == [] and page.fk_dialogs == []
+        nodes = page.evaluate("""() => { const D = window.flamekitState.graph.data, out = [];
+            for (let i = 0; i < D.n; i++) out.push([i, D.names[D.frame[i]]]); return out; }""")
+        clipped = [(i, n) for i, n in nodes if len(n) > 1000]
+        assert len(clipped) == 2 and clipped[0][1] == clipped[1][1]  # same text on the page
+        assert all(len(n) == MAX_STRING and n.endswith("…") for _, n in clipped)
+        seen = {}
+        for node, _ in clipped:
+            pos = node_center(page, node, "window.flamekitState.graph")
+            assert pos is not None
+            page.mouse.move(*pos)
+            tip = page.locator("#fk-tooltip").text_content()
+            assert "q-value" in tip, tip[-300:]
+            status = "grown" if "grown" in tip else "shrunk" if "shrunk" in tip else None
+            seen[status] = node
+        # each node's tooltip carries ITS row: the grown one is long_a, the shrunk one long_b
+        frames = page.evaluate("""() => { const D = window.flamekitState.graph.data;
+            return [D.frame, JSON.parse(document.getElementById('flamekit-data').textContent)
+                    .diff.rows.map(r => [r.frame, r.status])]; }""")
+        node_frame, rows = frames
+        by_frame = dict((f, st) for f, st in rows)
+        assert by_frame[node_frame[seen["grown"]]] == "grown"
+        assert by_frame[node_frame[seen["shrunk"]]] == "shrunk"
+    finally:
+        page.close()

@@ -1,0 +1,50 @@
+"""Numbers as flamekit writes them (bottom layer, like ``tree.py``: imports nothing of flamekit).
+
+The one "integer if integral" rule, for every output that writes numbers:
+JSON documents and payloads (:func:`as_number`, :func:`as_numbers`) and text
+dumps and CSV cells (:func:`format_number`). An integral value is written as
+an integer only while the integer reads back as the same float64 in every
+reader (JSON consumers such as JavaScript hold numbers as doubles, so
+``|x| < 2**53``; a text dump read by Python allows ``|x| < 2**63``).
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+#: Integers below this magnitude are exact in a float64 (and in JavaScript).
+JSON_INT_LIMIT = 2**53
+#: Integers below this magnitude fit an int64 (text dumps, CSV).
+TEXT_INT_LIMIT = 2**63
+
+
+def is_integral(x: float, limit: float = JSON_INT_LIMIT) -> bool:
+    """Return True when ``x`` is finite, integral and below ``limit`` in magnitude."""
+    return math.isfinite(x) and x == int(x) and abs(x) < limit
+
+
+def as_number(x: float) -> int | float:
+    """Return ``x`` as an ``int`` when integral and JSON-exact, else as a ``float``.
+
+    ``-0.0`` stays a float, so the value reads back with its sign.
+    """
+    x = float(x)
+    if is_integral(x) and not (x == 0 and math.copysign(1.0, x) < 0):
+        return int(x)
+    return x
+
+
+def as_numbers(a: np.ndarray) -> list:
+    """Return an array as a JSON-ready list: all ints when every value is integral, else floats."""
+    a = np.asarray(a, dtype=np.float64)
+    if len(a) and np.all(np.isfinite(a)) and np.all(a == np.round(a)) \
+            and np.all(np.abs(a) < JSON_INT_LIMIT):
+        return a.astype(np.int64).tolist()
+    return a.tolist()
+
+
+def format_number(x: float) -> str:
+    """Return ``x`` as text: ``12`` when integral (int64 range), else the shortest repr (``0.1``)."""
+    x = float(x)
+    return str(int(x)) if is_integral(x, TEXT_INT_LIMIT) else repr(x)
