@@ -16,7 +16,8 @@ flamekit convert - convert a profile from any readable format to any writable on
 
 The input format is detected by content (gzip is unpacked on the fly); the
 output format comes from --to or from the output file's suffix (.folded,
-.speedscope.json, .json; add .gz to compress). Formats that hold one value
+.speedscope.json, .json; add .gz to compress; .svg draws a static flame
+graph in the style of flamegraph.pl, 1200 px wide). Formats that hold one value
 per stack (folded) get the first sample type unless --sample-type names
 another. The output is written to a temporary file and renamed into place:
 a failure never leaves half a file behind.
@@ -32,6 +33,9 @@ examples:
   perf script -i perf.data > out.perf
   flamekit convert out.perf -o - --to folded | flamegraph.pl > perf.svg
 
+  # a static SVG flame graph to attach to a ticket or a README
+  flamekit convert run.json -o flame.svg
+
   # keep the wall-time column of a multi-type profile, as compressed native JSON
   flamekit convert run.json -o wall.json.gz --sample-type wall
 """
@@ -42,7 +46,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("input", metavar="IN", help="profile file (any readable format)")
     p.add_argument("-o", "--output", metavar="OUT", required=True,
                    help="output file, or - for standard output (then --to is required)")
-    writable = ", ".join(formats.names(writable=True)) or "none installed"
+    writable = ", ".join(formats.names(writable=True) + ["svg (a flame graph picture)"])
     p.add_argument("--to", metavar="FORMAT", dest="to",
                    help=f"output format ({writable}); default: from OUT's suffix")
     readable = ", ".join(formats.names(readable=True)) or "none installed"
@@ -58,9 +62,14 @@ def run(args: argparse.Namespace) -> int:
     if out == "-" and not args.to:
         raise UsageError("writing to standard output (-o -) needs --to FORMAT "
                          f"({', '.join(formats.names(writable=True))})")
+    svg = (args.to or "").lower() == "svg" or (args.to is None and out.lower().endswith(".svg"))
     # Decide the output format before the (possibly long) load: a typo fails fast.
-    mod = formats.format_for_output("out" if out == "-" else out, args.to)
+    mod = None if svg else formats.format_for_output("out" if out == "-" else out, args.to)
     check_output(out)
+    if svg:  # a picture, not a re-readable format
+        from ..render.svg import write_svg
+        write_svg(formats.load(args.input, args.from_format), out, args.sample_type)
+        return 0
     profile, _fmt = formats.load_with_format(args.input, args.from_format)
     if args.sample_type is not None:
         profile.type_index(args.sample_type)  # raises, listing the available types

@@ -26,6 +26,7 @@ merged into "[other]" nodes (the report says how much); see --min-width/--prune.
 USAGE: flamekit report PROFILE [PROFILE...] [-o report.html] [--title T]
                        [--notes WRITEUP.md] [--sample-type T]
                        [--min-width PX | --prune FRACTION] [--by function|line]
+                       [--svg FLAME.svg]
 """
 EPILOG = """\
 examples:
@@ -56,6 +57,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="flame graph frames per function (default) or per line")
     p.add_argument("--from", metavar="FORMAT", dest="from_format",
                    help="input format, skipping detection")
+    p.add_argument("--svg", metavar="FILE",
+                   help="also write a static SVG flame graph (flamegraph.pl style, 1200 px wide)")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -81,6 +84,8 @@ def run(args: argparse.Namespace) -> int:
         except OSError as e:
             raise UsageError(f"cannot read notes {args.notes}: {e.strerror}") from None
     check_output(args.output)
+    if args.svg:
+        check_output(args.svg)
     profiles = []
     for path in args.profiles:
         if not os.path.isfile(path):
@@ -92,4 +97,9 @@ def run(args: argparse.Namespace) -> int:
     write_report(profile, args.output, title=args.title, notes=notes,
                  sample_type=args.sample_type, prune_fraction=fraction, by=args.by)
     print(f"wrote {args.output}", file=sys.stderr)
+    if args.svg:
+        from ..render.svg import write_svg
+        write_svg(profile, args.svg, args.sample_type, title=args.title, by=args.by,
+                  min_width=fraction * 1200.0)
+        print(f"wrote {args.svg}", file=sys.stderr)
     return 0
