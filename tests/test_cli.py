@@ -365,6 +365,33 @@ def test_info_shows_threads_meta_and_time(tmp_path: Path) -> None:
     assert "MainThread" in text and "wall/nanoseconds" in text
 
 
+def test_diff_summary_escapes_hostile_names_like_top(tmp_path: Path) -> None:
+    """Bug: `flamekit diff` printed a raw U+202E (and ESC) that `top` escapes."""
+    def profile(path: Path, grow: float) -> None:
+        b = ProfileBuilder([SampleType("cpu", "samples")])
+        root = b.frame("main", "app.py", 1, kind="python")
+        for i, name in enumerate(HOSTILE_NAMES):
+            w = 1000.0 + (grow if "\u202e" in name else 0.0)
+            b.add(b.stack([root, b.frame(name, f"dir\u202e\x1b[2J/m{i}.py", i + 1,
+                                         kind="python")]), w)
+        flamekit.dump(b.build(), path, "native")
+
+    base, head = tmp_path / "base.json", tmp_path / "head.json"
+    profile(base, 0.0)
+    profile(head, 4000.0)
+    proc = run("diff", str(base), str(head))
+    assert proc.returncode == 0, proc.stderr
+    out = proc.stdout
+    assert "regression" in out.splitlines()[0]
+    bad = [c for c in out if (ord(c) < 32 and c != "\n") or 0x7f <= ord(c) <= 0x9f
+           or c in "\u202e\u2066\u200b"]
+    assert bad == [], out
+    top = run("top", str(head), "-n", "0").stdout
+    shown = "caf\u00e9 \\u202egnp.exe"
+    assert shown in out and shown in top  # the same escaping in both commands
+    assert "dir\\u202e\\x1b[2J/m" in out and "dir\\u202e\\x1b[2J/m" in top
+
+
 # ---------------------------------------------------------------------------
 # convert
 # ---------------------------------------------------------------------------

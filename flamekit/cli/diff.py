@@ -4,13 +4,9 @@ from __future__ import annotations
 import argparse
 import glob
 import os
-import re
-import sys
 from typing import Any, Callable, Sequence
 
 from ..errors import UsageError
-
-_CTRL = re.compile("[\x00-\x1f\x7f-\x9f]")  # no terminal escapes from function names
 
 NAME = "diff"
 HELP = "compare profiles: new hotspots, with statistics, a differential flame graph and CI output"
@@ -253,7 +249,9 @@ def run(args: argparse.Namespace) -> int:
     if html_child is not None:
         _wait_html(html_child, res, args.output, title)
     if not args.quiet and "-" not in (args.markdown, args.json):
-        _print_summary(res)
+        from ..render.terminal import print_diff_summary
+
+        print_diff_summary(res)
     res.check_threshold()
     return 0
 
@@ -291,18 +289,3 @@ def _wait_html(child, res, path: str, title: str) -> None:
     if child.result() is not True:
         _write_page(res, path, title)
 
-
-def _print_summary(res) -> None:
-    """Print the verdict and the top changes as plain text."""
-    m = res.options.metric
-    out = sys.stdout
-    print(f"flamekit diff: {res.verdict} ({res.base.n_runs} base run(s), {res.head.n_runs} head "
-          f"run(s), {res.method}, by {res.options.by}, {m} time)", file=out)
-    rows = res.table[(res.table["regression"]) | (res.table["improvement"])]
-    if not len(rows):
-        rows = res.table.head(5)
-    for _, r in rows.head(15).iterrows():
-        name = _CTRL.sub("\ufffd", str(r["name"]).replace("\n", "⏎"))[:80]
-        loc = _CTRL.sub("\ufffd", str(r["file"]))[-60:]
-        print(f"  {r['status']:9} {r['delta_' + m]:+7.2f} pp  {r['base_' + m]:6.2f}% -> "
-              f"{r['head_' + m]:6.2f}%  q={r['q_value']:.2g}  {name}  {loc}", file=out)

@@ -17,10 +17,10 @@ one ``[other]`` child per parent.
 from __future__ import annotations
 
 import os
-from typing import Any
 
 import numpy as np
 
+from ..analysis.diff import DiffResult
 from ..atomic import write_output
 from ..model import Frame, Profile, SampleType, Thread
 from .diff_json import function_rows
@@ -34,7 +34,7 @@ TABLE_ROWS = 500
 VANISHED_ROWS = 200
 
 
-def diff_profile(res: Any, prune_fraction: float = DEFAULT_PRUNE) -> tuple[Profile, dict]:
+def diff_profile(res: DiffResult, prune_fraction: float = DEFAULT_PRUNE) -> tuple[Profile, dict]:
     """Return the two-type profile of a diff's union tree and facts about it.
 
     Nodes narrower than ``prune_fraction`` of 100 % on both sides are left out
@@ -97,7 +97,7 @@ def _path(p: Profile, node: int, limit: int = 12) -> list[str]:
     return names if len(names) <= limit else ["…"] + names[-limit:]
 
 
-def build_diff_data(res: Any, *, title: str, prune_fraction: float = DEFAULT_PRUNE) -> dict:
+def build_diff_data(res: DiffResult, *, title: str, prune_fraction: float = DEFAULT_PRUNE) -> dict:
     """Return the JSON data of the diff page: the flame graph payload and the diff facts."""
     p, facts = diff_profile(res, prune_fraction)
     info = PruneInfo(float(prune_fraction), p.n_stacks, p.n_stacks, facts["pruned"],
@@ -144,7 +144,7 @@ def build_diff_data(res: Any, *, title: str, prune_fraction: float = DEFAULT_PRU
     return {"payload": payload, "diff": diff}
 
 
-def render_diff_html(res: Any, *, title: str = "flamekit diff",
+def render_diff_html(res: DiffResult, *, title: str = "flamekit diff",
                      prune_fraction: float = DEFAULT_PRUNE) -> str:
     """Return the differential flame graph page (deterministic for the same diff)."""
     data = build_diff_data(res, title=title, prune_fraction=prune_fraction)
@@ -152,7 +152,7 @@ def render_diff_html(res: Any, *, title: str = "flamekit diff",
                        styles=DIFF_STYLES)
 
 
-def write_diff_html(res: Any, path: str | os.PathLike, *, title: str = "flamekit diff",
+def write_diff_html(res: DiffResult, path: str | os.PathLike, *, title: str = "flamekit diff",
                     prune_fraction: float = DEFAULT_PRUNE) -> None:
     """Write the differential flame graph page to ``path`` (``-``: stdout) atomically."""
     write_output(path, render_diff_html(res, title=title, prune_fraction=prune_fraction))

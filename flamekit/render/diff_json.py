@@ -12,7 +12,9 @@ import os
 from typing import Any
 
 import numpy as np
+import pandas as pd
 
+from ..analysis.diff import DiffResult, SideInfo
 from ..atomic import write_output
 
 SCHEMA = "flamekit-diff"
@@ -29,7 +31,7 @@ def _num(x: Any) -> float | None:
     return x if math.isfinite(x) else None
 
 
-def _side(side: Any) -> dict[str, Any]:
+def _side(side: SideInfo) -> dict[str, Any]:
     return {"sample_type": {"name": side.sample_type.name, "unit": side.sample_type.unit},
             "runs": [{"source": r.source, "total": _num(r.total),
                       "effective_samples": _num(r.effective_samples),
@@ -37,7 +39,7 @@ def _side(side: Any) -> dict[str, Any]:
                       "frames_normalized": int(r.frames_normalized)} for r in side.runs]}
 
 
-def _column(t: Any, c: str, kind: str) -> list:
+def _column(t: pd.DataFrame, c: str, kind: str) -> list:
     """Return one table column as JSON values (``None`` for a non-finite float)."""
     if kind == "float":
         a = t[c].to_numpy(dtype=np.float64)
@@ -59,7 +61,7 @@ _ROW_COLUMNS = (("name", "str"), ("file", "str"), ("line", "int"), ("module", "s
     + tuple((c, "bool") for c in _ROW_BOOLS)
 
 
-def function_rows(result: Any, limit: int | None = None, status: str | None = None,
+def function_rows(result: DiffResult, limit: int | None = None, status: str | None = None,
                   keys: bool = False) -> list[dict[str, Any]]:
     """Return the table as a list of JSON rows (at most ``limit``; regressions always kept).
 
@@ -82,7 +84,7 @@ def function_rows(result: Any, limit: int | None = None, status: str | None = No
     return [dict(zip(names, vals)) for vals in zip(*cols)]
 
 
-def to_dict(result: Any, limit: int | None = None) -> dict[str, Any]:
+def to_dict(result: DiffResult, limit: int | None = None) -> dict[str, Any]:
     """Return the ``flamekit-diff`` v1 document for a :class:`~flamekit.analysis.diff.DiffResult`."""
     o = result.options
     rows = function_rows(result, limit)
@@ -116,7 +118,7 @@ def to_dict(result: Any, limit: int | None = None) -> dict[str, Any]:
     }
 
 
-def dumps(result: Any, limit: int | None = None, indent: int | None = None) -> str:
+def dumps(result: DiffResult, limit: int | None = None, indent: int | None = None) -> str:
     """Return the JSON text: sorted keys, UTF-8 characters kept, compact unless ``indent``.
 
     Compact by default because the C encoder only serves ``indent=None``
@@ -126,7 +128,7 @@ def dumps(result: Any, limit: int | None = None, indent: int | None = None) -> s
                       allow_nan=False, separators=(",", ":") if indent is None else None) + "\n"
 
 
-def write(result: Any, path: str | os.PathLike, limit: int | None = None,
+def write(result: DiffResult, path: str | os.PathLike, limit: int | None = None,
           indent: int | None = None) -> None:
     """Write the JSON document atomically to ``path`` (``-`` for stdout)."""
     write_output(path, dumps(result, limit, indent))

@@ -17,6 +17,9 @@ import re
 import os
 from typing import Any
 
+import pandas as pd
+
+from ..analysis.diff import DiffResult, SideInfo
 from ..atomic import write_output
 
 MARKER = "<!-- flamekit-diff -->"
@@ -62,7 +65,7 @@ def _q(q: float) -> str:
     return f"{q:.3f}"
 
 
-def _row(r: Any, metric: str, show_line: bool) -> str:
+def _row(r: pd.Series, metric: str, show_line: bool) -> str:
     name = cell(r["name"])
     file = cell(r["file"], _FILE_MAX, keep_end=True) if r["file"] else "–"
     if show_line and int(r["line"]):
@@ -72,13 +75,13 @@ def _row(r: Any, metric: str, show_line: bool) -> str:
             f"{r['delta_' + metric]:+.2f} | {r['status']} | {_q(r['q_value'])} {sig} |")
 
 
-def _table(rows: Any, metric: str, show_line: bool) -> list[str]:
+def _table(rows: pd.DataFrame, metric: str, show_line: bool) -> list[str]:
     head = ["| Function | File | Base % | Head % | Δ pp | Status | q (significant) |",
             "|---|---|--:|--:|--:|---|---|"]
     return head + [_row(r, metric, show_line) for _, r in rows.iterrows()]
 
 
-def verdict_line(result: Any) -> str:
+def verdict_line(result: DiffResult) -> str:
     """Return the one-line verdict (Markdown, names escaped)."""
     o = result.options
     regs, imps = result.regressions(), result.improvements()
@@ -95,14 +98,14 @@ def verdict_line(result: Any) -> str:
     return f"⚪ **No significant change** ({crit})."
 
 
-def _side_text(side: Any) -> str:
+def _side_text(side: SideInfo) -> str:
     tot = sum(r.total for r in side.runs)
     n = sum(r.effective_samples for r in side.runs)
     return (f"{side.n_runs} run{'s' if side.n_runs != 1 else ''}, {tot:,.0f} "
             f"{cell(side.sample_type.unit, 40)} (≈{n:,.0f} samples)")
 
 
-def _method(result: Any) -> list[str]:
+def _method(result: DiffResult) -> list[str]:
     o = result.options
     if result.method == "binomial":
         test = (f"one run per side: two-proportion z test under the sampling model, variance × "
@@ -129,7 +132,7 @@ def _method(result: Any) -> list[str]:
     return lines
 
 
-def render(result: Any, *, title: str = "flamekit diff", artifact_note: str = "",
+def render(result: DiffResult, *, title: str = "flamekit diff", artifact_note: str = "",
            max_chars: int = MAX_CHARS, top: int = TOP_ROWS, min_detail_pp: float = 0.1) -> str:
     """Return the PR comment for a diff result (at most ``max_chars`` characters)."""
     o = result.options
@@ -178,6 +181,6 @@ def render(result: Any, *, title: str = "flamekit diff", artifact_note: str = ""
     return text
 
 
-def write(result: Any, path: str | os.PathLike, **kwargs: Any) -> None:
+def write(result: DiffResult, path: str | os.PathLike, **kwargs: Any) -> None:
     """Write the comment atomically to ``path`` (``-`` for stdout)."""
     write_output(path, render(result, **kwargs))

@@ -17,9 +17,12 @@ import os
 import re
 import sys
 from dataclasses import dataclass, field
-from typing import IO, Any, Sequence
+from typing import IO, TYPE_CHECKING, Any, Sequence
 
 from ..numfmt import TEXT_INT_LIMIT, is_integral
+
+if TYPE_CHECKING:  # typing only: `top` and `info` need not import the diff machinery
+    from ..analysis.diff import DiffResult
 
 # C0 controls (incl. ESC, CR, LF, TAB), DEL, C1 controls, and the Unicode
 # format characters used in "Trojan Source" attacks (bidi embeddings,
@@ -263,3 +266,32 @@ def print_sections(sections: Sequence[tuple[str, Sequence[tuple[str, str]]]],
             if n:
                 stream.write("\n")
             stream.write(safe_text(title, None) + "\n" + "\n".join(lines) + "\n")
+
+
+def diff_summary(result: DiffResult, limit: int = 15) -> str:
+    """Return the plain-text summary ``flamekit diff`` prints: the verdict, then the top changes.
+
+    The significant changes (all rows' five largest when there is none), at
+    most ``limit``; names and files go through :func:`safe_text` like every
+    other terminal output.
+    """
+    m = result.options.metric
+    out = [f"flamekit diff: {result.verdict} ({result.base.n_runs} base run(s), "
+           f"{result.head.n_runs} head run(s), {result.method}, by {result.options.by}, "
+           f"{m} time)"]
+    t = result.table
+    rows = t[t["regression"] | t["improvement"]]
+    if not len(rows):
+        rows = t.head(5)
+    for r in rows.head(limit).to_dict("records"):
+        name = safe_text(r["name"], 80)
+        loc = elide_left(safe_text(r["file"], None), 60)
+        out.append(f"  {safe_text(r['status']):9} {r['delta_' + m]:+7.2f} pp  "
+                   f"{r['base_' + m]:6.2f}% -> {r['head_' + m]:6.2f}%  q={r['q_value']:.2g}  "
+                   f"{name}  {loc}")
+    return "\n".join(out) + "\n"
+
+
+def print_diff_summary(result: DiffResult, stream: IO | None = None) -> None:
+    """Print :func:`diff_summary` to ``stream`` (default stdout)."""
+    (sys.stdout if stream is None else stream).write(diff_summary(result))
