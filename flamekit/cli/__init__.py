@@ -19,7 +19,7 @@ from .. import __version__
 from ..errors import FlamekitError
 
 #: Subcommand modules, in the order ``--help`` lists them.
-COMMANDS: tuple[str, ...] = ("record", "report", "diff", "top", "info", "convert")
+COMMANDS: tuple[str, ...] = ("record", "report", "diff", "top", "dump", "info", "convert")
 
 #: Exit code for an unexpected internal error (a bug; BSD sysexits EX_SOFTWARE).
 EXIT_INTERNAL = 70
