@@ -31,7 +31,7 @@ def test_sample_file_ground_truth():
 def test_detected_by_content_not_as_folded(tmp_path):
     f = tmp_path / "unknown"
     f.write_bytes(SAMPLE.read_bytes())
-    assert detect(f).NAME == "cpython-collapsed"
+    assert detect(f).name == "cpython-collapsed"
     g = tmp_path / "plain.folded"
     g.write_text("main;tid:1 3\n")
     assert not cpython_collapsed.sniff(g.read_bytes())

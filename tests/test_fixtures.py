@@ -71,7 +71,7 @@ def test_fixture(path: Path, tmp_path: Path, update_golden: bool):
     assert q == p
 
     mod = get(fmt)
-    if hasattr(mod, "dump"):
+    if mod.writable:
         buf = io.BytesIO()
         mod.dump(p, buf)
         out = tmp_path / "dumped"

@@ -269,7 +269,7 @@ def test_p04_single_line_stacks(tmp_path):
     text = ("app 10 1.000000: 1 cycles:u:  400000 main (/app)\n"
             "app 10 1.100000: 3 cycles:  400010 leaf+0x4 (/app)\n")
     path = _write(tmp_path, "P04.perf", text)
-    assert detect(path).NAME == "perf-script"
+    assert detect(path).name == "perf-script"
     p = ps.load(path)
     assert [str(s) for s in p.sample_types] == ["cycles:u/events", "cycles/events"]
     assert _stacks(p) == {"main": 1, "leaf": 3}
@@ -402,7 +402,7 @@ def test_tracepoint_fields_after_the_event(tmp_path):
             "bash 10 [000] 2.000000: sched:sched_switch: prev_comm=bash prev_pid=10\n"
             "\tffffffff8100 __schedule+0x1 ([kernel.kallsyms])\n\t 400000 main (/bin/bash)\n\n")
     path = _write(tmp_path, "tp.perf", text)
-    assert detect(path).NAME == "perf-script"
+    assert detect(path).name == "perf-script"
     p = ps.load(path)
     assert p.sample_types == (model.SampleType("sched:sched_switch", "samples"),)
     assert _stacks(p) == {"main;__schedule": 2} and "warnings" not in p.meta
@@ -460,7 +460,7 @@ def test_sniff():
     for f in sorted((RW / "folded").glob("*"))[:40]:
         head = _io.read_head(f)
         assert not ps.sniff(head), f.name
-    assert detect_head(b"# ========\n# captured on: x\n# perf version : 6.1\n" + b"# x\n" * 10) is ps
+    assert detect_head(b"# ========\n# captured on: x\n# perf version : 6.1\n" + b"# x\n" * 10) is ps.FORMAT
 
 
 # ---------------------------------------------------------------------------

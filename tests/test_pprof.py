@@ -323,7 +323,7 @@ def test_sniff_real_profile_heads():
     for name in ("pprof__large.cpu.pb.gz", "speedscope__simple.prof.pb.gz",
                  "austin-python__austin.pprof"):
         assert pprof.sniff(_io.read_head(REAL / name)) is True
-        assert detect(REAL / name).NAME == "pprof"
+        assert detect(REAL / name).name == "pprof"
 
 
 # ---------------------------------------------------------------------------

@@ -106,7 +106,7 @@ def test_fixture_detected_by_content(name: str, tmp_path: Path) -> None:
     import gzip
     f = tmp_path / "noext"
     f.write_bytes(gzip.decompress((SC / name).read_bytes()))
-    assert detect(f).NAME == "scalene"
+    assert detect(f).name == "scalene"
 
 
 # -- hostile input --------------------------------------------------------------

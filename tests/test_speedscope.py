@@ -43,7 +43,7 @@ def _roundtrip(p, tmp_path: Path, **kw):
     speedscope.dump(p, buf, **kw)
     f = tmp_path / "roundtrip"  # no suffix: detection must go by content
     f.write_bytes(buf.getvalue())
-    assert detect(f).NAME == "speedscope"
+    assert detect(f).name == "speedscope"
     return load_with_format(f)[0], json.loads(buf.getvalue())
 
 

@@ -74,11 +74,11 @@ def run(args: argparse.Namespace) -> int:
     if args.sample_type is not None:
         profile.type_index(args.sample_type)  # raises, listing the available types
         profile = select(profile, args.sample_type)
-    elif len(profile.sample_types) > 1 and mod.NAME == "folded":
+    elif len(profile.sample_types) > 1 and mod.one_value_per_stack:
         rest = ", ".join(str(s) for s in profile.sample_types[1:])
-        print(f"flamekit: note: {mod.NAME} holds one value per stack; writing "
+        print(f"flamekit: note: {mod.name} holds one value per stack; writing "
               f"{profile.sample_types[0]} (also available: {rest}; pick one with --sample-type)",
               file=sys.stderr)
-    formats.dump(profile, out, mod.NAME)  # "-": built fully first, a failure writes nothing
+    formats.dump(profile, out, mod.name)  # "-": built fully first, a failure writes nothing
     return 0
 

@@ -194,7 +194,7 @@ def prepare_sides(bspec: Sequence[str], hspec: Sequence[str], fmt: str | None = 
 
     def prep(path: str, st: str | None = sample_type):
         kw = dict(by=by, normalize=normalize, sample_type=st, source=path)
-        name = fmt or formats.detect(path).NAME  # detected once for both readers below
+        name = fmt or formats.detect(path).name  # detected once for both readers below
         sp = formats.load_paths(path, name)  # folded stacks: key frames before any stack table
         if sp is not None:
             return prepare_paths(sp, **kw)

@@ -1,89 +1,110 @@
 """Format registry (pipeline stage: formats): detect by content, load, dump.
 
-Every format module exposes the same small surface (like inferno's collapsers):
+The contract for a format module (``formats/<name>.py``; inferno gives every
+collapser the same ``Folder``/``Options``, pprof keeps a ``parsers`` list):
 
-* ``NAME``: the format's name as users say it (``folded``, ``perf-script``...).
-* ``EXTENSIONS``: usual file suffixes (used only to pick an *output* format).
-* ``sniff(head: bytes) -> bool | None``: True "mine", False "not mine", None
-  "need more bytes". ``head`` is the first :data:`_io.HEAD_SIZE` bytes after
-  decompression, BOMs normalized to UTF-8.
-* ``load(path, *, max_decompressed=None) -> Profile``: raises
-  :class:`~flamekit.errors.FormatError` naming the file and a line or offset.
-  (We pass a path, not a stream: each format opens it through ``_io`` in the
-  mode it needs, text or binary, streaming or not.)
-* optional ``dump(profile, f: BinaryIO, *, sample_type=None) -> None``.
+* It declares one module-level ``FORMAT = Format(...)`` record
+  (:class:`~flamekit.formats._format.Format`, a frozen dataclass) with:
 
-The registry is an explicit tuple, most specific first (pprof's parser list).
+  - ``name``: the format's name as users say it (``folded``, ``perf-script``...);
+    ``aliases``: other accepted spellings for ``--from``/``--to``.
+  - ``extensions``: usual file suffixes, lower case, used only to pick an
+    *output* format from a file name (input is always detected by content).
+  - ``sniff(head: bytes) -> bool | None``: True "mine", False "not mine", None
+    "need more bytes". ``head`` is the first :data:`_io.HEAD_SIZE` bytes after
+    decompression, BOMs normalized to UTF-8. It must not raise (the registry
+    treats an exception as "not mine").
+  - ``load(path, *, max_decompressed=None) -> Profile``: raises
+    :class:`~flamekit.errors.FormatError` naming the file and a line or byte
+    offset. (A path, not a stream: each format opens it through the shared
+    readers in the mode it needs.) ``sniff`` and ``load`` go together; a format
+    with neither is export only (CSV).
+  - optional ``dump(profile, f: BinaryIO, *, sample_type=None) -> None``.
+  - optional ``load_paths(path, *, max_decompressed=None) -> StackPaths`` for
+    line-oriented formats whose lines are root-first paths (folded stacks).
+  - ``one_value_per_stack``: the written file holds one sample type only.
+
+* It reads bytes only through the shared helpers, never its own copies:
+  :mod:`._io` (opening, the capped gzip reader, BOMs, the chunked line-block
+  reader ``iter_line_blocks``), :mod:`._json` (the strict JSON reader
+  ``load_json``) and :mod:`._kinds` (``frame_kind``: the one rule deciding
+  python / native / kernel / jit from a file name or module).
+
+* It is added to :data:`FORMATS` below, an explicit tuple, most specific first
+  (pprof's parser list, memray's ``_COMMANDS``). Nothing is discovered by
+  import-time decorators or ``hasattr`` probing.
+
+The registry wraps every load in :func:`guarded`: an unexpected exception inside
+an importer becomes a one-line :class:`FormatError`, never a traceback, and the
+profile's validity check runs before a profile is returned.
 """
 from __future__ import annotations
 
-import importlib
 import os
-from types import ModuleType
-from typing import Any, Callable, Sequence
 
 from ..atomic import atomic_output
 from ..errors import FlamekitError, FormatError
-from ..model import ModelError, Profile, StackPaths
+from ..model import Profile, StackPaths
 from . import _io
+from ._format import Format, guarded
+from .austin import FORMAT as AUSTIN
+from .chrome import FORMAT as CHROME
+from .cpython_collapsed import FORMAT as CPYTHON_COLLAPSED
+from .csv_export import FORMAT as CSV
+from .folded import FORMAT as FOLDED
+from .native import FORMAT as NATIVE
+from .perf_script import FORMAT as PERF_SCRIPT
+from .pprof import FORMAT as PPROF
+from .scalene_json import FORMAT as SCALENE
+from .speedscope import FORMAT as SPEEDSCOPE
 
-#: Module names in detection order, most specific first.
-_MODULE_NAMES: tuple[str, ...] = (
-    "native",
-    "speedscope",
-    "scalene_json",
-    "pprof",
-    "chrome",
-    "austin",
-    "cpython_collapsed",
-    "perf_script",
-    "folded",
-    "csv_export",
+#: Every format, in detection order, most specific first.
+FORMATS: tuple[Format, ...] = (
+    NATIVE,
+    SPEEDSCOPE,
+    SCALENE,
+    PPROF,
+    CHROME,
+    AUSTIN,
+    CPYTHON_COLLAPSED,
+    PERF_SCRIPT,
+    FOLDED,
+    CSV,
 )
 
-
-def _load_modules() -> tuple[ModuleType, ...]:
-    return tuple(importlib.import_module(f"{__name__}.{name}") for name in _MODULE_NAMES)
-
-
-FORMATS: tuple[ModuleType, ...] = _load_modules()
+__all__ = ["FORMATS", "Format", "names", "get", "detect_head", "detect", "guarded",
+           "load_with_format", "load_paths", "load", "format_for_output", "dump"]
 
 
 def names(readable: bool | None = None, writable: bool | None = None) -> list[str]:
     """Return format names, optionally only those that can be read and/or written."""
-    out = []
-    for m in FORMATS:
-        if readable is not None and (hasattr(m, "load") and hasattr(m, "sniff")) != readable:
-            continue
-        if writable is not None and hasattr(m, "dump") != writable:
-            continue
-        out.append(m.NAME)
-    return out
+    return [f.name for f in FORMATS
+            if (readable is None or f.readable == readable)
+            and (writable is None or f.writable == writable)]
 
 
-def get(name: str) -> ModuleType:
-    """Return the format module called ``name`` (raise a usage error listing the choices)."""
-    for m in FORMATS:
-        if m.NAME == name or name in getattr(m, "ALIASES", ()):
-            return m
+def get(name: str) -> Format:
+    """Return the format called ``name`` or one of its aliases (raise a usage error listing the choices)."""
+    for f in FORMATS:
+        if f.matches(name):
+            return f
     raise FlamekitError(f"unknown format {name!r} (known: {', '.join(names())})")
 
 
-def detect_head(head: bytes) -> ModuleType | None:
-    """Return the first format whose ``sniff`` claims ``head``, or None."""
-    for m in FORMATS:
-        sniff = getattr(m, "sniff", None)
-        if sniff is None or not hasattr(m, "load"):
+def detect_head(head: bytes) -> Format | None:
+    """Return the first readable format whose ``sniff`` claims ``head``, or None."""
+    for f in FORMATS:
+        if f.sniff is None:
             continue
         try:
-            if sniff(head):
-                return m
+            if f.sniff(head):
+                return f
         except Exception:  # a sniffer must never break detection of the others
             continue
     return None
 
 
-def detect(path: str | os.PathLike, *, max_decompressed: int | None = None) -> ModuleType:
+def detect(path: str | os.PathLike, *, max_decompressed: int | None = None) -> Format:
     """Detect the format of a file by its content; raise :class:`FormatError` if none matches."""
     source = os.fspath(path)
     head = _io.read_head(source, max_decompressed=max_decompressed)
@@ -98,43 +119,21 @@ def detect(path: str | os.PathLike, *, max_decompressed: int | None = None) -> M
     return m
 
 
-def _guarded(mod: ModuleType, source: str, read: Callable[[], Any]) -> Any:
-    """Run an importer's ``read()``; every failure becomes a :class:`FormatError`.
-
-    An unexpected exception inside an importer is wrapped into one (with
-    ``unexpected = True``) so the user never sees a traceback.
-    """
-    try:
-        return read()
-    except FormatError:
-        raise
-    except ModelError as e:
-        err = FormatError(mod.NAME, source, None, f"invalid profile: {e}")
-        err.unexpected = True  # type: ignore[attr-defined]
-        raise err from e
-    except FlamekitError:
-        raise
-    except (RecursionError, MemoryError) as e:
-        raise FormatError(mod.NAME, source, None,
-                          f"input too large or too deep to load ({type(e).__name__})") from e
-    except Exception as e:  # defence in depth: never a traceback for bad input
-        err = FormatError(mod.NAME, source, None, f"could not parse ({type(e).__name__}: {e})")
-        err.unexpected = True  # type: ignore[attr-defined]
-        raise err from e
-
-
 def load_with_format(path: str | os.PathLike, fmt: str | None = None, *,
                      max_decompressed: int | None = None) -> tuple[Profile, str]:
     """Load a profile, detecting the format unless ``fmt`` names it; return ``(profile, format)``.
 
-    Every failure is a :class:`FormatError` (see :func:`_guarded`). The
+    Every failure is a :class:`FormatError` (see :func:`guarded`). The
     profile's validity check runs before it is returned.
     """
     source = os.fspath(path)
-    mod = get(fmt) if fmt else detect(source, max_decompressed=max_decompressed)
-    p = _guarded(mod, source,
-                 lambda: mod.load(source, max_decompressed=max_decompressed).check())
-    return p, mod.NAME
+    f = get(fmt) if fmt else detect(source, max_decompressed=max_decompressed)
+    read = f.load
+    if read is None:
+        raise FlamekitError(f"format {f.name!r} cannot be read "
+                            f"(readable: {', '.join(names(readable=True))})")
+    p = guarded(f.name, source, lambda: read(source, max_decompressed=max_decompressed).check())
+    return p, f.name
 
 
 def load_paths(path: str | os.PathLike, fmt: str | None = None, *,
@@ -145,11 +144,11 @@ def load_paths(path: str | os.PathLike, fmt: str | None = None, *,
     Errors are those of :func:`load`; the paths are checked before they are returned.
     """
     source = os.fspath(path)
-    mod = get(fmt) if fmt else detect(source, max_decompressed=max_decompressed)
-    read = getattr(mod, "load_paths", None)
+    f = get(fmt) if fmt else detect(source, max_decompressed=max_decompressed)
+    read = f.load_paths
     if read is None:
         return None
-    return _guarded(mod, source, lambda: read(source, max_decompressed=max_decompressed).check())
+    return guarded(f.name, source, lambda: read(source, max_decompressed=max_decompressed).check())
 
 
 def load(path: str | os.PathLike, fmt: str | None = None, *,
@@ -158,33 +157,20 @@ def load(path: str | os.PathLike, fmt: str | None = None, *,
     return load_with_format(path, fmt, max_decompressed=max_decompressed)[0]
 
 
-def load_many(paths: Sequence[str | os.PathLike]) -> Profile:
-    """Load several profiles and merge them into one."""
-    from ..model import merge
-
-    profiles = [load(p) for p in paths]
-    return profiles[0] if len(profiles) == 1 else merge(*profiles)
-
-
-def format_for_output(path: str | os.PathLike, fmt: str | None = None) -> ModuleType:
+def format_for_output(path: str | os.PathLike, fmt: str | None = None) -> Format:
     """Pick the output format: ``fmt`` if given, else by the output file's suffix."""
     if fmt:
-        m = get(fmt)
-        if not hasattr(m, "dump"):
-            raise FlamekitError(f"format {m.NAME!r} cannot be written "
+        f = get(fmt)
+        if not f.writable:
+            raise FlamekitError(f"format {f.name!r} cannot be written "
                                 f"(writable: {', '.join(names(writable=True))})")
-        return m
-    p = os.fspath(path).lower()
-    if p.endswith(".gz"):
+        return f
+    p = os.fspath(path)
+    if p.lower().endswith(".gz"):
         p = p[:-3]
-    best = None
-    for m in FORMATS:
-        if not hasattr(m, "dump"):
-            continue
-        for ext in getattr(m, "EXTENSIONS", ()):
-            if p.endswith(ext) and (best is None or len(ext) > best[0]):
-                best = (len(ext), m)
-    if best is None:
+    best = max(((f.suffix_length(p), f) for f in FORMATS if f.writable),
+               key=lambda t: t[0], default=(0, None))
+    if best[1] is None or best[0] == 0:
         raise FlamekitError(f"cannot tell the output format from {os.fspath(path)!r}; "
                             f"use --to ({', '.join(names(writable=True))})")
     return best[1]
@@ -195,12 +181,14 @@ def dump(profile: Profile, path: str | os.PathLike, fmt: str | None = None, *,
     """Write ``profile`` to ``path`` atomically (gzip when the name ends in .gz); return the format."""
     import gzip
 
-    mod = format_for_output(path, fmt)
+    f = format_for_output(path, fmt)
+    write = f.dump
+    assert write is not None  # format_for_output returns writable formats only
     target = os.fspath(path)
-    with atomic_output(target, "wb") as f:
+    with atomic_output(target, "wb") as out:
         if target.lower().endswith(".gz"):
-            with gzip.GzipFile(fileobj=f, mode="wb", mtime=0) as gz:
-                mod.dump(profile, gz, sample_type=sample_type)
+            with gzip.GzipFile(fileobj=out, mode="wb", mtime=0) as gz:
+                write(profile, gz, sample_type=sample_type)
         else:
-            mod.dump(profile, f, sample_type=sample_type)
-    return mod.NAME
+            write(profile, out, sample_type=sample_type)
+    return f.name

@@ -34,9 +34,9 @@ import re
 from ..errors import FormatError
 from ..model import Profile, ProfileBuilder, SampleType
 from . import _io
+from ._format import Format
 
 NAME = "austin"
-EXTENSIONS = (".austin",)
 
 _SAMPLE = re.compile(r"P(\d+);T([^;\s]+)")
 _HEAD_LINE = re.compile(rb"P\d+;T[^;\s]+[; ]")
@@ -175,3 +175,12 @@ def _split_frame(fr: str) -> tuple[str, str, int | None]:
     if not head:
         return "", fr, 0
     return file, func, None
+
+
+#: This module's entry in the format registry (see :mod:`flamekit.formats`).
+FORMAT = Format(
+    NAME,
+    extensions=(".austin",),
+    sniff=sniff,
+    load=load,
+)

@@ -39,9 +39,9 @@ from typing import Any
 from ..errors import FormatError
 from ..model import Profile, ProfileBuilder, SampleType
 from . import _io
+from ._format import Format
 
 NAME = "chrome"
-EXTENSIONS = (".cpuprofile", ".trace.json")
 
 SAMPLES = SampleType("samples", "count")
 WALL_US = SampleType("wall", "microseconds")
@@ -528,3 +528,12 @@ class _Importer:
             p = p.copy(sample_stack=p.sample_stack[order], sample_thread=p.sample_thread[order],
                        values=p.values[order], sample_time=p.sample_time[order])
         return p
+
+
+#: This module's entry in the format registry (see :mod:`flamekit.formats`).
+FORMAT = Format(
+    NAME,
+    extensions=(".cpuprofile", ".trace.json"),
+    sniff=sniff,
+    load=load,
+)

@@ -20,9 +20,9 @@ import re
 from ..errors import FormatError
 from ..model import Profile, ProfileBuilder, SampleType
 from . import _io
+from ._format import Format
 
 NAME = "cpython-collapsed"
-EXTENSIONS = ()
 
 _LINE = re.compile(r"tid:(\d{1,20});(.*) ([0-9]{1,18})\Z")
 _HEAD = re.compile(rb"tid:\d{1,20};")
@@ -87,3 +87,12 @@ def load(path: str | os.PathLike, *, max_decompressed: int | None = None) -> Pro
     if bad:
         b.warn(f"{bad} frame(s) with a line number that is not an integer")
     return b.build({})
+
+
+#: This module's entry in the format registry (see :mod:`flamekit.formats`).
+FORMAT = Format(
+    NAME,
+    extensions=(),
+    sniff=sniff,
+    load=load,
+)

@@ -32,9 +32,9 @@ from typing import BinaryIO
 import numpy as np
 
 from ..model import Profile, functions
+from ._format import Format
 
 NAME = "csv"
-EXTENSIONS = (".csv",)
 
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
@@ -115,4 +115,9 @@ def _functions(p: Profile, cols: list[int], w) -> None:
         w.writerow([_cell(str(x)) for x in row[:4]] + [_num(x) for x in row[4:]])
 
 
-
+#: This module's entry in the format registry (see :mod:`flamekit.formats`).
+FORMAT = Format(
+    NAME,
+    extensions=(".csv",),
+    dump=dump,
+)

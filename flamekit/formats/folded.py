@@ -65,10 +65,9 @@ import numpy as np
 from ..errors import FlamekitError, FormatError
 from ..model import Frame, Profile, SampleType, StackPaths, Thread
 from . import _io
+from ._format import Format
 
 NAME = "folded"
-ALIASES = ("collapsed", "py-spy-raw", "raw", "flamegraph")
-EXTENSIONS = (".folded", ".collapsed", ".raw.txt", ".stacks", ".txt")
 
 SAMPLE_TYPE = SampleType("samples", "count")
 CHUNK = 8 * 1024 * 1024
@@ -545,3 +544,16 @@ def dump(profile: Profile, f: BinaryIO, *, sample_type: str | int | None = None)
             f.write(b"".join(out))
             out, size = [], 0
     f.write(b"".join(out))
+
+
+#: This module's entry in the format registry (see :mod:`flamekit.formats`).
+FORMAT = Format(
+    NAME,
+    extensions=(".folded", ".collapsed", ".raw.txt", ".stacks", ".txt"),
+    aliases=("collapsed", "py-spy-raw", "raw", "flamegraph"),
+    sniff=sniff,
+    load=load,
+    dump=dump,
+    load_paths=load_paths,
+    one_value_per_stack=True,
+)

@@ -22,10 +22,9 @@ import numpy as np
 from ..errors import FormatError
 from ..model import KINDS, Frame, Profile, SampleType, Thread
 from . import _io
+from ._format import Format
 
 NAME = "native"
-ALIASES = ("flamekit", "flamekit-json")
-EXTENSIONS = (".flamekit.json", ".flamekit", ".json")
 VERSION = 1
 MARKER = "flamekit_profile"
 
@@ -272,3 +271,14 @@ def from_json_obj(doc: Any, source: str = "<memory>") -> Profile:
         return p.check()
     except Exception as e:  # ModelError: duplicate stack rows etc.
         raise FormatError(NAME, source, None, f"invalid profile: {e}") from None
+
+
+#: This module's entry in the format registry (see :mod:`flamekit.formats`).
+FORMAT = Format(
+    NAME,
+    extensions=(".flamekit.json", ".flamekit", ".json"),
+    aliases=("flamekit", "flamekit-json"),
+    sniff=sniff,
+    load=load,
+    dump=dump,
+)

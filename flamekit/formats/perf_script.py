@@ -93,10 +93,9 @@ import numpy as np
 from ..errors import FlamekitError, FormatError
 from ..model import Profile, ProfileBuilder, SampleType, Thread
 from . import _io
+from ._format import Format
 
 NAME = "perf-script"
-ALIASES = ("perf", "perf_script")
-EXTENSIONS = (".perf", ".perf.txt", ".perf-script")
 
 _CHUNK = 4 * 1024 * 1024
 #: A single sample block larger than this is refused (bounded memory).
@@ -877,5 +876,15 @@ def _looks_like_frame(x: bytes) -> bool:
 # FlameGraph-compatible folding lives in its own module; re-exported here.
 from ._perf_flamegraph import collapse_flamegraph, format_folded  # noqa: E402
 
-__all__ = ["NAME", "ALIASES", "EXTENSIONS", "MAX_BLOCK", "sniff", "load", "collapse_flamegraph",
+__all__ = ["NAME", "FORMAT", "MAX_BLOCK", "sniff", "load", "collapse_flamegraph",
            "format_folded"]
+
+
+#: This module's entry in the format registry (see :mod:`flamekit.formats`).
+FORMAT = Format(
+    NAME,
+    extensions=(".perf", ".perf.txt", ".perf-script"),
+    aliases=("perf", "perf_script"),
+    sniff=sniff,
+    load=load,
+)

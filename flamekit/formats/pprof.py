@@ -59,11 +59,11 @@ import numpy as np
 from ..errors import FormatError
 from ..model import Frame, Profile, ProfileBuilder, SampleType, Thread
 from . import _io
+from ._format import Format
 from ._protobuf import (WIRE_LEN, WIRE_VARINT, ProtoError, field_bytes, field_packed,
                         field_varint, iter_fields, read_varint, repeated_varints, signed64)
 
 NAME = "pprof"
-EXTENSIONS = (".pb.gz", ".pprof", ".pb", ".pprof.gz")
 
 # label keys (lower case, spaces as "_") that name a thread; austin2pprof writes "Thread ID"
 _THREAD_NAME_KEYS = ("thread", "thread_name")
@@ -614,3 +614,13 @@ def dump(profile: Profile, f: BinaryIO, *, sample_type: str | int | None = None)
 
 
 _ = read_varint  # re-exported for tests
+
+
+#: This module's entry in the format registry (see :mod:`flamekit.formats`).
+FORMAT = Format(
+    NAME,
+    extensions=(".pb.gz", ".pprof", ".pb", ".pprof.gz"),
+    sniff=sniff,
+    load=load,
+    dump=dump,
+)

@@ -87,10 +87,9 @@ from typing import Any
 from ..errors import FormatError
 from ..model import Profile, ProfileBuilder, SampleType
 from . import _json
+from ._format import Format
 
 NAME = "scalene"
-ALIASES = ("scalene-json", "scalene_json")
-EXTENSIONS = (".scalene.json",)
 
 #: (table column, JSON key) for the numeric per-line / per-function fields.
 _FIELDS = (
@@ -508,3 +507,13 @@ def _timeline(L: _Loader, doc: dict) -> dict | None:
         else:
             raise L.fail(f"samples[{i}]", f"expected [t_ns, MB] or MB, got {_json.describe(x)}")
     return {"t_sec": t_sec, "footprint_mb": mb}
+
+
+#: This module's entry in the format registry (see :mod:`flamekit.formats`).
+FORMAT = Format(
+    NAME,
+    extensions=(".scalene.json",),
+    aliases=("scalene-json", "scalene_json"),
+    sniff=sniff,
+    load=load,
+)

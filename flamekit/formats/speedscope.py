@@ -78,9 +78,9 @@ import numpy as np
 from ..errors import FormatError
 from ..model import Profile, ProfileBuilder, SampleType
 from . import _json
+from ._format import Format
 
 NAME = "speedscope"
-EXTENSIONS = (".speedscope.json", ".speedscope")
 SCHEMA_URL = "https://www.speedscope.app/file-format-schema.json"
 #: Format version written by :func:`dump` (speedscope's package version that added
 #: the last field we write, ``activeProfileIndex``).
@@ -473,3 +473,13 @@ def _evented(p: Profile, idx: np.ndarray, k: int, unit: str, path) -> tuple | No
     while open_:
         events.append({"type": "C", "frame": open_.pop(), "at": at1[-1]})
     return 0, at1[-1], events
+
+
+#: This module's entry in the format registry (see :mod:`flamekit.formats`).
+FORMAT = Format(
+    NAME,
+    extensions=(".speedscope.json", ".speedscope"),
+    sniff=sniff,
+    load=load,
+    dump=dump,
+)
