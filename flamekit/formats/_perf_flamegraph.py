@@ -11,8 +11,8 @@ import re
 
 from ..errors import FlamekitError
 from ..model import Profile
+from ._perf_text import NO_STACK
 
-_NO_STACK = "[no stack]"  # perf_script's frame for a sample printed without a stack
 _FG_PERF_MAP = re.compile(r"/tmp/perf-\d+\.map")
 
 _CUT_PAREN = re.compile(r"\((?!anonymous namespace\)).*", re.S)
@@ -61,7 +61,7 @@ def collapse_flamegraph(profile: Profile, *, sample_type: str | int | None = Non
     plain_names: list[str] = []
     for f in frames:
         raw = f"py::{f.name}:{f.file}" if f.kind == "python" else (f.name or " ")
-        if f.name == _NO_STACK and f.kind == "unknown" and not f.module:
+        if f.name == NO_STACK and f.kind == "unknown" and not f.module:
             java_names.append("")
             plain_names.append("")
             continue
