@@ -14,7 +14,9 @@ DESCRIPTION = """\
 Record a running process (--pid) or a command (after --) with py-spy, scalene or perf
 and write a flamekit profile. --backend auto picks py-spy for Python targets and perf
 otherwise. Ctrl-C stops recording and keeps what was sampled; a launched command's exit
-code becomes flamekit's exit code and is stored in the profile's metadata.
+code becomes flamekit's exit code and is stored in the profile's metadata. py-spy drops
+the samples of idle (sleeping, waiting) threads unless --idle: the summary says how many
+seconds the samples cover of the time recorded.
 
 usage: flamekit record [--backend auto|py-spy|scalene|perf] (--pid PID | -- CMD [ARGS...])
                        [--duration S] [--rate HZ] [--native] [--subprocesses] [--idle] [--gil]
@@ -26,7 +28,8 @@ examples:
   flamekit record --backend perf -- python3.13 sample_workloads/native_numpy.py
   flamekit record --backend scalene -o alloc.json -- python sample_workloads/alloc_heavy.py
 
-exit status: the launched command's, else 0; 1 when recording failed or was refused,
+exit status: the launched command's, else 0; 130 after Ctrl-C (the profile is still
+written and its path printed); 1 when recording failed, was refused or took no sample;
 2 for bad usage."""
 
 
@@ -37,10 +40,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--pid", type=int, help="attach to this running process")
     p.add_argument("--duration", type=float, metavar="S",
                    help="stop after S seconds (default: when the target exits or on Ctrl-C)")
-    p.add_argument("--rate", type=int, metavar="HZ", help="samples per second (default 100; perf 99)")
+    p.add_argument("--rate", type=int, metavar="HZ", help="samples per second (default 100; perf 161, off the 10 ms beat of CPU-sliced work)")
     p.add_argument("--native", action="store_true", help="py-spy: include native (C/C++/Cython) frames")
     p.add_argument("--subprocesses", action="store_true", help="py-spy: also profile child processes")
-    p.add_argument("--idle", action="store_true", help="py-spy: keep samples of idle threads")
+    p.add_argument("--idle", action="store_true",
+                   help="py-spy: keep samples of idle (sleeping, waiting) threads; without it, only "
+                        "active time is profiled and the summary says how much of the recording that was")
     p.add_argument("--gil", action="store_true", help="py-spy: only samples holding the GIL")
     p.add_argument("-o", "--output", metavar="PROFILE",
                    help="profile to write (format from the suffix; default flamekit-YYYYmmdd-HHMMSS.json)")
@@ -56,6 +61,7 @@ def run(args: argparse.Namespace) -> int:
     """Record, write the profile (and the report); return the command's exit code or 0."""
     from ..formats import dump, names
     from ..record import RecordOptions, record
+    from ..render.coverage import coverage_text
 
     cmd = list(args.cmd or [])
     if cmd and cmd[0] == "--":
@@ -93,7 +99,9 @@ def run(args: argparse.Namespace) -> int:
     except OutputError as e:
         raise RecordError(str(e)) from None
     m = p.meta
-    print(f"flamekit: wrote {out} ({written}): {p.n_samples} samples over {m.get('duration_s', 0):.1f} s "
+    interrupted = rec.stopped_by == "interrupt"
+    print(f"flamekit: {'interrupted; ' if interrupted else ''}wrote {out} ({written}): {p.n_samples} "
+          f"samples, {coverage_text(m) or format(m.get('duration_s', 0), '.1f') + ' s'}, "
           f"with {m.get('tool')} {m.get('tool_version')}"
           + (f", command exit status {rec.exit_code}" if rec.exit_code is not None else ""),
           file=sys.stderr)
@@ -102,4 +110,6 @@ def run(args: argparse.Namespace) -> int:
 
         write_report(p, args.html, title=args.title, notes=m.get("notes"))
         print(f"flamekit: wrote {args.html}", file=sys.stderr)
+    if interrupted:
+        return 130  # the shell's code for SIGINT, whatever the command's own status
     return rec.exit_code if rec.exit_code is not None else 0

@@ -55,7 +55,7 @@ class RecordOptions:
     """What to record and how; mirrors the ``flamekit record`` flags.
 
     Exactly one of ``pid`` (attach) and ``command`` (launch) is set. ``rate``
-    is in Hz (None: the backend's default, 100 for py-spy, 99 for perf);
+    is in Hz (None: the backend's default, 100 for py-spy, 161 for perf);
     ``duration`` in seconds (None: until the target exits or Ctrl-C).
     """
 

@@ -26,6 +26,8 @@ NAME = "scalene"
 DEFAULT_RATE = 100
 LAUNCHES_TARGET = True
 TARGET_IS_TOOL = True  # scalene runs the program in its own process
+#: scalene's own closing lines (kept in the log, not shown among the program's output)
+TOOL_LINE = re.compile(r"^(Scalene: |  To view in (a )?(browser|terminal): )")
 
 
 def tool_version() -> str:

@@ -41,6 +41,7 @@ from ..model import Profile
 from . import (RecordOptions, Recorder, ResourceSampler, check_pid, command_interpreter, get_recorder,
                host_meta, interpreter_version, process_python_version, redact_argv, target_meta)
 from .progress import ProgressDisplay
+from .tidy import no_samples_message, tidy_profile, time_coverage
 
 
 @dataclass
@@ -213,15 +214,27 @@ def _run(s: Session, tmeta: dict[str, Any]) -> Recording:
         s.target_pid = s.target.pid
     argv = rec.argv(s)
     tool_own_group = s.attach or launched_by_us
-    with open(log_path, "wb") as log:
-        try:
-            s.tool = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT,
-                                      stdin=subprocess.DEVNULL if tool_own_group else None,
-                                      start_new_session=tool_own_group, env=env)
-        except OSError as e:
-            if s.target is not None:
-                _stop_process(s.target)
-            raise RecordError(f"cannot run {argv[0]}: {e.strerror or e}") from None
+    # a tool that launches the command (perf, scalene) hands it our stdout, and its stderr
+    # (the command's and the tool's) is copied to ours and to the log, minus the tool's chatter
+    passthrough = not s.attach and rec.LAUNCHES_TARGET
+    log = open(log_path, "wb")
+    try:
+        s.tool = subprocess.Popen(argv, stdout=None if passthrough else log,
+                                  stderr=subprocess.PIPE if passthrough else subprocess.STDOUT,
+                                  stdin=subprocess.DEVNULL if tool_own_group else None,
+                                  start_new_session=tool_own_group, env=env)
+    except OSError as e:
+        log.close()
+        if s.target is not None:
+            _stop_process(s.target)
+        raise RecordError(f"cannot run {argv[0]}: {e.strerror or e}") from None
+    tee = None
+    if passthrough:
+        tee = threading.Thread(target=_tee, args=(s.tool.stderr, log, getattr(rec, "TOOL_LINE", None)),
+                               name="flamekit-stderr", daemon=True)
+        tee.start()
+    else:
+        log.close()
     if s.target_pid is None:  # the tool launched the command
         s.target_pid = s.tool.pid if getattr(rec, "TARGET_IS_TOOL", False) else _find_child(s.tool.pid)
 
@@ -233,6 +246,8 @@ def _run(s: Session, tmeta: dict[str, Any]) -> Recording:
     elapsed = time.monotonic() - t0
     if sampler is not None:
         sampler.stop()
+    if tee is not None:
+        tee.join(timeout=10.0)
 
     exit_code: int | None = None
     if s.target is not None:
@@ -250,16 +265,16 @@ def _run(s: Session, tmeta: dict[str, Any]) -> Recording:
         last = [ln for ln in log_text.splitlines() if ln.strip()][-1:] or ["no output"]
         raise RecordError(f"{s.backend} wrote no profile ({last[0].strip()}); tool exit status {tool_rc}")
     from ..formats import load_with_format, names
-    from ..model import empty_profile
 
     if os.path.getsize(path) == 0:  # e.g. perf script of an idle target: nothing on CPU
-        profile, fmt_name = empty_profile(), fmt
-        s.notes.append("no samples were recorded (the target was idle or exited at once)")
-    else:
-        try:
-            profile, fmt_name = load_with_format(path, fmt if fmt in names() else None)
-        except FormatError as e:
-            raise RecordError(f"could not read {s.backend}'s output: {e.reason}") from None
+        raise RecordError(_no_samples(s, elapsed, stopped_by, exit_code))
+    try:
+        profile, fmt_name = load_with_format(path, fmt if fmt in names() else None)
+    except FormatError as e:
+        raise RecordError(f"could not read {s.backend}'s output: {e.reason}") from None
+    if profile.n_samples == 0 or not profile.totals().any():
+        raise RecordError(_no_samples(s, elapsed, stopped_by, exit_code))
+    profile = tidy_profile(profile, s.target_pid)
     meta = dict(profile.meta)
     meta.update(hmeta)
     meta.update(tmeta)
@@ -270,6 +285,7 @@ def _run(s: Session, tmeta: dict[str, Any]) -> Recording:
         "mode": "attach" if s.attach else "launch", "start_time": start_iso,
         "duration_s": round(elapsed, 3), "rate_hz": s.rate, "sample_count": profile.n_samples,
         "stopped_by": stopped_by,
+        **time_coverage(s.backend, profile, elapsed, s.rate, opts.idle),
         "record_options": {"native": opts.native, "subprocesses": opts.subprocesses,
                            "idle": opts.idle, "gil": opts.gil, "duration": opts.duration},
     })
@@ -288,6 +304,37 @@ def _run(s: Session, tmeta: dict[str, Any]) -> Recording:
         tables["resources"] = sampler.table()
     profile = profile.copy(meta=meta, tables=tables)
     return Recording(profile=profile, exit_code=exit_code, source_format=fmt_name, stopped_by=stopped_by)
+
+
+def _tee(src, log, tool_line) -> None:
+    """Copy the tool's stderr to ours and to ``log`` line by line; the tool's own lines go to the log only."""
+    out = getattr(sys.stderr, "buffer", None)
+    try:
+        for line in iter(src.readline, b""):
+            log.write(line)
+            if out is not None and not (tool_line and tool_line.match(line.decode("utf-8", "replace"))):
+                try:
+                    out.write(line)
+                    out.flush()
+                except (OSError, ValueError):
+                    out = None
+    finally:
+        log.close()
+        src.close()
+
+
+def _no_samples(s: Session, elapsed: float, stopped_by: str, exit_code: int | None) -> str:
+    name = None
+    if s.attach:
+        try:
+            import psutil
+
+            name = psutil.Process(s.target_pid).name()
+        except Exception:  # gone, or not ours to read: the pid alone says enough
+            name = None
+    return no_samples_message(s.backend, attach=s.attach, pid=s.target_pid, name=name,
+                              python=bool(s.python_version), elapsed=elapsed, stopped_by=stopped_by,
+                              exit_code=exit_code, idle=s.opts.idle)
 
 
 def _watch(s: Session, sampler: ResourceSampler | None, t0: float) -> str:
