@@ -9,6 +9,7 @@ from typing import Any
 
 from .. import formats
 from ..analysis.summary import ordered_meta, summarize
+from ..render.coverage import coverage_text
 from ..render.terminal import Table, format_value, print_sections, print_table
 
 NAME = "info"
@@ -64,6 +65,9 @@ def _sections(s: dict[str, Any]) -> list[tuple[str, list[tuple[str, str]]]]:
             ("stacks", f"{s['stacks']:,} (max depth {s['max_depth']})"),
             ("frames", f"{s['frames']:,} ({s['functions']:,} functions)"),
             ("threads", f"{len(s['threads']):,}")]
+    covered = coverage_text(s["meta"])
+    if covered:
+        prof.append(("time", covered))
     t = s["time"]
     if t:
         prof.append(("time range", f"{t['start']:.6f} .. {t['end']:.6f} s "

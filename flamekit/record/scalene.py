@@ -27,7 +27,8 @@ DEFAULT_RATE = 100
 LAUNCHES_TARGET = True
 TARGET_IS_TOOL = True  # scalene runs the program in its own process
 #: scalene's own closing lines (kept in the log, not shown among the program's output)
-TOOL_LINE = re.compile(r"^(Scalene: |  To view in (a )?(browser|terminal): )")
+TOOL_LINE = re.compile(r"^(Scalene: |  To view in (a )?(browser|terminal): |By default, Scalene only profiles "
+                       r"|To track the time spent in all files)")
 
 
 def tool_version() -> str:

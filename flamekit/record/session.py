@@ -271,6 +271,8 @@ def _run(s: Session, tmeta: dict[str, Any]) -> Recording:
     try:
         profile, fmt_name = load_with_format(path, fmt if fmt in names() else None)
     except FormatError as e:
+        if not s.attach and exit_code:  # e.g. scalene's stub JSON for a program that failed at once
+            raise RecordError(_no_samples(s, elapsed, stopped_by, exit_code)) from None
         raise RecordError(f"could not read {s.backend}'s output: {e.reason}") from None
     if profile.n_samples == 0 or not profile.totals().any():
         raise RecordError(_no_samples(s, elapsed, stopped_by, exit_code))

@@ -97,9 +97,8 @@ def test_perf_launch_python313_full_stacks(tmp_path):
                         PY313, CPU_SPLIT, "--seconds", "2")
     assert r.returncode == 0, r.stderr
     p = flamekit.load(out)
-    # Python frames under the interpreter's C frames; the hot one is the hotter. (Not held to
-    # +-10 pp: on a loaded 2-core machine perf's dwarf/jit attribution between the two swung
-    # from 61/39 to 97/3 between runs; py-spy's ground-truth test above holds the line.)
+    # Python frames under the interpreter's C frames; the hot one is the hotter (199 Hz beats
+    # with the workload's 10 ms rounds: test_record_numbers holds the default rate to +-10 pp)
     sh = shares(p, "price_options", "update_risk")
     assert sh["price_options"] > sh["update_risk"] > 0, sh
     # mixed stacks: interpreter C frames and Python frames in the same profile
@@ -159,7 +158,7 @@ def test_sigint_in_launch_mode_keeps_the_profile(tmp_path):
     out = profile_path(tmp_path)
     proc, err = _sigint_midway(["-o", str(out), "--", sys.executable, str(WORKLOADS / "service_loop.py"),
                                 "--duty", "0.7"], tmp_path)
-    assert proc.returncode in (0, 130), err  # service_loop exits cleanly on SIGINT
+    assert proc.returncode == 130, err  # whatever service_loop's own status on SIGINT
     assert "interrupted" in err
     p = flamekit.load(out)
     assert p.n_samples > 10 and "handle_order" in hot_names(p, 5)
@@ -170,7 +169,7 @@ def test_sigint_in_attach_mode_keeps_profile_and_target(tmp_path):
     try:
         out = profile_path(tmp_path)
         proc, err = _sigint_midway(["-o", str(out), "--pid", str(svc.pid)], tmp_path)
-        assert proc.returncode == 0, err
+        assert proc.returncode == 130, err
         assert svc.poll() is None, "Ctrl-C of flamekit must not stop an attached target"
     finally:
         stop(svc)
