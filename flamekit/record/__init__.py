@@ -74,6 +74,10 @@ class RecordOptions:
     progress_interval: float = 2.0
     #: resource sampling period in seconds (10 Hz)
     resource_interval: float = 0.1
+    #: working directory of a launched command (None: flamekit's own)
+    cwd: str | None = None
+    #: variables added to a launched command's environment (and its tool's)
+    env: dict[str, str] | None = None
 
     def validate(self) -> None:
         """Raise :class:`UsageError` for contradictory or out-of-range options."""

@@ -186,7 +186,8 @@ def run_recording(opts: RecordOptions) -> Recording:
     workdir = tempfile.mkdtemp(prefix="flamekit-record-")
     s = Session(opts=opts, backend=backend, recorder=rec, tool_version=version, workdir=workdir,
                 rate=int(opts.rate or rec.DEFAULT_RATE), command=list(opts.command or []) or None,
-                interpreter=interp, python_version=pyver, target_pid=opts.pid)
+                interpreter=interp, python_version=pyver, target_pid=opts.pid,
+                env=dict(opts.env) if opts.env else None)
     try:
         rec.prepare(s)
         return _run(s, tmeta)
@@ -208,7 +209,7 @@ def _run(s: Session, tmeta: dict[str, Any]) -> Recording:
     if launched_by_us:
         pre = _allow_any_tracer if _yama_scope() >= 1 else None
         try:
-            s.target = subprocess.Popen(s.command, env=env, preexec_fn=pre)
+            s.target = subprocess.Popen(s.command, env=env, preexec_fn=pre, cwd=opts.cwd)
         except OSError as e:
             raise UsageError(f"cannot start {s.command[0]!r}: {e.strerror or e}") from None
         s.target_pid = s.target.pid
@@ -222,7 +223,7 @@ def _run(s: Session, tmeta: dict[str, Any]) -> Recording:
         s.tool = subprocess.Popen(argv, stdout=None if passthrough else log,
                                   stderr=subprocess.PIPE if passthrough else subprocess.STDOUT,
                                   stdin=subprocess.DEVNULL if tool_own_group else None,
-                                  start_new_session=tool_own_group, env=env)
+                                  start_new_session=tool_own_group, env=env, cwd=opts.cwd)
     except OSError as e:
         log.close()
         if s.target is not None:
