@@ -22,6 +22,7 @@ temporary worktrees are removed on success, error and Ctrl-C.
 """
 from __future__ import annotations
 
+import dataclasses
 import os
 import subprocess
 import sys
@@ -233,6 +234,26 @@ def _check_own_code(profile: Any, side: Side, other: Side, root: str, project: s
             f"(e.g. --setup 'python -m venv .venv && .venv/bin/pip install .' and run .venv/bin/python)")
 
 
+def relative_to_tree(profile: Any, tree: str) -> Any:
+    """Return the profile with frame files under ``tree`` made relative to it (``pkg/mod.py``).
+
+    Frames are matched by ``(name, file)``: base and head ran from different
+    folders, so their absolute paths would never match.
+    """
+    tree = os.path.realpath(tree)
+    frames = []
+    changed = False
+    for fr in profile.frames:
+        f = fr.file
+        if f and os.path.isabs(f):
+            real = os.path.realpath(f)
+            if _under(real, tree) and real != tree:
+                fr = dataclasses.replace(fr, file=os.path.relpath(real, tree))
+                changed = True
+        frames.append(fr)
+    return profile.copy(frames=tuple(frames)) if changed else profile
+
+
 def _keep(opts: CompareOptions, profile: Any, side: Side, run: int) -> None:
     if opts.keep_profiles:
         from . import dump
@@ -274,6 +295,7 @@ def compare(opts: CompareOptions) -> CompareResult:
             for side, other in ((base, head), (head, base)):
                 p = _record_run(opts, side, rel, run)
                 _check_own_code(p, side, other, root, project[side.name], run)
+                p = relative_to_tree(p, side.path)
                 _keep(opts, p, side, run)
                 profiles[side.name].append(p)
     _say(opts, f"diffing {opts.runs} base run(s) against {opts.runs} head run(s)")

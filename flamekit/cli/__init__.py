@@ -19,7 +19,7 @@ from .. import __version__
 from ..errors import FlamekitError
 
 #: Subcommand modules, in the order ``--help`` lists them.
-COMMANDS: tuple[str, ...] = ("record", "report", "diff", "top", "dump", "info", "convert")
+COMMANDS: tuple[str, ...] = ("record", "compare", "report", "diff", "top", "dump", "info", "convert")
 
 #: Exit code for an unexpected internal error (a bug; BSD sysexits EX_SOFTWARE).
 EXIT_INTERNAL = 70
@@ -40,6 +40,7 @@ examples:
   flamekit report run.json -o run.html
   flamekit convert out.perf -o out.folded
   flamekit diff base.json head.json -o diff.html --fail-on-regression 2
+  flamekit compare --base origin/main --fail-on-regression 2 -- python3 bench.py
 
 exit codes: 0 ok, 1 recording failed, 2 bad input or usage, 3 regression found,
             70 internal error (a bug: please report it with FLAMEKIT_DEBUG=1 output)
