@@ -83,7 +83,7 @@ def _sha(text: str) -> str:
 def check_invariants(html: str) -> dict:
     """Check bad_inputs.md §0.4 on a report; return the decoded embedded JSON."""
     page = parse(html)
-    assert len(page.scripts) == 3, [a for a, _ in page.scripts]  # data + flamegraph.js + report.js
+    assert len(page.scripts) == 4, [a for a, _ in page.scripts]  # data, flamegraph, export, report
     assert len(page.styles) == 1
     data_attrs, data_text = page.scripts[0]
     assert data_attrs == {"id": "flamekit-data", "type": "application/json"}

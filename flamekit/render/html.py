@@ -34,7 +34,7 @@ from .payload import DEFAULT_PRUNE, clip, payload_from_pruned, prune
 META_KEYS = ("tool", "tool_version", "command", "pid", "host", "cpu_model", "python_version",
              "rate_hz", "duration_s", "sample_count", "lost_samples", "errors", "start_time",
              "git_commit", "exit_code", "format", "merged_from")
-REPORT_SCRIPTS = ("js/flamegraph.js", "js/report.js")
+REPORT_SCRIPTS = ("js/flamegraph.js", "js/export.js", "js/report.js")
 REPORT_STYLES = ("css/report.css",)
 _MAX_META = 2000
 _BAD_CHARS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]")

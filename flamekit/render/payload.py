@@ -18,7 +18,8 @@ Payload version 1::
       "samples": {"node": [int], "thread": [int],    # aggregated per (node, thread)
                   "values": [[num, ...], ...]},      # values[type][row]
       "types":   {"name": [si], "unit": [si]},
-      "threads": {"name": [si], "id": [int], "pid": [int]},   # pid -1 when unknown
+      "threads": {"name": [si], "id": [int], "pid": [int],   # pid -1 when unknown
+                  "command": [si]},       # the process's command line ("" when unknown)
       "defaultType": int,                            # index into types
       "pruned":  {"fraction": num, "nodes": int, "share": [num per type],
                   "otherFrame": int},                # -1 when nothing was pruned
@@ -141,6 +142,14 @@ def clip(s: object) -> str:
     return s if len(s) <= MAX_STRING else s[:MAX_STRING - 1] + "\u2026"
 
 
+def _command(p: Profile, pid: int | None) -> str:
+    """Return the command line of process ``pid`` from ``meta["processes"]`` ("" when unknown)."""
+    procs = p.meta.get("processes")
+    if pid is None or not isinstance(procs, dict):
+        return ""
+    return str(procs.get(str(pid), ""))
+
+
 def frame_map(q: Profile) -> np.ndarray:
     """Return the payload frame id of each of ``q``'s frames (-1 for frames no stack row uses).
 
@@ -210,7 +219,8 @@ def payload_from_pruned(q: Profile, info: PruneInfo, *, default_type: int = 0,
                   "unit": [strings(t.unit) for t in q.sample_types]},
         "threads": {"name": [strings(t.name) for t in q.threads],
                     "id": [int(t.id) for t in q.threads],
-                    "pid": [-1 if t.pid is None else int(t.pid) for t in q.threads]},
+                    "pid": [-1 if t.pid is None else int(t.pid) for t in q.threads],
+                    "command": [strings(_command(q, t.pid)) for t in q.threads]},
         "defaultType": int(default_type),
         "pruned": {"fraction": float(info.fraction), "nodes": int(info.pruned_nodes),
                    "share": [float(x) for x in info.share], "otherFrame": other},

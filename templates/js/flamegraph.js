@@ -35,9 +35,8 @@
  *   the tooltip shows base, head and delta for self and total. Search, zoom,
  *   thread selector and sandwich work as usual (on the type whose widths are shown).
  *
- * Other entry points: flamekit.exportSpeedscope(payload, type) -> JSON string,
- * flamekit.exportFolded(payload, type, thread) -> text, flamekit.download(name, mime, text),
- * flamekit.fmt(value, unit), flamekit.el(tag, cls, text).
+ * Other entry points: flamekit.download(name, mime, text), flamekit.fmt(value, unit),
+ * flamekit.el(tag, cls, text), flamekit.Data(payload) (decoded columns; export.js uses it).
  *
  * Safety: every untrusted string reaches the page through textContent, option.text or
  * canvas fillText only; never innerHTML; no URL is ever built from profile data.
@@ -688,61 +687,7 @@
     this.sandwich = tr;
   };
 
-  /* ---- exports (Blob downloads generated from the payload, no network) ---- */
-  function stackNames(D, node) {
-    var out = [];
-    for (var i = node; i >= 0; i = D.parent[i]) out.push(i);
-    return out.reverse();
-  }
-
-  flamekit.exportFolded = function (payload, type, thread) {
-    var D = new Data(payload), s = payload.samples, vals = s.values[type] || [], agg = {}, order = [], i;
-    if (thread === undefined) thread = -1;
-    for (i = 0; i < s.node.length; i++) {
-      if (thread >= 0 && s.thread[i] !== thread) continue;
-      if (!vals[i]) continue;
-      if (agg[s.node[i]] === undefined) { agg[s.node[i]] = 0; order.push(s.node[i]); }
-      agg[s.node[i]] += vals[i];
-    }
-    order.sort(function (a, b) { return a - b; });
-    var lines = order.map(function (n) {
-      var path = stackNames(D, n).map(function (k) {
-        return D.names[D.frame[k]].replace(/;/g, ':').replace(/[\r\n]/g, ' ');
-      });
-      return path.join(';') + ' ' + agg[n];
-    });
-    return lines.join('\n') + (lines.length ? '\n' : '');
-  };
-
-  var SPEEDSCOPE_UNITS = {nanoseconds: 1, microseconds: 1, milliseconds: 1, seconds: 1, bytes: 1};
-  flamekit.exportSpeedscope = function (payload, type, name) {
-    var D = new Data(payload), s = payload.samples, vals = s.values[type] || [];
-    var unit = D.typeUnits[type], profiles = [], frames = [], i;
-    for (i = 0; i < D.names.length; i++) {
-      var fo = {name: D.names[i]};
-      if (D.files[i]) fo.file = D.files[i];
-      if (D.lines[i]) fo.line = D.lines[i];
-      frames.push(fo);
-    }
-    var stackCache = {};
-    D.threadNames.forEach(function (tn, th) {
-      var samples = [], weights = [], tot = 0;
-      for (var r = 0; r < s.node.length; r++) {
-        if (s.thread[r] !== th || !vals[r]) continue;
-        var n = s.node[r], st = stackCache[n];
-        if (!st) st = stackCache[n] = stackNames(D, n).map(function (k) { return D.frame[k]; });
-        samples.push(st); weights.push(vals[r]); tot += vals[r];
-      }
-      if (!samples.length) return;
-      profiles.push({type: 'sampled', name: (tn || 'thread') + ' (tid ' + payload.threads.id[th] + ')',
-                     unit: SPEEDSCOPE_UNITS[unit] ? unit : 'none', startValue: 0, endValue: tot,
-                     samples: samples, weights: weights});
-    });
-    return JSON.stringify({$schema: 'https://www.speedscope.app/file-format-schema.json',
-                           shared: {frames: frames}, profiles: profiles, name: name || 'flamekit',
-                           activeProfileIndex: 0, exporter: 'flamekit'});
-  };
-
+  /* ---- downloads (Blob URLs generated in the page, no network; exporters: export.js) ---- */
   flamekit.download = function (filename, mime, text) {
     var blob = new Blob([text], {type: mime}), url = URL.createObjectURL(blob), a = el('a');
     a.href = url; a.download = filename;

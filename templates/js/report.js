@@ -210,13 +210,18 @@
 
   /* exports */
   function baseName() { return 'flamekit-profile'; }
-  $('fk-export-speedscope').addEventListener('click', function () {
-    fk.download(baseName() + '.speedscope.json', 'application/json',
-                fk.exportSpeedscope(P, graph.widthType(), R.title));
-  });
-  $('fk-export-folded').addEventListener('click', function () {
-    fk.download(baseName() + '.folded.txt', 'text/plain', fk.exportFolded(P, graph.widthType(), graph.thread));
-  });
+  function exporting(name, mime, make) {
+    return function () {
+      var text;
+      try { text = make(); } catch (e) { this.title = String(e.message || e); this.classList.add('fk-failed'); return; }
+      fk.download(baseName() + name, mime, text);
+    };
+  }
+  var flamekitVersion = (R.meta[0] || [])[1];
+  $('fk-export-speedscope').addEventListener('click', exporting('.speedscope.json', 'application/json',
+    function () { return fk.exportSpeedscope(P, graph.widthType(), 'flamekit@' + flamekitVersion); }));
+  $('fk-export-folded').addEventListener('click', exporting('.folded', 'text/plain',
+    function () { return fk.exportFolded(P, graph.widthType(), graph.thread); }));
 
   window.flamekitState = {ready: true, graph: graph, allocGraph: allocGraph, drawMs: performance.now() - t0};
 })();

@@ -1,6 +1,7 @@
 """The HTML report in a real headless Chromium: drawing, zoom, search, sandwich, XSS, wheel."""
 from __future__ import annotations
 
+import io
 import json
 import os
 import subprocess
@@ -10,6 +11,7 @@ from pathlib import Path
 import pytest
 
 import flamekit
+from flamekit.formats import get
 from flamekit.model import ProfileBuilder, SampleType, call_tree
 from flamekit.render.html import write_report
 from flamekit.render.payload import MAX_STRING
@@ -140,7 +142,12 @@ def test_report_interactions(browser, tmp_path):
             page.click("#fk-export-folded")
         text = Path(dl.value.path()).read_text()
         lines = dict(ln.rsplit(" ", 1) for ln in text.splitlines())
-        assert lines["main;route;fill;price"] == "50" and sum(map(float, lines.values())) == 122
+        names = {tuple(f.split(" (")[0] for f in k.split(";") if not f.startswith("thread (")): v
+                 for k, v in lines.items()}
+        assert names["main", "route", "fill", "price"] == "50" and sum(map(float, lines.values())) == 122
+        want = io.BytesIO()
+        get("folded").dump(p, want)
+        assert text.encode() == want.getvalue()  # what `flamekit convert --to folded` writes
         with page.expect_download() as dl:
             page.click("#fk-export-speedscope")
         ss = json.loads(Path(dl.value.path()).read_text())
@@ -164,7 +171,7 @@ def test_xss_payloads_stay_text(browser, tmp_path):
     page = open_page(browser, out)
     try:
         assert page.fk_dialogs == [] and page.fk_errors == [] and page.fk_requests == []
-        assert page.evaluate("document.scripts.length") == 3
+        assert page.evaluate("document.scripts.length") == 4
         assert page.evaluate("document.title") == names[0]
         decoded = page.evaluate("""() => { const d = JSON.parse(document.getElementById('flamekit-data').textContent);
             const S = d.payload.strings; return [d.payload.frames.name.map(k => S[k]),
@@ -188,7 +195,7 @@ def test_xss_payloads_stay_text(browser, tmp_path):
             got = page.locator("#fk-tooltip .fk-tip-name").text_content()
             want = p.frames[int(p.stack_frame[node])].name
             assert got == (want or "(empty name)")
-        assert page.evaluate("document.scripts.length") == 3 and page.fk_dialogs == []
+        assert page.evaluate("document.scripts.length") == 4 and page.fk_dialogs == []
     finally:
         page.close()
 
@@ -202,7 +209,7 @@ def test_hostile_files_in_browser(browser, tmp_path, rel):
     page = open_page(browser, out)
     try:
         assert page.fk_dialogs == [] and page.fk_errors == [] and page.fk_requests == []
-        assert page.evaluate("document.scripts.length") == 3
+        assert page.evaluate("document.scripts.length") == 4
         assert page.evaluate("document.querySelectorAll('[onerror],[onload],[onmouseover]').length") == 0
         assert canvas_ink(page, "#fk-canvas") > 0.005
         decoded = set(page.evaluate("""() => { const d = JSON.parse(document.getElementById('flamekit-data').textContent);
