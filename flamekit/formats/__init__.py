@@ -52,9 +52,12 @@ from .chrome import FORMAT as CHROME
 from .cpython_collapsed import FORMAT as CPYTHON_COLLAPSED
 from .csv_export import FORMAT as CSV
 from .folded import FORMAT as FOLDED
+from .gecko import FORMAT as GECKO
 from .native import FORMAT as NATIVE
 from .perf_script import FORMAT as PERF_SCRIPT
 from .pprof import FORMAT as PPROF
+from .pstats import FORMAT as PSTATS
+from .pyinstrument import FORMAT as PYINSTRUMENT
 from .scalene_json import FORMAT as SCALENE
 from .speedscope import FORMAT as SPEEDSCOPE
 
@@ -64,6 +67,9 @@ FORMATS: tuple[Format, ...] = (
     SPEEDSCOPE,
     SCALENE,
     PPROF,
+    PSTATS,
+    PYINSTRUMENT,
+    GECKO,
     CHROME,
     AUSTIN,
     CPYTHON_COLLAPSED,
