@@ -43,6 +43,8 @@ import os
 import re
 from typing import Any
 
+import numpy as np
+
 from ..errors import FormatError
 from ..model import Profile, ProfileBuilder, SampleType
 from . import _json
@@ -167,7 +169,10 @@ def from_json(doc: Any, source: str = "<gecko>") -> Profile:
     tool = info.get("importedFrom") or info.get("product")
     if isinstance(tool, str) and tool:
         out["tool"] = tool
-    return L.b.build(out)
+    p = L.b.build(out)
+    if not np.isfinite(p.totals()).all():
+        raise FormatError(NAME, source, None, "sample weights overflow a 64-bit float when summed")
+    return p
 
 
 def _start(L: _Loader, meta: dict, path: str) -> float:

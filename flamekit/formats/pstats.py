@@ -39,6 +39,8 @@ import os
 from collections import deque
 from typing import Any
 
+import numpy as np
+
 from ..errors import FormatError
 from ..model import Profile, ProfileBuilder, SampleType
 from . import _io, _marshal
@@ -191,7 +193,10 @@ def from_stats(stats: Any, source: str = "<pstats>") -> Profile:
     meta = {"tool": "cProfile", "approximate": APPROXIMATE_NOTE,
             "pstats": {"functions": n, "calls": sum(o[1] for o in own),
                        "primitive_calls": sum(o[0] for o in own)}}
-    return b.build(meta)
+    p = b.build(meta)
+    if not np.isfinite(p.totals()).all():
+        raise FormatError(NAME, source, None, "times overflow a 64-bit float when summed")
+    return p
 
 
 def _build(b: ProfileBuilder, keys: list[tuple[str, int, str]],

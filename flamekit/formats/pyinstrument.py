@@ -30,6 +30,8 @@ import math
 import os
 from typing import Any
 
+import numpy as np
+
 from ..errors import FormatError
 from ..model import Profile, ProfileBuilder, SampleType
 from . import _json
@@ -121,7 +123,10 @@ def from_json(doc: Any, source: str = "<pyinstrument>") -> Profile:
     for key in ("min_interval", "max_interval"):
         if doc.get(key) is not None:
             meta[key] = L.seconds(doc[key], key)
-    return b.build(meta)
+    p = b.build(meta)
+    if not np.isfinite(p.totals()).all():
+        raise FormatError(NAME, source, None, "times overflow a 64-bit float when summed")
+    return p
 
 
 def _render(L: _Loader, b: ProfileBuilder, doc: dict) -> None:
