@@ -73,7 +73,8 @@ def sniff(head: bytes) -> bool | None:
         return False
     if b'"meta"' in h and b'"threads"' in h and (
             b'"stackTable"' in h or b'"preprocessedProfileVersion"' in h
-            or b'"stringTable"' in h or b'"stringArray"' in h):
+            or b'"stringTable"' in h or b'"stringArray"' in h
+            or (b'"interval"' in h and b'"startTime"' in h)):
         return True
     if b'"profile":{' in h.replace(b" ", b"") and b'"libs"' in h:
         return True

@@ -193,11 +193,10 @@ def _session(L: _Loader, b: ProfileBuilder, doc: dict) -> None:
             start = 1
         row = -1
         for j in range(start, len(stack)):
-            ident = stack[j]
-            fid = frames.get(ident) if isinstance(ident, str) else None
+            ident = L.text(stack[j], f"{path}[0][{j}]")
+            fid = frames.get(ident)
             if fid is None:
-                fid = frames[L.text(ident, f"{path}[0][{j}]")] = _frame(L, b, ident,
-                                                                      f"{path}[0][{j}]")
+                fid = frames[ident] = _frame(L, b, ident, f"{path}[0][{j}]")
             row = b.push(row, fid)
         if row < 0:
             continue  # an empty stack: nothing to charge
