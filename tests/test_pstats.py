@@ -3,6 +3,7 @@ call graphs (cycles, DAG blow-up, deep chains), and hostile marshal data."""
 from __future__ import annotations
 
 import marshal
+from json import loads as json_loads
 import pstats as std_pstats
 import struct
 from pathlib import Path
@@ -206,3 +207,57 @@ def test_built_hostile(name, tmp_path):
         assert out["totals"][0] == pytest.approx(float(arg))
         if name.startswith("diamond"):
             assert any("capped" in w for w in out["warnings"]), out["warnings"]
+
+
+# -- every view says the tree is approximate ------------------------------------------
+def test_views_say_approximate(tmp_path, capsys):
+    from html.parser import HTMLParser
+
+    from flamekit import cli
+
+    src = str(DATA / "cprofile" / "3.11.7" / "recursive.pstats")
+    assert cli.main(["top", src, "-n", "3"]) == 0
+    out = capsys.readouterr().out
+    assert out.splitlines()[-1].startswith("note: approximate call tree")
+    assert cli.main(["info", src]) == 0
+    assert "approximate call tree" in capsys.readouterr().out
+    assert cli.main(["info", src, "--json"]) == 0
+    assert json_loads(capsys.readouterr().out)["meta"]["approximate"] == fk_pstats.APPROXIMATE_NOTE
+    html = tmp_path / "r.html"
+    assert cli.main(["report", src, "-o", str(html)]) == 0
+
+    class Find(HTMLParser):
+        on, text = False, ""
+
+        def handle_starttag(self, tag, attrs):
+            self.on = dict(attrs).get("id") == "fk-approximate"
+
+        def handle_endtag(self, tag):
+            self.on = False
+
+        def handle_data(self, data):
+            if self.on:
+                self.text += data
+
+    finder = Find()
+    finder.feed(html.read_text())
+    assert finder.text == fk_pstats.APPROXIMATE_NOTE
+    svg = tmp_path / "r.svg"
+    assert cli.main(["convert", src, "-o", str(svg)]) == 0
+    assert "approximate call tree" in svg.read_text()
+    # a sampled profile says nothing of the kind
+    assert cli.main(["top", str(DATA / "py-spy" / "0.4.3" / "cpu_split.speedscope.json")]) == 0
+    assert "approximate" not in capsys.readouterr().out
+
+
+def test_cli_hostile_is_one_line_exit_2(tmp_path):
+    import subprocess
+    import sys
+
+    f = tmp_path / "bomb.pstats"
+    f.write_bytes(b"{)\x03[" + struct.pack("<i", 0x7FFFFFFF))
+    proc = subprocess.run([sys.executable, "-m", "flamekit", "top", str(f)], capture_output=True,
+                          text=True, timeout=60)
+    assert proc.returncode == 2, proc.stderr
+    assert proc.stderr.startswith("flamekit: ") and "Traceback" not in proc.stderr
+    assert len(proc.stderr.strip().splitlines()) == 1

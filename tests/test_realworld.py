@@ -32,7 +32,7 @@ FOLDERS = {
     "chrome-cpuprofile": ("chrome", "chrome"),
     "chrome-trace": ("chrome", "chrome"),
     "austin": ("austin", "austin"),
-    "pstats": (None, None),
+    "pstats": ("pstats", "pstats"),
     "pprof-legacy": (None, None),
     "other": (None, None),
 }
@@ -43,7 +43,11 @@ REJECT = {
     "speedscope/speedscope__invalid-out-of-order-events.json",  # C not on top of stack
     "pprof/pprof__fuzz-crasher-7e3c9248",       # legacy heapz text; go tool pprof rejects it
     "pprof/pprof__fuzz-corpus-cppbench.cpu.pb",  # legacy C++ binary CPU profile despite .pb
+    "pstats/gprof2dot__cProfile-py2-2007.pstats",  # Python 2 marshal: Py3's marshal refuses it too
 }
+
+#: files of the ``other`` folder that a format does read -> (module, format NAME)
+OTHER = {"other/speedscope__firefox61-recursion.json": ("gecko", "gecko")}
 
 #: trace-event edge cases: speedscope repairs them with warnings; a clear error is also fine
 EITHER = {f"chrome-trace/speedscope-te__{n}.json" for n in (
@@ -80,7 +84,7 @@ def _has_module(mod: str) -> bool:
 def test_realworld_file(row):
     rel = row["path"]
     folder = rel.split("/")[0]
-    mod, fmt = FOLDERS[folder]
+    mod, fmt = OTHER.get(rel, FOLDERS[folder])
     path = REALWORLD / rel
     assert path.is_file(), f"MANIFEST.tsv lists a missing file: {path}"
     if mod is not None and not _has_module(mod):

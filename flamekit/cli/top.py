@@ -10,7 +10,7 @@ from .. import formats
 from ..errors import UsageError
 from ..model import Profile, functions
 from ..numfmt import as_number
-from ..render.terminal import Table, format_pct, format_value, print_table, write_csv
+from ..render.terminal import Table, format_pct, format_value, print_table, safe_text, write_csv
 
 NAME = "top"
 HELP = "list the hottest functions (self and total), as a table or CSV"
@@ -137,5 +137,7 @@ def run(args: argparse.Namespace) -> int:
             r.pop()
     caption = "" if n_all else "(no samples)"
     print_table(Table(cols, rows, right=frozenset({0, 1, 2, 3}), title=title, caption=caption))
+    if isinstance(p.meta.get("approximate"), str):  # e.g. a cProfile graph rebuilt as a tree
+        print("note: " + safe_text(p.meta["approximate"], 400))
     return 0
 

@@ -246,7 +246,9 @@ def render_report(profile: Profile, *, title: str | None = None, notes: str | No
     notes_html = render_notes(notes) if notes else ""
     data = build_report_data(profile, title=title, notes_html=notes_html,
                              sample_type=sample_type, prune_fraction=prune_fraction, by=by)
-    return render_page("report.html.j2", title=title, data=data, notes_html=Markup(notes_html))
+    approx = profile.meta.get("approximate")
+    return render_page("report.html.j2", title=title, data=data, notes_html=Markup(notes_html),
+                       approximate=display_text(approx, 500) if isinstance(approx, str) else "")
 
 
 def write_report(profile: Profile, path: str | os.PathLike, *, title: str | None = None,

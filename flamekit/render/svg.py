@@ -197,6 +197,8 @@ def render_svg(profile: Profile, sample_type: str | int | SampleType | None = No
     sub = [f"{st}", f"total {_amount(lay.grand_total, st)}"]
     if p.n_samples and st.unit not in ("count", "samples"):
         sub.append(f"{p.n_samples:,} samples")
+    if isinstance(profile.meta.get("approximate"), str):
+        sub.append("approximate call tree")
     if tool:
         ver = profile.meta.get("tool_version")
         sub.append(f"recorded with {tool}{' ' + str(ver) if ver else ''}")
