@@ -1,7 +1,7 @@
 """Real-world conformance: every file of ../shared/corpus/realworld (MANIFEST.tsv) imports or is rejected.
 
 Files are read in place. Each folder maps to the format that must detect it by
-content; folders of formats flamekit does not read (pstats, legacy pprof,
+content; folders of formats flamekit does not read (legacy pprof,
 ``other``) and the documented invalid files must be rejected with a
 :class:`FormatError` (never another exception, never a wrapped unexpected one).
 A format whose module does not exist yet in ``flamekit.formats`` is skipped by
