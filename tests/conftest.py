@@ -24,6 +24,15 @@ def update_golden(request: pytest.FixtureRequest) -> bool:
     return bool(request.config.getoption("--update-golden"))
 
 
+def subtree_total(p, name: str, column: int = 0) -> float:
+    """Return the value of the samples whose stack passes through a frame called ``name``."""
+    tot = 0.0
+    for s, v in zip(p.sample_stack, p.values[:, column]):
+        if any(p.frames[f].name == name for f in p.stack_frames(int(s))):
+            tot += float(v)
+    return tot
+
+
 def require_tool(cmd: str, install: str) -> str:
     """Return the path of ``cmd``; FAIL (never skip) when it is missing, naming the install step.
 

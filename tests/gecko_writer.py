@@ -38,6 +38,19 @@ def _strings() -> tuple[list[str], Any]:
     return table, intern
 
 
+def _new_rows(p: Profile, sid: int, written: dict[int, int]):
+    """Yield ``(row, written parent or None)`` for the rows of stack ``sid`` not yet written,
+    root first (the caller records each row in ``written`` before the next is yielded)."""
+    chain = []
+    s = sid
+    while s >= 0 and s not in written:
+        chain.append(s)
+        s = int(p.stack_prefix[s])
+    for s2 in reversed(chain):
+        parent = int(p.stack_prefix[s2])
+        yield s2, (written[parent] if parent >= 0 else None)
+
+
 def _times(p: Profile, rows: list[int]) -> list[float]:
     if p.sample_time is not None:
         return [float(p.sample_time[i]) * 1000 for i in rows]
@@ -95,16 +108,10 @@ def processed(p: Profile, *, interval_ms: float = 1.0) -> dict:
             return frame_of[fid]
 
         def stack(sid: int) -> int:
-            chain = []
-            s = sid
-            while s >= 0 and s not in stack_of:
-                chain.append(s)
-                s = int(p.stack_prefix[s])
-            for s2 in reversed(chain):
-                parent = int(p.stack_prefix[s2])
+            for s2, parent in _new_rows(p, sid, stack_of):
                 stack_of[s2] = len(st["frame"])
                 st["frame"].append(frame(int(p.stack_frame[s2])))
-                st["prefix"].append(stack_of[parent] if parent >= 0 else None)
+                st["prefix"].append(parent)
                 st["category"].append(1)
                 st["subcategory"].append(0)
             return stack_of[sid]
@@ -163,16 +170,9 @@ def raw(p: Profile) -> dict:
             return frame_of[fid]
 
         def stack(sid: int) -> int:
-            chain = []
-            s = sid
-            while s >= 0 and s not in stack_of:
-                chain.append(s)
-                s = int(p.stack_prefix[s])
-            for s2 in reversed(chain):
-                parent = int(p.stack_prefix[s2])
+            for s2, parent in _new_rows(p, sid, stack_of):
                 stack_of[s2] = len(stack_rows)
-                stack_rows.append([stack_of[parent] if parent >= 0 else None,
-                                   frame(int(p.stack_frame[s2]))])
+                stack_rows.append([parent, frame(int(p.stack_frame[s2]))])
             return stack_of[sid]
 
         times = _times(p, rows)

@@ -13,7 +13,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from conftest import DATA, require_corpus
+from conftest import DATA, subtree_total, require_corpus
 from flamekit.errors import FormatError
 from flamekit.formats import load_with_format
 from flamekit.formats import pstats as fk_pstats
@@ -31,15 +31,6 @@ def _self_by_key(p) -> dict:
         key = (f.file or "~", f.line, f.name)
         out[key] = out.get(key, 0.0) + float(v)
     return out
-
-
-def _subtree(p, name: str) -> float:
-    """Total value of samples whose stack passes through a frame called ``name``."""
-    tot = 0.0
-    for s, v in zip(p.sample_stack, p.values[:, 0]):
-        if any(p.frames[f].name == name for f in p.stack_frames(int(s))):
-            tot += float(v)
-    return tot
 
 
 @pytest.mark.parametrize("path", FIXTURES, ids=lambda x: x.name)
@@ -61,7 +52,7 @@ def test_cpu_split_subtrees_match_cumulative_times():
     p = fk_pstats.load(path)
     stats = std_pstats.Stats(str(path)).stats
     ct = {k[2]: v[3] for k, v in stats.items() if k[0].endswith("cpu_split.py")}
-    hot, cold = _subtree(p, "price_options"), _subtree(p, "update_risk")
+    hot, cold = subtree_total(p, "price_options"), subtree_total(p, "update_risk")
     # one caller each: the whole cumulative time lands under each function
     assert hot == pytest.approx(ct["price_options"], rel=1e-6)
     assert cold == pytest.approx(ct["update_risk"], rel=1e-6)

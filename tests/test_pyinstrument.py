@@ -8,20 +8,12 @@ import json
 
 import pytest
 
-from conftest import DATA
+from conftest import DATA, subtree_total
 from flamekit.errors import FormatError
 from flamekit.formats import load_with_format, pyinstrument
 from hostile_util import assert_clean_failure, assert_ok, run_isolated
 
 DIR = DATA / "pyinstrument" / "5.1.3"
-
-
-def _subtree(p, name: str) -> float:
-    tot = 0.0
-    for s, v in zip(p.sample_stack, p.values[:, 0]):
-        if any(p.frames[f].name == name for f in p.stack_frames(int(s))):
-            tot += float(v)
-    return tot
 
 
 def test_render_times_match_the_file():
@@ -34,10 +26,10 @@ def test_render_times_match_the_file():
     while work:
         n = work.pop()
         if n["function"] not in ("[self]", "_burn", "sqrt", "exp", "thread_time"):
-            assert _subtree(p, n["function"]) == pytest.approx(n["time"], abs=1e-5), n["function"]
+            assert subtree_total(p, n["function"]) == pytest.approx(n["time"], abs=1e-5), n["function"]
         work.extend(n["children"])
     assert "[self]" not in {f.name for f in p.frames}
-    hot, cold = _subtree(p, "price_options"), _subtree(p, "update_risk")
+    hot, cold = subtree_total(p, "price_options"), subtree_total(p, "update_risk")
     assert 0.6 < hot / (hot + cold) < 0.8  # cpu_split spends 70 % in price_options
     assert p.meta["sample_count"] == doc["sample_count"]
 
@@ -52,7 +44,7 @@ def test_session_records_are_samples():
     assert [t.name for t in p.threads] == ["MainThread"]
     leaf_names = [p.frames[p.stack_frame[s]].name for s in p.sample_stack]
     assert leaf_names == [r[0][-1].split("\x00")[0] for r in recs]
-    hot, cold = _subtree(p, "price_options"), _subtree(p, "update_risk")
+    hot, cold = subtree_total(p, "price_options"), subtree_total(p, "update_risk")
     assert 0.6 < hot / (hot + cold) < 0.8
 
 
