@@ -81,6 +81,9 @@ class CompareOptions:
     cwd: str = "."
     diff: dict[str, Any] = field(default_factory=dict)
     keep_profiles: str | None = None
+    #: names shown for base and head instead of the refs as given (e.g. ``main`` for a base SHA)
+    base_name: str | None = None
+    head_name: str | None = None
     #: called with one line per step (setup, each run); None: silent
     progress: Callable[[str], None] | None = None
 
@@ -275,8 +278,8 @@ def compare(opts: CompareOptions) -> CompareResult:
     worktree_head = opts.head == WORKTREE
     head_sha = resolve_commit(root, "HEAD" if worktree_head else opts.head)
     base_sha = resolve_commit(root, opts.base)
-    base = Side("base", opts.base, merge_base(root, base_sha, head_sha))
-    head = Side("head", opts.head, head_sha)
+    base = Side("base", opts.base_name or opts.base, merge_base(root, base_sha, head_sha))
+    head = Side("head", opts.head_name or opts.head, head_sha)
     if worktree_head:
         head.path = root
         head.dirty = bool(git(["status", "--porcelain", "--untracked-files=no"], root))

@@ -55,6 +55,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--html", metavar="d.html", help="write the differential flame graph")
     p.add_argument("--markdown", metavar="d.md", help="write the PR comment ('-' = stdout)")
     p.add_argument("--json", metavar="d.json", help="write the JSON result ('-' = stdout)")
+    p.add_argument("--base-name", metavar="NAME", help="name shown for base (default: --base as given)")
+    p.add_argument("--head-name", metavar="NAME", help="name shown for head (default: --head as given)")
     p.add_argument("--keep-profiles", metavar="DIR", help="also write every run's profile into DIR")
     p.add_argument("--by", choices=("function", "line", "file"), default="function",
                    help="frame identity (default function = (name, file))")
@@ -86,6 +88,7 @@ def run(args: argparse.Namespace) -> int:
                                                       flush=True))
     opts = CompareOptions(base=args.base, head=args.head, command=cmd, runs=args.runs, backend=args.backend,
                           setup=args.setup, rate=args.rate, keep_profiles=args.keep_profiles, progress=say,
+                          base_name=args.base_name, head_name=args.head_name,
                           diff={"by": args.by, "metric": args.metric, "min_delta": args.min_delta,
                                 "alpha": args.alpha, "fail_on_regression": args.fail_on_regression})
     cr = compare(opts)

@@ -1,8 +1,10 @@
 """A throwaway git repository for the compare tests: base without the slow path, head with it.
 
 Both commits hold ``sample_workloads/regression_pair.py`` and a ``bench.py``
-that runs it; head's ``bench.py`` adds ``--inject``, so ``slow_risk_check``
-takes ~10 % of head's CPU by construction (ground truth) and none of base's.
+that runs it; head's ``bench.py`` adds ``--inject --inject-share 0.25``, so
+``slow_risk_check`` takes 25 % of head's CPU by construction (ground truth) and
+none of base's. (At 10 %, three short runs per side on this shared 2-core
+machine were sometimes not significant at q <= 0.01: run-to-run noise.)
 """
 from __future__ import annotations
 
@@ -14,6 +16,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 SECONDS = "0.5"  # CPU seconds of each run: keeps a 3-run compare near 10 s
+INJECT_SHARE = "0.25"  # slow_risk_check's share of head's CPU
 
 
 def git(repo: Path, *args: str) -> str:
@@ -25,7 +28,7 @@ def git(repo: Path, *args: str) -> str:
 
 def bench(inject: bool) -> str:
     """Return bench.py's text: run regression_pair for SECONDS of CPU, with or without the slow path."""
-    args = ["--seconds", SECONDS] + (["--inject"] if inject else [])
+    args = ["--seconds", SECONDS] + (["--inject", "--inject-share", INJECT_SHARE] if inject else [])
     return f"import sys\n\nimport regression_pair\n\nsys.exit(regression_pair.main({args!r}))\n"
 
 
