@@ -7,6 +7,7 @@ import sys
 import numpy as np
 
 from .. import formats
+from ..analysis.uncertainty import effective_samples, margins, resolution
 from ..errors import UsageError
 from ..model import Profile, functions
 from ..numfmt import as_number
@@ -20,7 +21,9 @@ flamekit top - list the functions (or lines, or files) with the most samples.
 "self" is what a function spent in its own code (it was the leaf of the
 stack); "total" also counts its callees (a recursive function counts once
 per stack). Percentages are of the profile's total for the sample type, on
-the selected thread(s). On a terminal the list is a table; piped, it is plain
+the selected thread(s), each with its 95% interval (``70.12% ±3.4``: the
+share is a proportion of the samples, so it is only as sure as their number
+allows; see flamekit.analysis.uncertainty). On a terminal the list is a table; piped, it is plain
 aligned text; --csv writes CSV (every field quoted as needed, so odd function
 names survive).
 
@@ -65,6 +68,12 @@ def _count(text: str) -> int:
     return n
 
 
+def _counted(p: Profile, k: int) -> bool:
+    """Tell whether the effective sample count is a plain count (one per sample) for type ``k``."""
+    st = p.sample_types[k]
+    return st.unit in ("count", "samples") or bool(p.meta.get("rate_hz"))
+
+
 def select_threads(p: Profile, wanted: list[str]) -> tuple[Profile, list[int]]:
     """Keep only samples of the threads named by name, thread id or ``#index``.
 
@@ -105,37 +114,47 @@ def run(args: argparse.Namespace) -> int:
     if args.limit:
         df = df.head(args.limit)
     grand = float(p.values[:, k].sum()) if p.n_samples else 0.0
+    n_eff = effective_samples(p, k)
+    self_pm = margins(df["self_pct"].to_numpy() / 100.0, n_eff) * 100.0
+    total_pm = margins(df["total_pct"].to_numpy() / 100.0, n_eff) * 100.0
 
     if args.csv:
         cols = ["rank", "self", "self_pct", "total", "total_pct", "unit",
-                "name", "file", "line", "module", "kind"]
+                "name", "file", "line", "module", "kind", "self_pct_pm", "total_pct_pm"]
         rows = [[r + 1, as_number(row.self), f"{row.self_pct:.4f}", as_number(row.total),
                  f"{row.total_pct:.4f}", st.unit, row.name, row.file, row.line,
-                 row.module, row.kind]
+                 row.module, row.kind, f"{self_pm[r]:.4f}", f"{total_pm[r]:.4f}"]
                 for r, row in enumerate(df.itertuples(index=False))]
         write_csv(cols, rows, sys.stdout)
         return 0
 
     what = {"function": "functions", "line": "lines", "file": "files"}[args.group]
     title = (f"top {len(df)} of {n_all} {what} by {args.by} {st}{where}; "
-             f"total {format_value(grand, st.unit)} ({fmt})")
+             f"total {format_value(grand, st.unit)} ({fmt}); ± is the 95% interval from "
+             f"{round(n_eff):,} {'samples' if _counted(p, k) else 'effective samples'}")
     label = {"function": "function", "line": "line", "file": "file"}[args.group]
     cols = ["self", "self%", "total", "total%", label, "location" if args.group != "file" else "kind"]
     rows = []
-    for row in df.itertuples(index=False):
+    for r, row in enumerate(df.itertuples(index=False)):
         if args.group == "file":
             loc = row.kind
         elif row.file:
             loc = f"{row.file}:{row.line}" if row.line else row.file
         else:
             loc = row.module or ""
-        rows.append([format_value(row.self, st.unit), format_pct(row.self_pct),
-                     format_value(row.total, st.unit), format_pct(row.total_pct), row.name, loc])
+        rows.append([format_value(row.self, st.unit), f"{format_pct(row.self_pct)} ±{self_pm[r]:.1f}",
+                     format_value(row.total, st.unit), f"{format_pct(row.total_pct)} ±{total_pm[r]:.1f}",
+                     row.name, loc])
     if rows and not any(r[-1] for r in rows):  # no file, module or kind to show
         cols.pop()
         for r in rows:
             r.pop()
     caption = "" if n_all else "(no samples)"
+    ranked = df.sort_values(args.by, ascending=False, kind="mergesort")[f"{args.by}_pct"].to_numpy()
+    res = resolution(ranked[:2] / 100.0, n_eff)
+    if n_all and not res.enough:
+        caption = (f"too few samples to rank the top {what}: {round(n_eff):,} samples, and the first two "
+                   f"are within each other's 95% interval; record longer or at a higher --rate")
     print_table(Table(cols, rows, right=frozenset({0, 1, 2, 3}), title=title, caption=caption))
     if isinstance(p.meta.get("approximate"), str):  # e.g. a cProfile graph rebuilt as a tree
         print("note: " + safe_text(p.meta["approximate"], 400))
