@@ -150,7 +150,9 @@ def run(args: argparse.Namespace) -> int:
         for r in rows:
             r.pop()
     caption = "" if n_all else "(no samples)"
-    ranked = df.sort_values(args.by, ascending=False, kind="mergesort")[f"{args.by}_pct"].to_numpy()
+    # ranked by self: totals of callers nest (every root holds 100%), so they cannot be told apart
+    ranked = np.sort(functions(p, k, by=args.group)["self_pct"].to_numpy())[::-1] if args.by == "total" \
+        else df["self_pct"].to_numpy()
     res = resolution(ranked[:2] / 100.0, n_eff)
     if n_all and not res.enough:
         caption = (f"too few samples to rank the top {what}: {round(n_eff):,} samples, and the first two "
