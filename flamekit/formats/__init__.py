@@ -53,6 +53,7 @@ from .cpython_collapsed import FORMAT as CPYTHON_COLLAPSED
 from .csv_export import FORMAT as CSV
 from .folded import FORMAT as FOLDED
 from .gecko import FORMAT as GECKO
+from .memray import FORMAT as MEMRAY
 from .native import FORMAT as NATIVE
 from .perf_script import FORMAT as PERF_SCRIPT
 from .pprof import FORMAT as PPROF
@@ -63,6 +64,7 @@ from .speedscope import FORMAT as SPEEDSCOPE
 
 #: Every format, in detection order, most specific first.
 FORMATS: tuple[Format, ...] = (
+    MEMRAY,
     NATIVE,
     SPEEDSCOPE,
     SCALENE,
