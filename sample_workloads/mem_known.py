@@ -4,6 +4,7 @@
 keeps them alive until the process exits (a leak, as a memory profiler sees it).
 ``churn_ticks`` allocates and frees ``--churn-mib`` MiB in ``--block-kib`` KiB
 blocks, one block alive at a time (much allocated, little peak).
+With ``--serve S`` it then keeps churning for S seconds (an attach target).
 With ``--extra-mib`` E, ``load_reference_data`` also keeps E MiB alive until exit
 (the "head" of a memory-regression demo). Each block is one ``bytearray`` of the
 exact size, so a profiler that records every allocation (memray) attributes
@@ -50,6 +51,22 @@ def load_reference_data(mib: int) -> None:
         KEPT.append(bytearray(MIB))
 
 
+def serve(seconds: float, block_kib: int) -> None:
+    """Announce the pid, then churn 4 MiB every 20 ms until ``seconds`` pass or SIGTERM/SIGINT."""
+    import os
+    import signal
+
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    print(f"mem_known: pid {os.getpid()} ready", flush=True)
+    end = time.monotonic() + seconds
+    try:
+        while time.monotonic() < end:
+            churn_ticks(4, block_kib)
+            time.sleep(0.02)
+    except KeyboardInterrupt:
+        pass
+
+
 def main(argv: list[str] | None = None) -> int:
     """Keep, churn (and optionally keep extra); print what was done and the peak RSS."""
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -58,12 +75,17 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--block-kib", type=int, default=256, help="churn block size in KiB (default 256)")
     ap.add_argument("--extra-mib", type=int, default=0, help="extra MiB kept by load_reference_data (default 0)")
     ap.add_argument("--sleep", type=float, default=0.0, help="seconds to sleep before exiting (default 0)")
+    ap.add_argument("--serve", type=float, default=0.0,
+                    help="then print 'mem_known: pid N ready' and churn 4 MiB every 20 ms for this many "
+                         "seconds, or until SIGINT/SIGTERM (an attach target; default 0: no)")
     a = ap.parse_args(argv)
     t0 = time.perf_counter()
     keep_positions(a.keep_mib)
     if a.extra_mib:
         load_reference_data(a.extra_mib)
     check = churn_ticks(a.churn_mib, a.block_kib)
+    if a.serve:
+        serve(a.serve, a.block_kib)
     if a.sleep:
         time.sleep(a.sleep)
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024

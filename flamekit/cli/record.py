@@ -9,16 +9,17 @@ import time
 from ..errors import FlamekitError, OutputError, RecordError, UsageError
 
 NAME = "record"
-HELP = "record a PID or a command with py-spy, scalene or perf"
+HELP = "record a PID or a command with py-spy, scalene, perf or memray"
 DESCRIPTION = """\
-Record a running process (--pid) or a command (after --) with py-spy, scalene or perf
-and write a flamekit profile. --backend auto picks py-spy for Python targets and perf
+Record a running process (--pid) or a command (after --) with py-spy, scalene, perf or
+memray (every allocation: peak, leaked and allocated bytes by stack) and write a flamekit
+profile. --backend auto picks py-spy for Python targets and perf
 otherwise. Ctrl-C stops recording and keeps what was sampled; a launched command's exit
 code becomes flamekit's exit code and is stored in the profile's metadata. py-spy drops
 the samples of idle (sleeping, waiting) threads unless --idle: the summary says how many
 seconds the samples cover of the time recorded.
 
-usage: flamekit record [--backend auto|py-spy|scalene|perf] (--pid PID | -- CMD [ARGS...])
+usage: flamekit record [--backend auto|py-spy|scalene|perf|memray] (--pid PID | -- CMD [ARGS...])
                        [--duration S] [--rate HZ] [--native] [--subprocesses] [--idle] [--gil]
                        [-o PROFILE] [--html REPORT] [--title T]
 
@@ -27,6 +28,8 @@ examples:
   flamekit record --pid 4242 --duration 30 -o service.json --html service.html
   flamekit record --backend perf -- python3.13 sample_workloads/native_numpy.py
   flamekit record --backend scalene -o alloc.json -- python sample_workloads/alloc_heavy.py
+  flamekit record --backend memray -o mem.json -- python sample_workloads/mem_known.py
+  flamekit record --backend memray --pid 4242 --duration 10 -o mem.json   # needs lldb or gdb
 
 exit status: the launched command's, else 0; 130 after Ctrl-C (the profile is still
 written and its path printed); 1 when recording failed, was refused or took no sample;
@@ -35,13 +38,13 @@ written and its path printed); 1 when recording failed, was refused or took no s
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     """Add the ``record`` flags."""
-    p.add_argument("--backend", default="auto", choices=("auto", "py-spy", "scalene", "perf"),
+    p.add_argument("--backend", default="auto", choices=("auto", "py-spy", "scalene", "perf", "memray"),
                    help="profiler to drive (default: auto = py-spy for Python, perf otherwise)")
     p.add_argument("--pid", type=int, help="attach to this running process")
     p.add_argument("--duration", type=float, metavar="S",
                    help="stop after S seconds (default: when the target exits or on Ctrl-C)")
     p.add_argument("--rate", type=int, metavar="HZ", help="samples per second (default 100; perf 161, off the 10 ms beat of CPU-sliced work)")
-    p.add_argument("--native", action="store_true", help="py-spy: include native (C/C++/Cython) frames")
+    p.add_argument("--native", action="store_true", help="py-spy, memray: include native (C/C++/Cython) frames")
     p.add_argument("--subprocesses", action="store_true", help="py-spy: also profile child processes")
     p.add_argument("--idle", action="store_true",
                    help="py-spy: keep samples of idle (sleeping, waiting) threads; without it, only "

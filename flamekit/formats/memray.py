@@ -47,7 +47,8 @@ tracking started), ``rss_bytes`` (the process's resident set) and ``heap_bytes``
 (memory memray saw allocated and not yet freed).
 
 ``meta``: ``tool`` ``memray``, ``command``, ``pid``, ``start_time`` (ISO 8601, UTC),
-``duration_s``, ``peak_memory_bytes``, ``total_allocations``, ``python_allocator``,
+``duration_s`` and ``tracked_s`` (how long memray tracked; a recording replaces
+``duration_s`` by its own wall time), ``peak_memory_bytes``, ``total_allocations``, ``python_allocator``,
 ``native_traces``, ``trace_python_allocators``, ``memray_file_format``
 (``all_allocations`` or ``aggregated``), ``main_thread_id``.
 
@@ -272,6 +273,7 @@ def _meta(md: Any, fmt_name: str) -> dict[str, Any]:
         "tool": "memray", "format": NAME, "command": command, "pid": int(md.pid),
         "start_time": _iso(md.start_time),
         "duration_s": round(max(0.0, (md.end_time - md.start_time).total_seconds()), 3),
+        "tracked_s": round(max(0.0, (md.end_time - md.start_time).total_seconds()), 3),
         "peak_memory_bytes": int(md.peak_memory), "total_allocations": int(md.total_allocations),
         "python_allocator": str(md.python_allocator), "native_traces": bool(md.has_native_traces),
         "trace_python_allocators": bool(md.trace_python_allocators),

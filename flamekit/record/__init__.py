@@ -1,4 +1,4 @@
-"""Recording (pipeline stage: record): drive py-spy, scalene or perf against a PID or a command.
+"""Recording (pipeline stage: record): drive py-spy, scalene, perf or memray against a PID or a command.
 
 A recorder builds the external tool's command line, runs it with
 :mod:`subprocess` (never a shell) and hands the tool's *own* output file to
@@ -43,7 +43,7 @@ from .tools import find_tool, require_tool  # noqa: F401  (public: the backends 
 if TYPE_CHECKING:  # pragma: no cover
     from .session import Session
 
-BACKENDS: tuple[str, ...] = ("py-spy", "scalene", "perf")
+BACKENDS: tuple[str, ...] = ("py-spy", "scalene", "perf", "memray")
 
 #: One-line fixes for permission refusals, shared by the recorders.
 PTRACE_FIX = ("run flamekit as root or as the target's user; if kernel.yama.ptrace_scope is 1 or more, "
@@ -127,9 +127,9 @@ class Recorder(Protocol):
 
 def get_recorder(name: str) -> Recorder:
     """Return the recorder module for a backend name (``py-spy``, ``scalene``, ``perf``)."""
-    from . import perf, pyspy, scalene
+    from . import memray, perf, pyspy, scalene
 
-    mods = {"py-spy": pyspy, "scalene": scalene, "perf": perf}
+    mods = {"py-spy": pyspy, "scalene": scalene, "perf": perf, "memray": memray}
     try:
         return mods[name]  # type: ignore[return-value]
     except KeyError:
