@@ -63,8 +63,8 @@ def test_sniff_plain_and_lz4_headers():
 def test_capture_detected_by_content(tmp_path):
     plain = memray_run(tmp_path / "plain", "--keep-mib", "2", "--churn-mib", "4", opts=("--no-compress",))
     assert plain.read_bytes().startswith(fmt.MAGIC)
-    assert detect(plain).NAME == "memray"
-    assert detect(FIXTURES / "mem_known.bin").NAME == "memray"
+    assert detect(plain).name == "memray"
+    assert detect(FIXTURES / "mem_known.bin").name == "memray"
 
 
 # -- the known answer (fixture: keep 8 MiB, churn 32 MiB) ---------------------------------
