@@ -35,6 +35,7 @@ import sys
 
 from ..errors import RecordError, UsageError
 from . import PTRACE_FIX, tool_output, version_tuple
+from .tools import require_tool
 
 NAME = "memray"
 DEFAULT_RATE = 0
@@ -48,18 +49,10 @@ _ARG_FLAGS = ("-X", "-W")
 
 
 def memray_command() -> list[str]:
-    """Return how to run memray's CLI: ``python -m memray`` when flamekit's Python has it,
-    else a ``memray`` beside ``sys.executable`` or on PATH; RecordError with the install command."""
-    if "ok" in tool_output([sys.executable, "-c", "import memray; print('ok')"]):
-        return [sys.executable, "-m", "memray"]
-    beside = os.path.join(os.path.dirname(sys.executable), "memray")
-    if os.access(beside, os.X_OK):
-        return [beside]
-    exe = shutil.which("memray")
-    if not exe:
-        raise RecordError(f"memray is not installed (not importable by {sys.executable}, "
-                          f"not found on PATH): {INSTALL}")
-    return [exe]
+    """Return how to run memray's CLI: the ``memray`` script installed beside flamekit's
+    interpreter, else on PATH (:func:`~flamekit.record.tools.find_tool`); RecordError naming
+    the pip command for this interpreter when it is missing."""
+    return [require_tool("memray", package="memray")]
 
 
 def tool_version() -> str:
