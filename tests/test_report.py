@@ -19,6 +19,7 @@ import pytest
 import flamekit
 from flamekit.analysis.hotspots import allocation_sites, hotspots
 from flamekit.model import ProfileBuilder, SampleType, call_tree
+from flamekit.analysis.report import report_data
 from flamekit.render.html import json_for_html, render_report
 from flamekit.render.notes import render_notes
 from flamekit.render.payload import MAX_STRING, build_payload, decode, prune
@@ -173,9 +174,10 @@ def test_report_deterministic_and_no_environment(monkeypatch):
     p.meta.update({"tool": "py-spy", "tool_version": "0.4.3", "command": ["python", "x.py"],
                    "host": "box", "rate_hz": 100, "secret_key_not_whitelisted": "hunter2"})
     monkeypatch.setenv("FLAMEKIT_TEST_SECRET", "s3cr3t-value")
-    a = render_report(p, title="t", notes="# notes")
-    b = render_report(flamekit.model.compact(p).copy(meta=p.meta), title="t", notes="# notes")
-    assert a == render_report(p, title="t", notes="# notes")
+    a = render_report(report_data(p), title="t", notes="# notes")
+    b = render_report(report_data(flamekit.model.compact(p).copy(meta=p.meta)), title="t",
+                      notes="# notes")
+    assert a == render_report(report_data(p), title="t", notes="# notes")
     assert "s3cr3t-value" not in a and "hunter2" not in a
     data = check_invariants(a)
     keys = [k for k, _ in data["report"]["meta"]]
@@ -227,9 +229,10 @@ def test_notes_are_sanitized():
 def test_hostile_inputs_render_inert(rel):
     path = CORPUS / "hostile" / rel
     p = flamekit.load(path)  # every payload file imports (refused ones are tested elsewhere)
-    html = render_report(p, notes=path.read_text(errors="replace")[:4000], prune_fraction=0)
+    html = render_report(report_data(p), notes=path.read_text(errors="replace")[:4000], prune_fraction=0)
     data = check_invariants(html)
-    assert html == render_report(p, notes=path.read_text(errors="replace")[:4000], prune_fraction=0)
+    assert html == render_report(report_data(p), notes=path.read_text(errors="replace")[:4000],
+                                 prune_fraction=0)
     d = decode(data["payload"])
     used = sorted({p.frames[f].name for f in p.stack_frame})
     clipped = sorted({n if len(n) <= MAX_STRING else n[:MAX_STRING - 1] + "\u2026" for n in used})
@@ -278,9 +281,9 @@ def test_flame_graph_groups_lines_by_function():
     b.add(b.stack([m, b.frame("on_bar", "a.py", 41)]), 2)
     p = b.build()
     by_func = json.loads(re.search(r'id="flamekit-data" type="application/json">(.*?)</script>',
-                                   render_report(p), re.S).group(1))
+                                   render_report(report_data(p)), re.S).group(1))
     by_line = json.loads(re.search(r'id="flamekit-data" type="application/json">(.*?)</script>',
-                                   render_report(p, by="line"), re.S).group(1))
+                                   render_report(report_data(p, by="line")), re.S).group(1))
     assert len(by_func["payload"]["nodes"]["parent"]) == 2
     assert len(by_line["payload"]["nodes"]["parent"]) == 3
     assert by_func["report"]["hotspots"][0][0]["line"] == 40  # heaviest line kept
@@ -302,3 +305,39 @@ def test_cli_report_to_stdout_and_unwritable_output(tmp_path):
                         "-o", str(missing)], capture_output=True, text=True, timeout=120)
     assert r.returncode == 2 and r.stderr == f"flamekit: cannot write {missing}: folder " \
                                             f"{missing.parent} does not exist\n", r.stderr
+
+
+@pytest.mark.parametrize("rel", ["realworld/pprof/pprof__report-sample.cpu.pb.gz",
+                                 "realworld/austin/austin-python__austin3.out",
+                                 "scalene:cpu_split.scalene.json.gz"])
+def test_report_shows_the_duration_of_every_importer(rel):
+    """Bug: pprof, Austin and scalene write meta["duration"]; the report read only duration_s."""
+    path = (ROOT / "tests/data/scalene/2.4.0" / rel.split(":", 1)[1] if rel.startswith("scalene:")
+            else CORPUS / rel)
+    p = flamekit.load(path)
+    want = p.meta["duration"]
+    assert isinstance(want, float) and want > 0 and "duration_s" not in p.meta
+    data = report_data(p)
+    assert data.duration_s == want
+    doc = json.loads(re.search(r'id="flamekit-data" type="application/json">(.*?)</script>',
+                               render_report(data), re.S).group(1))
+    assert ["duration_s", json.dumps(want)] in doc["report"]["meta"]
+
+
+def test_report_data_is_typed_analysis_and_html_only_renders():
+    """The renderer takes a ReportData; hotspots come from analysis, never from render/html.py."""
+    import ast
+
+    from flamekit.analysis.hotspots import hotspots
+    from flamekit.analysis.report import ReportData
+
+    b = ProfileBuilder([SampleType("cpu", "samples")])
+    m = b.frame("main", "a.py", 1)
+    b.add(b.stack([m, b.frame("hot", "a.py", 5)]), 7)
+    b.add(b.stack([m]), 1)
+    data = report_data(b.build())
+    assert isinstance(data, ReportData) and data.hotspots[0] == hotspots(data.profile, 0, n=15)
+    src = (ROOT / "flamekit/render/html.py").read_text()
+    imported = {a.name for n in ast.walk(ast.parse(src)) if isinstance(n, ast.ImportFrom)
+                for a in n.names}
+    assert not imported & {"hotspots", "allocation_sites", "memory_types", "group", "functions"}

@@ -109,9 +109,10 @@ def run(args: argparse.Namespace) -> int:
           + (f", command exit status {rec.exit_code}" if rec.exit_code is not None else ""),
           file=sys.stderr)
     if args.html:
+        from ..analysis.report import report_data
         from ..render.html import write_report
 
-        write_report(p, args.html, title=args.title, notes=m.get("notes"))
+        write_report(report_data(p), args.html, title=args.title, notes=m.get("notes"))
         print(f"flamekit: wrote {args.html}", file=sys.stderr)
     if interrupted:
         return 130  # the shell's code for SIGINT, whatever the command's own status

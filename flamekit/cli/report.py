@@ -63,6 +63,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Load, merge, render and write the report."""
+    from ..analysis.report import report_data
     from ..render.html import write_report
     from ..render.payload import DEFAULT_PRUNE
 
@@ -94,8 +95,8 @@ def run(args: argparse.Namespace) -> int:
     profile = profiles[0] if len(profiles) == 1 else merge(*profiles)
     if args.sample_type is not None:
         profile.type_index(args.sample_type)  # a clear error listing the choices
-    write_report(profile, args.output, title=args.title, notes=notes,
-                 sample_type=args.sample_type, prune_fraction=fraction, by=args.by)
+    data = report_data(profile, sample_type=args.sample_type, by=args.by)
+    write_report(data, args.output, title=args.title, notes=notes, prune_fraction=fraction)
     print(f"wrote {args.output}", file=sys.stderr)
     if args.svg:
         from ..render.svg import write_svg

@@ -27,13 +27,10 @@ from markupsafe import Markup
 
 from .. import __version__
 from ..atomic import write_output
-from ..model import Profile, group
+from ..analysis.hotspots import Hotspot
+from ..analysis.report import ReportData
 from .payload import DEFAULT_PRUNE, clip, payload_from_pruned, prune
 
-#: Reproducibility keys shown in the report, in display order (others are never embedded).
-META_KEYS = ("tool", "tool_version", "command", "pid", "host", "cpu_model", "python_version",
-             "rate_hz", "duration_s", "sample_count", "lost_samples", "errors", "start_time",
-             "git_commit", "exit_code", "format", "merged_from")
 REPORT_SCRIPTS = ("js/flamegraph.js", "js/export.js", "js/report.js")
 REPORT_STYLES = ("css/report.css",)
 _MAX_META = 2000
@@ -131,12 +128,9 @@ def render_page(template: str, *, title: str, data: Any,
         flamekit_version=__version__, **context)
 
 
-def _meta_rows(p: Profile) -> list[list[str]]:
+def _meta_rows(data: ReportData) -> list[list[str]]:
     rows = [["flamekit_version", __version__]]
-    for k in META_KEYS:
-        if k not in p.meta or p.meta[k] is None:
-            continue
-        v = p.meta[k]
+    for k, v in data.meta:
         if isinstance(v, (list, tuple)) and all(isinstance(x, str) for x in v):
             v = shlex.join(v)
         elif not isinstance(v, str):
@@ -145,70 +139,37 @@ def _meta_rows(p: Profile) -> list[list[str]]:
     return rows
 
 
-def _table(p: Profile, name: str, columns: Sequence[str]) -> dict | None:
-    t = p.tables.get(name)
-    if not isinstance(t, dict) or not all(isinstance(t.get(c), list) for c in columns):
-        return None
-    n = min(len(t[c]) for c in columns)
-    out = {}
-    for c in columns:
-        col = t[c][:n]
-        if not all(isinstance(x, (int, float)) and not isinstance(x, bool) for x in col):
-            return None
-        out[c] = [float(x) for x in col]
-    return out if n else None
+def _hotspot_row(h: Hotspot) -> dict[str, Any]:
+    return {"name": clip(h.name), "file": clip(h.file), "line": h.line, "self": h.self,
+            "total": h.total, "selfPct": h.self_pct, "totalPct": h.total_pct,
+            "path": [clip(f.name) for f in h.path[-40:]], "pathCut": max(0, len(h.path) - 40)}
 
 
-def _memory_timeline(p: Profile) -> dict | None:
-    """Return scalene's memory footprint over time (``t_sec``, ``footprint_mb``), if usable."""
-    t = _table(p, "scalene_memory_timeline", ("t_sec", "footprint_mb"))
-    if not t:
-        return None
-    return {"time": t["t_sec"], "value": t["footprint_mb"], "unit": "megabytes"}
-
-
-def build_report_data(profile: Profile, *, title: str, notes_html: str = "",
-                      sample_type: str | int | None = None,
-                      prune_fraction: float = DEFAULT_PRUNE, by: str = "function") -> dict:
+def report_json(data: ReportData, *, title: str, notes_html: str = "",
+                prune_fraction: float = DEFAULT_PRUNE) -> dict:
     """Return the JSON document a report embeds: the flame graph payload and report sections.
 
-    ``by="function"`` merges frames that differ only by line in the flame graph;
-    ``by="line"`` keeps one frame per line. Hotspots keep the heaviest line.
+    The flame graph (and the in-page function table) show ``data.flame``
+    pruned at ``prune_fraction`` (the pruned share is reported); hotspots are
+    exact (computed on the whole profile by :mod:`flamekit.analysis.report`).
     """
-    from ..analysis.hotspots import allocation_sites, hotspots, memory_types
-
-    # Prune once: the flame graph and the in-page function table show the pruned tree (the
-    # pruned share is reported). Hotspots are exact: computed on the full profile, only for
-    # the functions that can make the top (see analysis.hotspots).
-    default_type = profile.type_index(sample_type) if profile.sample_types else 0
-    flame = profile
-    if by == "function" and any(f.line for f in profile.frames):
-        flame = group(profile, "function")  # one frame per function, not per line (py-spy)
-    pruned, info = prune(flame, prune_fraction)
-    payload = payload_from_pruned(pruned, info, default_type=default_type)
-    del flame, pruned  # peak memory on million-stack profiles: the grouped tree is done
-    hs = []
-    for k, st in enumerate(profile.sample_types):
-        rows = []
-        for h in hotspots(profile, k, n=15):
-            rows.append({"name": clip(h.name), "file": clip(h.file), "line": h.line,
-                         "self": h.self, "total": h.total, "selfPct": h.self_pct,
-                         "totalPct": h.total_pct,
-                         "path": [clip(f.name) for f in h.path[-40:]],
-                         "pathCut": max(0, len(h.path) - 40)})
-        hs.append(rows)
+    p = data.profile
+    pruned, info = prune(data.flame, prune_fraction)
+    payload = payload_from_pruned(pruned, info, default_type=data.default_type)
+    del pruned  # peak memory on million-stack profiles: the pruned tree is done
+    warnings = data.warnings
     report: dict[str, Any] = {
         "title": display_text(title, 300),
-        "hotspots": hs,
+        "hotspots": [[_hotspot_row(h) for h in hs] for hs in data.hotspots],
         "hotspotsExact": True,
-        "meta": _meta_rows(profile),
-        "warnings": [display_text(w, 300) for w in profile.meta.get("warnings", [])[:50]],
-        "warningCount": len(profile.meta.get("warnings", [])),
-        "nSamples": profile.n_samples,
-        "totals": [float(x) for x in profile.totals()],
-        "memoryTypes": memory_types(profile),
+        "meta": _meta_rows(data),
+        "warnings": [display_text(w, 300) for w in warnings[:50]],
+        "warningCount": len(warnings),
+        "nSamples": p.n_samples,
+        "totals": [float(x) for x in p.totals()],
+        "memoryTypes": data.memory_types,
     }
-    sites = allocation_sites(profile, n=25)
+    sites = data.allocation_sites
     if len(sites):
         report["alloc"] = {
             "allocType": sites.attrs.get("alloc_type"), "peakType": sites.attrs.get("peak_type"),
@@ -219,41 +180,44 @@ def build_report_data(profile: Profile, *, title: str, notes_html: str = "",
                       "count": None if r.count != r.count else float(r.count)}
                      for r in sites.itertuples(index=False)],
         }
-        tl = _memory_timeline(profile)
+        tl = data.memory_timeline
         if tl:
-            report["alloc"]["timeline"] = tl
-    res = _table(profile, "resources", ("time", "cpu_percent", "rss_bytes"))
-    if res:
-        report["resources"] = res
+            report["alloc"]["timeline"] = {"time": tl.time, "value": tl.value, "unit": tl.unit}
+    if data.resources:
+        report["resources"] = data.resources
     return {"payload": payload, "report": report, "hasNotes": bool(notes_html)}
 
 
-def render_report(profile: Profile, *, title: str | None = None, notes: str | None = None,
-                  sample_type: str | int | None = None,
-                  prune_fraction: float = DEFAULT_PRUNE, by: str = "function") -> str:
+def default_title(data: ReportData) -> str:
+    """Return ``flamekit report`` plus the recorded command, when there is one."""
+    title = "flamekit report"
+    cmd = data.profile.meta.get("command")
+    if cmd:
+        title += ": " + (shlex.join(cmd) if isinstance(cmd, list) else str(cmd))
+    return title
+
+
+def render_report(data: ReportData, *, title: str | None = None, notes: str | None = None,
+                  prune_fraction: float = DEFAULT_PRUNE) -> str:
     """Return the HTML text of a report (deterministic for the same inputs).
 
-    ``notes`` is Markdown text (rendered and sanitized); ``prune_fraction`` is
-    the pruning threshold (fraction of the total; 0 keeps everything).
+    ``data`` comes from :func:`flamekit.analysis.report.report_data`; ``notes``
+    is Markdown text (rendered and sanitized); ``prune_fraction`` is the
+    pruning threshold (fraction of the total; 0 keeps everything).
     """
     from .notes import render_notes
 
     if title is None:
-        title = "flamekit report"
-        cmd = profile.meta.get("command")
-        if cmd:
-            title += ": " + (shlex.join(cmd) if isinstance(cmd, list) else str(cmd))
+        title = default_title(data)
     notes_html = render_notes(notes) if notes else ""
-    data = build_report_data(profile, title=title, notes_html=notes_html,
-                             sample_type=sample_type, prune_fraction=prune_fraction, by=by)
-    approx = profile.meta.get("approximate")
-    return render_page("report.html.j2", title=title, data=data, notes_html=Markup(notes_html),
-                       approximate=display_text(approx, 500) if isinstance(approx, str) else "")
+    doc = report_json(data, title=title, notes_html=notes_html, prune_fraction=prune_fraction)
+    approx = data.approximate
+    return render_page("report.html.j2", title=title, data=doc, notes_html=Markup(notes_html),
+                       approximate=display_text(approx, 500) if approx else "")
 
 
-def write_report(profile: Profile, path: str | os.PathLike, *, title: str | None = None,
-                 notes: str | None = None, sample_type: str | int | None = None,
-                 prune_fraction: float = DEFAULT_PRUNE, by: str = "function") -> None:
+def write_report(data: ReportData, path: str | os.PathLike, *, title: str | None = None,
+                 notes: str | None = None, prune_fraction: float = DEFAULT_PRUNE) -> None:
     """Write a self-contained HTML report to ``path`` (``-``: stdout) atomically (see :func:`render_report`)."""
-    write_output(path, render_report(profile, title=title, notes=notes, sample_type=sample_type,
-                                     prune_fraction=prune_fraction, by=by))
+    write_output(path, render_report(data, title=title, notes=notes,
+                                     prune_fraction=prune_fraction))

@@ -22,6 +22,7 @@ import pytest
 import flamekit
 from flamekit.formats import get
 from flamekit.model import ProfileBuilder, SampleType, compact, group
+from flamekit.analysis.report import report_data
 from flamekit.render.html import write_report
 from flamekit.render.payload import prune
 
@@ -81,7 +82,7 @@ def test_export_buttons_write_what_python_writes(browser, tmp_path, spec):
     src = _source(spec, tmp_path)
     p = flamekit.load(src)
     out = tmp_path / "r.html"
-    write_report(p, out, prune_fraction=0, by="line")
+    write_report(report_data(p, by="line"), out, prune_fraction=0)
     conv = subprocess.run([sys.executable, "-m", "flamekit", "convert", str(src), "-o", "-",
                            "--to", "folded"], capture_output=True, cwd=ROOT, timeout=120)
     assert conv.returncode == 0, conv.stderr
@@ -113,7 +114,7 @@ def test_export_of_a_pruned_per_function_report(browser, tmp_path):
     """The default report exports the tree it draws: Python's dump of the grouped, pruned profile."""
     p = flamekit.load(DATA / "py-spy/0.4.3/regression_pair-head.raw.txt")
     out = tmp_path / "r.html"
-    write_report(p, out, prune_fraction=0.005)
+    write_report(report_data(p), out, prune_fraction=0.005)
     shown, info = prune(group(p, "function"), 0.005)
     assert info.pruned_nodes > 0 and len(shown.frames) < len(p.frames)
     buf = io.BytesIO()

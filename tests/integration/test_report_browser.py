@@ -13,6 +13,7 @@ import pytest
 import flamekit
 from flamekit.formats import get
 from flamekit.model import ProfileBuilder, SampleType, call_tree
+from flamekit.analysis.report import report_data
 from flamekit.render.html import write_report
 from flamekit.render.payload import MAX_STRING
 
@@ -75,7 +76,8 @@ def _expected_callers(p, func_name, k=0):
 def test_report_interactions(browser, tmp_path):
     p = shop_profile()
     out = tmp_path / "r.html"
-    write_report(p, out, title="shop", notes="## Notes\n\n* fill is hot\n", prune_fraction=0, by="line")
+    write_report(report_data(p, by="line"), out, title="shop", notes="## Notes\n\n* fill is hot\n",
+                 prune_fraction=0)
     page = open_page(browser, out)
     try:
         assert page.fk_errors == [] and page.fk_dialogs == []
@@ -167,7 +169,7 @@ def test_xss_payloads_stay_text(browser, tmp_path):
     p = b.build()
     out = tmp_path / "x.html"
     note = "\n\n".join(names)
-    write_report(p, out, title=names[0], notes=note, prune_fraction=0, by="line")
+    write_report(report_data(p, by="line"), out, title=names[0], notes=note, prune_fraction=0)
     page = open_page(browser, out)
     try:
         assert page.fk_dialogs == [] and page.fk_errors == [] and page.fk_requests == []
@@ -205,7 +207,7 @@ def test_hostile_files_in_browser(browser, tmp_path, rel):
     path = CORPUS / "hostile" / rel
     p = flamekit.load(path)  # every payload file imports (refused ones are tested elsewhere)
     out = tmp_path / "h.html"
-    write_report(p, out, notes=path.read_text(errors="replace")[:3000])
+    write_report(report_data(p), out, notes=path.read_text(errors="replace")[:3000])
     page = open_page(browser, out)
     try:
         assert page.fk_dialogs == [] and page.fk_errors == [] and page.fk_requests == []
@@ -230,8 +232,8 @@ def test_draw_time_and_determinism_on_pyspy_profile(browser, tmp_path):
     assert files, f"no py-spy fixture under {src}"
     p = flamekit.load(files[0])
     a, b = tmp_path / "a.html", tmp_path / "b.html"
-    write_report(p, a)
-    write_report(p, b)
+    write_report(report_data(p), a)
+    write_report(report_data(p), b)
     assert a.read_bytes() == b.read_bytes()
     page = open_page(browser, a)
     try:

@@ -1,0 +1,122 @@
+"""What an HTML report shows (pipeline stage: analysis): one :class:`ReportData` per profile.
+
+:func:`report_data` computes every section of ``flamekit report`` as plain
+data: the profile the flame graph draws, the hotspots per sample type, the
+allocation sites, scalene's memory timeline, the recorder's resource
+timeline, the recording's duration and the reproducibility metadata.
+``flamekit.render.html`` turns it into the page; nothing here builds text.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import pandas as pd
+
+from ..model import Profile, group
+from .hotspots import Hotspot, allocation_sites, hotspots, memory_types
+
+#: Reproducibility keys a report shows, in display order (others are never embedded).
+META_KEYS = ("tool", "tool_version", "command", "pid", "host", "cpu_model", "python_version",
+             "rate_hz", "duration_s", "sample_count", "lost_samples", "errors", "start_time",
+             "git_commit", "exit_code", "format", "merged_from")
+#: Hotspots per sample type and allocation sites a report lists.
+HOTSPOTS = 15
+ALLOCATION_SITES = 25
+
+
+@dataclass
+class Series:
+    """A numeric time series: ``time`` (seconds) and ``value`` in ``unit``."""
+
+    time: list[float]
+    value: list[float]
+    unit: str
+
+
+@dataclass
+class ReportData:
+    """Everything a report shows, computed from one profile (see :func:`report_data`)."""
+
+    #: the whole profile (sample types, totals, threads, meta)
+    profile: Profile
+    #: what the flame graph draws: per function (lines merged) or per line; not pruned
+    flame: Profile
+    #: sample type index shown first
+    default_type: int
+    #: per sample type, the top functions by self value (exact, on the whole profile)
+    hotspots: list[list[Hotspot]]
+    #: sample type indices holding memory data
+    memory_types: list[int]
+    #: top allocation sites by line (empty without memory types); ``attrs`` name the types
+    allocation_sites: pd.DataFrame
+    #: scalene's memory footprint over time (megabytes), or None
+    memory_timeline: Series | None
+    #: the recorder's resource samples (``time``, ``cpu_percent``, ``rss_bytes``), or None
+    resources: dict[str, list[float]] | None
+    #: the recording's duration in seconds (any importer's or the recorder's), or None
+    duration_s: float | None
+    #: reproducibility metadata present in the profile, ``(key, value)`` in :data:`META_KEYS` order
+    meta: list[tuple[str, Any]] = field(default_factory=list)
+    #: import warnings (all of them; the renderer decides how many to show)
+    warnings: list[str] = field(default_factory=list)
+    #: why the call tree is approximate (``meta["approximate"]``, e.g. a truncated import), or None
+    approximate: str | None = None
+
+
+def _table(p: Profile, name: str, columns: tuple[str, ...]) -> dict[str, list[float]] | None:
+    """Return equal-length float columns of ``p.tables[name]``, or None when missing or not numeric."""
+    t = p.tables.get(name)
+    if not isinstance(t, dict) or not all(isinstance(t.get(c), list) for c in columns):
+        return None
+    n = min(len(t[c]) for c in columns)
+    out = {}
+    for c in columns:
+        col = t[c][:n]
+        if not all(isinstance(x, (int, float)) and not isinstance(x, bool) for x in col):
+            return None
+        out[c] = [float(x) for x in col]
+    return out if n else None
+
+
+def report_data(profile: Profile, *, sample_type: str | int | None = None,
+                by: str = "function") -> ReportData:
+    """Return the sections of a report on ``profile``.
+
+    ``sample_type`` is shown first (default: the first). ``by="function"``
+    (default) merges frames that differ only by line in the flame graph;
+    ``by="line"`` keeps one frame per line. Hotspots are exact and keep the
+    heaviest line.
+    """
+    p = profile
+    default_type = p.type_index(sample_type) if p.sample_types else 0
+    flame = p
+    if by == "function" and any(f.line for f in p.frames):
+        flame = group(p, "function")  # one frame per function, not per line (py-spy)
+    hs = [hotspots(p, k, n=HOTSPOTS) for k in range(len(p.sample_types))]
+    sites = allocation_sites(p, n=ALLOCATION_SITES)
+    tl = _table(p, "scalene_memory_timeline", ("t_sec", "footprint_mb"))
+    duration = _meta_duration(p.meta)
+    approx = p.meta.get("approximate")
+    meta = []
+    for k in META_KEYS:
+        v = duration if k == "duration_s" else p.meta.get(k)
+        if v is not None:
+            meta.append((k, v))
+    return ReportData(
+        profile=p, flame=flame, default_type=default_type, hotspots=hs,
+        memory_types=memory_types(p), allocation_sites=sites,
+        memory_timeline=Series(tl["t_sec"], tl["footprint_mb"], "megabytes") if tl else None,
+        resources=_table(p, "resources", ("time", "cpu_percent", "rss_bytes")),
+        duration_s=duration, meta=meta,
+        warnings=[str(w) for w in p.meta.get("warnings", [])],
+        approximate=approx if isinstance(approx, str) else None)
+
+
+def _meta_duration(meta: dict) -> float | None:
+    # placeholder until the model's duration accessor lands (see the report of issue 12)
+    for k in ("duration_s", "duration"):
+        v = meta.get(k)
+        if isinstance(v, (int, float)) and not isinstance(v, bool) and v > 0:
+            return float(v)
+    return None
