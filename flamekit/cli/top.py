@@ -12,6 +12,7 @@ from ..errors import UsageError
 from ..model import Profile, functions
 from ..numfmt import as_number
 from ..render.terminal import Table, format_pct, format_value, print_table, safe_text, write_csv
+from .live import add_live_arguments, run_live
 
 NAME = "top"
 HELP = "list the hottest functions (self and total), as a table or CSV"
@@ -29,6 +30,13 @@ names survive).
 
 USAGE: flamekit top PROFILE [-n N] [--by self|total] [--sample-type T]
                     [--group function|line|file] [--thread NAME_OR_ID] [--csv]
+       flamekit top --pid PID [--duration S] [--backend py-spy|perf] [--record FILE]
+
+With --pid, top samples a running process in consecutive short recordings
+(one per --interval, default 1 s) and shows the last --window seconds (default
+10), refreshed after every recording; q or Ctrl-C stops it. The unsampled gap
+between recordings is measured and shown. Without a terminal it prints one
+table over the whole run when --duration ends (or the target exits).
 """
 EPILOG = """\
 examples:
@@ -36,12 +44,15 @@ examples:
   flamekit top out.perf --by total --group file
   flamekit top run.json --sample-type wall --thread MainThread
   flamekit top run.json -n 0 --csv > functions.csv
+  flamekit top --pid 4242                       # live, q to quit
+  flamekit top --pid 4242 --duration 10 --record seen.json > top.txt
 """
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     """Declare the command's arguments."""
-    p.add_argument("profile", metavar="PROFILE", help="profile file (any readable format)")
+    p.add_argument("profile", metavar="PROFILE", nargs="?",
+                   help="profile file (any readable format); or --pid PID for a live view")
     p.add_argument("-n", "--limit", type=_count, default=20, metavar="N",
                    help="show the first N rows (0 = all; default 20)")
     p.add_argument("--by", choices=("self", "total"), default="self",
@@ -56,6 +67,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--csv", action="store_true", help="write CSV instead of a table")
     p.add_argument("--from", metavar="FORMAT", dest="from_format",
                    help="input format, skipping detection")
+    add_live_arguments(p)
 
 
 def _count(text: str) -> int:
@@ -100,6 +112,11 @@ def select_threads(p: Profile, wanted: list[str]) -> tuple[Profile, list[int]]:
 
 def run(args: argparse.Namespace) -> int:
     """Load the profile, rank its functions and print them."""
+    if (args.pid is None) == (args.profile is None):
+        raise UsageError("top needs exactly one of PROFILE or --pid PID "
+                         "(usage: flamekit top PROFILE [options] | flamekit top --pid PID [options])")
+    if args.pid is not None:
+        return run_live(args)
     p, fmt = formats.load_with_format(args.profile, args.from_format)
     k = p.type_index(args.sample_type)  # raises, listing the available types
     st = p.sample_types[k]
