@@ -62,6 +62,11 @@ class ReportData:
     warnings: list[str] = field(default_factory=list)
     #: why the call tree is approximate (``meta["approximate"]``, e.g. a truncated import), or None
     approximate: str | None = None
+    #: memray's memory snapshots (``time``, ``heap_bytes``, ``rss_bytes``), or None
+    memory: dict[str, list[float]] | None = None
+    #: the sample type the allocation flame graph draws: the shown type when it holds memory
+    #: (memray's peak_space, leaked_space...), else the allocation sites' type; None without sites
+    alloc_graph_type: int | None = None
 
 
 def _table(p: Profile, name: str, columns: tuple[str, ...]) -> dict[str, list[float]] | None:
@@ -98,6 +103,10 @@ def report_data(profile: Profile, *, sample_type: str | int | None = None,
     tl = _table(p, "scalene_memory_timeline", ("t_sec", "footprint_mb"))
     duration = _meta_duration(p.meta)
     approx = p.meta.get("approximate")
+    mem = memory_types(p)
+    graph_type = None
+    if len(sites):
+        graph_type = default_type if default_type in mem else p.type_index(sites.attrs["alloc_type"])
     meta = []
     for k in META_KEYS:
         v = duration if k == "duration_s" else p.meta.get(k)
@@ -105,7 +114,8 @@ def report_data(profile: Profile, *, sample_type: str | int | None = None,
             meta.append((k, v))
     return ReportData(
         profile=p, flame=flame, default_type=default_type, hotspots=hs,
-        memory_types=memory_types(p), allocation_sites=sites,
+        memory_types=mem, allocation_sites=sites, alloc_graph_type=graph_type,
+        memory=_table(p, "memory", ("time", "heap_bytes", "rss_bytes")),
         memory_timeline=Series(tl["t_sec"], tl["footprint_mb"], "megabytes") if tl else None,
         resources=_table(p, "resources", ("time", "cpu_percent", "rss_bytes")),
         duration_s=duration, meta=meta,

@@ -180,11 +180,15 @@ def report_json(data: ReportData, *, title: str, notes_html: str = "",
                       "count": None if r.count != r.count else float(r.count)}
                      for r in sites.itertuples(index=False)],
         }
+        if data.alloc_graph_type is not None:  # the flame graph of the allocation section
+            report["alloc"]["graphType"] = str(p.sample_types[data.alloc_graph_type])
         tl = data.memory_timeline
         if tl:
             report["alloc"]["timeline"] = {"time": tl.time, "value": tl.value, "unit": tl.unit}
     if data.resources:
         report["resources"] = data.resources
+    if data.memory:
+        report["memory"] = data.memory
     return {"payload": payload, "report": report, "hasNotes": bool(notes_html)}
 
 

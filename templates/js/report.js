@@ -173,18 +173,32 @@
         {text: r.peak === null ? '–' : fmt(r.peak, pu), cls: 'fk-num'},
         {text: r.count === null ? '–' : fmt(r.count, 'count'), cls: 'fk-num'}]));
     });
-    if (ai >= 0) allocGraph = fk.render($('fk-alloc-graph'), P, {id: 'fkmem', type: ai, fixedType: true,
-                                                               sandwich: false, keyboard: false});
+    var gt = R.alloc.graphType || at, gi = typeName.map(function (n, i) { return n + '/' + typeUnit[i]; }).indexOf(gt);
+    if (gi >= 0) {
+      $('fk-alloc-graph-type').textContent = 'by ' + gt;
+      allocGraph = fk.render($('fk-alloc-graph'), P, {id: 'fkmem', type: gi, fixedType: true,
+                                                       sandwich: false, keyboard: false});
+    }
     var tl = R.alloc.timeline;
     if (tl && tl.time.length > 1) {
       $('fk-memory-wrap').hidden = false;
       chart($('fk-memory-chart'), tl.time, tl.value, tl.unit || 'megabytes', '#8a3ffc');
     }
   }
-  if (R.resources && R.resources.time.length > 1) {
+  var M = R.memory && R.memory.time.length > 1 ? R.memory : null;  /* memray's snapshots */
+  if ((R.resources && R.resources.time.length > 1) || M) {
     $('resources').hidden = false; $('fk-nav-resources').hidden = false;
-    chart($('fk-cpu-chart'), R.resources.time, R.resources.cpu_percent, '%', '#d9480f');
-    chart($('fk-rss-chart'), R.resources.time, R.resources.rss_bytes, 'bytes', '#1971c2');
+    if (R.resources && R.resources.time.length > 1) {
+      chart($('fk-cpu-chart'), R.resources.time, R.resources.cpu_percent, '%', '#d9480f');
+      chart($('fk-rss-chart'), R.resources.time, R.resources.rss_bytes, 'bytes', '#1971c2');
+    } else {  /* a capture read directly: memray's own RSS samples, no CPU timeline */
+      $('fk-cpu-wrap').hidden = true;
+      chart($('fk-rss-chart'), M.time, M.rss_bytes, 'bytes', '#1971c2');
+    }
+    if (M) {
+      $('fk-heap-wrap').hidden = false;
+      chart($('fk-heap-chart'), M.time, M.heap_bytes, 'bytes', '#8a3ffc');
+    }
   }
 
   /* reproducibility */
