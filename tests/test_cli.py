@@ -392,6 +392,15 @@ def test_diff_summary_escapes_hostile_names_like_top(tmp_path: Path) -> None:
     assert "dir\\u202e\\x1b[2J/m" in out and "dir\\u202e\\x1b[2J/m" in top
 
 
+def test_error_lines_escape_names_like_every_terminal_output(tmp_path: Path) -> None:
+    """`flamekit: <message>` goes through the same safe_text as tables and the diff summary."""
+    bad = tmp_path / "evil\u202e\x1b[2Jname.folded"
+    bad.write_bytes(bytes(range(256)) * 4)  # not a profile: the error names the file
+    proc = run("top", str(bad))
+    assert_clean_error(proc, "evil\\u202e\\x1b[2Jname.folded")
+    assert "\x1b" not in proc.stderr and "\u202e" not in proc.stderr
+
+
 # ---------------------------------------------------------------------------
 # convert
 # ---------------------------------------------------------------------------

@@ -108,6 +108,13 @@ def _no_transparent_hugepages() -> None:
         pass
 
 
+def _error(message: str) -> None:
+    """Print ``flamekit: <message>`` to stderr as one line (names and paths in it escaped)."""
+    from ..render.terminal import safe_text
+
+    print("flamekit: " + safe_text(message, None), file=sys.stderr)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run flamekit with ``argv`` (default ``sys.argv[1:]``); return the exit code."""
     _no_transparent_hugepages()
@@ -124,7 +131,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         sys.stdout.flush()  # inside the try: a closed pipe is reported here, not at exit
         return code
     except FlamekitError as e:
-        print(f"flamekit: {e}", file=sys.stderr)
+        _error(str(e))
         return e.exit_code
     except KeyboardInterrupt:
         print("flamekit: interrupted", file=sys.stderr)
@@ -135,13 +142,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     except OSError as e:  # a file we could not open, read or write
         where = f"{e.filename}: " if getattr(e, "filename", None) else ""
-        print(f"flamekit: {where}{e.strerror or e}", file=sys.stderr)
+        _error(f"{where}{e.strerror or e}")
         return 2
     except Exception as e:  # a bug: one line by default, the traceback on request
         if os.environ.get("FLAMEKIT_DEBUG"):
             raise
-        print(f"flamekit: internal error: {type(e).__name__}: {e} "
-              f"(set FLAMEKIT_DEBUG=1 for a traceback)", file=sys.stderr)
+        _error(f"internal error: {type(e).__name__}: {e} (set FLAMEKIT_DEBUG=1 for a traceback)")
         return EXIT_INTERNAL
 
 
