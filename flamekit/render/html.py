@@ -101,10 +101,7 @@ def csp_hash(text: str) -> str:
 
 def display_text(s: Any, limit: int = _MAX_META) -> str:
     """Return ``s`` as one display string: truncated first (plain text), bad characters replaced."""
-    s = str(s)
-    if len(s) > limit:
-        s = s[:limit - 1] + "\u2026"
-    return _BAD_CHARS.sub("\ufffd", s)
+    return _BAD_CHARS.sub("\ufffd", clip(s, limit))
 
 
 def render_page(template: str, *, title: str, data: Any,

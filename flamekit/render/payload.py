@@ -132,14 +132,15 @@ def prune(p: Profile, fraction: float = DEFAULT_PRUNE) -> tuple[Profile, PruneIn
     return q, info
 
 
-def clip(s: object) -> str:
-    """Return ``s`` as page text of at most :data:`MAX_STRING` characters (cut ones end in "…").
+def clip(s: object, limit: int = MAX_STRING) -> str:
+    """Return ``s`` as page text of at most ``limit`` characters (cut ones end in "…").
 
     The one clipping rule of the report and diff pages: graph strings, table
-    rows and tooltips all use it, so the same name is the same text everywhere.
+    rows and tooltips all use it with the default :data:`MAX_STRING`, so the
+    same name is the same text everywhere (titles and metadata pass a limit).
     """
     s = str(s)
-    return s if len(s) <= MAX_STRING else s[:MAX_STRING - 1] + "\u2026"
+    return s if len(s) <= limit else s[:limit - 1] + "\u2026"
 
 
 def _command(p: Profile, pid: int | None) -> str:
