@@ -9,7 +9,7 @@ import pytest
 from conftest import CORPUS, DATA, require_corpus
 from hostile_util import assert_clean_failure, assert_ok, run_isolated
 
-from flamekit.formats import detect, load_with_format
+from flamekit.formats import detect, load_with_format, scalene_json
 from flamekit.model import SampleType, functions, group
 
 SC = DATA / "scalene" / "2.4.0"
@@ -72,7 +72,16 @@ def test_cpu_fixture_ground_truth_70_30() -> None:
     df = functions(p, "cpu/samples").set_index("name")
     hot, cold = df.loc["price_options", "total"], df.loc["update_risk", "total"]
     assert 0.60 <= hot / (hot + cold) <= 0.80
-    assert {f.kind for f in p.frames} == {"python", "native"}
+    # the Python view: the interpreter's native frames folded into the Python frame they serve
+    assert p.meta["view"] == "python" and {f.kind for f in p.frames} == {"python"}
+    assert df.loc["_burn", "self"] == df.loc["_burn", "total"] > 0  # the leaf owns its C time
+    full = scalene_json.load(SC / "cpu_split.scalene.json.gz", native_frames=True)
+    assert full.meta["view"] == "native" and {f.kind for f in full.frames} == {"python", "native"}
+    assert full.totals()[0] == p.totals()[0]  # folding moves samples, never drops them
+    fn_full = functions(full, "cpu/samples").set_index("name")
+    assert fn_full.loc["price_options", "total"] == hot and fn_full.loc["_burn", "self"] == 0
+    top_native = fn_full.sort_values("self", ascending=False).index[0]
+    assert top_native not in ("_burn", "price_options")  # why the Python view is the default
     # per-line CPU: only _burn's lines burn CPU; their seconds fit in the elapsed time
     el = p.meta["elapsed_time_sec"]
     cpu = sum(p.totals()[p.type_index(t)] for t in ("cpu_python", "cpu_native", "cpu_system"))
@@ -84,9 +93,12 @@ def test_cpu_fixture_ground_truth_70_30() -> None:
 def test_memory_fixture_allocation_sites() -> None:
     """alloc_heavy.py --mb 30 --rounds 3: load_ticks and rolling_mean each allocate ~3 x 30 MB."""
     p = load_with_format(SC / "alloc_heavy.scalene.json.gz")[0]
+    # no peak column: a peak is a maximum, and a sample type is summed over lines and stacks
     assert [str(s) for s in p.sample_types] == [
         "cpu/samples", "cpu_python/seconds", "cpu_native/seconds", "cpu_system/seconds",
-        "alloc_space/megabytes", "mallocs/count", "peak_memory/megabytes"]
+        "alloc_space/megabytes", "mallocs/count"]
+    assert p.meta["peak_memory_bytes"] == round(p.meta["max_footprint_mb"] * 2**20)
+    assert p.meta["max_footprint_mb"] >= max(p.tables["scalene_lines"]["peak_mb"])
     df = functions(p, "alloc_space/megabytes").set_index("name")
     for fn in ("load_ticks", "rolling_mean"):
         assert 60 <= df.loc[fn, "self"] <= 130, (fn, df.loc[fn, "self"])

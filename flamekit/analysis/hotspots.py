@@ -203,6 +203,22 @@ def _find(p: Profile, *names: str) -> int | None:
     return None
 
 
+def _line_peaks(p: Profile):
+    """Return scalene's per-line peaks (``file, line, peak`` in MB) from its line table, or None.
+
+    A peak is a maximum, so it is kept per line in ``scalene_lines.peak_mb`` and never as a
+    summed sample type (see :mod:`flamekit.formats.scalene_json`).
+    """
+    import pandas as pd
+
+    t = p.tables.get("scalene_lines")
+    if not isinstance(t, dict) or not all(isinstance(t.get(c), list) for c in ("file", "line", "peak_mb")):
+        return None
+    df = pd.DataFrame({"file": t["file"], "line": t["line"], "peak": t["peak_mb"]})
+    df = df[df["peak"] > 0]
+    return df.groupby(["file", "line"], as_index=False)["peak"].max() if len(df) else None
+
+
 def allocation_sites(p: Profile, n: int = 20):
     """Return the top ``n`` allocation sites by line as a DataFrame (empty without memory data).
 
@@ -230,7 +246,9 @@ def allocation_sites(p: Profile, n: int = 20):
         columns={"self": "alloc", "self_pct": "alloc_pct"})
     key = ["name", "file", "line"]
     for col, idx in (("peak", pk), ("count", cnt)):
-        if idx is None:
+        if idx is None and col == "peak" and _line_peaks(p) is not None:
+            df = df.merge(_line_peaks(p), on=["file", "line"], how="left")
+        elif idx is None:
             df[col] = np.nan
         else:
             other = functions(p, idx, by="line")[key + ["self"]].rename(columns={"self": col})
@@ -239,5 +257,7 @@ def allocation_sites(p: Profile, n: int = 20):
                         kind="mergesort").head(n).reset_index(drop=True)[cols]
     df.attrs["alloc_type"] = str(p.sample_types[a])
     df.attrs["peak_type"] = None if pk is None else str(p.sample_types[pk])
+    if pk is None and _line_peaks(p) is not None:
+        df.attrs["peak_type"] = "peak_mb/megabytes"  # per line, from scalene's table (a maximum)
     df.attrs["count_type"] = None if cnt is None else str(p.sample_types[cnt])
     return df

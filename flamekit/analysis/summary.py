@@ -24,6 +24,7 @@ META_KEYS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("duration", ("duration", "duration_s", "duration_seconds", "elapsed")),
     ("rate", ("rate", "rate_hz", "sampling_rate", "frequency", "interval")),
     ("python", ("python", "python_version")),
+    ("peak memory", ("peak_memory_bytes",)),
     ("lost samples", ("lost", "lost_samples", "samples_lost")),
     ("errored samples", ("errors", "errored", "errored_samples", "sample_errors")),
 )

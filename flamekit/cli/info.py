@@ -107,6 +107,8 @@ def _meta_value(key: str, v: Any) -> str:
             return _dt.datetime.fromtimestamp(float(v), _dt.timezone.utc).isoformat() + f" ({v})"
         except (OverflowError, OSError, ValueError):
             pass
+    if isinstance(v, (int, float)) and not isinstance(v, bool) and key.endswith("_bytes"):
+        return format_value(v, "bytes") + (" (maximum)" if key.startswith("peak") else "")
     if isinstance(v, float):
         if any(w in key for w in ("duration", "elapsed")) or key.endswith(("_sec", "_s")):
             return format_value(v, "seconds") + f" ({v:.6g})"

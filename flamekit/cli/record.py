@@ -44,7 +44,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--duration", type=float, metavar="S",
                    help="stop after S seconds (default: when the target exits or on Ctrl-C)")
     p.add_argument("--rate", type=int, metavar="HZ", help="samples per second (default 100; perf 161, off the 10 ms beat of CPU-sliced work)")
-    p.add_argument("--native", action="store_true", help="py-spy, memray: include native (C/C++/Cython) frames")
+    p.add_argument("--native", action="store_true",
+                   help="py-spy, memray: include native (C/C++/Cython) frames; scalene: keep the "
+                        "interpreter's native frames instead of folding them into the Python frame they serve")
     p.add_argument("--subprocesses", action="store_true", help="py-spy: also profile child processes")
     p.add_argument("--idle", action="store_true",
                    help="py-spy: keep samples of idle (sleeping, waiting) threads; without it, only "

@@ -84,9 +84,31 @@ def py_frame(L: Loader, b: ProfileBuilder, fr: Any, path: str, names: dict) -> i
     return b.frame(name, file, line, "", "python")
 
 
+def view_ids(L: Loader, b: ProfileBuilder, frames: list, path: str, names: dict, native: bool) -> list[int]:
+    """Return the frame ids of one scalene stack in the chosen view.
+
+    ``native`` keeps scalene's combined stack as it is: the Python frames, then the
+    whole native stack of the interpreter serving the innermost one (``Py_RunMain``,
+    ``_PyEval_EvalFrameDefault``, unresolved ``0x...`` addresses, the C function at
+    work such as ``__select`` or ``memcpy``). The Python view (the default) folds
+    those native frames into the Python frame they serve (their samples become its
+    self time), as py-spy shows without ``--native``; a stack with no Python frame
+    at all becomes one ``[native]`` frame.
+    """
+    idx = [(j, fr) for j, fr in enumerate(frames)
+           if native or not (isinstance(fr, dict) and fr.get("kind") == "native")]
+    fids = [py_frame(L, b, fr, f"{path}[{j}]", names) for j, fr in idx]
+    if frames and not fids:
+        fids = [b.frame("[native]", "", 0, "", "native")]
+    return fids
+
+
 def cpu_stacks(L: Loader, b: ProfileBuilder, doc: dict, names: dict, main: int,
-                main_tid: int) -> list[tuple[int, int, float]]:
-    """Return ``(stack, thread, count)`` triples from combined_stacks, or else stacks."""
+               main_tid: int, native: bool = False) -> list[tuple[int, int, float]]:
+    """Return ``(stack, thread, count)`` triples from combined_stacks, or else stacks.
+
+    ``native``: keep native frames (see :func:`view_ids`).
+    """
     out: list[tuple[int, int, float]] = []
     combined = L.list_of(doc, "combined_stacks", "")
     if combined:
@@ -95,7 +117,7 @@ def cpu_stacks(L: Loader, b: ProfileBuilder, doc: dict, names: dict, main: int,
             p = f"combined_stacks[{i}]"
             if not isinstance(ent, list) or len(ent) != 2 or not isinstance(ent[0], list):
                 raise L.fail(p, "expected [frames, count]")
-            fids = [py_frame(L, b, fr, f"{p}[0][{j}]", names) for j, fr in enumerate(ent[0])]
+            fids = view_ids(L, b, ent[0], f"{p}[0]", names, native)
             rows.append((b.stack(fids) if fids else -1, L.num({"c": ent[1]}, "c", p)))
         # split hit counts by thread with the run-length timeline; the rest stays on main
         per: dict[int, Counter] = defaultdict(Counter)
@@ -139,13 +161,15 @@ def cpu_stacks(L: Loader, b: ProfileBuilder, doc: dict, names: dict, main: int,
     return out
 
 
-def memory_stacks(L: Loader, b: ProfileBuilder, doc: dict, names: dict) -> list[tuple[int, float]]:
+def memory_stacks(L: Loader, b: ProfileBuilder, doc: dict, names: dict,
+                  native: bool = False) -> list[tuple[int, float]]:
+    """Return ``(stack, megabytes)`` pairs from memory_stacks (``native``: see :func:`view_ids`)."""
     out = []
     for i, ent in enumerate(L.list_of(doc, "memory_stacks", "")):
         p = f"memory_stacks[{i}]"
         if not isinstance(ent, list) or len(ent) != 2 or not isinstance(ent[0], list):
             raise L.fail(p, "expected [frames, megabytes]")
-        fids = [py_frame(L, b, fr, f"{p}[0][{j}]", names) for j, fr in enumerate(ent[0])]
+        fids = view_ids(L, b, ent[0], f"{p}[0]", names, native)
         mb = L.num({"mb": ent[1]}, "mb", p)
         if fids and mb:
             out.append((b.stack(fids), mb))

@@ -33,9 +33,19 @@ Sample types (present only when the file has that kind of data):
 ``alloc_space/megabytes`` allocations: ``memory_stacks`` (full Python stacks,
                          MB) when present, else per line ``n_malloc_mb``
 ``mallocs/count``        per line: ``n_mallocs`` (sampled allocation count)
-``peak_memory/megabytes`` per line: ``n_peak_mb``. NOT additive: a line's value
-                         is its own peak; sums over lines mean nothing
 ======================== ====================================================
+
+Peak memory is a maximum, so it is no sample type (a sum of lines' peaks means
+nothing: it once showed 3 MB for a 31 MB footprint): ``meta["peak_memory_bytes"]``
+holds the run's peak (``max_footprint_mb``, else the largest line peak) and
+``scalene_lines.peak_mb`` each line's own peak.
+
+Stacks come in the **Python view** by default (``meta["view"] = "python"``):
+scalene's combined stacks put the interpreter's whole native stack (``Py_RunMain``,
+``_PyEval_EvalFrameDefault``, unresolved addresses, ``__select``...) under the
+innermost Python frame, which buries the Python hotspot; those native frames are
+folded into the Python frame they serve. ``load(path, native_frames=True)`` (and
+``flamekit record --backend scalene --native``) keeps them (``view = "native"``).
 
 scalene's MB are MiB (2**20 bytes). When ``elapsed_time_sec`` is missing or
 negative the per-line CPU types stay percentages (``cpu_python/percent``...) and
@@ -67,7 +77,7 @@ Tables (``profile.tables``; every column a list of equal length):
 ``max_footprint_lineno``, ``max_footprint_python_fraction``, ``growth_rate``,
 ``program``, ``args``, ``entrypoint_dir``, ``gpu``, ``gpu_device``, ``memory``,
 ``alloc_samples``, ``native_allocations_mb``, ``start_time`` (ISO 8601, UTC),
-``main_thread_id``, ``async_profile``, ``cpu_units``.
+``main_thread_id``, ``async_profile``, ``cpu_units``, ``peak_memory_bytes``, ``view``.
 
 Bad values (SC03/SC04 in bad_inputs.md): ``NaN``/``Infinity``, negative numbers
 and percentages above 100 are clamped (to 0 or 100; a line whose three CPU
@@ -117,15 +127,20 @@ def sniff(head: bytes) -> bool | None:
     return b'"alloc_samples"' in h and (b'"combined_stacks"' in h or b'"args"' in h)
 
 
-def load(path: str | os.PathLike, *, max_decompressed: int | None = None) -> Profile:
-    """Load a scalene JSON profile (see the module docstring for the mapping)."""
+def load(path: str | os.PathLike, *, max_decompressed: int | None = None,
+         native_frames: bool = False) -> Profile:
+    """Load a scalene JSON profile (see the module docstring for the mapping).
+
+    ``native_frames``: keep the interpreter's native frames in the CPU and memory
+    stacks instead of the Python view (default False).
+    """
     source = os.fspath(path)
     doc = _json.load_json(source, NAME, max_decompressed=max_decompressed, allow_nan=True)
-    return from_json(doc, source)
+    return from_json(doc, source, native_frames=native_frames)
 
 
-def from_json(doc: Any, source: str = "<scalene>") -> Profile:
-    """Convert a parsed scalene document into a Profile."""
+def from_json(doc: Any, source: str = "<scalene>", *, native_frames: bool = False) -> Profile:
+    """Convert a parsed scalene document into a Profile (``native_frames`` as in :func:`load`)."""
     L = Loader(source)
     if not isinstance(doc, dict):
         raise L.fail("", f"top level must be a JSON object, got {_json.describe(doc)}")
@@ -188,8 +203,10 @@ def from_json(doc: Any, source: str = "<scalene>") -> Profile:
 
     # -- call stacks -----------------------------------------------------------
     names: dict[tuple[str, int], str] = {}
-    cpu = cpu_stacks(L, b, doc, names, main, main_tid)
-    mem = memory_stacks(L, b, doc, names)
+    cpu = cpu_stacks(L, b, doc, names, main, main_tid, native_frames)
+    mem = memory_stacks(L, b, doc, names, native_frames)
+    if cpu or mem:
+        meta["view"] = "native" if native_frames else "python"
     name_lines(lines, funcs, names)
 
     has_gpu = any(r["gpu_pct"] for r in lines)
@@ -205,8 +222,13 @@ def from_json(doc: Any, source: str = "<scalene>") -> Profile:
     if has_mem:
         if not mem:
             line_types.append(("alloc_space", "malloc_mb", "megabytes", 1.0))
-        line_types += [("mallocs", "mallocs", "count", 1.0),
-                       ("peak_memory", "peak_mb", "megabytes", 1.0)]
+        line_types.append(("mallocs", "mallocs", "count", 1.0))
+    # a peak is a maximum, not a sum: never a sample column (summing lines' peaks gave 3 MB for
+    # a 31 MB footprint); the profile's peak is meta, each line's stays in scalene_lines.peak_mb
+    peaks = [v for v in [_plain(doc.get("max_footprint_mb"))] + [r["peak_mb"] for r in lines]
+             if isinstance(v, (int, float)) and not isinstance(v, bool) and v > 0]
+    if peaks:
+        meta["peak_memory_bytes"] = int(round(max(peaks) * 2**20))
     types = [SampleType("cpu", "samples")] if cpu else []
     types += [SampleType(n, u) for n, _, u, _ in line_types]
     if mem:

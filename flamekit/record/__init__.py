@@ -100,6 +100,10 @@ class Recorder(Protocol):
     scalene: the tool reports the command's exit code); False when flamekit
     starts the command and the tool attaches to its pid (py-spy, which loses
     the exit code when it launches).
+
+    Optional: ``TOOL_LINE`` (a regex matching the tool's own stderr lines, kept out of
+    a launched command's passed-through output) and ``load(s, path) -> Profile`` (read
+    the tool's output with options, instead of the format registry's detection).
     """
 
     NAME: str

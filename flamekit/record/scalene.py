@@ -5,6 +5,9 @@ Runs ``scalene run -o OUT.json --cpu-sampling-rate 1/RATE SCRIPT --- ARGS``
 :mod:`flamekit.formats.scalene_json`, which turns CPU and memory results
 (per-line malloc MB, peak MB, memory stacks) into sample types and line tables.
 
+Stacks are read in the Python view (the interpreter's native frames folded into the
+Python frame they serve); ``--native`` keeps those native frames.
+
 scalene runs the program inside its own interpreter, so it can only launch:
 ``--pid`` is refused (it cannot attach, by design) with a pointer to py-spy.
 The command is ``python SCRIPT ARGS`` or ``SCRIPT ARGS`` (a ``#!`` Python
@@ -66,7 +69,7 @@ def prepare(s) -> None:
                           f"{s.interpreter} -m pip install scalene")
     launcher = [s.interpreter, "-m", "scalene"]
     s.scalene_cmd = (launcher, script, args)  # type: ignore[attr-defined]
-    for flag, on in (("--native", s.opts.native), ("--idle", s.opts.idle), ("--gil", s.opts.gil),
+    for flag, on in (("--idle", s.opts.idle), ("--gil", s.opts.gil),
                      ("--subprocesses", s.opts.subprocesses)):
         if on:
             s.notes.append(f"{flag} is not a scalene option: ignored")
@@ -88,6 +91,13 @@ def argv(s) -> list[str]:
 def collect(s, rc: int, log: str) -> tuple[str, str]:
     """Return scalene's JSON file."""
     return _out(s), "scalene"
+
+
+def load(s, path: str):
+    """Read scalene's JSON: the Python view, or with ``--native`` the interpreter's native frames too."""
+    from ..formats import scalene_json
+
+    return scalene_json.load(path, native_frames=s.opts.native)
 
 
 def stats(log: str) -> dict:

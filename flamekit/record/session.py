@@ -270,7 +270,10 @@ def _run(s: Session, tmeta: dict[str, Any]) -> Recording:
     if os.path.getsize(path) == 0:  # e.g. perf script of an idle target: nothing on CPU
         raise RecordError(_no_samples(s, elapsed, stopped_by, exit_code))
     try:
-        profile, fmt_name = load_with_format(path, fmt if fmt in names() else None)
+        if hasattr(rec, "load"):  # a recorder that reads its tool's output with options
+            profile, fmt_name = rec.load(s, path), fmt
+        else:
+            profile, fmt_name = load_with_format(path, fmt if fmt in names() else None)
     except FormatError as e:
         if not s.attach and exit_code:  # e.g. scalene's stub JSON for a program that failed at once
             raise RecordError(_no_samples(s, elapsed, stopped_by, exit_code)) from None

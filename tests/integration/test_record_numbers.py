@@ -7,6 +7,9 @@ an empty profile written with exit 0, Ctrl-C exiting 0, an unnamed main thread, 
 """
 from __future__ import annotations
 
+import csv
+import io
+import json
 import os
 import signal
 import subprocess
@@ -204,3 +207,58 @@ def test_perf_warns_at_record_time_for_an_aliasing_rate(tmp_path):
                         sys.executable, CPU_SPLIT, "--seconds", "0.5")
     assert r.returncode == 0, r.stderr
     assert "perf at 199 Hz samples in step" in r.stderr, r.stderr
+
+
+# -- scalene: a peak is a maximum, and the default view shows Python ------------------------
+def _flamekit(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "flamekit", *args], cwd=REPO, env=env(),
+                          capture_output=True, text=True, timeout=120)
+
+
+def test_scalene_peak_is_a_maximum_and_top_ranks_python(tmp_path):
+    out = profile_path(tmp_path)
+    r = flamekit_record("--backend", "scalene", "-o", str(out), "--", sys.executable,
+                        str(WORKLOADS / "alloc_heavy.py"), "--seconds", "2", timeout=240)
+    assert r.returncode == 0, r.stderr
+    p = flamekit.load(out)
+    footprint = p.meta["max_footprint_mb"]
+    assert footprint > 0, p.meta  # (scalene reported 1 to 31 MB for the same run: its sampling varies)
+    # info: the peak is the footprint (a maximum), never a sum of the lines' peaks
+    info = _flamekit("info", str(out), "--json")
+    assert info.returncode == 0, info.stderr
+
+    s = json.loads(info.stdout)
+    assert not [t for t in s["sample_types"] if "peak" in t["name"]], s["sample_types"]
+    assert s["meta"]["peak_memory_bytes"] == round(footprint * 2**20)
+    lines_peak = p.tables["scalene_lines"]["peak_mb"]
+    # (summed, the lines' peaks said 3 MB of a 23-31 MB footprint: what info used to print)
+    assert max(lines_peak) <= footprint + 1e-6
+    assert "MiB (maximum)" in _flamekit("info", str(out)).stdout
+    # top: no summable peak to rank by
+    top_peak = _flamekit("top", str(out), "--sample-type", "peak_memory")
+    assert top_peak.returncode == 2 and "peak_memory" in top_peak.stderr, top_peak.stderr
+    # report: each allocation site's peak is that line's own maximum
+    from flamekit.analysis.hotspots import allocation_sites
+
+    sites = allocation_sites(p)
+    assert sites.attrs["peak_type"] and sites["peak"].max() <= footprint + 1e-6
+    # default view: Python functions first, no interpreter internals or hex addresses
+    top = _flamekit("top", str(out), "--csv", "-n", "5")
+    rows = list(csv.DictReader(io.StringIO(top.stdout)))
+    assert rows and all(r["kind"] == "python" for r in rows), rows
+    assert rows[0]["name"] in ("snapshot_book", "apply_updates", "<listcomp>",
+                               "snapshot_book.<locals>.<listcomp>", "<dictcomp>",
+                               "snapshot_book.<locals>.<dictcomp>"), rows
+    assert p.meta["view"] == "python"
+
+
+def test_scalene_native_switch_keeps_the_interpreter_frames(tmp_path):
+    out = profile_path(tmp_path)
+    r = flamekit_record("--backend", "scalene", "--native", "-o", str(out), "--", sys.executable,
+                        CPU_SPLIT, "--seconds", "1", timeout=240)
+    assert r.returncode == 0, r.stderr
+    p = flamekit.load(out)
+    assert p.meta["view"] == "native"
+    names = {f.name for f in p.frames if f.kind == "native"}
+    assert "_PyEval_EvalFrameDefault" in names or any(n.startswith("0x") for n in names), names
+    assert shares(p, "price_options", "update_risk")["price_options"] > 0.5
