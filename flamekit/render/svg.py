@@ -231,7 +231,7 @@ def render_svg(profile: Profile, sample_type: str | int | SampleType | None = No
         line = f.line or lines.get((f.name, f.file), 0)
         loc = f"{f.file}:{line}" if f.file and line else (f.file or f.module or f.kind)
         share = tot / grand * 100
-        tip = f"{f.name}\n{loc}\n{_amount(tot, st)} ({share:.2f}%)"
+        tip = f"{_clip(f.name, 1000)}\n{_clip(loc, 1000)}\n{_amount(tot, st)} ({share:.2f}%)"
         out.append(_frame(f.name, tip, X_PAD + x, base_y - (d + 1) * FRAME_HEIGHT, w, colour(f)))
     note = ""
     if lay.pruned_nodes:

@@ -196,3 +196,28 @@ def test_convert_svg_errors(tmp_path):
     assert list(tmp_path.iterdir()) == []
     r = flamekit_cli("convert", str(PYSPY / "cpu_split.raw.txt"), "-o", str(tmp_path / "no" / "x.svg"))
     assert r.returncode == 2 and "does not exist" in r.stderr
+
+
+def test_svg_of_every_loadable_hostile_input_is_well_formed(corpus):
+    """Each hostile corpus file that imports draws as well-formed XML: no script, no on* attribute, no NaN."""
+    import xml.etree.ElementTree as ET
+
+    from flamekit.errors import FlamekitError
+
+    drawn = 0
+    for path in sorted((corpus / "hostile").rglob("*")):
+        if not path.is_file() or path.suffix in (".tsv", ".md") or "bomb" in path.name:
+            continue
+        try:
+            profile = formats.load(path)
+        except FlamekitError:
+            continue
+        text = render_svg(profile)
+        root = ET.fromstring(text.encode("utf-8"))  # raises on anything XML cannot hold
+        tags = {el.tag.split("}")[-1] for el in root.iter()}
+        assert tags <= {"svg", "style", "rect", "text", "g", "title"}, (path.name, tags)
+        assert not any(a.lower().startswith("on") for el in root.iter() for a in el.attrib), path.name
+        assert not re.search(r'(width|x)="(nan|inf|-inf)"', text, re.I), path.name
+        assert len(text) < 200_000, path.name  # F10: a 120 KB name is clipped in labels and tooltips
+        drawn += 1
+    assert drawn >= 15, drawn
