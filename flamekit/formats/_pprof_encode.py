@@ -12,6 +12,7 @@ from typing import BinaryIO
 import numpy as np
 
 from ..model import Frame, Profile, SampleType, Thread
+from ..strtable import StringTable
 from ._protobuf import field_bytes, field_packed, field_varint
 
 #: A frame named only by its address (a Location without lines).
@@ -19,19 +20,6 @@ ADDR_NAME = re.compile(r"0x[0-9a-f]+\Z")
 #: The frame of a sample without locations.
 NO_STACK = "<no stack>"
 NO_STACK_FRAME = Frame(NO_STACK, kind="unknown")
-
-
-class _Strings:
-    def __init__(self) -> None:
-        self.table: list[str] = [""]
-        self.index: dict[str, int] = {"": 0}
-
-    def __call__(self, s: str) -> int:
-        i = self.index.get(s)
-        if i is None:
-            i = self.index[s] = len(self.table)
-            self.table.append(s)
-        return i
 
 
 def _int_values(p: Profile, cols: list[int]) -> tuple[np.ndarray, list[SampleType]]:
@@ -62,7 +50,7 @@ def dump(profile: Profile, f: BinaryIO, *, sample_type: str | int | None = None)
     p = profile
     cols = list(range(len(p.sample_types))) if sample_type is None \
         else [p.type_index(sample_type)]
-    S = _Strings()
+    S = StringTable()
     out: list[bytes] = []
     ivals, types = _int_values(p, cols)
     for st in types:

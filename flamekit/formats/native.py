@@ -21,6 +21,7 @@ import numpy as np
 
 from ..errors import FormatError
 from ..model import KINDS, Frame, Profile, SampleType, Thread
+from ..strtable import StringTable
 from . import _io
 from ._format import Format
 
@@ -49,15 +50,7 @@ def _num(x: float) -> float | int:
 
 def to_json_obj(p: Profile) -> dict:
     """Return the JSON-able document for a profile (see docs/format.md)."""
-    strings: list[str] = [""]
-    sid: dict[str, int] = {"": 0}
-
-    def s(x: str) -> int:
-        i = sid.get(x)
-        if i is None:
-            i = sid[x] = len(strings)
-            strings.append(x)
-        return i
+    s = StringTable()
 
     frames = {
         "name": [s(f.name) for f in p.frames],
@@ -80,7 +73,7 @@ def to_json_obj(p: Profile) -> dict:
     return {
         MARKER: VERSION,
         "sample_types": [{"name": st.name, "unit": st.unit} for st in p.sample_types],
-        "strings": strings,
+        "strings": s.table,
         "frames": frames,
         "stacks": {"prefix": p.stack_prefix.tolist(), "frame": p.stack_frame.tolist()},
         "samples": samples,
