@@ -13,6 +13,7 @@ is not Python (use perf or gdb), ptrace refused (:data:`PTRACE_FIX`).
 from __future__ import annotations
 
 import datetime as _dt
+import os
 import subprocess
 
 import psutil
@@ -34,16 +35,15 @@ def dump_threads(pid: int, *, native: bool = False, timeout: float = TIMEOUT) ->
     access, :class:`UsageError` (exit 2) when it does not run Python.
     """
     proc = check_pid(pid)
-    try:
-        exe_name = proc.name()
-        proc.exe()
-    except psutil.AccessDenied:
-        raise RecordError(f"permission refused reading pid {pid}: {PTRACE_FIX}") from None
-    except psutil.NoSuchProcess:
-        raise RecordError(f"no process with pid {pid} (it has exited)") from None
     version = process_python_version(proc)
     if version is None:
-        raise UsageError(f"pid {pid} ({exe_name}) is not a Python process, so py-spy cannot read its "
+        if not os.access(f"/proc/{pid}/maps", os.R_OK):  # cannot even see what it runs
+            raise RecordError(f"permission refused reading pid {pid}: {PTRACE_FIX}")
+        try:
+            name = proc.name()
+        except psutil.Error:
+            name = "?"
+        raise UsageError(f"pid {pid} ({name}) is not a Python process, so py-spy cannot read its "
                          f"stacks (for native stacks use gdb or eu-stack)")
     exe = require_tool("py-spy")
     cmd = [exe, "dump", "--pid", str(pid), "--json"] + (["--native"] if native else [])
