@@ -3,7 +3,8 @@
 :func:`report_data` computes every section of ``flamekit report`` as plain
 data: the profile the flame graph draws, the hotspots per sample type, the
 allocation sites, scalene's memory timeline, the recorder's resource
-timeline, the recording's duration and the reproducibility metadata.
+timeline, the recording's duration, the reproducibility metadata and how many
+samples the shares rest on (with whether they can rank the top functions).
 ``flamekit.render.html`` turns it into the page; nothing here builds text.
 """
 from __future__ import annotations
@@ -15,6 +16,7 @@ import pandas as pd
 
 from ..model import Profile, group
 from .hotspots import Hotspot, allocation_sites, hotspots, memory_types
+from .uncertainty import effective_samples, resolution
 
 #: Reproducibility keys a report shows, in display order (others are never embedded).
 META_KEYS = ("tool", "tool_version", "command", "pid", "host", "cpu_model", "python_version",
@@ -67,6 +69,11 @@ class ReportData:
     #: the sample type the allocation flame graph draws: the shown type when it holds memory
     #: (memray's peak_space, leaked_space...), else the allocation sites' type; None without sites
     alloc_graph_type: int | None = None
+    #: per sample type, the effective number of samples its shares rest on (:mod:`.uncertainty`)
+    effective_samples: list[float] = field(default_factory=list)
+    #: per sample type, False when the profile is too small to rank its top two functions
+    #: (their self shares within each other's 95 % interval, or under 50 samples)
+    rankable: list[bool] = field(default_factory=list)
 
 
 def _table(p: Profile, name: str, columns: tuple[str, ...]) -> dict[str, list[float]] | None:
@@ -107,6 +114,9 @@ def report_data(profile: Profile, *, sample_type: str | int | None = None,
     graph_type = None
     if len(sites):
         graph_type = default_type if default_type in mem else p.type_index(sites.attrs["alloc_type"])
+    n_eff = [effective_samples(p, k) for k in range(len(p.sample_types))]
+    rankable = [resolution([h.self_pct / 100.0 for h in hs[k][:2]], n_eff[k]).enough
+                for k in range(len(p.sample_types))]
     meta = []
     for k in META_KEYS:
         v = duration if k == "duration_s" else p.meta.get(k)
@@ -120,7 +130,8 @@ def report_data(profile: Profile, *, sample_type: str | int | None = None,
         resources=_table(p, "resources", ("time", "cpu_percent", "rss_bytes")),
         duration_s=duration, meta=meta,
         warnings=[str(w) for w in p.meta.get("warnings", [])],
-        approximate=approx if isinstance(approx, str) else None)
+        approximate=approx if isinstance(approx, str) else None,
+        effective_samples=n_eff, rankable=rankable)
 
 
 def _meta_duration(meta: dict) -> float | None:

@@ -7,15 +7,11 @@ flamekit prints says so, as ``70.0% ±12.4`` (the 95 % Wilson score interval,
 https://en.wikipedia.org/wiki/Binomial_proportion_confidence_interval#Wilson_score_interval,
 written as its larger distance from the estimate).
 
-The ``n`` is the **effective number of samples** (:func:`effective_samples`):
-
-* count-valued types (``samples``/``count``) with whole values: the count itself
-  (a folded line ``a;b 500`` is 500 samples);
-* time-valued types when the recording's rate is known (``meta["rate_hz"]``):
-  seconds x rate (a py-spy sample stands for 1/rate s; perf's for its period);
-* otherwise Kish's effective size ``(sum w)^2 / sum w^2`` over the sample rows, which
-  equals the row count when weights are equal and shrinks when a few rows carry
-  most of the weight (scalene's per-line seconds, allocation megabytes).
+The ``n`` is the **effective number of samples**, the same count the diff's statistics
+use (:func:`flamekit.analysis.diff.effective_samples`): the total for count units (a
+folded line ``a;b 500`` is 500 samples); total seconds x ``meta["rate_hz"]`` for time
+units of a recording (a py-spy sample stands for 1/rate s, perf's for its period);
+otherwise the number of sample rows with a value.
 
 Systematic sampling of a steady workload usually does better than the binomial
 bound, so these intervals are conservative for it; what they cannot see is bias
@@ -23,71 +19,54 @@ bound, so these intervals are conservative for it; what they cannot see is bias
 """
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 import numpy as np
 
 from ..model import Profile
+from . import diff as _diff
 
 #: the normal quantile for a two-sided 95 % interval
 Z95 = 1.959963984540054
-_SECONDS = {"seconds": 1.0, "s": 1.0, "milliseconds": 1e-3, "ms": 1e-3, "microseconds": 1e-6,
-            "us": 1e-6, "nanoseconds": 1e-9, "ns": 1e-9}
 #: fewer effective samples than this cannot rank anything (a share's interval is > ±14 pp)
 MIN_SAMPLES = 50
 
 
 def effective_samples(p: Profile, sample_type: str | int | None = None) -> float:
-    """Return the effective number of samples behind ``sample_type``'s shares (see the module doc)."""
-    if p.n_samples == 0:
+    """Return the effective number of samples behind ``sample_type``'s shares (default: the first type)."""
+    if p.n_samples == 0 or not p.sample_types:
         return 0.0
-    k = p.type_index(sample_type)
-    st = p.sample_types[k]
-    w = p.values[:, k]
-    w = w[w != 0]
-    if not len(w):
-        return 0.0
-    total = float(w.sum())
-    if st.unit in ("count", "samples") and np.all(w == np.round(w)) and total > 0:
-        return total
-    rate = p.meta.get("rate_hz")
-    if st.unit in _SECONDS and isinstance(rate, (int, float)) and not isinstance(rate, bool) and rate > 0:
-        n = total * _SECONDS[st.unit] * float(rate)
-        if n >= 1:
-            return n
-    sq = float(np.square(w).sum())
-    return total * total / sq if sq > 0 else 0.0
+    return float(_diff.effective_samples(p, p.type_index(sample_type)))
 
 
-def wilson(share: float, n: float, z: float = Z95) -> tuple[float, float]:
-    """Return the Wilson score interval ``(low, high)`` for a proportion ``share`` of ``n`` samples."""
-    if n <= 0:
-        return 0.0, 1.0
-    s = min(max(float(share), 0.0), 1.0)
-    z2 = z * z
-    denom = 1.0 + z2 / n
-    center = (s + z2 / (2 * n)) / denom
-    half = z / denom * math.sqrt(s * (1 - s) / n + z2 / (4 * n * n))
-    return max(0.0, center - half), min(1.0, center + half)
-
-
-def margin(share: float, n: float, z: float = Z95) -> float:
-    """Return the ± of a share (a fraction, 0..1): the larger distance from ``share`` to its interval's ends."""
-    lo, hi = wilson(share, n, z)
-    return max(share - lo, hi - share, 0.0)
-
-
-def margins(shares: np.ndarray, n: float, z: float = Z95) -> np.ndarray:
-    """Vectorized :func:`margin` over an array of shares (fractions)."""
+def wilson_bounds(shares: np.ndarray, n: float, z: float = Z95) -> tuple[np.ndarray, np.ndarray]:
+    """Return the Wilson score interval bounds ``(low, high)`` of proportions ``shares`` of ``n`` samples."""
     s = np.clip(np.asarray(shares, dtype=np.float64), 0.0, 1.0)
     if n <= 0:
-        return np.maximum(s, 1.0 - s)
+        return np.zeros_like(s), np.ones_like(s)
     z2 = z * z
     denom = 1.0 + z2 / n
     center = (s + z2 / (2 * n)) / denom
     half = z / denom * np.sqrt(s * (1 - s) / n + z2 / (4 * n * n))
-    return np.maximum(np.maximum(s - (center - half), (center + half) - s), 0.0)
+    return np.maximum(0.0, center - half), np.minimum(1.0, center + half)
+
+
+def wilson(share: float, n: float, z: float = Z95) -> tuple[float, float]:
+    """Return the Wilson score interval ``(low, high)`` for a proportion ``share`` of ``n`` samples."""
+    lo, hi = wilson_bounds(np.asarray([share]), n, z)
+    return float(lo[0]), float(hi[0])
+
+
+def margins(shares: np.ndarray, n: float, z: float = Z95) -> np.ndarray:
+    """Return the ± of each share (fractions, 0..1): the larger distance to its interval's ends."""
+    s = np.clip(np.asarray(shares, dtype=np.float64), 0.0, 1.0)
+    lo, hi = wilson_bounds(s, n, z)
+    return np.maximum(np.maximum(s - lo, hi - s), 0.0)
+
+
+def margin(share: float, n: float, z: float = Z95) -> float:
+    """Return the ± of one share (a fraction): see :func:`margins`."""
+    return float(margins(np.asarray([share]), n, z)[0])
 
 
 @dataclass(frozen=True)
@@ -105,10 +84,9 @@ def resolution(shares: np.ndarray, n: float, z: float = Z95) -> Resolution:
     """Tell how many leading entries of descending ``shares`` (fractions) are ordered beyond noise."""
     s = np.asarray(shares, dtype=np.float64)
     ranked = 0
+    lo, hi = wilson_bounds(s, n, z)
     for i in range(len(s) - 1):
-        lo_i, _ = wilson(s[i], n, z)
-        _, hi_next = wilson(s[i + 1], n, z)
-        if lo_i <= hi_next:
+        if lo[i] <= hi[i + 1]:
             break
         ranked = i + 1
     if len(s) == 1 and n > 0:

@@ -17,11 +17,9 @@ from typing import Any
 
 import numpy as np
 
+from ..formats.speedscope import TIME_UNITS
 from ..model import Profile, Thread, compact
 
-#: seconds per unit of the time-valued sample types recorders produce
-_SECONDS = {"seconds": 1.0, "s": 1.0, "milliseconds": 1e-3, "ms": 1e-3, "microseconds": 1e-6,
-            "us": 1e-6, "nanoseconds": 1e-9, "ns": 1e-9}
 _DOTTED = re.compile(r"(^|/)\.\.?(/|$)|//")
 
 
@@ -67,8 +65,8 @@ def active_seconds(p: Profile, rate: float | None) -> float | None:
     """
     tot = p.totals()
     for i, st in enumerate(p.sample_types):
-        if st.unit in _SECONDS:
-            return float(tot[i]) * _SECONDS[st.unit]
+        if st.unit in TIME_UNITS:  # units per second
+            return float(tot[i]) / TIME_UNITS[st.unit]
     for i, st in enumerate(p.sample_types):
         if st.name in ("samples", "cpu", "wall") and st.unit in ("count", "samples") and rate:
             return float(tot[i]) / float(rate)

@@ -29,6 +29,9 @@ from .. import __version__
 from ..atomic import write_output
 from ..analysis.hotspots import Hotspot
 from ..analysis.report import ReportData
+from ..analysis.diff import TIME_UNITS
+from ..analysis.uncertainty import margin
+from .coverage import coverage_text
 from .payload import DEFAULT_PRUNE, clip, payload_from_pruned, prune
 
 REPORT_SCRIPTS = ("js/flamegraph.js", "js/export.js", "js/report.js")
@@ -136,10 +139,23 @@ def _meta_rows(data: ReportData) -> list[list[str]]:
     return rows
 
 
-def _hotspot_row(h: Hotspot) -> dict[str, Any]:
+def _hotspot_row(h: Hotspot, n: float) -> dict[str, Any]:
+    """One hotspot for the page; ``selfPm``/``totalPm``: the ± (pp) of its shares from ``n`` samples."""
     return {"name": clip(h.name), "file": clip(h.file), "line": h.line, "self": h.self,
             "total": h.total, "selfPct": h.self_pct, "totalPct": h.total_pct,
+            "selfPm": round(100 * margin(h.self_pct / 100, n), 2),
+            "totalPm": round(100 * margin(h.total_pct / 100, n), 2),
             "path": [clip(f.name) for f in h.path[-40:]], "pathCut": max(0, len(h.path) - 40)}
+
+
+def _coverage(data: ReportData) -> dict[str, Any] | None:
+    """Return the recording's time coverage for the summary: the time type it qualifies and the text."""
+    text = coverage_text(data.profile.meta)
+    if not text:
+        return None
+    types = data.profile.sample_types
+    k = next((i for i, st in enumerate(types) if st.unit in TIME_UNITS), None)
+    return {"type": k, "text": display_text(text, 300)}
 
 
 def report_json(data: ReportData, *, title: str, notes_html: str = "",
@@ -157,12 +173,15 @@ def report_json(data: ReportData, *, title: str, notes_html: str = "",
     warnings = data.warnings
     report: dict[str, Any] = {
         "title": display_text(title, 300),
-        "hotspots": [[_hotspot_row(h) for h in hs] for hs in data.hotspots],
+        "hotspots": [[_hotspot_row(h, n) for h in hs] for hs, n in zip(data.hotspots, data.effective_samples)],
         "hotspotsExact": True,
         "meta": _meta_rows(data),
         "warnings": [display_text(w, 300) for w in warnings[:50]],
         "warningCount": len(warnings),
         "nSamples": p.n_samples,
+        "effectiveSamples": [round(n, 3) for n in data.effective_samples],
+        "rankable": data.rankable,
+        "coverage": _coverage(data),
         "totals": [float(x) for x in p.totals()],
         "memoryTypes": data.memory_types,
     }

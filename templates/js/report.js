@@ -17,6 +17,14 @@
   function $(id) { return document.getElementById(id); }
   function clear(n) { while (n.firstChild) n.removeChild(n.firstChild); }
   function pct(v) { return (v || 0).toFixed(2) + '%'; }
+  /* a share with its 95 % interval, as flamekit/analysis/uncertainty.py computes it (Wilson score
+   * interval for n effective samples, shown as its larger distance from the share, in points) */
+  function pctPm(v, n) {
+    if (!(n > 0)) return pct(v);
+    var s = Math.min(Math.max((v || 0) / 100, 0), 1), z = 1.959963984540054, z2 = z * z;
+    var d = 1 + z2 / n, c = (s + z2 / (2 * n)) / d, h = z / d * Math.sqrt(s * (1 - s) / n + z2 / (4 * n * n));
+    return pct(v) + ' ±' + (100 * Math.max(s - Math.max(0, c - h), Math.min(1, c + h) - s, 0)).toFixed(1);
+  }
   function row(cells, tag) {
     var tr = el('tr');
     cells.forEach(function (c) {
@@ -29,10 +37,21 @@
 
   /* summary line */
   var parts = [R.nSamples + ' sample rows'];
-  R.totals.forEach(function (v, i) { parts.push(typeName[i] + ': ' + fmt(v, typeUnit[i])); });
+  R.totals.forEach(function (v, i) {
+    // a recording's time says how much of the run it covers ("1.40 s active of 5.0 s recorded")
+    parts.push(typeName[i] + ': ' + (R.coverage && R.coverage.type === i ? R.coverage.text : fmt(v, typeUnit[i])));
+  });
   parts.push(P.threads.id.length + ' thread' + (P.threads.id.length === 1 ? '' : 's'));
   if (R.warningCount) parts.push(R.warningCount + ' import warning' + (R.warningCount === 1 ? '' : 's'));
   $('fk-summary').textContent = parts.join(' · ');
+  /* how many samples the shares rest on, and whether that is enough to rank the top functions */
+  var n0 = (R.effectiveSamples || [])[P.defaultType || 0], sn = el('p', 'fk-note');
+  sn.id = 'fk-samples';
+  sn.textContent = 'Shares rest on ' + Math.round(n0 || 0).toLocaleString('en-US') + ' samples of ' +
+    typeName[P.defaultType || 0] + '; ± is the 95% interval.' + ((R.rankable || [])[P.defaultType || 0] === false
+      ? ' Too few samples to rank the top functions: the first two are within each other\'s interval ' +
+        '(record longer or at a higher rate).' : '');
+  $('fk-summary').parentNode.insertBefore(sn, $('fk-summary').nextSibling);
   if (P.pruned.nodes > 0) {
     var pn = $('fk-pruned');
     pn.hidden = false;
@@ -80,11 +99,13 @@
       return c * sortDir || (b.self - a.self) || a.func - b.func;
     });
     var body = $('fk-functions').tBodies[0], shown = rows.slice(0, 500);
+    // effective samples of the shown thread(s): the type's, in proportion to their share of the total
+    var all = R.totals[g.type] || 0, nf = (R.effectiveSamples || [])[g.type] * (all ? (g.grand || 0) / all : 0);
     clear(body);
     shown.forEach(function (r) {
       body.appendChild(row([{text: r.name || '(empty name)', cls: 'fk-fn'}, {text: r.file, cls: 'fk-file'},
-        {text: fmt(r.self, unit), cls: 'fk-num'}, {text: pct(r.selfPct), cls: 'fk-num'},
-        {text: fmt(r.total, unit), cls: 'fk-num'}, {text: pct(r.totalPct), cls: 'fk-num'}]));
+        {text: fmt(r.self, unit), cls: 'fk-num'}, {text: pctPm(r.selfPct, nf), cls: 'fk-num'},
+        {text: fmt(r.total, unit), cls: 'fk-num'}, {text: pctPm(r.totalPct, nf), cls: 'fk-num'}]));
     });
     $('fk-func-count').textContent = rows.length + ' of ' + funcCache.rows.length + ' functions' +
       (rows.length > shown.length ? ' (first ' + shown.length + ' shown)' : '');
@@ -104,8 +125,9 @@
     rows.forEach(function (h, i) {
       var tr = row([String(i + 1), {text: h.name || '(empty name)', cls: 'fk-fn'},
         {text: h.file ? h.file + (h.line ? ':' + h.line : '') : '', cls: 'fk-file'},
-        {text: fmt(h.self, unit), cls: 'fk-num'}, {text: pct(h.selfPct), cls: 'fk-num'},
-        {text: pct(h.totalPct), cls: 'fk-num'}]);
+        {text: fmt(h.self, unit), cls: 'fk-num'},
+        {text: pct(h.selfPct) + (h.selfPm !== undefined ? ' ±' + h.selfPm.toFixed(1) : ''), cls: 'fk-num'},
+        {text: pct(h.totalPct) + (h.totalPm !== undefined ? ' ±' + h.totalPm.toFixed(1) : ''), cls: 'fk-num'}]);
       var td = el('td', 'fk-path'), det = el('details'), sum = el('summary', null, h.path.length + (h.pathCut || 0) + ' frames');
       det.appendChild(sum);
       var ol = el('ol', 'fk-pathlist');

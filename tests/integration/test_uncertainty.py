@@ -19,7 +19,7 @@ import flamekit
 from flamekit.record import RecordOptions, record
 from flamekit.analysis.uncertainty import effective_samples, margin, margins, resolution, wilson
 
-from record_helpers import REPO, WORKLOADS, env, flamekit_record, profile_path
+from record_helpers import REPO, WORKLOADS, env, flamekit_record, profile_path, start_service, stop
 
 pytestmark = pytest.mark.integration
 
@@ -85,3 +85,54 @@ def test_top_prints_each_share_with_its_interval(tmp_path):
     want = {(f"{float(r[c]):.2f}", f"{float(r[c + '_pm']):.1f}") for r in rows for c in ("self_pct", "total_pct")}
     assert set(shown) == want, (shown, want)
     assert f"95% interval from {round(n):,} samples" in text, text
+
+
+# -- the report: coverage, samples, intervals (real py-spy recording, real Chromium) ------------
+def test_report_states_coverage_samples_and_intervals(tmp_path, browser):
+    from browser import open_page
+
+    svc = start_service(duty=0.3)
+    try:
+        out, html = profile_path(tmp_path), tmp_path / "r.html"
+        r = flamekit_record("--pid", str(svc.pid), "--duration", "2", "--rate", "200", "-o", str(out),
+                            "--html", str(html))
+        assert r.returncode == 0, r.stderr
+    finally:
+        stop(svc)
+    p = flamekit.load(out)
+    n = effective_samples(p)
+    page = open_page(browser, html)
+    try:
+        summary = page.inner_text("#fk-summary")
+        m = p.meta
+        assert (f"wall: {m['active_s']:.2f} s active of {m['recorded_s']:.1f} s recorded; "
+                f"idle excluded (--idle to include)") in summary, summary
+        note = page.inner_text("#fk-samples")
+        assert f"Shares rest on {round(n):,} samples" in note, note
+        hot = page.eval_on_selector_all("#fk-hotspots tbody tr", "rs => rs.map(r => r.innerText)")
+        assert hot and all(re.search(r"\d\.\d\d% ±\d+\.\d", h) for h in hot), hot
+        top = flamekit.functions(p).sort_values("self", ascending=False).iloc[0]
+        want = f"{top.self_pct:.2f}% ±{100 * margin(top.self_pct / 100, n):.1f}"
+        assert want in hot[0], (want, hot[0])
+        funcs = page.eval_on_selector_all("#fk-functions tbody tr", "rs => rs.map(r => r.innerText)")
+        assert funcs and all("±" in f for f in funcs), funcs[:3]
+        assert not page.fk_errors, page.fk_errors
+    finally:
+        page.close()
+
+
+def test_report_flags_a_profile_too_small_to_rank(tmp_path, browser):
+    from browser import open_page
+
+    folded = tmp_path / "tiny.folded"
+    folded.write_text("main;price 6\nmain;risk 5\nmain;io 1\n", encoding="utf-8")
+    html = tmp_path / "tiny.html"
+    r = subprocess.run([sys.executable, "-m", "flamekit", "report", str(folded), "-o", str(html)],
+                       cwd=REPO, env=env(), capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0, r.stderr
+    page = open_page(browser, html)
+    try:
+        note = page.inner_text("#fk-samples")
+        assert "Shares rest on 12 samples" in note and "Too few samples to rank the top functions" in note, note
+    finally:
+        page.close()
