@@ -91,7 +91,7 @@ def main(argv: list[str] | None = None) -> int:
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"mem_known: kept {a.keep_mib + a.extra_mib} MiB (keep_positions {a.keep_mib}, "
           f"load_reference_data {a.extra_mib}), churned {a.churn_mib} MiB in {a.block_kib} KiB blocks, "
-          f"checksum {check}, {time.perf_counter() - t0:.2f} s, peak rss {peak:.0f} MB", flush=True)
+          f"checksum {check}, {time.perf_counter() - t0:.3f} s, peak rss {peak:.0f} MB", flush=True)
     return 0
 
 

@@ -198,27 +198,34 @@ def read_capture(reader: Any) -> Profile:
             t = threads[rec.tid] = b.thread(int(rec.tid), name, int(md.pid) if md.pid else None)
         return t
 
-    def add(rec: Any, col: int, value: float, col2: int | None = None, value2: float = 0.0) -> None:
+    def row_of(rec: Any) -> list[float]:
         key = (stack_of(rec), thread_of(rec))
         row = acc.get(key)
         if row is None:
             row = acc[key] = [0.0] * len(types)
-        row[col] += value
-        if col2 is not None:
-            row[col2] += value2
+        return row
 
     for rec in reader.get_high_watermark_allocation_records(merge_threads=False):
-        add(rec, 0, rec.size)
+        row_of(rec)[0] += rec.size
     for rec in reader.get_leaked_allocation_records(merge_threads=False):
-        add(rec, 1, rec.size)
+        row_of(rec)[1] += rec.size
     if not aggregated:
         import memray
 
+        # one event per allocation (a million is common): this loop is the cost of a load, so
+        # it looks rows up by memray's own (stack id, thread) and resolves each stack once
         frees = {int(memray.AllocatorType[n]) for n in _FREES}
+        rows: dict[tuple, list[float]] = {}
         for rec in reader.get_allocation_records():
-            if int(rec.allocator) in frees:
+            if rec.allocator in frees:
                 continue
-            add(rec, 2, rec.size, 3, rec.n_allocations)
+            key = ((rec.stack_id, rec.native_stack_id, rec.native_segment_generation, rec.tid) if native
+                   else (rec.stack_id, rec.tid))
+            row = rows.get(key)
+            if row is None:
+                row = rows[key] = row_of(rec)
+            row[2] += rec.size
+            row[3] += rec.n_allocations
     else:
         b.warn("aggregated memray capture (memray run --aggregate): it keeps no single allocations, "
                "so only peak_space and leaked_space are available")

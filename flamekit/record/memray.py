@@ -44,6 +44,9 @@ TARGET_IS_TOOL = True  # memray runs the program in its own interpreter process
 INSTALL = "pip install memray"
 DEBUGGER_FIX = "apt-get install lldb (or gdb), or run the target on Python 3.14+ (sys.remote_exec)"
 
+#: what the launched interpreter says when memray is missing: the log keeps it, the user
+#: gets diagnose()'s one line instead
+TOOL_LINE = re.compile(r"^\S*: No module named memray\b")
 #: interpreter options that take a separate argument (``-X dev``, ``-W error``)
 _ARG_FLAGS = ("-X", "-W")
 
@@ -56,7 +59,14 @@ def memray_command() -> list[str]:
 
 
 def tool_version() -> str:
-    """Return memray's version (``1.20.0``); RecordError with the pip command if missing."""
+    """Return memray's version (``1.20.0``): the one installed with flamekit (asked without
+    starting memray's CLI, which takes seconds), else the ``memray`` script's."""
+    try:
+        from importlib.metadata import PackageNotFoundError, version
+
+        return version("memray")
+    except (ImportError, PackageNotFoundError):
+        pass
     m = re.search(r"(\d+\.\d+(\.\d+)?)", tool_output(memray_command() + ["--version"]))
     return m.group(1) if m else "unknown"
 
@@ -113,8 +123,8 @@ def prepare(s) -> None:
         raise UsageError(f"memray tracks Python programs: {s.command[0]!r} is not one "
                          f"(use `-- python SCRIPT.py ARGS`, or --backend perf)")
     flags, target = _split_python_command(list(s.command), s.interpreter)
-    if "ok" not in tool_output([s.interpreter, "-c", "import memray; print('ok')"]):
-        raise RecordError(f"memray is not installed for {s.interpreter}: {s.interpreter} -m {INSTALL}")
+    # whether that interpreter has memray is told by its own "No module named memray" (see
+    # diagnose): asking first would start one more interpreter per recording
     s.memray_launch = (flags, target)  # type: ignore[attr-defined]
 
 
@@ -181,8 +191,9 @@ def diagnose(s, rc: int, log: str) -> str | None:
     lines = [ln.strip() for ln in log.splitlines() if ln.strip()]
     low = log.lower()
     if "no module named memray" in low:
-        where = f"pid {s.opts.pid}'s Python" if s.attach else s.interpreter
-        return f"memray is not installed for {where}: {INSTALL} there"
+        if s.attach:
+            return f"memray is not installed for pid {s.opts.pid}'s Python: {INSTALL} there"
+        return f"memray is not installed for {s.interpreter}: {s.interpreter} -m {INSTALL}"
     if s.attach:
         pid = s.opts.pid
         if "operation not permitted" in low or "permission denied" in low or "ptrace" in low:
