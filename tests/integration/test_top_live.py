@@ -189,3 +189,19 @@ def test_rolling_span_equals_merged_profile():
     assert last.windows == 1 and last.gap_seconds == 0.0
     two = roll.span(1.5)
     assert two.windows == 2 and two.gap_seconds == pytest.approx(0.2)
+
+
+def test_top_pid_ends_when_the_target_exits():
+    """Without --duration, top stops when the target exits and prints what it saw."""
+    require_tool("py-spy", "pip install py-spy")
+    p = subprocess.Popen([sys.executable, str(WORKLOADS / "cpu_split.py"), "--seconds", "1.5"],
+                         stdout=subprocess.DEVNULL, stdin=subprocess.DEVNULL)
+    try:
+        time.sleep(0.3)
+        r = top("--pid", str(p.pid), "-n", "5")
+    finally:
+        stop(p)
+    assert r.returncode == 0, r.stderr
+    first = r.stdout.splitlines()[0]
+    assert "(the target exited)" in first, first
+    assert "price_options" in r.stdout
