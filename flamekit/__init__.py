@@ -5,49 +5,65 @@ wired by ``cli/``. See docs/ and DESIGN notes in the README.
 """
 from __future__ import annotations
 
-__version__ = "0.1.0"
+import os
+from typing import TYPE_CHECKING, Any, Sequence, Union
 
-from .model import (Frame, Profile, ProfileBuilder, SampleType, Thread, call_tree, compact,
-                    focus, functions, group, ignore, merge, select, to_text)
+from .model import (Frame, Profile, ProfileBuilder, SampleType, Thread, by_thread, call_tree,
+                    compact, focus, functions, group, ignore, merge, scale, select, to_text)
+from .version import __version__
 
-__all__ = ["Frame", "Profile", "ProfileBuilder", "SampleType", "Thread", "call_tree", "compact",
-           "focus", "functions", "group", "ignore", "merge", "select", "to_text", "load", "dump",
-           "__version__"]
+if TYPE_CHECKING:
+    from .analysis.diff import DiffResult
+
+__all__ = ["Frame", "Profile", "ProfileBuilder", "SampleType", "Thread", "by_thread", "call_tree",
+           "compact", "diff", "dump", "focus", "functions", "group", "ignore", "load", "merge",
+           "scale", "select", "to_text", "__version__"]
+
+#: One side of :func:`diff`: a profile, a path (file, glob or directory), or a list of them.
+Side = Union[Profile, str, "os.PathLike[str]", Sequence[Union[Profile, str, "os.PathLike[str]"]]]
 
 
-def load(path, fmt=None):
+def load(path: str | os.PathLike, fmt: str | None = None) -> Profile:
     """Load a profile file of any supported format (detected by content)."""
     from .formats import load as _load
 
     return _load(path, fmt)
 
 
-def dump(profile, path, fmt=None, sample_type=None):
+def dump(profile: Profile, path: str | os.PathLike, fmt: str | None = None,
+         sample_type: str | None = None) -> Any:
     """Write a profile to ``path`` (format from ``fmt`` or the file suffix)."""
     from .formats import dump as _dump
 
     return _dump(profile, path, fmt, sample_type=sample_type)
 
 
-def diff(base, head, **kwargs):
+def diff(base: Side, head: Side, *, by: str = "function", sample_type: str | None = None,
+         metric: str = "self", alpha: float = 0.01, min_delta: float = 1.0,
+         absolute: bool = False, normalize: bool = True, dispersion: float | None = None,
+         fail_on_regression: float | None = None, fmt: str | None = None) -> "DiffResult":
     """Diff BASE against HEAD and return a :class:`~flamekit.analysis.diff.DiffResult`.
 
     Each side is a Profile, a path (file, glob or directory) or a list of them
-    (repeated runs). Keyword arguments are those of :func:`flamekit.analysis.diff.diff`
-    (``by``, ``sample_type``, ``metric``, ``alpha``, ``min_delta``, ``absolute``...).
+    (repeated runs); paths load the way ``flamekit diff`` loads them (``fmt``
+    skips format detection). The options are those of
+    :func:`flamekit.analysis.diff.diff`: ``by`` (function, line or file),
+    ``sample_type``, ``metric`` (self or total), ``alpha`` (false-discovery
+    level), ``min_delta`` (percentage points), ``absolute`` (per-second rates),
+    ``normalize`` (name rules), ``dispersion`` (fix φ) and
+    ``fail_on_regression`` (for :meth:`~flamekit.analysis.diff.DiffResult.check_threshold`).
     """
-    import os
-
     from .analysis.diff import diff as _diff
 
-    def side(x):
+    def side(x: Side) -> tuple[list, list[str]]:
         items = x if isinstance(x, (list, tuple)) else [x]
-        out, srcs = [], []
+        out: list = []
+        srcs: list[str] = []
         for it in items:
             if isinstance(it, (str, os.PathLike)):
                 from .cli.diff import load_side
 
-                profs, paths = load_side([os.fspath(it)])
+                profs, paths = load_side([os.fspath(it)], fmt)
                 out += profs
                 srcs += paths
             else:
@@ -57,6 +73,7 @@ def diff(base, head, **kwargs):
 
     b, bs = side(base)
     h, hs = side(head)
-    kwargs.setdefault("base_sources", bs)
-    kwargs.setdefault("head_sources", hs)
-    return _diff(b, h, **kwargs)
+    return _diff(b, h, by=by, sample_type=sample_type, metric=metric, alpha=alpha,
+                 min_delta=min_delta, absolute=absolute, normalize=normalize,
+                 dispersion=dispersion, fail_on_regression=fail_on_regression,
+                 base_sources=bs, head_sources=hs)

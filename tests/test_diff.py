@@ -414,13 +414,13 @@ def test_a_new_hotspot_does_not_flag_the_diluted_functions_nor_inflate_dispersio
 
 
 def test_deep_recursive_stacks_merge_the_same_way_level_by_level_and_row_by_row(monkeypatch):
-    import flamekit.analysis.diff as D
+    from flamekit import tree
 
     deep = ("main",) + ("rec",) * 400
     base = {deep + ("work",): 30, deep[:200] + ("io",): 10, ("main", "other"): 60}
     head = {deep + ("work",): 50, deep[:300] + ("io",): 10, ("main", "other"): 40}
     loop = diff(prof(base), prof(head))  # deeper than 256 levels, few rows: the row loop
-    monkeypatch.setattr(D, "_DEEP_LEVELS", 10**6)
+    monkeypatch.setattr(tree, "LOOP_DEPTH", 10**6)
     levels = diff(prof(base), prof(head))
     cols = ["name", "base_self", "head_self", "base_total", "head_total", "p_value"]
     assert loop.table[cols].equals(levels.table[cols])
@@ -528,11 +528,11 @@ def test_pruned_tree_equals_the_full_union_tree_cut_at_the_threshold(seed, thr, 
     walking down the children of matches (tables ordered by parent) or level by level
     (any order)."""
     from flamekit.analysis import diff as D
-    from flamekit.model import _depths
+    from flamekit.tree import depths
 
     if walk == "levels":
         monkeypatch.setattr(D, "_match_children", lambda prefix, gkey, m, index, base:
-                            D._match_levels(prefix, gkey, _depths(prefix), m, index, base))
+                            D._match_levels(prefix, gkey, depths(prefix), m, index, base))
     rng = np.random.default_rng(seed)
     res = diff(_random_runs(rng, 2, 0), _random_runs(rng, 3, 5))
     full = res.tree()

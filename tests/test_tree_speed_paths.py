@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 from flamekit import model as M
+from flamekit import tree
 from flamekit.analysis.hotspots import hotspots
 from flamekit.formats import folded
 
@@ -61,25 +62,25 @@ def random_table(rng, n, shape):
 def test_tree_helpers_match_reference(shape, n):
     rng = np.random.default_rng(n)
     prefix = random_table(rng, n, shape)
-    depth = M._depths(prefix)
+    depth = tree.depths(prefix)
     assert (depth == ref_depths(prefix)).all()
     v = rng.integers(-5, 9, n).astype(float)
-    assert np.array_equal(M._accumulate_up(prefix, v, depth), ref_up(prefix, v))
+    assert np.array_equal(tree.accumulate_up(prefix, v, depth), ref_up(prefix, v))
     v2 = rng.random((n, 3))
     want = np.stack([ref_up(prefix, v2[:, c]) for c in range(3)], axis=1)
-    assert np.allclose(M._accumulate_up(prefix, v2, depth), want)
-    down = M._propagate_down(prefix, v, depth)
+    assert np.allclose(tree.accumulate_up(prefix, v2, depth), want)
+    down = tree.propagate_down(prefix, v, depth)
     assert all(down[i] == v[i] + (down[prefix[i]] if prefix[i] >= 0 else 0) for i in range(n))
     for nkeys in (1, 3, 50):
         key = rng.integers(0, nkeys, n)
-        assert (M._topmost(prefix, key, depth) == ref_topmost(prefix, key)).all()
+        assert (tree.topmost(prefix, key, depth) == ref_topmost(prefix, key)).all()
 
 
 def test_depths_pointer_jumping_fallback():
     # a depth-first table with many tiny blocks takes the pointer-jumping path
     prefix = np.array([-1] + [i - 1 if i % 2 else i - 2 for i in range(1, 5001)])
     prefix = np.minimum(prefix, np.arange(len(prefix)) - 1)
-    assert (M._depths(prefix) == ref_depths(prefix)).all()
+    assert (tree.depths(prefix) == ref_depths(prefix)).all()
 
 
 def test_check_finds_duplicate_rows():

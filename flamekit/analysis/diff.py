@@ -52,8 +52,8 @@ import numpy as np
 import pandas as pd
 
 from ..errors import FlamekitError, UsageError
-from ..model import (Frame, Profile, SampleType, StackPaths, _accumulate_up, _depths, _levels,
-                     _topmost, frame_key, paths_trie, type_index)
+from .. import tree
+from ..model import Frame, Profile, SampleType, StackPaths, frame_keys, type_index
 from .normalize import DEFAULT_RULES, normalize_frames, normalize_profile, rules_info
 from .stats import benjamini_hochberg, normal_two_sided, t_two_sided
 
@@ -879,19 +879,9 @@ class PreparedRun:
 
 def _frame_keys(frames: Sequence[Frame], by: str
                 ) -> tuple[list[tuple[str, str, int, str, str]], np.ndarray]:
-    """Return the local key table and each frame's local key (a dict lookup per frame)."""
-    keymap: dict[tuple[str, str, int], int] = {}
-    keys: list[tuple[str, str, int, str, str]] = []
-    fk = np.empty(len(frames), dtype=np.int64)
-    for i, f in enumerate(frames):
-        kf = frame_key(f, by)
-        t = (kf.name, kf.file, kf.line)
-        j = keymap.get(t)
-        if j is None:
-            j = keymap[t] = len(keys)
-            keys.append((kf.name, kf.file, kf.line, kf.module, kf.kind))
-        fk[i] = j
-    return keys, fk
+    """Return the local key table (distinct by name, file and line) and each frame's key."""
+    keys, fk = frame_keys(frames, by, exact=False)
+    return [(k.name, k.file, k.line, k.module, k.kind) for k in keys], fk
 
 
 def prepare_run(p: Profile, *, by: str = "function", normalize: bool = True,
@@ -903,7 +893,7 @@ def prepare_run(p: Profile, *, by: str = "function", normalize: bool = True,
     a call tree keyed by those keys (one hash factorization per depth level;
     merging by function also merges a function's different lines), and computes
     self, subtree totals and per-key figures (recursion-safe totals from
-    :func:`flamekit.model._topmost`). Raises :class:`UsageError` for an unknown
+    :func:`flamekit.tree.topmost`). Raises :class:`UsageError` for an unknown
     ``by`` or a missing sample type.
     """
     if not isinstance(p, Profile):
@@ -920,9 +910,9 @@ def prepare_run(p: Profile, *, by: str = "function", normalize: bool = True,
     if not p.n_stacks:
         return _finish(info, st, by, normalize, changed, keys, None, values)
     node_key = fk[p.stack_frame]
-    depth = _depths(p.stack_prefix)
-    prefix, key, o2n, cdepth = _merge_tables([(p.stack_prefix, node_key, depth)], len(keys),
-                                             sort=True)
+    depth = tree.depths(p.stack_prefix)
+    prefix, key, o2n, cdepth = tree.merge([(p.stack_prefix, node_key, depth)], len(keys),
+                                          sort=True)
     self_ = (np.bincount(o2n[0][p.sample_stack], weights=values, minlength=len(prefix))
              if p.n_samples else np.zeros(len(prefix)))
     blocks, m = _block_counts(p, k, node_key, len(keys))
@@ -958,9 +948,9 @@ def prepare_paths(sp: StackPaths, *, by: str = "function", normalize: bool = Tru
     keys, fk = _frame_keys(frames, by)
     if not sp.n_paths:
         return _finish(info, st, by, normalize, changed, keys, None, values)
-    prefix, key, leaf = paths_trie(fk[sp.flat], sp.lengths, sort=True)
+    prefix, key, leaf = tree.from_paths(fk[sp.flat], sp.lengths, sort=True)
     self_ = np.bincount(leaf, weights=values, minlength=len(prefix))
-    return _finish(info, st, by, normalize, changed, keys, (prefix, key, _depths(prefix)), self_)
+    return _finish(info, st, by, normalize, changed, keys, (prefix, key, tree.depths(prefix)), self_)
 
 
 def _pick_type(types: Sequence[SampleType], sample_type: str | None, source: str,
@@ -975,18 +965,18 @@ def _pick_type(types: Sequence[SampleType], sample_type: str | None, source: str
 
 
 def _finish(info: RunInfo, st: SampleType, by: str, normalize: bool, changed: dict[str, int],
-            keys: list, tree: tuple[np.ndarray, np.ndarray, np.ndarray] | None,
+            keys: list, table: tuple[np.ndarray, np.ndarray, np.ndarray] | None,
             self_: np.ndarray, blocks: np.ndarray | None = None, m: int = 0) -> PreparedRun:
     """Complete a prepared run from its keyed call tree ``(prefix, key, depth)`` and self values:
     subtree totals, per-key self and recursion-safe totals."""
     nk = len(keys)
-    if tree is None:
+    if table is None:
         e, z = np.zeros(0, np.int64), np.zeros(0)
         return PreparedRun(info, st, by, normalize, changed, keys, e, e, e, z, z,
                            np.zeros(nk), np.zeros(nk))
-    prefix, key, depth = tree
-    tot = _accumulate_up(prefix, self_, depth)
-    top = _topmost(prefix, key, depth)
+    prefix, key, depth = table
+    tot = tree.accumulate_up(prefix, self_, depth)
+    top = tree.topmost(prefix, key, depth)
     key_self = np.bincount(key, weights=self_, minlength=nk)
     key_total = np.bincount(key[top], weights=tot[top], minlength=nk)
     return PreparedRun(info, st, by, normalize, changed, keys, prefix, key, depth, self_, tot,
@@ -994,115 +984,8 @@ def _finish(info: RunInfo, st: SampleType, by: str, normalize: bool, changed: di
 
 
 # ---------------------------------------------------------------------------
-# Merging keyed call trees (one prefix table per run)
+# Joining runs: one key table, the union tree
 # ---------------------------------------------------------------------------
-#: Tables deeper than this with at most ``_DEEP_LOOP_ROWS`` rows merge in a plain loop
-#: (one numpy pass per depth level would cost more than the rows themselves).
-_DEEP_LEVELS = 256
-_DEEP_LOOP_ROWS = 2_000_000
-
-#: A table to merge: (prefix, key, depth); ``prefix[i] < i``, depth of a root = 1.
-_Table = tuple
-
-
-def _merge_tables(tables: list[_Table], nk: int, sort: bool = False
-                  ) -> tuple[np.ndarray, np.ndarray, list[np.ndarray], np.ndarray]:
-    """Merge prefix tables into one trie keyed by (parent, key).
-
-    Returns ``(prefix, key, old_to_new per table, depth)``. Level by level
-    (:func:`_merge_levels`) unless the tables are deep and small
-    (:func:`_merge_loop`).
-    """
-    maxd = max((int(t[2].max()) for t in tables if len(t[2])), default=0)
-    nrows = sum(len(t[0]) for t in tables)
-    if maxd > _DEEP_LEVELS and nrows <= _DEEP_LOOP_ROWS:
-        up, uk, o2n = _merge_loop(tables)
-        return up, uk, o2n, _depths(up)
-    return _merge_levels(tables, maxd, nk, sort)
-
-
-def _merge_loop(tables: list[_Table]) -> tuple[np.ndarray, np.ndarray, list[np.ndarray]]:
-    """Merge the tables row by row (``prefix[i] < i``): for deep, small tables."""
-    children: dict[tuple[int, int], int] = {}
-    up: list[int] = []
-    uk: list[int] = []
-    o2n = []
-    for prefix, key, _ in tables:
-        pl = prefix.tolist()
-        kl = key.tolist()
-        m = [0] * len(pl)
-        for i, (p, k) in enumerate(zip(pl, kl)):
-            par = m[p] if p >= 0 else -1
-            u = children.get((par, k))
-            if u is None:
-                u = children[(par, k)] = len(up)
-                up.append(par)
-                uk.append(k)
-            m[i] = u
-        o2n.append(np.asarray(m, dtype=np.int64))
-    return np.asarray(up, dtype=np.int64), np.asarray(uk, dtype=np.int64), o2n
-
-
-def _merge_levels(tables: list[_Table], maxd: int, nk: int, sort: bool = False
-                  ) -> tuple[np.ndarray, np.ndarray, list[np.ndarray], np.ndarray]:
-    """Merge the tables level by level: one hash factorization of (parent, key) per depth.
-
-    Returns the merged ``(prefix, key)`` (level ordered), per table the merged
-    row of each of its rows, and the merged rows' depths (root = 1). With
-    ``sort`` each level's rows are ordered by (parent, key), so ``prefix`` is
-    non-decreasing (siblings are adjacent, which :func:`flamekit.model._topmost`
-    uses to skip a sort).
-    """
-    # rows of each table grouped by depth (level ordered tables already are: no sort then)
-    lv = []
-    for _, _, d in tables:
-        if len(d) and not bool((d[1:] >= d[:-1]).all()):
-            order = np.argsort(d, kind="stable")
-        else:
-            order = None
-        dd = d if order is None else d[order]
-        lv.append((order, np.searchsorted(dd, np.arange(1, maxd + 2)).tolist()))
-    o2n = [np.empty(len(t[0]), dtype=np.int64) for t in tables]
-    pres: list[np.ndarray] = []
-    ukeys: list[np.ndarray] = []
-    lvl_n = np.zeros(maxd, dtype=np.int64)
-    total = 0
-    base = nk + 1
-    for d in range(1, maxd + 1):
-        parts, idxs = [], []
-        for (prefix, key, _), (order, b), m in zip(tables, lv, o2n):
-            lo, hi = b[d - 1], b[d]
-            if hi == lo:
-                idxs.append(None)
-                continue
-            idx = slice(lo, hi) if order is None else order[lo:hi]
-            idxs.append(idx)
-            if d == 1:
-                parts.append(key[idx])
-            else:
-                parts.append((m[prefix[idx]] + 1) * base + key[idx])
-        if not parts:
-            continue
-        code = np.concatenate(parts) if len(parts) > 1 else parts[0]
-        codes, uniq = pd.factorize(code, sort=sort)
-        uniq = np.asarray(uniq, dtype=np.int64)
-        codes = codes.astype(np.int64) + total
-        pos = 0
-        for idx, m in zip(idxs, o2n):
-            if idx is None:
-                continue
-            n = (idx.stop - idx.start) if isinstance(idx, slice) else len(idx)
-            m[idx] = codes[pos:pos + n]
-            pos += n
-        pres.append(uniq // base - 1 if d > 1 else np.full(len(uniq), -1, np.int64))
-        ukeys.append(uniq % base if d > 1 else uniq)
-        lvl_n[d - 1] = len(uniq)
-        total += len(uniq)
-    uprefix = np.concatenate(pres) if pres else np.zeros(0, np.int64)
-    ukey = np.concatenate(ukeys) if ukeys else np.zeros(0, np.int64)
-    return uprefix, ukey, o2n, np.repeat(np.arange(1, maxd + 1, dtype=np.int64), lvl_n)
-
-
 def _key_table(runs: list[PreparedRun]
                ) -> tuple[pd.DataFrame, np.ndarray, np.ndarray, list[np.ndarray], np.ndarray]:
     """Unify the runs' local keys: (key table, self [R, K], total [R, K], local -> global key
@@ -1154,7 +1037,7 @@ def _union(runs: list[PreparedRun], gmaps: list[np.ndarray]) -> _Union:
     """
     nk = max((int(g.max()) + 1 for g in gmaps if len(g)), default=0)
     tables = [(r.prefix, g[r.key] if len(r.key) else r.key, r.depth) for r, g in zip(runs, gmaps)]
-    uprefix, ukey, o2n, _ = _merge_tables(tables, nk)
+    uprefix, ukey, o2n, _ = tree.merge(tables, nk)
     nu, nr = len(uprefix), len(runs)
     selfm = np.zeros((nu, nr))
     totm = np.zeros((nu, nr))
@@ -1246,7 +1129,7 @@ def _match_children(prefix: np.ndarray, gkey: np.ndarray, m: np.ndarray, index: 
 def _match_levels(prefix: np.ndarray, gkey: np.ndarray, depth: np.ndarray, m: np.ndarray,
                   index: pd.Index, base: int) -> None:
     """:func:`_match_children` for tables in any order: one pass over each depth level."""
-    order, bounds = _levels(depth)
+    order, bounds = tree.levels(depth)
     b = bounds.tolist()
     for d in range(1, len(b)):
         lo, hi = b[d - 1], b[d]
@@ -1264,7 +1147,8 @@ def _pruned_tree(res: DiffResult, thr: float) -> PrunedTree:
     """See :meth:`DiffResult.pruned_tree` (``thr`` in percent)."""
     assert res._runs is not None and res._gmaps is not None
     runs = res._runs
-    deep = any(len(r.depth) and int(r.depth.max()) > _DEEP_LEVELS for r in runs)
+    deep = any(len(r.depth) and tree.loop_is_faster(int(r.depth.max()), len(r.depth))
+               for r in runs)
     negative = any(len(r.self_) and float(r.self_.min()) < 0 for r in runs)
     sc, own = _run_scales(res)
     rb = res.base.n_runs
@@ -1279,24 +1163,23 @@ def _pruned_tree(res: DiffResult, thr: float) -> PrunedTree:
         keep = np.maximum(t.base_total, t.head_total) >= thr
         pruned = None
     # keep is closed upward (a parent is at least as wide as its child on both sides)
-    n = len(t.prefix)
-    idx = np.flatnonzero(keep)
-    new = np.cumsum(keep) - 1
-    pre = t.prefix[idx]
-    pre = np.where(pre >= 0, new[np.maximum(pre, 0)], -1)
+    pr = tree.prune(t.prefix, keep)
+    idx = pr.kept
+    nk = pr.n_kept
+    pre = pr.prefix[:nk]
     kt = DiffTree(pre, t.key[idx], t.base_self[idx], t.base_total[idx], t.head_self[idx],
                   t.head_total[idx])
-    nk = len(idx)
-    # pruned children per kept parent: measured directly when every node is at hand,
-    # else as the parent's total minus its self and its kept children
+    # pruned children per kept parent (slot nk: the pruned roots): measured directly when
+    # every node is at hand, else as the parent's total minus its self and its kept children
     slot = np.where(pre >= 0, pre, nk)
     if pruned is not None:
-        top = (~keep) & ((t.prefix < 0) | keep[np.maximum(t.prefix, 0)]) if n else \
-            np.zeros(0, bool)
-        par = t.prefix[top]
-        pslot = np.where(par >= 0, new[np.maximum(par, 0)], nk)
-        ob = np.bincount(pslot, weights=t.base_total[top], minlength=nk + 1)
-        oh = np.bincount(pslot, weights=t.head_total[top], minlength=nk + 1)
+        other = pr.row_map[pr.cut] - nk  # the [other] row of each pruned subtree's top
+        oslot = np.where(pr.other_parent >= 0, pr.other_parent, nk)
+        ob = np.zeros(nk + 1)
+        oh = np.zeros(nk + 1)
+        no = len(oslot)
+        ob[oslot] = np.bincount(other, weights=t.base_total[pr.cut], minlength=no)
+        oh[oslot] = np.bincount(other, weights=t.head_total[pr.cut], minlength=no)
     else:
         # a side's whole width: every run's total in percent, averaged over the side
         side_b = float(sum(ri.total * f for ri, f in zip(res.base.runs, sc[:rb])))
@@ -1339,7 +1222,7 @@ def _union_pruned(runs: list[PreparedRun], gmaps: list[np.ndarray], own: np.ndar
         subs.append((np.where(par >= 0, remap[np.maximum(par, 0)], -1),
                      g[r.key[rows]] if len(rows) else np.zeros(0, np.int64), r.depth[rows]))
         cand_rows.append(rows)
-    cprefix, ckey, o2n, _ = _merge_tables(subs, nk)
+    cprefix, ckey, o2n, _ = tree.merge(subs, nk)
     nc, nr = len(cprefix), len(runs)
     selfm = np.zeros((nc, nr))
     totm = np.zeros((nc, nr))

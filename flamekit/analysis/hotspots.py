@@ -15,7 +15,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..model import Frame, Profile, SampleType, _levels, call_tree, frame_key, functions
+from .. import tree
+from ..model import Frame, Profile, SampleType, call_tree, frame_keys, functions
 
 #: Sample type names that mean "memory allocated / held" (pprof, scalene, memray).
 MEMORY_NAMES = ("alloc_space", "alloc_objects", "alloc", "allocations", "memory", "malloc",
@@ -42,68 +43,15 @@ class Hotspot:
     path_value: float
 
 
-def _function_keys(p: Profile) -> tuple[list[Frame], np.ndarray]:
-    """Return the distinct function keys (first appearance order) and each frame's key id."""
-    keys: dict[Frame, int] = {}
-    rows: list[Frame] = []
-    fk = np.empty(len(p.frames), dtype=np.int64)
-    for i, f in enumerate(p.frames):
-        k = frame_key(f, "function")
-        j = keys.get(k)
-        if j is None:
-            j = keys[k] = len(rows)
-            rows.append(k)
-        fk[i] = j
-    return rows, fk
-
-
-def _or_down(prefix: np.ndarray, bits: np.ndarray, depth: np.ndarray) -> np.ndarray:
-    """Return path unions: ``out[i] = bits[i] | out[prefix[i]]`` (one numpy pass per level)."""
-    out = bits.copy()
-    n = len(prefix)
-    if n == 0:
-        return out
-    maxd = int(depth.max())
-    if maxd > 256 and n <= 3_000_000:  # few, very deep paths: a plain loop (prefix[i] < i)
-        ol = out.tolist()
-        for i, q in enumerate(prefix.tolist()):
-            if q >= 0:
-                ol[i] |= ol[q]
-        return np.asarray(ol, dtype=out.dtype)
-    order, bounds = _levels(depth)
-    b = bounds.tolist()
-    for d in range(2, maxd + 1):
-        idx = slice(b[d - 1], b[d]) if order is None else order[b[d - 1]:b[d]]
-        out[idx] |= out[prefix[idx]]
-    return out
-
-
-def _exact_totals(p: Profile, tree, node_key: np.ndarray, cand: np.ndarray, nk: int) -> np.ndarray:
+def _exact_totals(p: Profile, ct, node_key: np.ndarray, cand: np.ndarray, nk: int) -> np.ndarray:
     """Return recursion-safe totals of the function keys ``cand`` (others 0).
 
-    Each candidate gets one bit; a row counts when its own bit is not yet set on
-    its parent's path, i.e. at the outermost occurrence of the function. Up to 64
-    functions per pass, so this costs a few numpy passes instead of the Euler
-    tour that :func:`flamekit.model.functions` needs for every function at once.
+    Only the candidates' rows are looked at (:func:`flamekit.tree.topmost` with
+    ``keys``: a few numpy passes instead of the Euler tour that
+    :func:`flamekit.model.functions` needs for every function at once).
     """
-    total = np.zeros(nk)
-    prefix = p.stack_prefix
-    for s in range(0, len(cand), 64):
-        batch = cand[s:s + 64]
-        dt = np.uint16 if len(batch) <= 16 else np.uint32 if len(batch) <= 32 else np.uint64
-        slot = np.full(nk, -1, dtype=np.int8)
-        slot[batch] = np.arange(len(batch))
-        rs = slot[node_key]
-        at = np.flatnonzero(rs >= 0)  # the rows of this batch's functions
-        own = np.left_shift(dt(1), rs[at].astype(dt))
-        bits = np.zeros(len(prefix), dtype=dt)
-        bits[at] = own
-        path = _or_down(prefix, bits, tree.depth)
-        pa = prefix[at]
-        above = np.where(pa >= 0, path[np.maximum(pa, 0)], dt(0))
-        top = (above & own) == 0
-        total[batch] += np.bincount(rs[at][top], weights=tree.total[at][top], minlength=len(batch))
-    return total
+    top = tree.topmost(p.stack_prefix, node_key, ct.depth, keys=cand)
+    return np.bincount(node_key[top], weights=ct.total[top], minlength=nk)
 
 
 def hotspots(p: Profile, sample_type: str | int | SampleType | None = None, n: int = 20,
@@ -118,11 +66,11 @@ def hotspots(p: Profile, sample_type: str | int | SampleType | None = None, n: i
     """
     if p.n_samples == 0 or not p.sample_types or n <= 0:
         return []
-    tree = call_tree(p, sample_type, thread)
-    rows, fk = _function_keys(p)
+    ct = call_tree(p, sample_type, thread)
+    rows, fk = frame_keys(p.frames, "function")
     nk = len(rows)
     node_key = fk[p.stack_frame]
-    self_k = np.bincount(node_key, weights=tree.self_, minlength=nk)
+    self_k = np.bincount(node_key, weights=ct.self_, minlength=nk)
     nz = np.flatnonzero(self_k != 0)
     if not len(nz):
         return []
@@ -132,29 +80,29 @@ def hotspots(p: Profile, sample_type: str | int | SampleType | None = None, n: i
     else:
         cand = nz
     if len(cand) > 4 * max(n, 64):  # huge ties: the full table is cheaper
-        return _hotspots_from_table(p, sample_type, n, thread, tree, rows, node_key)
-    total_k = _exact_totals(p, tree, node_key, cand, nk)
+        return _hotspots_from_table(p, sample_type, n, thread, ct, rows, node_key)
+    total_k = _exact_totals(p, ct, node_key, cand, nk)
     if (total_k[cand] == 0).any():  # functions() drops these; let it decide the order
-        return _hotspots_from_table(p, sample_type, n, thread, tree, rows, node_key)
-    gt = tree.grand_total
+        return _hotspots_from_table(p, sample_type, n, thread, ct, rows, node_key)
+    gt = ct.grand_total
     ranked = sorted(cand.tolist(), key=lambda j: (-self_k[j], -total_k[j], rows[j].name,
                                                   rows[j].file, j))[:n]
-    return _build(p, tree, rows, node_key, [(j, float(self_k[j]), float(total_k[j]),
-                                             float(self_k[j] / gt * 100) if gt else 0.0,
-                                             float(total_k[j] / gt * 100) if gt else 0.0)
-                                            for j in ranked])
+    return _build(p, ct, rows, node_key, [(j, float(self_k[j]), float(total_k[j]),
+                                           float(self_k[j] / gt * 100) if gt else 0.0,
+                                           float(total_k[j] / gt * 100) if gt else 0.0)
+                                          for j in ranked])
 
 
-def _hotspots_from_table(p, sample_type, n, thread, tree, rows, node_key) -> list[Hotspot]:
+def _hotspots_from_table(p, sample_type, n, thread, ct, rows, node_key) -> list[Hotspot]:
     df = functions(p, sample_type, by="function", thread=thread)
     df = df[df["self"] != 0].head(n)
     index = {k: i for i, k in reversed(list(enumerate(rows)))}
     picked = [(index[Frame(r.name, r.file, 0, r.module, r.kind)], float(r.self), float(r.total),
                float(r.self_pct), float(r.total_pct)) for r in df.itertuples(index=False)]
-    return _build(p, tree, rows, node_key, picked)
+    return _build(p, ct, rows, node_key, picked)
 
 
-def _build(p: Profile, tree, rows: list[Frame], node_key: np.ndarray, picked: list) -> list[Hotspot]:
+def _build(p: Profile, ct, rows: list[Frame], node_key: np.ndarray, picked: list) -> list[Hotspot]:
     """Make :class:`Hotspot` rows; the heaviest occurrence of each function gives line and path."""
     if not picked:
         return []
@@ -171,9 +119,9 @@ def _build(p: Profile, tree, rows: list[Frame], node_key: np.ndarray, picked: li
     for k, lo, hi in zip(ukeys.tolist(), starts.tolist(), ends.tolist()):
         # largest |self|, then largest |total|, then the lowest row id
         r = at[lo:hi]
-        s = np.abs(tree.self_[r])
+        s = np.abs(ct.self_[r])
         r = r[s == s.max()]
-        best_of[k] = int(r[np.argmax(np.abs(tree.total[r]))])
+        best_of[k] = int(r[np.argmax(np.abs(ct.total[r]))])
     out = []
     for k, self_v, total_v, self_pct, total_pct in picked:
         best = best_of[k]
@@ -181,7 +129,7 @@ def _build(p: Profile, tree, rows: list[Frame], node_key: np.ndarray, picked: li
         path = tuple(p.frames[i] for i in p.stack_frames(best))
         out.append(Hotspot(f.name, f.file, int(p.frames[int(p.stack_frame[best])].line),
                            f.module, f.kind, self_v, total_v, self_pct, total_pct, path,
-                           float(tree.self_[best])))
+                           float(ct.self_[best])))
     return out
 
 

@@ -15,7 +15,7 @@ import os
 import sys
 from typing import Sequence
 
-from .. import __version__
+from ..version import __version__
 from ..errors import FlamekitError
 
 #: Subcommand modules, in the order ``--help`` lists them.

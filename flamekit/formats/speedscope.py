@@ -420,7 +420,7 @@ def dump(profile: Profile, f: BinaryIO, *, sample_type: str | int | None = None)
         if isinstance(tool, str) and tool:
             exporter = tool + (f"@{p.meta['tool_version']}" if p.meta.get("tool_version") else "")
         else:
-            from .. import __version__
+            from ..version import __version__
             exporter = f"flamekit@{__version__}"
     doc["exporter"] = exporter
     if "name" in sm:

@@ -300,7 +300,7 @@ def _git_commit(cwd: str) -> str | None:
 
 def host_meta(cwd: str | None = None) -> dict[str, Any]:
     """Return host facts: hostname, CPU model and count, OS, and the cwd's git commit if any."""
-    from .. import __version__
+    from ..version import __version__
 
     out: dict[str, Any] = {"host": socket.gethostname(), "cpu_count": os.cpu_count(),
                            "os": f"{platform.system()} {platform.release()}",

@@ -25,13 +25,13 @@ from typing import Any, Sequence
 import jinja2
 from markupsafe import Markup
 
-from .. import __version__
 from ..atomic import write_output
 from ..analysis.hotspots import Hotspot
 from ..analysis.report import ReportData
 from ..analysis.diff import TIME_UNITS
 from ..analysis.uncertainty import margin
 from .coverage import coverage_text
+from ..version import __version__
 from .payload import DEFAULT_PRUNE, clip, payload_from_pruned, prune
 
 REPORT_SCRIPTS = ("js/flamegraph.js", "js/export.js", "js/report.js")

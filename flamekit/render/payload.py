@@ -47,9 +47,10 @@ from typing import Any
 
 import numpy as np
 
-from ..model import Frame, Profile, SampleType, _accumulate_up, _depths, _propagate_down
+from ..model import Frame, Profile, SampleType
 from ..numfmt import as_numbers
 from ..strtable import StringTable
+from ..tree import accumulate_up, depths, prune as prune_table
 
 PAYLOAD_VERSION = 1
 #: Default pruning threshold: 0.1 px of a 1200 px wide graph.
@@ -86,42 +87,26 @@ def prune(p: Profile, fraction: float = DEFAULT_PRUNE) -> tuple[Profile, PruneIn
     if n == 0 or fraction <= 0 or p.n_samples == 0:
         return p, info
     absv = np.abs(p.values)
-    depth = _depths(p.stack_prefix)
+    depth = depths(p.stack_prefix)
     grand = np.zeros(k)
     keep = np.zeros(n, dtype=bool)
     for t in range(k):  # one type at a time: a few n-long arrays alive, not n x k ones
         self_t = np.bincount(p.sample_stack, weights=absv[:, t], minlength=n)
         grand[t] = self_t.sum()
         if grand[t] > 0:
-            keep |= _accumulate_up(p.stack_prefix, self_t, depth) / grand[t] >= fraction
+            keep |= accumulate_up(p.stack_prefix, self_t, depth) / grand[t] >= fraction
         del self_t
     if not (grand > 0).any() or keep.all():
         return p, info
-    parent = p.stack_prefix
-    parent_kept = np.where(parent >= 0, keep[np.maximum(parent, 0)], True)
-    cut = ~keep & parent_kept
-    del parent_kept
-    # every pruned row has exactly one cut row on its path: the top of its pruned subtree
-    rel = np.zeros(n)
-    rel[cut] = np.flatnonzero(cut) + 1.0
-    cut_of = _propagate_down(parent, rel, depth).astype(np.int64) - 1
-    del rel, depth
-    uniq_par = np.unique(parent[cut])
-    newid = np.cumsum(keep) - 1
-    kept_rows = np.nonzero(keep)[0]
-    n_keep = len(kept_rows)
-    kp = parent[kept_rows]
+    pr = prune_table(p.stack_prefix, keep, depth)
+    del depth
+    n_keep = pr.n_kept
     other_fid = len(p.frames)
-    new_prefix = np.concatenate([np.where(kp >= 0, newid[np.maximum(kp, 0)], -1),
-                                 np.where(uniq_par >= 0, newid[np.maximum(uniq_par, 0)], -1)])
-    new_frame = np.concatenate([p.stack_frame[kept_rows],
-                                np.full(len(uniq_par), other_fid, dtype=np.int64)])
-    s = p.sample_stack
-    ks = keep[s]
-    new_s = np.empty(len(s), dtype=np.int64)
-    new_s[ks] = newid[s[ks]]
-    moved = ~ks
-    new_s[moved] = n_keep + np.searchsorted(uniq_par, parent[cut_of[s[moved]]])
+    new_prefix = pr.prefix
+    new_frame = np.concatenate([p.stack_frame[pr.kept],
+                                np.full(len(new_prefix) - n_keep, other_fid, dtype=np.int64)])
+    new_s = pr.row_map[p.sample_stack]
+    moved = ~keep[p.sample_stack]
     moved_share = absv[moved].sum(axis=0)
     info.share = [float(m / g) if g > 0 else 0.0 for m, g in zip(moved_share, grand)]
     info.pruned_nodes = int(n - n_keep)

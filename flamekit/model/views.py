@@ -1,0 +1,99 @@
+"""Derived views of a profile (pipeline stage: model): call tree and function table.
+
+Computed on demand, never stored: :func:`call_tree` (self and total per stack
+row) and :func:`functions` (a pandas DataFrame per function, line or file).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .. import tree
+from .ops import frame_keys
+from .profile import Profile, SampleType
+
+
+@dataclass
+class CallTree:
+    """A call tree over the stack table: per row, ``self`` and ``total`` values.
+
+    Node ids are stack rows of ``profile`` (root first, ``prefix[i] < i``).
+    """
+
+    profile: Profile
+    sample_type: SampleType
+    prefix: np.ndarray
+    frame: np.ndarray
+    self_: np.ndarray
+    total: np.ndarray
+    depth: np.ndarray
+    grand_total: float = field(default=0.0)
+
+    def children(self) -> list[list[int]]:
+        """Return the child lists of every node (built on demand)."""
+        ch: list[list[int]] = [[] for _ in range(len(self.prefix))]
+        for i, q in enumerate(self.prefix.tolist()):
+            if q >= 0:
+                ch[q].append(i)
+        return ch
+
+    def roots(self) -> np.ndarray:
+        """Return the root node ids."""
+        return np.nonzero(self.prefix < 0)[0]
+
+
+def call_tree(p: Profile, sample_type: str | int | SampleType | None = None,
+              thread: int | None = None) -> CallTree:
+    """Compute self and total per stack row for one sample type (numpy, no recursion).
+
+    ``thread`` restricts to one thread index. Self is a bincount of sample
+    values per stack; total accumulates self up the ``prefix`` column.
+    """
+    k = p.type_index(sample_type)
+    ns = p.n_stacks
+    if thread is None:
+        st, v = p.sample_stack, p.values[:, k] if p.n_samples else np.zeros(0)
+    else:
+        m = p.sample_thread == thread
+        st, v = p.sample_stack[m], p.values[m, k]
+    self_ = np.bincount(st, weights=v, minlength=ns).astype(np.float64) if ns else np.zeros(0)
+    depth = tree.depths(p.stack_prefix)
+    total = tree.accumulate_up(p.stack_prefix, self_, depth)
+    return CallTree(p, p.sample_types[k], p.stack_prefix, p.stack_frame, self_, total, depth,
+                    float(self_.sum()))
+
+
+def functions(p: Profile, sample_type: str | int | SampleType | None = None,
+              by: str = "function", thread: int | None = None):
+    """Return a pandas DataFrame with self and total per function (or line, or file).
+
+    Columns: ``name, file, line, module, kind, self, total, self_pct, total_pct``,
+    sorted by self then total, descending. Recursion counts once in ``total``.
+    Percentages are of the grand total of the sample type.
+    """
+    import pandas as pd
+
+    ct = call_tree(p, sample_type, thread)
+    rows, fk = frame_keys(p.frames, by)
+    nk = len(rows)
+    if p.n_stacks:
+        nodekey = fk[p.stack_frame]
+        self_k = np.bincount(nodekey, weights=ct.self_, minlength=nk)
+        top = tree.topmost(p.stack_prefix, nodekey, ct.depth)
+        total_k = np.bincount(nodekey[top], weights=ct.total[top], minlength=nk)
+    else:
+        self_k = total_k = np.zeros(nk)
+    gt = ct.grand_total
+    df = pd.DataFrame({
+        "name": [f.name for f in rows], "file": [f.file for f in rows],
+        "line": [f.line for f in rows], "module": [f.module for f in rows],
+        "kind": [f.kind for f in rows], "self": self_k, "total": total_k,
+    })
+    df["self_pct"] = df["self"] / gt * 100 if gt else 0.0
+    df["total_pct"] = df["total"] / gt * 100 if gt else 0.0
+    df = df[df["total"] != 0] if len(df) else df
+    return df.sort_values(["self", "total", "name", "file", "line"],
+                          ascending=[False, False, True, True, True],
+                          kind="mergesort").reset_index(drop=True)
+

@@ -1,0 +1,581 @@
+"""Prefix-table algorithms (pipeline stage: model): the call tree as two numpy columns.
+
+A **prefix table** is how flamekit stores every call tree (a profile's stack
+table, a diff's keyed and union trees, a flame graph's nodes). Row ``i`` is
+one call path; ``prefix[i]`` is the row of the path one frame shorter (its
+parent, ``-1`` at a root) and a second column (``frame`` or ``key``) names the
+path's last frame. The table is **root first** and topologically ordered:
+``prefix[i] < i``, so a parent always comes before its children, and no two
+rows share ``(prefix, frame)`` (the table is a trie).
+
+Because parents come first, every tree walk is one of two sweeps: *down*
+(``i = 0..n-1``: a row reads its parent, done) and *up* (``i = n-1..0``: a row
+adds into its parent, done). This module does those sweeps, and the few
+operations built from them, once, on plain arrays, the way pprof's ``profile``
+package keeps its small operations (Merge, Prune, Compact): each function does
+one thing, takes numpy columns and returns new ones, and knows nothing of
+frames, profiles or diffs.
+
+* :func:`from_paths`: build a table from many root-first paths (folded lines).
+* :func:`merge`: merge prefix tables (or re-intern one after mapping its keys)
+  into one trie keyed by ``(parent, key)``.
+* :func:`depths`, :func:`levels`: depth of every row (root = 1), rows by depth.
+* :func:`accumulate_up`: subtree sums (total from self).
+* :func:`propagate_down`, :func:`union_down`: path sums and path bit-unions.
+* :func:`topmost`: rows whose key does not occur among their ancestors
+  (recursion-safe totals: count a function once per path).
+* :func:`prune`: drop narrow rows, one ``[other]`` row per parent instead.
+
+**Strategies.** Work is done with one numpy pass per depth level (no Python
+loop over rows, no recursion: 100k-deep stacks work). A deep and narrow tree
+(a long recursion) has many levels with few rows each, where the per-level
+passes cost more than the rows: there a plain Python loop over the rows in
+index order (valid because ``prefix[i] < i``) is faster. One rule,
+:func:`loop_is_faster` with the one threshold :data:`LOOP_DEPTH`, makes that
+choice everywhere. numpy and pandas (its hash factorization) only.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Sequence
+
+import numpy as np
+
+__all__ = ["LOOP_DEPTH", "loop_is_faster", "depths", "levels", "accumulate_up",
+           "propagate_down", "union_down", "topmost", "from_paths", "merge", "Pruned", "prune"]
+
+_I64 = np.int64
+
+#: The one threshold of the Python-loop fallback: a walk over more than this many depth
+#: levels, touching at most this many rows (or path frames) per level on average, loops
+#: over the rows in Python (see :func:`loop_is_faster`). Also the most numpy block passes
+#: :func:`depths` makes before it switches to pointer jumping.
+LOOP_DEPTH = 256
+
+
+def loop_is_faster(levels: int, items: int) -> bool:
+    """Return True when a Python loop over ``items`` rows beats ``levels`` numpy passes.
+
+    A numpy pass per level costs a fixed few microseconds plus a little per
+    row; a Python loop costs about a tenth of a microsecond per row. So the
+    loop wins for deep trees (more than :data:`LOOP_DEPTH` levels) that are
+    narrow (at most :data:`LOOP_DEPTH` rows per level on average).
+    """
+    return levels > LOOP_DEPTH and items <= LOOP_DEPTH * levels
+
+
+# ---------------------------------------------------------------------------
+# Depths and levels
+# ---------------------------------------------------------------------------
+def depths(prefix: np.ndarray) -> np.ndarray:
+    """Return the depth of each row (a root has depth 1).
+
+    Sweeps the rows in blocks whose parents all lie before the block (a level
+    ordered table, as :func:`from_paths` and :func:`merge` make, has one block
+    per level); when blocks stay small (rows in depth-first order) it falls
+    back to pointer jumping after :data:`LOOP_DEPTH` blocks, O(n log depth).
+    """
+    prefix = np.asarray(prefix)
+    n = len(prefix)
+    if n == 0:
+        return np.zeros(0, dtype=_I64)
+    d = np.empty(n, dtype=_I64)
+    cummax = np.maximum.accumulate(prefix)
+    i = 0
+    for _ in range(LOOP_DEPTH):
+        # rows [i, j) have every parent before i (prefix[k] < k, so the running max decides)
+        j = max(i + int(np.searchsorted(cummax[i:], i, side="left")), i + 1)
+        blk = prefix[i:j]
+        d[i:j] = np.where(blk >= 0, d[np.maximum(blk, 0)] + 1, 1)
+        i = j
+        if i >= n:
+            return d
+    it = np.int32 if n < 2**31 - 1 else _I64
+    # node n is a sentinel above every root: jump[n] = n, dist[n] = 0
+    jump = np.append(np.where(prefix >= 0, prefix, n), n).astype(it)
+    dist = np.append(prefix >= 0, False).astype(it)
+    while jump.min() != n:
+        dist += dist.take(jump)
+        jump = jump.take(jump)
+    return dist[:n].astype(_I64) + 1
+
+
+def levels(depth: np.ndarray) -> tuple[np.ndarray | None, np.ndarray]:
+    """Group rows by depth: ``(order, bounds)``; the rows of depth ``d`` are
+    ``order[bounds[d-1]:bounds[d]]``.
+
+    ``order`` is None when the rows are already sorted by depth (tables made
+    level by level, as :func:`from_paths` and :func:`merge` make them): levels
+    are then plain slices ``bounds[d-1]:bounds[d]``, read without gathers.
+    """
+    maxd = int(depth.max()) if len(depth) else 0
+    if len(depth) < 2 or bool((depth[1:] >= depth[:-1]).all()):
+        return None, np.searchsorted(depth, np.arange(1, maxd + 2))
+    order = np.argsort(depth, kind="stable")
+    return order, np.searchsorted(depth[order], np.arange(1, maxd + 2))
+
+
+# ---------------------------------------------------------------------------
+# Sweeps up and down
+# ---------------------------------------------------------------------------
+def accumulate_up(prefix: np.ndarray, values: np.ndarray, depth: np.ndarray | None = None
+                  ) -> np.ndarray:
+    """Return subtree sums: ``out[i] = values[i] + sum(out[c] for the children c of i)``.
+
+    ``values`` is one column (shape ``[n]``) or several (``[n, k]``); the result
+    is float64. One numpy pass per level (a bincount into the parent level when
+    the table is level ordered), or a reverse loop over the rows for deep,
+    narrow trees (:func:`loop_is_faster`).
+    """
+    out = np.array(values, dtype=np.float64, copy=True)
+    n = len(prefix)
+    if n == 0:
+        return out
+    if depth is None:
+        depth = depths(prefix)
+    maxd = int(depth.max())
+    if loop_is_faster(maxd, n):
+        pl = prefix.tolist()
+        if out.ndim == 1:
+            ol = out.tolist()
+            for i in range(n - 1, -1, -1):
+                p = pl[i]
+                if p >= 0:
+                    ol[p] += ol[i]
+            return np.asarray(ol, dtype=np.float64)
+        for i in range(n - 1, -1, -1):
+            p = pl[i]
+            if p >= 0:
+                out[p] += out[i]
+        return out
+    order, bounds = levels(depth)
+    b = bounds.tolist()
+    if order is None:
+        cols = [out] if out.ndim == 1 else [out[:, c] for c in range(out.shape[1])]
+        for d in range(maxd, 1, -1):
+            lo, hi, plo = b[d - 1], b[d], b[d - 2]
+            if hi == lo:
+                continue
+            par = prefix[lo:hi] - plo
+            for col in cols:
+                col[plo:lo] += np.bincount(par, weights=col[lo:hi], minlength=lo - plo)
+        return out
+    for d in range(maxd, 1, -1):
+        idx = order[b[d - 1]:b[d]]
+        np.add.at(out, prefix[idx], out[idx])
+    return out
+
+
+def _sweep_down(prefix: np.ndarray, out: np.ndarray, depth: np.ndarray | None,
+                union: bool) -> np.ndarray:
+    """``out[i] (+|)= out[prefix[i]]`` from the roots down, in place when numpy does it."""
+    n = len(prefix)
+    if n == 0:
+        return out
+    if depth is None:
+        depth = depths(prefix)
+    maxd = int(depth.max())
+    if loop_is_faster(maxd, n):
+        pl = prefix.tolist()
+        ol = out.tolist()
+        if union:
+            for i in range(n):
+                p = pl[i]
+                if p >= 0:
+                    ol[i] |= ol[p]
+        else:
+            for i in range(n):
+                p = pl[i]
+                if p >= 0:
+                    ol[i] += ol[p]
+        return np.asarray(ol, dtype=out.dtype)
+    order, bounds = levels(depth)
+    b = bounds.tolist()
+    for d in range(2, maxd + 1):
+        idx = slice(b[d - 1], b[d]) if order is None else order[b[d - 1]:b[d]]
+        if union:
+            out[idx] |= out[prefix[idx]]
+        else:
+            out[idx] += out[prefix[idx]]
+    return out
+
+
+def propagate_down(prefix: np.ndarray, rel: np.ndarray, depth: np.ndarray | None = None
+                   ) -> np.ndarray:
+    """Return path sums: ``out[i] = rel[i] + out[prefix[i]]`` (a root keeps ``rel``); float64."""
+    return _sweep_down(prefix, np.array(rel, dtype=np.float64, copy=True), depth, False)
+
+
+def union_down(prefix: np.ndarray, bits: np.ndarray, depth: np.ndarray | None = None
+               ) -> np.ndarray:
+    """Return path unions: ``out[i] = bits[i] | out[prefix[i]]`` (an unsigned integer array)."""
+    return _sweep_down(prefix, bits.copy(), depth, True)
+
+
+# ---------------------------------------------------------------------------
+# Recursion-safe totals
+# ---------------------------------------------------------------------------
+def topmost(prefix: np.ndarray, key: np.ndarray, depth: np.ndarray | None = None,
+            keys: np.ndarray | None = None) -> np.ndarray:
+    """Flag the rows whose ``key`` does not occur among their ancestors.
+
+    Summing the subtree totals of the flagged rows per key counts each key once
+    per path, however deep it recurses (a function's recursion-safe total).
+
+    Without ``keys``: every row, by an Euler tour (pre-order numbers and subtree
+    sizes; over rows sorted by (key, pre-order), a running maximum of subtree
+    ends tells whether an earlier row of the same key contains the row; rows
+    are listed in pre-order by inverting the numbering, so only a stable sort
+    by key remains, a radix sort when keys fit in 16 bits).
+
+    With ``keys`` (a few key ids, e.g. the candidates of a top-n): only the rows
+    of those keys can be flagged, found with one bit per key pushed down the
+    paths (:func:`union_down`, 64 keys per pass): a few numpy passes instead of
+    the tour.
+    """
+    n = len(prefix)
+    if depth is None:
+        depth = depths(prefix)
+    if keys is not None:
+        return _topmost_of(prefix, key, depth, np.asarray(keys, dtype=_I64))
+    if n == 0:
+        return np.zeros(0, dtype=bool)
+    it = np.int32 if n < 2**31 - 2 else _I64  # row ids and sizes: half the memory traffic
+    size = accumulate_up(prefix, np.ones(n), depth).astype(it)
+    # offset among siblings (same parent, smaller row id); tables whose prefix column
+    # never decreases (levels ordered by parent) have siblings adjacent already
+    if n > 1 and bool((prefix[1:] >= prefix[:-1]).all()):
+        order = None
+        sz, par = size, prefix
+    else:
+        order = np.argsort(prefix, kind="stable")
+        sz = size[order]
+        par = prefix[order]
+    cs = np.cumsum(sz, dtype=_I64)
+    cs -= sz  # sizes of the rows before, in (parent, row) order
+    grp_start = np.empty(n, dtype=bool)
+    grp_start[0] = True
+    np.not_equal(par[1:], par[:-1], out=grp_start[1:])
+    base = np.maximum.accumulate(np.where(grp_start, cs, 0))
+    if order is None:
+        rel = (cs - base).astype(np.float64)
+    else:
+        rel = np.empty(n, dtype=np.float64)
+        rel[order] = cs - base
+    rel += prefix >= 0
+    pre = propagate_down(prefix, rel, depth).astype(it)
+    by_pre = np.empty(n, dtype=it)
+    by_pre[pre] = np.arange(n, dtype=it)
+    kp = key[by_pre]
+    kmax = int(kp.max()) if n else 0
+    if 0 <= int(kp.min()) and kmax < 65536:
+        kp = kp.astype(np.uint16)
+    srt = np.argsort(kp, kind="stable")
+    o = by_pre[srt]
+    # key[o] is kp[srt], and pre[o] is srt itself (o lists rows by pre-order within keys)
+    start_o = kp[srt].astype(_I64) * (n + 1)
+    start_o += srt
+    cm = start_o + size[o]
+    np.maximum.accumulate(cm, out=cm)
+    top_o = np.empty(n, dtype=bool)
+    top_o[0] = True
+    np.less_equal(cm[:-1], start_o[1:], out=top_o[1:])
+    top = np.empty(n, dtype=bool)
+    top[o] = top_o
+    return top
+
+
+def _topmost_of(prefix: np.ndarray, key: np.ndarray, depth: np.ndarray, keys: np.ndarray
+                ) -> np.ndarray:
+    """:func:`topmost` restricted to the rows of ``keys``: one bit per key, 64 keys a pass."""
+    n = len(prefix)
+    top = np.zeros(n, dtype=bool)
+    if n == 0 or not len(keys):
+        return top
+    nk = max(int(key.max()), int(keys.max())) + 1
+    for s in range(0, len(keys), 64):
+        batch = keys[s:s + 64]
+        dt = np.uint16 if len(batch) <= 16 else np.uint32 if len(batch) <= 32 else np.uint64
+        slot = np.full(nk, -1, dtype=np.int8)
+        slot[batch] = np.arange(len(batch))
+        rs = slot[key]
+        at = np.flatnonzero(rs >= 0)  # the rows of this batch's keys
+        own = np.left_shift(dt(1), rs[at].astype(dt))
+        bits = np.zeros(n, dtype=dt)
+        bits[at] = own
+        path = union_down(prefix, bits, depth)
+        pa = prefix[at]
+        above = np.where(pa >= 0, path[np.maximum(pa, 0)], dt(0))
+        top[at[(above & own) == 0]] = True
+    return top
+
+
+# ---------------------------------------------------------------------------
+# Building and merging tables
+# ---------------------------------------------------------------------------
+def from_paths(flat: np.ndarray, lengths: np.ndarray, sort: bool = False
+               ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Build a prefix table from many root-first paths at once.
+
+    ``flat`` holds every path's frame ids back to back, ``lengths`` each path's
+    length (>= 1). Returns ``(prefix, frame, leaf)`` where ``leaf[i]`` is the row
+    of path ``i``. Rows are numbered level by level (one hash factorization per
+    depth level), so ``prefix[r] < r``; with ``sort`` each level's rows are
+    ordered by (parent, frame), so ``prefix`` never decreases (siblings
+    adjacent). Deep, narrow inputs (:func:`loop_is_faster`, counting path
+    frames) are walked path by path with a dict instead, from the start or for
+    the tail of few, very long paths; ``sort`` does not hold for those rows.
+    Raises ValueError for a path of length 0.
+    """
+    import pandas as pd
+
+    flat = np.asarray(flat)
+    if flat.dtype != np.int32:  # int32 ids stay int32 (half the memory of a 40M-frame input)
+        flat = flat.astype(_I64)
+    lengths = np.asarray(lengths, dtype=_I64)
+    npaths = len(lengths)
+    if npaths == 0:
+        e = np.zeros(0, dtype=_I64)
+        return e, e.copy(), e.copy()
+    if (lengths < 1).any():
+        raise ValueError("from_paths: every path needs at least one frame")
+    maxlen = int(lengths.max())
+    if loop_is_faster(maxlen, len(flat)):
+        return _paths_loop(flat, lengths)
+    starts = np.zeros(npaths, dtype=_I64)
+    np.cumsum(lengths[:-1], out=starts[1:])
+    nframes = int(flat.max()) + 1 if len(flat) else 1
+    prefixes: list[np.ndarray] = []
+    frames: list[np.ndarray] = []
+    total = 0
+    # order paths by length descending so "paths still alive at depth d" is a prefix slice
+    order = np.argsort(-lengths, kind="stable")
+    lens_sorted = lengths[order]
+    starts_sorted = starts[order]
+    frames_before = np.zeros(npaths + 1, dtype=_I64)  # frames of the longest j paths
+    np.cumsum(lens_sorted, out=frames_before[1:])
+    node_sorted = np.full(npaths, -1, dtype=_I64)  # aligned with `order`
+    for d in range(maxlen):
+        alive = int(np.searchsorted(-lens_sorted, -(d + 1), side="right"))
+        if loop_is_faster(maxlen - d, int(frames_before[alive]) - alive * d):
+            # few, very deep paths left: a dict walk beats one factorize per level
+            children: dict[tuple[int, int], int] = {}
+            pl: list[int] = []
+            fl: list[int] = []
+            for j in range(alive):
+                node_j = int(node_sorted[j])
+                s0 = int(starts_sorted[j])
+                for f in flat[s0 + d:s0 + int(lens_sorted[j])].tolist():
+                    key2 = (node_j, f)
+                    nxt = children.get(key2)
+                    if nxt is None:
+                        nxt = children[key2] = total + len(pl)
+                        pl.append(node_j)
+                        fl.append(f)
+                    node_j = nxt
+                node_sorted[j] = node_j
+            prefixes.append(np.asarray(pl, dtype=_I64))
+            frames.append(np.asarray(fl, dtype=_I64))
+            total += len(pl)
+            break
+        parents = node_sorted[:alive]
+        fr = flat[starts_sorted[:alive] + d]
+        key = (parents + 1) * nframes + fr
+        codes, uniq = pd.factorize(key, sort=sort)
+        uniq = np.asarray(uniq, dtype=_I64)
+        prefixes.append(uniq // nframes - 1)
+        frames.append(uniq % nframes)
+        node_sorted[:alive] = codes.astype(_I64) + total
+        total += len(uniq)
+    prefix = np.concatenate(prefixes)
+    frame = np.concatenate(frames)
+    leaf = np.empty(npaths, dtype=_I64)
+    leaf[order] = node_sorted
+    return prefix, frame, leaf
+
+
+def _paths_loop(flat: np.ndarray, lengths: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """:func:`from_paths` by a dict walk over every path in input order."""
+    children: dict[tuple[int, int], int] = {}
+    prefix: list[int] = []
+    frame: list[int] = []
+    leaf: list[int] = []
+    pos = 0
+    fl = flat.tolist()
+    for n in lengths.tolist():
+        node = -1
+        for f in fl[pos:pos + n]:
+            key = (node, f)
+            nxt = children.get(key)
+            if nxt is None:
+                nxt = children[key] = len(prefix)
+                prefix.append(node)
+                frame.append(f)
+            node = nxt
+        leaf.append(node)
+        pos += n
+    return (np.asarray(prefix, dtype=_I64), np.asarray(frame, dtype=_I64),
+            np.asarray(leaf, dtype=_I64))
+
+
+#: A table to merge: ``(prefix, key, depth)`` with ``prefix[i] < i`` and depth of a root = 1.
+Table = tuple
+
+
+def merge(tables: Sequence[Table], nkeys: int, sort: bool = False
+          ) -> tuple[np.ndarray, np.ndarray, list[np.ndarray], np.ndarray]:
+    """Merge prefix tables into one trie keyed by ``(parent, key)``.
+
+    Each table is ``(prefix, key, depth)`` (:func:`depths`); keys are ids below
+    ``nkeys``. Returns ``(prefix, key, old_to_new, depth)``: the merged table,
+    per input table the merged row of each of its rows, and the merged rows'
+    depths. One table whose keys were mapped (many frames to one function) is
+    re-interned the same way. Level by level (one hash factorization of
+    (parent, key) per depth; rows come out level ordered and, with ``sort``,
+    ordered by (parent, key) within a level, so ``prefix`` never decreases),
+    or row by row for deep, narrow tables (:func:`loop_is_faster`).
+    """
+    maxd = max((int(t[2].max()) for t in tables if len(t[2])), default=0)
+    nrows = sum(len(t[0]) for t in tables)
+    if loop_is_faster(maxd, nrows):
+        up, uk, o2n = _merge_loop(tables)
+        return up, uk, o2n, depths(up)
+    return _merge_levels(tables, maxd, nkeys, sort)
+
+
+def _merge_loop(tables: Sequence[Table]) -> tuple[np.ndarray, np.ndarray, list[np.ndarray]]:
+    """Merge the tables row by row (``prefix[i] < i``): for deep, narrow tables."""
+    children: dict[tuple[int, int], int] = {}
+    up: list[int] = []
+    uk: list[int] = []
+    o2n = []
+    for prefix, key, _ in tables:
+        pl = prefix.tolist()
+        kl = key.tolist()
+        m = [0] * len(pl)
+        for i, (p, k) in enumerate(zip(pl, kl)):
+            par = m[p] if p >= 0 else -1
+            u = children.get((par, k))
+            if u is None:
+                u = children[(par, k)] = len(up)
+                up.append(par)
+                uk.append(k)
+            m[i] = u
+        o2n.append(np.asarray(m, dtype=_I64))
+    return np.asarray(up, dtype=_I64), np.asarray(uk, dtype=_I64), o2n
+
+
+def _merge_levels(tables: Sequence[Table], maxd: int, nk: int, sort: bool
+                  ) -> tuple[np.ndarray, np.ndarray, list[np.ndarray], np.ndarray]:
+    """Merge the tables level by level: one hash factorization of (parent, key) per depth."""
+    import pandas as pd
+
+    # rows of each table grouped by depth (level ordered tables already are: no sort then)
+    lv = []
+    for _, _, d in tables:
+        if len(d) and not bool((d[1:] >= d[:-1]).all()):
+            order = np.argsort(d, kind="stable")
+        else:
+            order = None
+        dd = d if order is None else d[order]
+        lv.append((order, np.searchsorted(dd, np.arange(1, maxd + 2)).tolist()))
+    o2n = [np.empty(len(t[0]), dtype=_I64) for t in tables]
+    pres: list[np.ndarray] = []
+    ukeys: list[np.ndarray] = []
+    lvl_n = np.zeros(maxd, dtype=_I64)
+    total = 0
+    base = nk + 1
+    for d in range(1, maxd + 1):
+        parts, idxs = [], []
+        for (prefix, key, _), (order, b), m in zip(tables, lv, o2n):
+            lo, hi = b[d - 1], b[d]
+            if hi == lo:
+                idxs.append(None)
+                continue
+            idx = slice(lo, hi) if order is None else order[lo:hi]
+            idxs.append(idx)
+            if d == 1:
+                parts.append(key[idx])
+            else:
+                parts.append((m[prefix[idx]] + 1) * base + key[idx])
+        if not parts:
+            continue
+        code = np.concatenate(parts) if len(parts) > 1 else parts[0]
+        codes, uniq = pd.factorize(code, sort=sort)
+        uniq = np.asarray(uniq, dtype=_I64)
+        codes = codes.astype(_I64) + total
+        pos = 0
+        for idx, m in zip(idxs, o2n):
+            if idx is None:
+                continue
+            n = (idx.stop - idx.start) if isinstance(idx, slice) else len(idx)
+            m[idx] = codes[pos:pos + n]
+            pos += n
+        pres.append(uniq // base - 1 if d > 1 else np.full(len(uniq), -1, _I64))
+        ukeys.append(uniq % base if d > 1 else uniq)
+        lvl_n[d - 1] = len(uniq)
+        total += len(uniq)
+    uprefix = np.concatenate(pres) if pres else np.zeros(0, _I64)
+    ukey = np.concatenate(ukeys) if ukeys else np.zeros(0, _I64)
+    return uprefix, ukey, o2n, np.repeat(np.arange(1, maxd + 1, dtype=_I64), lvl_n)
+
+
+# ---------------------------------------------------------------------------
+# Pruning into [other]
+# ---------------------------------------------------------------------------
+@dataclass
+class Pruned:
+    """A table cut by :func:`prune`.
+
+    ``prefix`` is the new table: the kept rows (in their order, renumbered),
+    then one ``[other]`` row per parent that lost children, the pruned roots'
+    one first (its prefix is -1), parents ascending. ``kept`` holds the old id
+    of each kept row; ``cut`` flags the old rows that head a pruned subtree;
+    ``row_map`` gives every old row its new row (a pruned row: its ``[other]``).
+    """
+
+    prefix: np.ndarray
+    kept: np.ndarray
+    cut: np.ndarray
+    row_map: np.ndarray
+
+    @property
+    def n_kept(self) -> int:
+        """Number of kept rows (the ``[other]`` rows follow them)."""
+        return int(len(self.kept))
+
+    @property
+    def other_parent(self) -> np.ndarray:
+        """The new parent row of each ``[other]`` row (-1: the pruned roots' one)."""
+        return self.prefix[self.n_kept:]
+
+
+def prune(prefix: np.ndarray, keep: np.ndarray, depth: np.ndarray | None = None) -> Pruned:
+    """Cut the rows outside ``keep`` and merge them, per parent, into one ``[other]`` row.
+
+    ``keep`` must be closed under ancestors (a kept row's parent is kept), as a
+    width threshold on subtree totals is. Every pruned subtree goes into the
+    ``[other]`` row of its nearest kept ancestor (a root-level ``[other]`` when
+    there is none). Returns a :class:`Pruned`.
+    """
+    n = len(prefix)
+    parent_kept = np.where(prefix >= 0, keep[np.maximum(prefix, 0)], True)
+    cut = ~keep & parent_kept
+    del parent_kept
+    # every pruned row has exactly one cut row on its path: the top of its pruned subtree
+    rel = np.zeros(n)
+    rel[cut] = np.flatnonzero(cut) + 1.0
+    cut_of = propagate_down(prefix, rel, depth).astype(_I64) - 1
+    del rel
+    uniq_par = np.unique(prefix[cut])
+    newid = np.cumsum(keep) - 1
+    kept = np.flatnonzero(keep)
+    n_keep = len(kept)
+    kp = prefix[kept]
+    new_prefix = np.concatenate([np.where(kp >= 0, newid[np.maximum(kp, 0)], -1),
+                                 np.where(uniq_par >= 0, newid[np.maximum(uniq_par, 0)], -1)])
+    row_map = newid
+    moved = ~keep
+    row_map[moved] = n_keep + np.searchsorted(uniq_par, prefix[cut_of[moved]])
+    del cut_of
+    return Pruned(new_prefix.astype(_I64), kept, cut, row_map)
