@@ -12,6 +12,7 @@ from typing import Any
 
 from ..errors import FormatError
 from ..model import Profile, ProfileBuilder, SampleType
+from ._kinds import frame_kind
 
 NAME = "chrome"
 SAMPLES = SampleType("samples", "count")
@@ -64,7 +65,7 @@ class Importer:
         url = cf.get("url") if isinstance(cf.get("url"), str) else ""
         line = int_or(cf.get("lineNumber"), -1)
         kind = "native" if name in ("(program)", "(garbage collector)") else \
-            ("jit" if url else "unknown")
+            frame_kind(url, default="jit" if url else "unknown")
         return self.b.frame(name, url, line + 1 if line >= 0 else 0, "", kind)
 
     # -- node trees ------------------------------------------------------

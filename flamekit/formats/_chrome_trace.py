@@ -11,6 +11,7 @@ from collections import Counter, defaultdict
 from typing import Any
 
 from ._chrome_import import SAMPLES, WALL_US, Importer, int_or, lenient_num, num
+from ._kinds import frame_kind
 
 
 class TraceImporter(Importer):
@@ -226,7 +227,8 @@ class TraceImporter(Importer):
             args = e.get("args") if isinstance(e.get("args"), dict) else {}
             url = args.get("url") if isinstance(args.get("url"), str) else ""
             line = int_or(args.get("line")) if isinstance(args.get("line"), (int, float)) else 0
-            fid = self.b.frame(e["name"], url, line, "", "jit" if url else "unknown")
+            fid = self.b.frame(e["name"], url, line, "",
+                                       frame_kind(url, default="jit" if url else "unknown"))
             parent = stack[-1][1] if stack else -1
             stack.append([end, self.b.push(parent, fid), 0.0, start])
         while stack:

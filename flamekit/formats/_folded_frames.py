@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 
 from ..model import Frame
+from ._kinds import frame_kind
 
 THREAD_RX = re.compile(rb"^thread \((0x[0-9a-fA-F]+|[0-9]+)\)(?:: (.*))?$", re.S)
 PROCESS_RX = re.compile(rb'^process ([0-9]+):"(.*)"$', re.S)
@@ -17,23 +18,10 @@ ANNOT = {"k": "kernel", "j": "jit", "i": "inlined"}
 ANNOT_OF_KIND = {v: k for k, v in ANNOT.items()}
 _UNESC_RX = re.compile(r"\\x(3[bB]|0[aA]|0[dD]|5[cC]|28|29|5[bB]|22)")
 _BACKSLASH_RX = re.compile(r"\\(?=x(?:3[bB]|0[aA]|0[dD]|5[cC]|28|29|5[bB]|22))")
-_PY_SUFFIXES = (".py", ".pyx", ".pyi", ".pyw")
-_NATIVE_SUFFIXES = (".c", ".cc", ".cpp", ".cxx", ".h", ".hh", ".hpp", ".rs", ".so")
-_SO_RX = re.compile(r"\.so(\.[0-9]+)*$")
 
 
 def _unescape(s: str) -> str:
     return _UNESC_RX.sub(lambda m: chr(int(m.group(1), 16)), s) if "\\x" in s else s
-
-
-def _guess_kind(file: str) -> str:
-    if not file:
-        return "unknown"
-    if file.endswith(_PY_SUFFIXES) or file.startswith("<frozen ") or file in ("<string>", "<stdin>"):
-        return "python"
-    if file.endswith(_NATIVE_SUFFIXES) or _SO_RX.search(file):
-        return "native"
-    return "unknown"
 
 
 def _split_structure(t: str) -> tuple[str, str | None, int]:
@@ -64,7 +52,7 @@ def _frame_fields(text: str) -> tuple[str, str, int, str]:
             file = _unescape(file)
     else:
         file = ""
-    return name, file, line, kind or _guess_kind(file)
+    return name, file, line, kind or frame_kind(file)
 
 
 def parse_frame(text: str) -> Frame:

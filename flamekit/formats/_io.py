@@ -4,16 +4,17 @@ One place decides how bytes become a stream: gzip is decompressed in a
 streaming way under a size cap (gzip bombs stop at the cap, in bounded memory),
 other compressors and containers are refused by their magic numbers, UTF-16
 with a BOM is transcoded, invalid UTF-8 becomes U+FFFD, and CRLF / CR-only line
-endings become ``\\n``.
+endings become ``\\n``. Line-oriented importers read through
+:func:`iter_lines` (lists of complete lines, chunk by chunk) or
+:func:`iter_line_blocks` (the same, cut at blank lines), never their own loop.
 """
 from __future__ import annotations
 
 import codecs
-import gzip
 import io
 import os
 import zlib
-from typing import BinaryIO, TextIO
+from typing import BinaryIO, Callable, Iterator, TextIO
 
 from ..errors import FormatError
 
@@ -204,22 +205,93 @@ def read_all_bytes(path: str | os.PathLike, *, limit: int | None = None,
     return b"".join(chunks)
 
 
-def read_all_text(path: str | os.PathLike, *, limit: int | None = None,
-                  max_decompressed: int | None = None) -> str:
-    """Read a whole file as text (BOM-sniffed, U+FFFD for bad UTF-8; newlines kept as-is)."""
-    data = read_all_bytes(path, limit=limit, max_decompressed=max_decompressed)
-    enc = _bom_encoding(data[:4]) or "utf-8"
-    return data.decode(enc, errors="replace")
+def iter_lines(f: BinaryIO, chunk: int) -> Iterator[list[bytes]]:
+    """Yield lists of complete lines (bytes without line endings, UTF-8), chunk by chunk.
+
+    ``f`` is read ``chunk`` bytes at a time. Lines are split once per chunk and
+    only the line cut by a chunk boundary is stitched, so the data is copied
+    once. A UTF-8 BOM is dropped, UTF-16 (with a BOM) is decoded to UTF-8, CR
+    and CRLF become LF (a CR at the end of a chunk waits for the next one). A
+    last line without a newline is yielded too.
+    """
+    first = f.read(chunk)
+    dec = None
+    if first.startswith(codecs.BOM_UTF8):
+        first = first[3:]
+    elif first.startswith(codecs.BOM_UTF16_LE) or first.startswith(codecs.BOM_UTF16_BE):
+        dec = codecs.getincrementaldecoder("utf-16")(errors="replace")
+    carry = b""
+    hold = b""
+    block = first
+    while True:
+        eof = not block
+        if dec is not None:
+            block = dec.decode(block, final=eof).encode("utf-8", "surrogatepass")
+        if hold:
+            block, hold = hold + block, b""
+        if b"\r" in block:
+            if not eof and block.endswith(b"\r"):
+                block, hold = block[:-1], b"\r"
+            block = block.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
+        if eof and not block:
+            if carry:
+                yield [carry]
+            return
+        lines = block.split(b"\n")
+        if carry:
+            lines[0] = carry + lines[0]
+        carry = lines.pop()
+        if lines:
+            yield lines
+        block = f.read(chunk)
 
 
-def atomic_write(path: str | os.PathLike, data: bytes | str) -> None:
-    """Write ``data`` to ``path`` via a temporary name and rename (no half-written outputs)."""
-    from ..atomic import atomic_output
+def iter_line_blocks(f: BinaryIO, chunk: int, *, max_block: int,
+                     starts_record: Callable[[bytes], bool],
+                     too_big: Callable[[int], Exception]) -> Iterator[tuple[list[bytes], int]]:
+    """Yield ``(lines, number of the first line)`` cut at blank lines (:func:`iter_lines` below).
 
-    mode = "wb" if isinstance(data, bytes) else "w"
-    with atomic_output(path, mode) as f:
-        f.write(data)
-
-
-# keep a reference so linters do not flag the import as unused
-_ = gzip
+    Each list ends just before a blank line, so a record (a ``perf script``
+    sample) is never split between two lists; the lines after a chunk's last
+    blank line are carried over to the next one. Input without blank lines is
+    cut, once more than ``chunk`` bytes are carried, before the last line for
+    which ``starts_record(line)`` is true. More than ``max_block`` bytes without
+    any cut raise ``too_big(line number)`` (bounded memory).
+    """
+    carry: list[bytes] = []
+    carry_bytes = 0
+    line = 1
+    for new in iter_lines(f, chunk):
+        if carry:
+            carry.extend(new)
+            lines = carry
+        else:
+            lines = new
+        # the last blank line of the chunk ends what can be yielded now
+        k = len(lines) - 1
+        while k >= 0 and lines[k]:
+            k -= 1
+        if k < 0:  # rare (no blank line in a whole chunk): count the bytes held
+            carry = lines
+            carry_bytes += sum(map(len, new)) + len(new)
+            if carry_bytes > chunk:
+                m = len(lines) - 1
+                while m > 0 and not starts_record(lines[m]):
+                    m -= 1
+                if m > 0:
+                    carry = lines[m:]
+                    carry_bytes = sum(map(len, carry)) + len(carry)
+                    del lines[m:]
+                    yield lines, line
+                    line += m
+            if carry_bytes > max_block:
+                raise too_big(line)
+            continue
+        carry = lines[k + 1:]
+        carry_bytes = 0  # less than one chunk: counted again only if no blank line follows
+        del lines[k:]
+        if lines:
+            yield lines, line
+        line += k + 1
+    if carry and any(carry):
+        yield carry, line

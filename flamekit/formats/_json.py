@@ -36,15 +36,19 @@ def _strict_float(text: str) -> float:
 
 
 def load_json(path: str | os.PathLike, fmt: str, *, max_decompressed: int | None = None,
-              allow_nan: bool = False) -> Any:
+              allow_nan: bool = False, unclosed_array: bool = False) -> Any:
     """Read and parse a whole JSON file; every failure is a :class:`FormatError`.
 
-    With ``allow_nan`` the tokens ``NaN``/``Infinity`` parse to float NaN/inf
-    (the caller must check values with ``math.isfinite``).
+    This is the one JSON reader of the importers. With ``allow_nan`` the tokens
+    ``NaN``/``Infinity`` parse to float NaN/inf (the caller must check values
+    with ``math.isfinite``). With ``unclosed_array`` a top-level array whose
+    closing ``]`` is missing (maybe after a trailing comma) is accepted, as the
+    Trace Event format allows for traces cut off by a crash.
     """
     source = os.fspath(path)
-    data = _read_capped(source, MAX_JSON_BYTES, max_decompressed)
+    data = _io.read_all_bytes(source, limit=MAX_JSON_BYTES, max_decompressed=max_decompressed)
     text = _io.normalize_head(data).decode("utf-8", errors="replace")
+    del data
     if not text.strip():
         raise FormatError(fmt, source, "offset 0", "empty file: no samples")
     kw: dict[str, Any] = {}
@@ -53,28 +57,17 @@ def load_json(path: str | os.PathLike, fmt: str, *, max_decompressed: int | None
     try:
         return json.loads(text, **kw)
     except json.JSONDecodeError as e:
+        if unclosed_array and text.lstrip().startswith("["):
+            try:
+                return json.loads(text.rstrip().rstrip(",").rstrip() + "]", **kw)
+            except (ValueError, RecursionError):
+                pass
         raise FormatError(fmt, source, f"line {e.lineno}",
                           f"invalid JSON: {e.msg} (column {e.colno})") from None
     except _NonFinite as e:
         raise FormatError(fmt, source, None, f"invalid JSON: {e}") from None
     except RecursionError:
         raise FormatError(fmt, source, None, "JSON nested too deeply to load") from None
-
-
-def _read_capped(source: str, limit: int, max_decompressed: int | None) -> bytes:
-    # Read in chunks: ``f.read(limit + 1)`` would allocate the whole limit up front.
-    chunks, n = [], 0
-    with _io.open_binary(source, max_decompressed=max_decompressed) as f:
-        while True:
-            c = f.read(1 << 20)
-            if not c:
-                break
-            n += len(c)
-            if n > limit:
-                raise FormatError(None, source, f"offset {limit}",
-                                  f"file is larger than the {limit}-byte limit for JSON input")
-            chunks.append(c)
-    return b"".join(chunks)
 
 
 def describe(value: Any) -> str:

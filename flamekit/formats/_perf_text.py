@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 
 from ..model import ProfileBuilder
+from ._kinds import frame_kind
 
 #: Stop caching parsed lines past this many entries (bounded memory).
 LINE_CACHE_MAX = 500_000
@@ -26,12 +27,7 @@ AFTER_TS = re.compile(rb"\s*(?:(-?\d+)\s+)?([^\s:]\S*?):(?=\s|$)\s*")
 # The part before the timestamp in the fast path: "COMM PID[/TID] [CPU]".
 THREAD_PART = re.compile(rb"(.*?)\s+(\d+)(?:/(\d+))?(?:\s+\[(\d+)\])?\s*")
 SYMOFF = re.compile(r"\+0x[0-9a-fA-F]+$")
-PERF_MAP = re.compile(r"(?:^|/)perf-\d+\.map$")
-JITTED = re.compile(r"(?:^|/)jitted-\d+-\d+\.so$")
 HEXDIGITS = b"0123456789abcdefABCDEF"
-NOT_KERNEL_BRACKETS = frozenset(("[unknown]", "[vdso]", "[vsyscall]", "[vectors]", "[heap]",
-                                  "[stack]", "[anon]", "[jit]", "[uprobes]", "[sigpage]",
-                                  "[vvar]"))
 
 
 def is_hex(b: bytes) -> bool:
@@ -70,15 +66,6 @@ def split_dso(rest: bytes) -> tuple[bytes, bytes | None]:
 
 def dec(b: bytes) -> str:
     return b.decode("utf-8", "replace")
-
-
-def is_kernel_dso(mod: str) -> bool:
-    if not mod:
-        return False
-    if mod.startswith("[") and mod.endswith("]"):
-        return mod not in NOT_KERNEL_BRACKETS
-    base = mod.rsplit("/", 1)[-1]
-    return base.startswith("vmlinux") or base.startswith("bpf_prog_")
 
 
 def event_unit(event: str, has_period: bool) -> str:
@@ -156,13 +143,9 @@ class FrameReader:
         return self.classify(sym, mod, addr)
 
     def classify(self, sym: str, mod: str, addr: bytes) -> list[int]:
-        kind = "native"
         if mod == "inlined":
             return [self.frame(sym, "", 0, "", "inlined")]
-        if is_kernel_dso(mod):
-            kind = "kernel"
-        elif PERF_MAP.search(mod) or JITTED.search(mod):
-            kind = "jit"
+        kind = frame_kind("", mod, default="native")
         if sym == "[unknown]":
             if mod and mod != "[unknown]":
                 base = "[" + mod.rsplit("/", 1)[-1]

@@ -15,6 +15,7 @@ from typing import Any
 from ..errors import FormatError
 from ..model import ProfileBuilder
 from . import _json
+from ._kinds import frame_kind
 
 NAME = "scalene"
 DEF_RX = re.compile(r"^(\s*)(?:async\s+)?def\s+([A-Za-z_][A-Za-z0-9_]*)")
@@ -81,7 +82,7 @@ def py_frame(L: Loader, b: ProfileBuilder, fr: Any, path: str, names: dict) -> i
     line = fr.get("line")
     line = line if isinstance(line, int) and not isinstance(line, bool) and 0 <= line < 2**31 else 0
     names.setdefault((file, line), name)
-    return b.frame(name, file, line, "", "python")
+    return b.frame(name, file, line, "", frame_kind(file, default="python"))
 
 
 def view_ids(L: Loader, b: ProfileBuilder, frames: list, path: str, names: dict, native: bool) -> list[int]:
@@ -155,7 +156,7 @@ def cpu_stacks(L: Loader, b: ProfileBuilder, doc: dict, names: dict, main: int,
                 raise L.fail(f"{p}[0][{j}]", "expected a frame string 'file function:line;'")
             file, name, line = m.group(1), m.group(2), int(m.group(3))
             names.setdefault((file, line), name)
-            fids.append(b.frame(name, file, min(line, 2**31), "", "python"))
+            fids.append(b.frame(name, file, min(line, 2**31), "", frame_kind(file, default="python")))
         if fids and count:
             out.append((b.stack(fids), main, count))
     return out

@@ -35,6 +35,7 @@ from ..errors import FormatError
 from ..model import Profile, ProfileBuilder, SampleType
 from . import _io
 from ._format import Format
+from ._kinds import frame_kind
 
 NAME = "austin"
 
@@ -143,7 +144,7 @@ def load(path: str | os.PathLike, *, max_decompressed: int | None = None) -> Pro
                         bad_frames += 1
                         mm = _LEADING_INT.match(fr.rpartition(":")[2])
                         ln = int(mm.group()) if mm else 0
-                    fid = frame_cache[fr] = b.frame(func, file, ln, "", "python")
+                    fid = frame_cache[fr] = b.frame(func, file, ln, "", frame_kind(file, default="python"))
                 fids.append(fid)
             if not fids:
                 fids = [b.frame(NO_FRAMES, kind="unknown")]

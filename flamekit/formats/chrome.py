@@ -30,13 +30,11 @@ timestamp.
 """
 from __future__ import annotations
 
-import json
 import os
-from typing import Any
 
 from ..errors import FormatError
 from ..model import Profile
-from . import _io
+from . import _json
 from ._chrome_import import NAME
 from ._chrome_trace import TraceImporter
 from ._format import Format
@@ -62,33 +60,10 @@ def sniff(head: bytes) -> bool | None:
     return False
 
 
-def _parse_json(text: str, source: str) -> Any:
-    def bad_const(name: str) -> Any:
-        raise ValueError(f"non-finite number {name} is not valid JSON")
-
-    try:
-        return json.loads(text, parse_constant=bad_const)
-    except RecursionError:
-        raise FormatError(NAME, source, None, "JSON nested too deeply") from None
-    except json.JSONDecodeError as e:
-        stripped = text.rstrip()
-        if stripped.lstrip().startswith("["):  # Trace Event spec: the ] may be missing
-            fixed = stripped.rstrip(",").rstrip() + "]"
-            try:
-                return json.loads(fixed, parse_constant=bad_const)
-            except (json.JSONDecodeError, ValueError, RecursionError):
-                pass
-        raise FormatError(NAME, source, e.lineno, f"invalid JSON: {e.msg} (column {e.colno})") \
-            from None
-    except ValueError as e:
-        raise FormatError(NAME, source, None, str(e)) from None
-
-
 def load(path: str | os.PathLike, *, max_decompressed: int | None = None) -> Profile:
     """Load a .cpuprofile or a Trace Event JSON file."""
     source = os.fspath(path)
-    text = _io.read_all_text(source, max_decompressed=max_decompressed)
-    data = _parse_json(text, source)
+    data = _json.load_json(source, NAME, max_decompressed=max_decompressed, unclosed_array=True)
     imp = TraceImporter(source)
     if isinstance(data, dict) and ("nodes" in data or "head" in data):
         imp.cpuprofile(data, imp.b.thread(0, "", None), "")

@@ -21,6 +21,7 @@ from ..errors import FormatError
 from ..model import Profile, ProfileBuilder, SampleType
 from . import _io
 from ._format import Format
+from ._kinds import frame_kind
 
 NAME = "cpython-collapsed"
 
@@ -77,7 +78,7 @@ def load(path: str | os.PathLike, *, max_decompressed: int | None = None) -> Pro
                     if ln is None:
                         bad += 1
                         ln = 0
-                    fid = cache[fr] = b.frame(func, file, ln, "", "python")
+                    fid = cache[fr] = b.frame(func, file, ln, "", frame_kind(file, default="python"))
                 fids.append(fid)
             b.add(b.stack(fids), float(m.group(3)), th)
     if not b.s_stack and bad_lines:

@@ -19,9 +19,9 @@ Grammar on import:
   and line (py-spy raw); a trailing FlameGraph annotation ``_[k]``, ``_[j]`` or
   ``_[i]`` sets the kind to kernel, jit or inlined and is removed from the name
   (``_[w]``, FlameGraph's waker mark, has no kind in the model and stays in the
-  name). Other frames get kind ``python`` when the file looks like Python
-  (``.py``, ``<frozen ...>``, ``<string>``), ``native`` for C/C++/Rust sources and shared
-  objects, else ``unknown``. Empty frame names are kept as ``''``.
+  name). Other frames get their kind from the file by the shared rule
+  (:func:`._kinds.frame_kind`: ``python`` for Python files, ``native`` for
+  C/C++/Rust/Go sources and shared objects, else ``unknown``). Empty frame names are kept as ``''``.
 * py-spy's optional root frames ``process PID:"command"`` (``--subprocesses``)
   and ``thread (TID)`` / ``thread (TID): name`` (``--threads``) become the
   sample's thread (pid, tid, name); commands go to ``meta["processes"]``.
@@ -54,7 +54,6 @@ Windows paths and foreign files read unchanged. See ``docs/format.md``.
 """
 from __future__ import annotations
 
-import codecs
 import math
 import os
 import re
@@ -113,45 +112,6 @@ def sniff(head: bytes) -> bool | None:
 # ---------------------------------------------------------------------------
 # Import
 # ---------------------------------------------------------------------------
-def _iter_chunks(f: BinaryIO, source: str):
-    """Yield lists of complete lines (bytes without line endings, UTF-8), block by block.
-
-    Lines are split per block and only the line cut by a block boundary is
-    stitched, so the data is copied once. CR and CRLF become LF (a CR at the end
-    of a block waits for the next one); UTF-16 is decoded to UTF-8 first.
-    """
-    first = f.read(CHUNK)
-    dec = None
-    if first.startswith(codecs.BOM_UTF8):
-        first = first[3:]
-    elif first.startswith(codecs.BOM_UTF16_LE) or first.startswith(codecs.BOM_UTF16_BE):
-        dec = codecs.getincrementaldecoder("utf-16")(errors="replace")
-    carry = b""
-    hold = b""
-    block = first
-    while True:
-        eof = not block
-        if dec is not None:
-            block = dec.decode(block, final=eof).encode("utf-8", "surrogatepass")
-        if hold:
-            block, hold = hold + block, b""
-        if b"\r" in block:
-            if not eof and block.endswith(b"\r"):
-                block, hold = block[:-1], b"\r"
-            block = block.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
-        if eof and not block:
-            if carry:
-                yield [carry]
-            return
-        lines = block.split(b"\n")
-        if carry:
-            lines[0] = carry + lines[0]
-        carry = lines.pop()
-        if lines:
-            yield lines
-        block = f.read(CHUNK)
-
-
 def _parse_count(cnt: bytes, source: str, lineno: int) -> float:
     if b"." not in cnt and len(cnt) > _MAX_INT_DIGITS:
         raise FormatError(NAME, source, lineno,
@@ -186,7 +146,7 @@ def load_paths(path: str | os.PathLike, *, max_decompressed: int | None = None) 
     count_rx = _COUNT_RX.match
     markers = ids.markers
     with _io.open_binary(source, max_decompressed=max_decompressed) as f:
-        for lines in _iter_chunks(f, source):
+        for lines in _io.iter_lines(f, CHUNK):
             flat: list[int] = []
             lengths: list[int] = []
             counts: list[float] = []

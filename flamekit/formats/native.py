@@ -22,7 +22,7 @@ import numpy as np
 from ..errors import FormatError
 from ..model import KINDS, Frame, Profile, SampleType, Thread
 from ..strtable import StringTable
-from . import _io
+from . import _json
 from ._format import Format
 
 NAME = "native"
@@ -158,22 +158,10 @@ class _Checker:
         return a
 
 
-def _reject_constant(name: str) -> None:
-    raise ValueError(f"non-finite number {name} is not allowed")
-
-
 def load(path: str | os.PathLike, *, max_decompressed: int | None = None) -> Profile:
     """Load a flamekit native JSON profile, validating every field."""
     source = os.fspath(path)
-    text = _io.read_all_text(source, max_decompressed=max_decompressed)
-    try:
-        doc = json.loads(text, parse_constant=_reject_constant)
-    except json.JSONDecodeError as e:
-        raise FormatError(NAME, source, e.lineno, f"invalid JSON: {e.msg}") from None
-    except ValueError as e:
-        raise FormatError(NAME, source, None, f"invalid JSON: {e}") from None
-    except RecursionError:
-        raise FormatError(NAME, source, None, "JSON nested too deeply") from None
+    doc = _json.load_json(source, NAME, max_decompressed=max_decompressed)
     return from_json_obj(doc, source)
 
 

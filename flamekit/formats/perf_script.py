@@ -41,7 +41,8 @@ Rules (each is exercised in ``tests/test_perf_script.py``):
   or ``[unknown]`` when the DSO is unknown too. With ``unknown_addresses=True``
   the address is kept in the name: ``[unknown <7f25900008f0>]`` (FlameGraph's
   ``--addrs`` spelling), which splits unknown frames by address.
-  Kinds: ``kernel`` for DSOs ``[kernel.kallsyms]``, ``[guest.kernel.kallsyms]``,
+  Kinds (DSO rules shared with every importer: :func:`._kinds.frame_kind`):
+  ``kernel`` for DSOs ``[kernel.kallsyms]``, ``[guest.kernel.kallsyms]``,
   any other bracketed DSO except ``[unknown]``, ``[vdso]``, ``[vsyscall]``,
   ``[vectors]``, ``[heap]``, ``[stack]``, ``[anon]`` (kernel modules print as
   ``[nf_tables]``), a DSO whose basename starts with ``vmlinux``, ``bpf_prog_*``
@@ -83,12 +84,11 @@ from a loaded profile.
 from __future__ import annotations
 
 import os
-from typing import BinaryIO, Iterator
 
-from ..errors import FlamekitError, FormatError
+from ..errors import FormatError
 from ..model import Profile
 from . import _io
-from ._format import Format
+from ._format import Format, guarded
 from ._perf_parser import Parser
 from ._perf_text import AFTER_TS, OLD_ANCHOR, TS_ANCHOR, looks_like_frame
 
@@ -99,94 +99,6 @@ _CHUNK = 4 * 1024 * 1024
 MAX_BLOCK = 64 * 1024 * 1024
 
 
-def _iter_lines(f: BinaryIO, source: str) -> Iterator[tuple[list[bytes], int]]:
-    """Yield ``(lines, number of the first line)``; each list ends just before a blank line.
-
-    The chunk is split once; the lines after the chunk's last blank line are
-    carried over (as a short list) to the next chunk, so nothing is copied twice.
-    """
-    carry: list[bytes] = []
-    carry_bytes = 0
-    line = 1
-    first = True
-    pending_cr = False
-    while True:
-        data = f.read(_CHUNK)
-        if not data:
-            break
-        if first:
-            first = False
-            if data.startswith(b"\xef\xbb\xbf"):
-                data = data[3:]
-        if pending_cr:
-            data = b"\r" + data
-            pending_cr = False
-        if b"\r" in data:
-            if data.endswith(b"\r"):
-                data = data[:-1]
-                pending_cr = True
-            data = data.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
-        lines = data.split(b"\n")
-        if carry:
-            lines[0] = carry[-1] + lines[0]
-            carry[-1:] = lines
-            lines = carry
-        # the last element is a partial line (b"" when data ended with a newline)
-        k = len(lines) - 2
-        while k >= 0 and lines[k]:
-            k -= 1
-        if k < 0:
-            carry = lines
-            carry_bytes += len(data)
-            if carry_bytes > _CHUNK:
-                # no blank line at all (perf script without -g): cut before the last
-                # unindented line, where a sample starts
-                m = len(lines) - 2
-                while m > 0 and lines[m][:1] in (b"\t", b" ", b"#", b""):
-                    m -= 1
-                if m > 0:
-                    carry = lines[m:]
-                    carry_bytes = sum(map(len, carry))
-                    del lines[m:]
-                    yield lines, line
-                    line += m
-            if carry_bytes > MAX_BLOCK:
-                raise FormatError(NAME, source, line,
-                                  f"a single sample spans more than {MAX_BLOCK} bytes "
-                                  "(no blank line): refusing to buffer it")
-            continue
-        carry = lines[k + 1:]
-        carry_bytes = 0
-        del lines[k:]
-        yield lines, line
-        line += k + 1
-    if pending_cr:
-        carry.append(b"")
-    if carry and any(carry):
-        yield carry, line
-
-
-def _utf16_chunks(path: str, max_decompressed: int | None) -> BinaryIO:
-    """Re-encode a UTF-16 (BOM) file to UTF-8 bytes, streaming."""
-    import io
-
-    text = _io.open_text(path, max_decompressed=max_decompressed)
-
-    class _Enc(io.RawIOBase):
-        def readable(self) -> bool:
-            return True
-
-        def read(self, n: int = -1) -> bytes:  # type: ignore[override]
-            s = text.read(n if n and n > 0 else -1)
-            return s.encode("utf-8", "surrogatepass") if s else b""
-
-        def close(self) -> None:
-            text.close()
-            super().close()
-
-    return _Enc()  # type: ignore[return-value]
-
-
 def load(path: str | os.PathLike, *, max_decompressed: int | None = None,
          unknown_addresses: bool = False) -> Profile:
     """Load a ``perf script`` text file (streamed; gzip ok) into a :class:`Profile`.
@@ -195,26 +107,27 @@ def load(path: str | os.PathLike, *, max_decompressed: int | None = None,
     frames (``[unknown <7f25900008f0>]``), as FlameGraph's ``--addrs`` does.
     """
     source = os.fspath(path)
-    f = _io.open_binary(source, max_decompressed=max_decompressed)
-    try:
-        raw4 = f.peek(4)[:4] if hasattr(f, "peek") else b""
-        if raw4[:2] in (b"\xff\xfe", b"\xfe\xff"):
-            f.close()
-            f = _utf16_chunks(source, max_decompressed)
-        p = Parser(source, unknown_addresses)
-        run = p.run
-        for lines, line in _iter_lines(f, source):
-            run(lines, line)
-        return p.build()
-    except FlamekitError:
-        raise
-    except (RecursionError, MemoryError) as e:
-        raise FormatError(NAME, source, None,
-                          f"input too large or too deep to load ({type(e).__name__})") from e
-    except (ValueError, IndexError, KeyError, TypeError, OverflowError, UnicodeError) as e:
-        raise FormatError(NAME, source, None, f"could not parse ({type(e).__name__}: {e})") from e
-    finally:
-        f.close()
+
+    def too_big(line: int) -> FormatError:
+        return FormatError(NAME, source, line, f"a single sample spans more than {MAX_BLOCK} "
+                                               "bytes (no blank line): refusing to buffer it")
+
+    def read() -> Profile:
+        with _io.open_binary(source, max_decompressed=max_decompressed) as f:
+            p = Parser(source, unknown_addresses)
+            run = p.run
+            for lines, line in _io.iter_line_blocks(f, _CHUNK, max_block=MAX_BLOCK,
+                                                    starts_record=_starts_sample,
+                                                    too_big=too_big):
+                run(lines, line)
+            return p.build()
+
+    return guarded(NAME, source, read)
+
+
+def _starts_sample(line: bytes) -> bool:
+    """True for a line that may start a sample: not indented, not a comment, not blank."""
+    return line[:1] not in (b"\t", b" ", b"#", b"")
 
 
 def sniff(head: bytes) -> bool | None:

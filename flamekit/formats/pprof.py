@@ -58,6 +58,7 @@ from ..errors import FormatError
 from ..model import Profile, ProfileBuilder, SampleType
 from . import _io
 from ._format import Format
+from ._kinds import frame_kind
 from ._pprof_encode import NO_STACK, dump
 from ._protobuf import WIRE_LEN, WIRE_VARINT, ProtoError, iter_fields, repeated_varints, signed64
 
@@ -68,7 +69,6 @@ _THREAD_NAME_KEYS = ("thread", "thread_name")
 _THREAD_ID_KEYS = ("thread_id", "tid")
 _PID_KEYS = ("pid", "process_id")
 _INT = re.compile(r"-?[0-9]{1,18}\Z")
-_PERF_MAP = re.compile(r"(^|/)perf-\d+\.map\Z")
 
 # Profile message: field -> expected wire type (for validation and sniffing)
 _PROFILE_WIRES = {1: WIRE_LEN, 2: WIRE_LEN, 3: WIRE_LEN, 4: WIRE_LEN, 5: WIRE_LEN,
@@ -196,17 +196,7 @@ class _Decoder:
 
 def _kind(file: str, module: str, inlined: bool) -> str:
     """Derive a frame kind from what pprof records (deterministic, so round trips keep it)."""
-    if inlined:
-        return "inlined"
-    fl = file.lower()
-    if fl.endswith((".py", ".pyx", ".pyw")):
-        return "python"
-    base = os.path.basename(module)
-    if module.startswith("[kernel") or base.startswith("vmlinux"):
-        return "kernel"
-    if _PERF_MAP.search(module):
-        return "jit"
-    return "native" if (module or file) else "unknown"
+    return "inlined" if inlined else frame_kind(file, module)
 
 
 def load(path: str | os.PathLike, *, max_decompressed: int | None = None) -> Profile:

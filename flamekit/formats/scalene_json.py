@@ -95,6 +95,7 @@ from typing import Any
 from ..model import Profile, ProfileBuilder, SampleType
 from . import _json
 from ._format import Format
+from ._kinds import frame_kind
 from ._scalene_stacks import Loader, cpu_stacks, memory_stacks, name_lines
 
 NAME = "scalene"
@@ -251,7 +252,8 @@ def from_json(doc: Any, source: str = "<scalene>", *, native_frames: bool = Fals
             v = r[col] * fac
             if v:
                 if fr is None:
-                    fr = b.stack([b.frame(r["function"], r["file"], r["line"], "", "python")])
+                    fr = b.stack([b.frame(r["function"], r["file"], r["line"], "",
+                                                  frame_kind(r["file"], default="python"))])
                 add(fr, SampleType(name, u), v, main)
     for stack, mb in mem:
         add(stack, SampleType("alloc_space", "megabytes"), mb, main)

@@ -9,8 +9,9 @@ Import
 ------
 * ``shared.frames[i]`` -> :class:`~flamekit.model.Frame` ``(name, file, line)``;
   ``col`` has no place in the model and is dropped. ``kind`` is derived from the
-  file: ``python`` for ``*.py``/``*.pyx``/``<frozen ...>``/``<string>``, ``native``
-  for C/C++/Rust sources and shared objects, ``unknown`` otherwise.
+  file by the shared rule (:func:`._kinds.frame_kind`: ``python`` for Python
+  files, ``native`` for C/C++/Rust/Go sources and shared objects, ``unknown``
+  otherwise).
 * Every profile becomes samples of one **thread**, parsed from the profile name:
   ``Thread 8644 "feed"`` (py-spy; also what :func:`dump` writes, optionally with
   `` pid N``), ``... for <pid>:<tid>`` (austin, name kept whole),
@@ -79,6 +80,7 @@ from ..errors import FormatError
 from ..model import Profile, ProfileBuilder, SampleType
 from . import _json
 from ._format import Format
+from ._kinds import frame_kind
 
 NAME = "speedscope"
 SCHEMA_URL = "https://www.speedscope.app/file-format-schema.json"
@@ -95,8 +97,6 @@ _TAG_RX = re.compile(r"^(.*) \[([A-Za-z0-9_.\-]+)/([A-Za-z0-9_.\-]+)\]$", re.S)
 _PYSPY_RX = re.compile(r'^Thread (\d{1,19})(?: "(.*)")?(?: pid (\d{1,19}))?$', re.S)
 _AUSTIN_RX = re.compile(r"\bfor (\d{1,19}):(\d{1,19})$")
 _TID_RX = re.compile(r"^(.*?)[\s,;:(\[]*\btid[:=]?\s*(\d{1,19})\)?\]?$", re.S | re.I)
-_PY_FILE_RX = re.compile(r"(\.py[xiw]?$|^<frozen |^<string>$)")
-_NATIVE_FILE_RX = re.compile(r"(\.(c|cc|cpp|cxx|h|hh|hpp|rs|go|s|S)$|\.so(\.\d+)*$|\.dylib$|\.dll$)")
 _MAX_ID = 2**63 - 1
 
 
@@ -108,17 +108,6 @@ def sniff(head: bytes) -> bool | None:
     if b"speedscope.app/file-format-schema" in h:
         return True
     return b'"profiles"' in h and b'"shared"' in h and b'"frames"' in h
-
-
-def frame_kind(file: str) -> str:
-    """Return the frame kind implied by a speedscope frame's ``file``."""
-    if not file:
-        return "unknown"
-    if _PY_FILE_RX.search(file):
-        return "python"
-    if _NATIVE_FILE_RX.search(file):
-        return "native"
-    return "unknown"
 
 
 def parse_thread(name: str, index: int) -> tuple[int, str, int | None]:
