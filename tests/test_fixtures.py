@@ -1,4 +1,8 @@
-"""Own fixtures: real recordings under tests/data/<tool>/<version>/<file>, each with a golden dump.
+"""Own fixtures: recordings under tests/data/<tool>/<version>/<file>, each with a golden dump.
+
+Every readable format has at least one (checked by :func:`test_every_format_has_a_fixture`);
+each folder's README.md says how its files were made (with the real tool, or by hand
+from the public spec where the tool cannot run here).
 
 For every recording: it loads (format detected by content) into a valid profile
 with samples; its :func:`flamekit.model.to_text` dump equals ``<file>.golden.txt``
@@ -16,7 +20,7 @@ from pathlib import Path
 import pytest
 
 from conftest import DATA
-from flamekit.formats import get, load_with_format
+from flamekit.formats import get, load_with_format, names
 from flamekit.model import equivalent, to_text
 
 _SKIP_SUFFIXES = (".golden.txt", ".py", ".md", ".sh", ".log")
@@ -29,6 +33,8 @@ def _fixtures() -> list[Path]:
         return []
     out = []
     for p in sorted(DATA.glob("*/*/*")):
+        if p.relative_to(DATA).parts[0] == "invalid":  # broken inputs: tests/test_invalid_inputs.py
+            continue
         if p.is_file() and not p.name.endswith(_SKIP_SUFFIXES) and not p.name.startswith("."):
             out.append(p)
     return out
@@ -40,6 +46,12 @@ FIXTURES = _fixtures()
 def test_fixtures_exist():
     assert FIXTURES, f"no recordings under {DATA}/<tool>/<version>/"
     assert any(p.parent.parent.name == "py-spy" and p.name.endswith(".raw.txt") for p in FIXTURES)
+
+
+def test_every_format_has_a_fixture():
+    seen = {load_with_format(p)[1] for p in FIXTURES}
+    missing = set(names(readable=True)) - seen
+    assert not missing, f"formats without an in-repo fixture under {DATA}: {sorted(missing)}"
 
 
 def _id(p: Path) -> str:
