@@ -45,7 +45,7 @@ from ..errors import FormatError
 from ..model import Profile, ProfileBuilder, SampleType
 from . import _io, _marshal
 from ._format import Format
-from .speedscope import frame_kind
+from ._kinds import frame_kind
 
 NAME = "pstats"
 ALIASES = ("cprofile",)

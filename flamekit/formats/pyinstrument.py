@@ -36,7 +36,7 @@ from ..errors import FormatError
 from ..model import Profile, ProfileBuilder, SampleType
 from . import _json
 from ._format import Format
-from .speedscope import frame_kind
+from ._kinds import frame_kind
 
 NAME = "pyinstrument"
 EXTENSIONS = (".pyisession",)
