@@ -4,8 +4,7 @@ Files are read in place. Each folder maps to the format that must detect it by
 content; folders of formats flamekit does not read (legacy pprof,
 ``other``) and the documented invalid files must be rejected with a
 :class:`FormatError` (never another exception, never a wrapped unexpected one).
-A format whose module does not exist yet in ``flamekit.formats`` is skipped by
-module name, so the test turns on by itself when the module lands.
+Every mapped format module must exist (a missing one fails, never skips).
 """
 from __future__ import annotations
 
@@ -87,8 +86,7 @@ def test_realworld_file(row):
     mod, fmt = OTHER.get(rel, FOLDERS[folder])
     path = REALWORLD / rel
     assert path.is_file(), f"MANIFEST.tsv lists a missing file: {path}"
-    if mod is not None and not _has_module(mod):
-        pytest.skip(f"flamekit.formats.{mod} not written yet")
+    assert mod is None or _has_module(mod), f"flamekit.formats.{mod} is missing"
     must_reject = mod is None or rel in REJECT
     try:
         p, got = load_with_format(path)

@@ -149,7 +149,7 @@ def load(path: str | os.PathLike, *, max_decompressed: int | None = None) -> Pro
             if not fids:
                 fids = [b.frame(NO_FRAMES, kind="unknown")]
             b.add(b.stack(fids), vals, th)
-    if cols is None and not header:
+    if cols is None and (bad_lines or not header):  # metadata alone is an idle run
         raise FormatError(NAME, source, first_bad or 1, "no austin samples found")
     if cols is None:
         b.sample_types = [{"cpu": CPU, "memory": MEMORY}.get(header.get("mode", "wall"), WALL)]
