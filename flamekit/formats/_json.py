@@ -39,11 +39,9 @@ def load_json(path: str | os.PathLike, fmt: str, *, max_decompressed: int | None
               allow_nan: bool = False, unclosed_array: bool = False) -> Any:
     """Read and parse a whole JSON file; every failure is a :class:`FormatError`.
 
-    This is the one JSON reader of the importers. With ``allow_nan`` the tokens
-    ``NaN``/``Infinity`` parse to float NaN/inf (the caller must check values
-    with ``math.isfinite``). With ``unclosed_array`` a top-level array whose
-    closing ``]`` is missing (maybe after a trailing comma) is accepted, as the
-    Trace Event format allows for traces cut off by a crash.
+    This is the one JSON file reader of the importers (the bytes come through
+    :func:`._io.read_all_bytes`: gzip under the cap, BOMs, U+FFFD for bad
+    UTF-8); parsing is :func:`parse_json`.
     """
     source = os.fspath(path)
     data = _io.read_all_bytes(source, limit=MAX_JSON_BYTES, max_decompressed=max_decompressed)
@@ -51,6 +49,19 @@ def load_json(path: str | os.PathLike, fmt: str, *, max_decompressed: int | None
     del data
     if not text.strip():
         raise FormatError(fmt, source, "offset 0", "empty file: no samples")
+    return parse_json(text, fmt, source, allow_nan=allow_nan, unclosed_array=unclosed_array)
+
+
+def parse_json(text: str, fmt: str, source: str, *, allow_nan: bool = False,
+               unclosed_array: bool = False) -> Any:
+    """Parse JSON text strictly; every failure is a :class:`FormatError` naming ``source``.
+
+    ``NaN``/``Infinity`` and numbers that overflow a float64 are refused unless
+    ``allow_nan`` (then they parse to float NaN/inf and the caller must check
+    values with ``math.isfinite``). With ``unclosed_array`` a top-level array
+    whose closing ``]`` is missing (maybe after a trailing comma) is accepted, as
+    the Trace Event format allows for traces cut off by a crash.
+    """
     kw: dict[str, Any] = {}
     if not allow_nan:
         kw = {"parse_constant": _strict_constant, "parse_float": _strict_float}

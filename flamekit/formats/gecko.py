@@ -37,7 +37,6 @@ or a dangling index is a :class:`FormatError` naming the thread and table.
 """
 from __future__ import annotations
 
-import json
 import math
 import os
 import re
@@ -374,19 +373,15 @@ def _gecko_process(L: _Loader, prof: dict, path: str, offset_ms: float, root_sta
         tp = f"{path}threads[{i}]"
         if isinstance(t, str):  # old profiles serialize each thread as a JSON string
             try:
-                t = json.loads(t, parse_constant=_refuse_constant)
-            except (ValueError, RecursionError) as e:
-                raise L.fail(tp, f"thread string is not valid JSON ({type(e).__name__})") from None
+                t = _json.parse_json(t, NAME, L.source)
+            except FormatError as e:
+                raise L.fail(tp, f"thread string is not valid JSON ({e.reason})") from None
         _gecko_thread(L, L.obj(t, tp), tp, offset_ms, categories)
     for i, sub in enumerate(prof.get("processes") or []):
         sp = f"{path}processes[{i}]."
         sub = L.obj(sub, sp[:-1])
         start = _start(L, L.obj(sub.get("meta", {}), sp + "meta"), sp + "meta")
         _gecko_process(L, sub, sp, start - root_start, root_start, categories, depth + 1)
-
-
-def _refuse_constant(token: str) -> Any:
-    raise ValueError(f"non-finite number {token}")
 
 
 def _gecko_thread(L: _Loader, t: dict, path: str, offset_ms: float,

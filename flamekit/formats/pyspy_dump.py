@@ -19,11 +19,11 @@ the detection registry; :mod:`flamekit.record.dump` runs py-spy and calls
 """
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from ..errors import FormatError
 from ..model import Profile, ProfileBuilder, SampleType
+from . import _json
 
 NAME = "py-spy-dump"
 SAMPLE_TYPE = SampleType("threads", "count")
@@ -38,10 +38,7 @@ def parse(text: str, *, source: str = "py-spy dump --json", pid: int | None = No
 
     Raises :class:`FormatError` naming ``source`` when the text is not that JSON.
     """
-    try:
-        data = json.loads(text)
-    except ValueError as e:
-        raise FormatError(NAME, source, None, f"not JSON ({e})") from None
+    data = _json.parse_json(text, NAME, source)
     if not isinstance(data, list):
         raise FormatError(NAME, source, None, f"expected a JSON array of threads, got {type(data).__name__}")
     b = ProfileBuilder([SAMPLE_TYPE])
