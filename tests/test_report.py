@@ -341,3 +341,20 @@ def test_report_data_is_typed_analysis_and_html_only_renders():
     imported = {a.name for n in ast.walk(ast.parse(src)) if isinstance(n, ast.ImportFrom)
                 for a in n.names}
     assert not imported & {"hotspots", "allocation_sites", "memory_types", "group", "functions"}
+
+
+def test_one_duration_accessor():
+    """model.duration: any importer's spelling, else the span of timed samples plus one interval."""
+    from flamekit.model import duration, meta_duration
+
+    b = ProfileBuilder([SampleType("cpu", "samples")])
+    s = b.stack([b.frame("main")])
+    for t in (0.0, 0.5, 1.0, 1.5):
+        b.add(s, 1, time=t)
+    p = b.build()
+    assert duration(p) == 2.0  # 1.5 s span + the 0.5 s interval of the last sample
+    assert duration(p.copy(meta={"duration": 7.5})) == 7.5
+    assert duration(p.copy(meta={"duration_s": 3.0})) == 3.0
+    assert meta_duration({"elapsed": 4}) == 4.0 and meta_duration({"duration": -1}) is None
+    assert meta_duration({"duration": True}) is None and meta_duration({}) is None
+    assert report_data(p.copy(meta={"duration": 7.5})).duration_s == 7.5

@@ -14,7 +14,7 @@ from typing import Any
 
 import pandas as pd
 
-from ..model import Profile, group
+from ..model import Profile, duration, group
 from .hotspots import Hotspot, allocation_sites, hotspots, memory_types
 from .uncertainty import effective_samples, resolution
 
@@ -108,7 +108,7 @@ def report_data(profile: Profile, *, sample_type: str | int | None = None,
     hs = [hotspots(p, k, n=HOTSPOTS) for k in range(len(p.sample_types))]
     sites = allocation_sites(p, n=ALLOCATION_SITES)
     tl = _table(p, "scalene_memory_timeline", ("t_sec", "footprint_mb"))
-    duration = _meta_duration(p.meta)
+    dur = duration(p)
     approx = p.meta.get("approximate")
     mem = memory_types(p)
     graph_type = None
@@ -119,7 +119,7 @@ def report_data(profile: Profile, *, sample_type: str | int | None = None,
                 for k in range(len(p.sample_types))]
     meta = []
     for k in META_KEYS:
-        v = duration if k == "duration_s" else p.meta.get(k)
+        v = dur if k == "duration_s" else p.meta.get(k)
         if v is not None:
             meta.append((k, v))
     return ReportData(
@@ -128,16 +128,8 @@ def report_data(profile: Profile, *, sample_type: str | int | None = None,
         memory=_table(p, "memory", ("time", "heap_bytes", "rss_bytes")),
         memory_timeline=Series(tl["t_sec"], tl["footprint_mb"], "megabytes") if tl else None,
         resources=_table(p, "resources", ("time", "cpu_percent", "rss_bytes")),
-        duration_s=duration, meta=meta,
+        duration_s=dur, meta=meta,
         warnings=[str(w) for w in p.meta.get("warnings", [])],
         approximate=approx if isinstance(approx, str) else None,
         effective_samples=n_eff, rankable=rankable)
 
-
-def _meta_duration(meta: dict) -> float | None:
-    # placeholder until the model's duration accessor lands (see the report of issue 12)
-    for k in ("duration_s", "duration"):
-        v = meta.get(k)
-        if isinstance(v, (int, float)) and not isinstance(v, bool) and v > 0:
-            return float(v)
-    return None

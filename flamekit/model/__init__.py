@@ -28,7 +28,8 @@ functions returning new profiles; derived views are computed:
 * :mod:`.builder`: :class:`ProfileBuilder`, :class:`StackPaths`, :func:`empty_profile`.
 * :mod:`.ops`: :func:`merge`, :func:`compact`, :func:`scale`, :func:`select`,
   :func:`focus`, :func:`ignore`, :func:`group`, :func:`by_thread`, :func:`frame_key`.
-* :mod:`.views`: :func:`call_tree` (:class:`CallTree`), :func:`functions`.
+* :mod:`.views`: :func:`call_tree` (:class:`CallTree`), :func:`functions`,
+  :func:`duration` (the one accessor of a profile's duration).
 * :mod:`.text`: :func:`to_text`, :func:`equivalent` (golden tests).
 """
 from __future__ import annotations
@@ -39,12 +40,13 @@ from .ops import (by_thread, compact, focus, frame_key, frame_keys, group, ignor
                   select)
 from .profile import KINDS, Frame, ModelError, Profile, SampleType, Thread, type_index
 from .text import equivalent, to_text
-from .views import CallTree, call_tree, functions
+from .views import CallTree, call_tree, duration, functions, meta_duration
 
 #: Former names of :func:`flamekit.tree.from_paths` (kept importable).
 build_trie = paths_trie = from_paths
 
 __all__ = ["KINDS", "CallTree", "Frame", "ModelError", "Profile", "ProfileBuilder", "SampleType",
            "StackPaths", "Thread", "build_trie", "by_thread", "call_tree", "compact",
-           "empty_profile", "equivalent", "focus", "frame_key", "frame_keys", "functions", "group",
-           "ignore", "merge", "paths_trie", "scale", "select", "to_text", "type_index"]
+           "duration", "empty_profile", "equivalent", "focus", "frame_key", "frame_keys", "functions", "group",
+           "ignore", "merge", "meta_duration", "paths_trie", "scale", "select", "to_text",
+           "type_index"]

@@ -97,3 +97,38 @@ def functions(p: Profile, sample_type: str | int | SampleType | None = None,
                           ascending=[False, False, True, True, True],
                           kind="mergesort").reset_index(drop=True)
 
+
+
+#: Metadata keys importers and recorders use for a recording's duration in seconds
+#: (pprof, Austin and scalene write ``duration``; ``flamekit record`` writes ``duration_s``).
+DURATION_KEYS = ("duration", "duration_s", "duration_seconds", "elapsed")
+
+
+def meta_duration(meta: dict) -> float | None:
+    """Return the duration in seconds that ``meta`` states under any :data:`DURATION_KEYS` spelling.
+
+    None when no key holds a finite positive number.
+    """
+    for k in DURATION_KEYS:
+        v = meta.get(k)
+        if isinstance(v, (int, float)) and not isinstance(v, bool) and np.isfinite(v) and v > 0:
+            return float(v)
+    return None
+
+
+def duration(p: Profile) -> float | None:
+    """Return a profile's duration in seconds: its metadata's, else the span of its sample times.
+
+    The span of timed samples counts the last sample's interval too (the median
+    gap). None when neither is known. Every view that shows or uses a duration
+    (report, diff ``--absolute``) reads it here.
+    """
+    d = meta_duration(p.meta)
+    if d is not None:
+        return d
+    if p.sample_time is not None and p.n_samples >= 2:
+        t = np.sort(p.sample_time)
+        span = float(t[-1] - t[0])
+        if span > 0:
+            return span + float(np.median(np.diff(t)))
+    return None
