@@ -22,12 +22,15 @@ temporary worktrees are removed on success, error and Ctrl-C.
 """
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import os
+import signal
 import subprocess
 import sys
+import threading
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
 from .errors import RecordError, UsageError
 from .worktrees import Worktrees, git, merge_base, repo_root, resolve_commit
@@ -264,6 +267,24 @@ def _keep(opts: CompareOptions, profile: Any, side: Side, run: int) -> None:
         dump(profile, os.path.join(opts.keep_profiles, f"{side.name}-{run}.json"), "native")
 
 
+@contextlib.contextmanager
+def _term_as_interrupt() -> Iterator[None]:
+    """Treat SIGTERM (a CI job cancelled, ``kill``) like Ctrl-C, so the worktrees are removed too.
+
+    The signal is turned into a SIGINT to this process: a recording in progress
+    stops the way Ctrl-C stops it (and compare then ends), elsewhere Python
+    raises KeyboardInterrupt.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    old = signal.signal(signal.SIGTERM, lambda signum, frame: os.kill(os.getpid(), signal.SIGINT))
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, old)
+
+
 def compare(opts: CompareOptions) -> CompareResult:
     """Check out, run and record base and head interleaved, verify each ran its own code, and diff.
 
@@ -285,7 +306,7 @@ def compare(opts: CompareOptions) -> CompareResult:
         head.dirty = bool(git(["status", "--porcelain", "--untracked-files=no"], root))
     from . import diff as diff_profiles
 
-    with Worktrees(root) as wt:
+    with _term_as_interrupt(), Worktrees(root) as wt:
         base.path = wt.add("base", base.commit)
         if not worktree_head:
             head.path = wt.add("head", head.commit)

@@ -109,7 +109,9 @@ def test_head_worktree_runs_uncommitted_changes(pair, tmp_path):
     assert_clean(repo, tmp_path / "tmp", before)
 
 
-def test_ctrl_c_removes_the_worktrees(pair, tmp_path):
+@pytest.mark.parametrize("sig", ["SIGINT", "SIGTERM"])
+def test_ctrl_c_removes_the_worktrees(pair, tmp_path, sig):
+    """Ctrl-C (SIGINT to the foreground group) or SIGTERM (a cancelled CI job) mid-run: nothing left."""
     repo, _, _ = pair
     tmpdir = tmp_path / "tmp"
     before = tree_state(repo)
@@ -125,7 +127,10 @@ def test_ctrl_c_removes_the_worktrees(pair, tmp_path):
         seen += line
     assert "head run 1/5" in seen, seen
     assert len(git(repo, "worktree", "list").splitlines()) == 3  # base + head checked out meanwhile
-    os.killpg(p.pid, signal.SIGINT)  # what a terminal's Ctrl-C does: the whole foreground group
+    if sig == "SIGINT":
+        os.killpg(p.pid, signal.SIGINT)  # what a terminal's Ctrl-C does: the whole foreground group
+    else:
+        p.send_signal(signal.SIGTERM)
     _, err = p.communicate(timeout=120)
     assert p.returncode == 130, seen + err
     assert "interrupted" in err and "Traceback" not in err
