@@ -304,7 +304,7 @@ def compare(opts: CompareOptions) -> CompareResult:
     if worktree_head:
         head.path = root
         head.dirty = bool(git(["status", "--porcelain", "--untracked-files=no"], root))
-    from . import diff as diff_profiles
+    from .analysis.diff import diff as diff_profiles  # takes the run labels (flamekit.diff does not)
 
     with _term_as_interrupt(), Worktrees(root) as wt:
         base.path = wt.add("base", base.commit)
