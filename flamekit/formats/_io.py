@@ -46,50 +46,72 @@ class _CappedGzip(io.RawIOBase):
         self._buf = b""
         self._eof = False
         self._consumed = 0
+        self._pending = b""
+        self._members = 1
 
     def readable(self) -> bool:
         return True
 
     def _fill(self) -> None:
+        """Decompress until some output is buffered or the input ends.
+
+        Every gzip member is read, as ``gzip -dc`` does (``gzip -c a b > c`` is
+        one stream); trailing NUL padding is ignored, anything else after a
+        member is an error. Input is carried across reads, so a member that
+        starts at a read boundary, or a magic number split by one, is found.
+        """
         while not self._buf and not self._eof:
-            chunk = self._d.unconsumed_tail or self._raw.read(256 * 1024)
-            if not chunk:
-                if not self._d.eof:
-                    raise FormatError("gzip", self._source, f"offset {self._consumed}",
-                                      "corrupt/truncated gzip stream (ended early)")
-                self._eof = True
-                break
-            self._consumed += len(chunk)
+            if self._d.eof:
+                self._pending = self._d.unused_data + self._pending
+                self._d = None  # type: ignore[assignment]
+                if not self._next_member():
+                    self._eof = True
+                    break
+            if self._d.unconsumed_tail:
+                chunk = self._d.unconsumed_tail
+            elif self._pending:
+                chunk, self._pending = self._pending, b""
+            else:
+                chunk = self._read_raw()
+                if not chunk:
+                    raise self._error("corrupt/truncated gzip stream (ended early)")
             try:
                 data = self._d.decompress(chunk, 1024 * 1024)
             except zlib.error as e:
-                raise FormatError("gzip", self._source, f"offset {self._consumed}",
-                                  f"corrupt gzip data ({e})") from None
-            if self._d.eof:
-                rest = self._d.unused_data
-                # concatenated gzip members are legal (gzip -c a b > c)
-                if rest.strip(b"\x00"):
-                    if rest[:2] != b"\x1f\x8b":
-                        raise FormatError("gzip", self._source, f"offset {self._consumed}",
-                                          "trailing garbage after gzip stream")
-                    if self._single:
-                        raise FormatError("gzip", self._source, f"offset {self._consumed}",
-                                          "concatenated profiles (more than one gzip member)")
-                    nd = zlib.decompressobj(wbits=31)
-                    self._d = nd
-                    data += self._feed_unused(rest)
+                raise self._error(f"corrupt gzip data ({e})") from None
             self._out += len(data)
             if self._out > self._cap:
-                raise FormatError("gzip", self._source, f"offset {self._consumed}",
-                                  f"decompressed size exceeds limit ({self._cap} bytes)")
+                raise self._error(f"decompressed size exceeds limit ({self._cap} bytes)")
             self._buf = data
 
-    def _feed_unused(self, rest: bytes) -> bytes:
-        try:
-            return self._d.decompress(rest, 1024 * 1024)
-        except zlib.error as e:
-            raise FormatError("gzip", self._source, f"offset {self._consumed}",
-                              f"corrupt gzip data ({e})") from None
+    def _read_raw(self) -> bytes:
+        chunk = self._raw.read(256 * 1024)
+        self._consumed += len(chunk)
+        return chunk
+
+    def _next_member(self) -> bool:
+        """After a member's end: start the next one (True) or confirm the end of input (False)."""
+        while True:
+            self._pending = self._pending.lstrip(b"\x00")
+            if len(self._pending) >= 2:
+                break
+            more = self._read_raw()
+            if not more:
+                if self._pending:
+                    raise self._error("trailing garbage after gzip stream")
+                return False
+            self._pending += more
+        if self._pending[:2] != b"\x1f\x8b":
+            raise self._error("trailing garbage after gzip stream")
+        if self._single:
+            raise self._error("concatenated profiles (more than one gzip member)")
+        self._members += 1
+        self._d = zlib.decompressobj(wbits=31)
+        return True
+
+    def _error(self, reason: str) -> FormatError:
+        return FormatError("gzip", self._source, f"offset {self._consumed - len(self._pending)}",
+                           reason)
 
     def readinto(self, b) -> int:  # type: ignore[override]
         self._fill()
