@@ -12,10 +12,12 @@ from __future__ import annotations
 import argparse
 import importlib
 import os
+import signal
 import sys
 from typing import Sequence
 
 from ..version import __version__
+from ..atomic import all_or_nothing
 from ..errors import FlamekitError
 
 #: Subcommand modules, in the order ``--help`` lists them.
@@ -126,10 +128,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not getattr(args, "command", None):
         parser.print_help(sys.stderr)
         return 2
+    old_handlers = _signals_interrupt()
     try:
-        code = int(args._run(args) or 0)
-        sys.stdout.flush()  # inside the try: a closed pipe is reported here, not at exit
+        with all_or_nothing():  # a failed command leaves none of its outputs
+            code = int(args._run(args) or 0)
+            sys.stdout.flush()  # inside the try: a closed pipe is reported here, not at exit
         return code
+    except Terminated as e:
+        print(f"flamekit: stopped by {e.name}; no output written", file=sys.stderr)
+        return 128 + e.signum
     except FlamekitError as e:
         _error(str(e))
         return e.exit_code
@@ -149,6 +156,42 @@ def main(argv: Sequence[str] | None = None) -> int:
             raise
         _error(f"internal error: {type(e).__name__}: {e} (set FLAMEKIT_DEBUG=1 for a traceback)")
         return EXIT_INTERNAL
+    finally:
+        for sig, handler in old_handlers:
+            signal.signal(sig, handler)
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM or SIGHUP arrived (a service manager stopping flamekit, a closed SSH session).
+
+    A subclass of :class:`KeyboardInterrupt`, so every place that keeps what it
+    has on Ctrl-C does the same here, and every ``finally`` removes its
+    temporary files; :func:`main` exits with ``128 + signum``.
+    """
+
+    def __init__(self, signum: int) -> None:
+        self.signum = signum
+        self.name = signal.Signals(signum).name
+        super().__init__(self.name)
+
+
+def _signals_interrupt() -> list:
+    """Turn SIGTERM and SIGHUP into :class:`Terminated` in the main thread; return the old handlers."""
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        return []
+
+    def raise_terminated(signum, frame):  # noqa: ARG001
+        raise Terminated(signum)
+
+    old = []
+    for sig in (signal.SIGTERM, signal.SIGHUP):
+        try:
+            old.append((sig, signal.signal(sig, raise_terminated)))
+        except (OSError, ValueError):
+            pass
+    return old
 
 
 def entry() -> None:

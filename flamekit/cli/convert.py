@@ -65,7 +65,7 @@ def run(args: argparse.Namespace) -> int:
     svg = (args.to or "").lower() == "svg" or (args.to is None and out.lower().endswith(".svg"))
     # Decide the output format before the (possibly long) load: a typo fails fast.
     mod = None if svg else formats.format_for_output("out" if out == "-" else out, args.to)
-    check_output(out)
+    check_output(out, [args.input])
     if svg:  # a picture, not a re-readable format
         from ..render.svg import write_svg
         write_svg(formats.load(args.input, args.from_format), out, args.sample_type)

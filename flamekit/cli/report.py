@@ -6,7 +6,7 @@ import os
 import sys
 
 from .. import formats
-from ..atomic import check_output
+from ..atomic import check_output, protect_input
 from ..errors import UsageError
 from ..model import merge
 
@@ -77,16 +77,11 @@ def run(args: argparse.Namespace) -> int:
         fraction = args.prune
     else:
         fraction = DEFAULT_PRUNE
-    notes = None
-    if args.notes:
-        try:
-            with open(args.notes, encoding="utf-8", errors="replace") as f:
-                notes = f.read()
-        except OSError as e:
-            raise UsageError(f"cannot read notes {args.notes}: {e.strerror}") from None
-    check_output(args.output)
+    notes = read_notes(args.notes) if args.notes else None
+    inputs = list(args.profiles) + ([args.notes] if args.notes else [])
+    check_output(args.output, inputs)
     if args.svg:
-        check_output(args.svg)
+        check_output(args.svg, inputs)
     profiles = []
     for path in args.profiles:
         if not os.path.isfile(path):
@@ -104,3 +99,21 @@ def run(args: argparse.Namespace) -> int:
                   min_width=fraction * 1200.0)
         print(f"wrote {args.svg}", file=sys.stderr)
     return 0
+
+
+#: Notes are a write-up, not data: past this size they are refused (``--notes /dev/zero``).
+NOTES_MAX_BYTES = 1 << 20
+
+
+def read_notes(path: str) -> str:
+    """Read a Markdown notes file (UTF-8, invalid bytes replaced), at most :data:`NOTES_MAX_BYTES`."""
+    try:
+        with open(path, "rb") as f:
+            protect_input(os.fstat(f.fileno()), path)
+            raw = f.read(NOTES_MAX_BYTES + 1)
+    except OSError as e:
+        raise UsageError(f"cannot read notes {path}: {e.strerror}") from None
+    if len(raw) > NOTES_MAX_BYTES:
+        raise UsageError(f"notes {path} are larger than {NOTES_MAX_BYTES >> 20} MiB: "
+                         "a write-up belongs in the report, data does not")
+    return raw.decode("utf-8", "replace")

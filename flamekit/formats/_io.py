@@ -11,11 +11,13 @@ endings become ``\\n``. Line-oriented importers read through
 from __future__ import annotations
 
 import codecs
+import contextlib
 import io
 import os
 import zlib
 from typing import BinaryIO, Callable, Iterator, TextIO
 
+from ..atomic import protect_input
 from ..errors import FormatError
 
 #: Default cap on decompressed bytes of a compressed input (override per call
@@ -150,6 +152,8 @@ def open_binary(path: str | os.PathLike, *, max_decompressed: int | None = None,
         raise FormatError(None, source, None, "is a directory, not a profile") from None
     except OSError as e:
         raise FormatError(None, source, None, f"cannot read: {e.strerror or e}") from None
+    with contextlib.suppress(OSError):
+        protect_input(os.fstat(f.fileno()), source)
     head = f.read(8)
     f.seek(0)
     _check_magic(head, source)
