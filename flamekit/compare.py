@@ -269,20 +269,30 @@ def _keep(opts: CompareOptions, profile: Any, side: Side, run: int) -> None:
 
 @contextlib.contextmanager
 def _term_as_interrupt() -> Iterator[None]:
-    """Treat SIGTERM (a CI job cancelled, ``kill``) like Ctrl-C, so the worktrees are removed too.
+    """Stop on SIGTERM (a CI job cancelled, ``kill``) the way Ctrl-C stops, then pass SIGTERM on.
 
-    The signal is turned into a SIGINT to this process: a recording in progress
-    stops the way Ctrl-C stops it (and compare then ends), elsewhere Python
-    raises KeyboardInterrupt.
+    While compare runs, SIGTERM becomes a SIGINT to this process: a recording in
+    progress stops as on Ctrl-C (tool and command ended, nothing left running)
+    and elsewhere Python raises KeyboardInterrupt, so the worktrees are removed.
+    On the way out the SIGTERM is sent again to the handler that was there
+    before (the CLI's: exit status 143).
     """
     if threading.current_thread() is not threading.main_thread():
         yield
         return
-    old = signal.signal(signal.SIGTERM, lambda signum, frame: os.kill(os.getpid(), signal.SIGINT))
+    got: list[int] = []
+
+    def on_term(signum: int, frame: object) -> None:  # noqa: ARG001
+        got.append(signum)
+        os.kill(os.getpid(), signal.SIGINT)
+
+    old = signal.signal(signal.SIGTERM, on_term)
     try:
         yield
     finally:
         signal.signal(signal.SIGTERM, old)
+        if got:
+            os.kill(os.getpid(), signal.SIGTERM)
 
 
 def compare(opts: CompareOptions) -> CompareResult:

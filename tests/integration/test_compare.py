@@ -132,9 +132,24 @@ def test_ctrl_c_removes_the_worktrees(pair, tmp_path, sig):
     else:
         p.send_signal(signal.SIGTERM)
     _, err = p.communicate(timeout=120)
-    assert p.returncode == 130, seen + err
-    assert "interrupted" in err and "Traceback" not in err
+    assert p.returncode == (130 if sig == "SIGINT" else 128 + signal.SIGTERM), seen + err
+    assert "Traceback" not in err and err.strip().splitlines()[-1].startswith("flamekit: "), err
     assert_clean(repo, tmpdir, before)
+    assert running_in(tmpdir) == []  # the command and py-spy were stopped, not left behind
+
+
+def running_in(folder: Path) -> list[str]:
+    """Return the command lines of live processes whose working directory is under ``folder``."""
+    import psutil
+
+    out = []
+    for q in psutil.process_iter(["cmdline"]):
+        try:
+            if q.status() != psutil.STATUS_ZOMBIE and q.cwd().startswith(str(folder)):
+                out.append(" ".join(q.info["cmdline"] or []))
+        except psutil.Error:
+            pass
+    return out
 
 
 def test_outside_a_git_repository(tmp_path):
