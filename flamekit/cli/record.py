@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import sys
 import time
 
@@ -116,6 +117,6 @@ def run(args: argparse.Namespace) -> int:
 
         write_report(report_data(p), args.html, title=args.title, notes=m.get("notes"))
         print(f"flamekit: wrote {args.html}", file=sys.stderr)
-    if interrupted:
-        return 130  # the shell's code for SIGINT, whatever the command's own status
+    if interrupted:  # the shell's code for the signal (130 for Ctrl-C), whatever the command's status
+        return 128 + signal.Signals[str(m.get("stop_signal") or "SIGINT")].value
     return rec.exit_code if rec.exit_code is not None else 0

@@ -63,6 +63,7 @@ class Session:
     env: dict[str, str] | None = None       # extra variables for the launched command / tool
     notes: list[str] = field(default_factory=list)
     meta: dict[str, Any] = field(default_factory=dict)  # backend facts for the profile
+    stop_signal: str | None = None         # SIGINT/SIGTERM/SIGHUP that stopped the recording
 
     @property
     def attach(self) -> bool:
@@ -291,6 +292,7 @@ def _run(s: Session, tmeta: dict[str, Any]) -> Recording:
         "mode": "attach" if s.attach else "launch", "start_time": start_iso,
         "duration_s": round(elapsed, 3), "rate_hz": s.rate, "sample_count": profile.n_samples,
         "stopped_by": stopped_by,
+        **({"stop_signal": s.stop_signal} if s.stop_signal else {}),
         **time_coverage(s.backend, profile, elapsed, s.rate, opts.idle),
         "record_options": {"native": opts.native, "subprocesses": opts.subprocesses,
                            "idle": opts.idle, "gil": opts.gil, "duration": opts.duration},
@@ -347,12 +349,17 @@ def _watch(s: Session, sampler: ResourceSampler | None, t0: float) -> str:
     """Wait for the tool while showing progress; handle Ctrl-C and the deadline. Return why it stopped."""
     opts, tool = s.opts, s.tool
     assert tool is not None
-    interrupts = []
-    old = None
+    interrupts: list[float] = []
+    signums: list[int] = []
+    old: list = []
     if threading.current_thread() is threading.main_thread():
         def on_sigint(signum, frame):  # noqa: ARG001
             interrupts.append(time.monotonic())
-        old = signal.signal(signal.SIGINT, on_sigint)
+            signums.append(signum)
+        # SIGTERM (a service manager) and SIGHUP (a closed SSH session) stop the
+        # recording as Ctrl-C does: what was sampled is kept
+        for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+            old.append((sig, signal.signal(sig, on_sigint)))
     deadline = t0 + opts.duration if opts.duration else None
     grouped = not (s.attach or s.target is not None)  # tool shares our process group
     signalled = 0
@@ -370,7 +377,9 @@ def _watch(s: Session, sampler: ResourceSampler | None, t0: float) -> str:
             if interrupts and signalled < len(interrupts):
                 stopped_by = "interrupt"
                 if signalled == 0:
-                    if not (grouped and _sigint_reaches_group()):
+                    # only a terminal's Ctrl-C reaches the whole group; SIGTERM/SIGHUP
+                    # came to flamekit alone, so the tool is told here
+                    if not (grouped and signums[0] == signal.SIGINT and _sigint_reaches_group()):
                         _signal(tool, signal.SIGINT)
                 else:  # a second Ctrl-C: the user insists
                     _signal(tool, signal.SIGKILL)
@@ -391,8 +400,10 @@ def _watch(s: Session, sampler: ResourceSampler | None, t0: float) -> str:
             # the tool stopped on its own (py-spy's -d) while the target runs on
             stopped_by = "duration" if opts.duration else "tool-exit"
     finally:
-        if old is not None:
-            signal.signal(signal.SIGINT, old)
+        for sig, handler in old:
+            signal.signal(sig, handler)
+        if signums:
+            s.stop_signal = signal.Signals(signums[0]).name
         display.close(time.monotonic() - t0, stopped_by)
     return stopped_by
 
