@@ -4,6 +4,7 @@ from __future__ import annotations
 import argparse
 import glob
 import os
+import sys
 from typing import Any, Callable, Sequence
 
 from ..errors import UsageError
@@ -66,6 +67,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--dispersion", type=float, metavar="PHI",
                    help="fix the over-dispersion factor φ of the one-run test and of the "
                         "several-run test's variance prior (default: estimated)")
+    p.add_argument("--hide-libraries", action="store_true",
+                   help="fold standard library, site-packages and <frozen> frames into the user "
+                        "frames that called them, in both sides (a note counts what was folded)")
     p.add_argument("--title", metavar="T", help="title of the HTML page and comment")
     p.add_argument("--from", metavar="FORMAT", dest="from_format",
                    help="input format, skipping detection")
@@ -177,14 +181,16 @@ def _import_renderers() -> None:
 
 
 def prepare_sides(bspec: Sequence[str], hspec: Sequence[str], fmt: str | None = None, *,
-                  by: str = "function", normalize: bool = True, sample_type: str | None = None
-                  ) -> tuple[list, list[str], list, list[str]]:
+                  by: str = "function", normalize: bool = True, sample_type: str | None = None,
+                  hide_libraries: bool = False) -> tuple[list, list[str], list, list[str]]:
     """Load and prepare BASE and HEAD runs (side by side when big).
 
     Returns ``(base runs, base paths, head runs, head paths)``, each run a
     :class:`~flamekit.analysis.diff.PreparedRun` made where its file was
     loaded. Without ``sample_type`` a HEAD run whose first sample type is not
-    BASE's is prepared again for BASE's type.
+    BASE's is prepared again for BASE's type. ``hide_libraries`` folds library
+    frames (:func:`flamekit.libraries.hide_libraries`) before preparing and says on
+    stderr how many it folded per input.
     """
     from .. import formats
     # imported before the fork: the children inherit pandas and the analysis code
@@ -195,6 +201,14 @@ def prepare_sides(bspec: Sequence[str], hspec: Sequence[str], fmt: str | None = 
     def prep(path: str, st: str | None = sample_type):
         kw = dict(by=by, normalize=normalize, sample_type=st, source=path)
         name = fmt or formats.detect(path).name  # detected once for both readers below
+        if hide_libraries:
+            from ..libraries import hide_libraries as hide
+            from ..render.libraries import hidden_note
+            from ..render.terminal import safe_text
+
+            prof = hide(formats.load(path, name))
+            print(f"flamekit: note: {safe_text(path)}: {hidden_note(prof)}", file=sys.stderr)
+            return prepare_run(prof, **kw)
         sp = formats.load_paths(path, name)  # folded stacks: key frames before any stack table
         if sp is not None:
             return prepare_paths(sp, **kw)
@@ -228,7 +242,8 @@ def run(args: argparse.Namespace) -> int:
     check_options(by=args.by, metric=args.metric, alpha=args.alpha, min_delta=args.min_delta)
     base, bpaths, head, hpaths = prepare_sides(bspec, hspec, args.from_format, by=args.by,
                                                normalize=args.normalize,
-                                               sample_type=args.sample_type)
+                                               sample_type=args.sample_type,
+                                               hide_libraries=args.hide_libraries)
     from ..analysis.diff import diff
     from ..render import diff_json, markdown
 

@@ -22,6 +22,7 @@ from .. import formats
 from ..analysis.live import RollingFunctions, Span
 from ..atomic import check_output
 from ..errors import UsageError
+from ..libraries import hide_libraries
 from ..model import merge
 from ..render.terminal import Table, format_pct, format_value, is_terminal, render_plain
 
@@ -59,14 +60,26 @@ def live_table(span: Span, *, limit: int, title: str, caption: str) -> Table:
                  right=frozenset({0, 1, 2, 3}), title=title, caption=caption)
 
 
-def _caption(span: Span, gaps: list[float], interval: float) -> str:
-    n = len(gaps)
-    if not n:
-        return "gap between windows: not measured yet (one window so far)"
-    mean = sum(gaps) / n
-    covered = interval / (interval + mean) * 100 if interval + mean > 0 else 100.0
-    return (f"gap between windows: mean {mean * 1000:.0f} ms, max {max(gaps) * 1000:.0f} ms "
-            f"over {n} gap{'s' if n != 1 else ''} (measured; about {covered:.0f}% of the time sampled)")
+def _caption(span: Span, gaps: list[float], interval: float, hidden: list[dict] | None = None) -> str:
+    """Return the lines under the table: what --hide-libraries folded, and the measured gap."""
+    lines = []
+    if hidden:  # entries of every window so far: "self" is the value moved, "total" the window's total
+        moved = sum(h["self"] for h in hidden)
+        whole = sum(h["total"] for h in hidden)
+        share = f" ({moved / whole * 100:.1f}%)" if whole else ""
+        unit = span.sample_type.unit if span.sample_type else ""
+        lines.append(f"library frames hidden: up to {max(h['frames'] for h in hidden):,} frames a window "
+                     f"(standard library, site-packages, <frozen>) folded into their user callers; "
+                     f"{format_value(moved, unit)}{share} of all self time so far moved to those callers")
+    if gaps:
+        mean = sum(gaps) / len(gaps)
+        covered = interval / (interval + mean) * 100 if interval + mean > 0 else 100.0
+        lines.append(f"gap between windows: mean {mean * 1000:.0f} ms, max {max(gaps) * 1000:.0f} ms "
+                     f"over {len(gaps)} gap{'s' if len(gaps) != 1 else ''} (measured; about "
+                     f"{covered:.0f}% of the time sampled)")
+    else:
+        lines.append("gap between windows: not measured yet (one window so far)")
+    return "\n".join(lines)
 
 
 @contextmanager
@@ -121,6 +134,7 @@ def run_live(args: argparse.Namespace) -> int:
     what = f"pid {args.pid} ({args.backend} {sampler.tool_version}, {sampler.rate} Hz)"
     live = None
     done = threading.Event()
+    hidden: list[dict] = []
 
     def on_sigint(signum, frame):  # the first Ctrl-C ends the current window and keeps it
         signal.signal(signal.SIGINT, signal.default_int_handler)
@@ -144,6 +158,12 @@ def run_live(args: argparse.Namespace) -> int:
                 live.start()
                 _watch_keys(fd, sampler.stop, done)
             for w in sampler.windows():
+                if args.hide_libraries:
+                    w.profile = hide_libraries(w.profile)
+                    info = w.profile.meta["hidden_libraries"]
+                    hidden.append({"frames": info["frames"], "self": (info["self"] or [0.0])[0],
+                                   "total": float(w.profile.values[:, 0].sum()) if w.profile.n_samples
+                                   else 0.0})
                 if w.profile.n_samples:
                     profiles.append(w.profile)
                 if w.gap_before is not None:
@@ -155,7 +175,7 @@ def run_live(args: argparse.Namespace) -> int:
                              f"by {args.by}; refresh {w.index + 1} at {time.strftime('%H:%M:%S')}; "
                              f"q to quit")
                     text = render_plain(live_table(span, limit=args.limit or 0, title=title,
-                                                   caption=_caption(span, gaps, args.interval)))
+                                                   caption=_caption(span, gaps, args.interval, hidden)))
                     live.update(Text(text, no_wrap=True, overflow="ellipsis"), refresh=True)
     finally:
         done.set()
@@ -171,7 +191,7 @@ def run_live(args: argparse.Namespace) -> int:
         title = (f"flamekit top: {what}; {span.seconds:.1f} s of samples in {span.windows} windows "
                  f"({why}), by {args.by}")
         print_text = render_plain(live_table(span, limit=args.limit or 0, title=title,
-                                             caption=_caption(span, gaps, args.interval)))
+                                             caption=_caption(span, gaps, args.interval, hidden)))
         sys.stdout.write(print_text)
     elif sampler.stopped_by == "target exited":
         print(f"flamekit: pid {args.pid} exited", file=sys.stderr)

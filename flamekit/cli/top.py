@@ -9,8 +9,10 @@ import numpy as np
 from .. import formats
 from ..analysis.uncertainty import effective_samples, margins, resolution
 from ..errors import UsageError
+from ..libraries import hide_libraries
 from ..model import Profile, functions
 from ..numfmt import as_number
+from ..render.libraries import hidden_note
 from ..render.terminal import Table, format_pct, format_value, print_table, safe_text, write_csv
 from .live import add_live_arguments, run_live
 
@@ -65,6 +67,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="only samples of this thread: a name, a thread id, or #INDEX "
                         "(repeatable)")
     p.add_argument("--csv", action="store_true", help="write CSV instead of a table")
+    p.add_argument("--hide-libraries", action="store_true",
+                   help="fold standard library, site-packages and <frozen> frames into the user "
+                        "frames that called them (a note counts what was folded)")
     p.add_argument("--from", metavar="FORMAT", dest="from_format",
                    help="input format, skipping detection")
     add_live_arguments(p)
@@ -118,6 +123,8 @@ def run(args: argparse.Namespace) -> int:
     if args.pid is not None:
         return run_live(args)
     p, fmt = formats.load_with_format(args.profile, args.from_format)
+    if args.hide_libraries:
+        p = hide_libraries(p)
     k = p.type_index(args.sample_type)  # raises, listing the available types
     st = p.sample_types[k]
     where = ""
@@ -177,5 +184,7 @@ def run(args: argparse.Namespace) -> int:
     print_table(Table(cols, rows, right=frozenset({0, 1, 2, 3}), title=title, caption=caption))
     if isinstance(p.meta.get("approximate"), str):  # e.g. a cProfile graph rebuilt as a tree
         print("note: " + safe_text(p.meta["approximate"], 400))
+    if args.hide_libraries:
+        print("note: " + hidden_note(p, k))
     return 0
 
