@@ -22,6 +22,7 @@ frames, profiles or diffs.
 * :func:`depths`, :func:`levels`: depth of every row (root = 1), rows by depth.
 * :func:`accumulate_up`: subtree sums (total from self).
 * :func:`propagate_down`, :func:`union_down`: path sums and path bit-unions.
+* :func:`nearest_marked`: per row, the nearest marked row at or above it.
 * :func:`topmost`: rows whose key does not occur among their ancestors
   (recursion-safe totals: count a function once per path).
 * :func:`prune`: drop narrow rows, one ``[other]`` row per parent instead.
@@ -42,7 +43,7 @@ from typing import Sequence
 import numpy as np
 
 __all__ = ["LOOP_DEPTH", "loop_is_faster", "depths", "levels", "accumulate_up",
-           "propagate_down", "union_down", "topmost", "from_paths", "merge", "Pruned", "prune"]
+           "propagate_down", "union_down", "nearest_marked", "topmost", "from_paths", "merge", "Pruned", "prune"]
 
 _I64 = np.int64
 
@@ -579,3 +580,18 @@ def prune(prefix: np.ndarray, keep: np.ndarray, depth: np.ndarray | None = None)
     row_map[moved] = n_keep + np.searchsorted(uniq_par, prefix[cut_of[moved]])
     del cut_of
     return Pruned(new_prefix.astype(_I64), kept, cut, row_map)
+
+
+def nearest_marked(prefix: np.ndarray, mark: np.ndarray) -> np.ndarray:
+    """Return per row the nearest row at or above it (itself, its parent, ...) with ``mark``; -1 if none.
+
+    Pointer jumping: every pass replaces each unresolved pointer by its target's
+    pointer, so a chain of ``d`` unmarked rows takes ``log2(d)`` numpy passes
+    (no level sweep, no Python loop over rows).
+    """
+    up = np.where(mark, np.arange(len(prefix), dtype=_I64), np.asarray(prefix, dtype=_I64))
+    while True:
+        pending = np.flatnonzero((up >= 0) & ~mark[np.maximum(up, 0)])
+        if not len(pending):
+            return up
+        up[pending] = up[up[pending]]

@@ -13,7 +13,8 @@ import numpy as np
 import pytest
 
 from flamekit import formats
-from flamekit.libraries import hide_libraries, is_library, nearest_marked
+from flamekit.model import hide_libraries, is_library
+from flamekit.tree import nearest_marked
 from flamekit.model import Frame, ProfileBuilder, SampleType, functions
 
 from conftest import DATA

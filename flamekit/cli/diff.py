@@ -189,7 +189,7 @@ def prepare_sides(bspec: Sequence[str], hspec: Sequence[str], fmt: str | None = 
     :class:`~flamekit.analysis.diff.PreparedRun` made where its file was
     loaded. Without ``sample_type`` a HEAD run whose first sample type is not
     BASE's is prepared again for BASE's type. ``hide_libraries`` folds library
-    frames (:func:`flamekit.libraries.hide_libraries`) before preparing and says on
+    frames (:func:`flamekit.model.hide_libraries`) before preparing and says on
     stderr how many it folded per input.
     """
     from .. import formats
@@ -202,7 +202,7 @@ def prepare_sides(bspec: Sequence[str], hspec: Sequence[str], fmt: str | None = 
         kw = dict(by=by, normalize=normalize, sample_type=st, source=path)
         name = fmt or formats.detect(path).name  # detected once for both readers below
         if hide_libraries:
-            from ..libraries import hide_libraries as hide
+            from ..model import hide_libraries as hide
             from ..render.libraries import hidden_note
             from ..render.terminal import safe_text
 

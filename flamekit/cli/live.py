@@ -22,8 +22,7 @@ from .. import formats
 from ..analysis.live import RollingFunctions, Span
 from ..atomic import check_output
 from ..errors import UsageError
-from ..libraries import hide_libraries
-from ..model import merge
+from ..model import hide_libraries, merge
 from ..render.terminal import Table, format_pct, format_value, is_terminal, render_plain
 
 #: Seconds of samples the live view shows by default (the sliding window).

@@ -9,8 +9,7 @@ import numpy as np
 from .. import formats
 from ..analysis.uncertainty import effective_samples, margins, resolution
 from ..errors import UsageError
-from ..libraries import hide_libraries
-from ..model import Profile, functions
+from ..model import Profile, functions, hide_libraries
 from ..numfmt import as_number
 from ..render.libraries import hidden_note
 from ..render.terminal import Table, format_pct, format_value, print_table, safe_text, write_csv

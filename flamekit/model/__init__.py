@@ -28,6 +28,8 @@ functions returning new profiles; derived views are computed:
 * :mod:`.builder`: :class:`ProfileBuilder`, :class:`StackPaths`, :func:`empty_profile`.
 * :mod:`.ops`: :func:`merge`, :func:`compact`, :func:`scale`, :func:`select`,
   :func:`focus`, :func:`ignore`, :func:`group`, :func:`by_thread`, :func:`frame_key`.
+* :mod:`.libraries`: :func:`hide_libraries` (fold library frames into their user callers),
+  :func:`is_library`.
 * :mod:`.views`: :func:`call_tree` (:class:`CallTree`), :func:`functions`,
   :func:`duration` (the one accessor of a profile's duration).
 * :mod:`.text`: :func:`to_text`, :func:`equivalent` (golden tests).
@@ -36,6 +38,7 @@ from __future__ import annotations
 
 from ..tree import from_paths
 from .builder import ProfileBuilder, StackPaths, empty_profile
+from .libraries import hide_libraries, is_library
 from .ops import (by_thread, compact, focus, frame_key, frame_keys, group, ignore, merge, scale,
                   select)
 from .profile import KINDS, Frame, ModelError, Profile, SampleType, Thread, type_index
@@ -48,5 +51,5 @@ build_trie = paths_trie = from_paths
 __all__ = ["KINDS", "CallTree", "Frame", "ModelError", "Profile", "ProfileBuilder", "SampleType",
            "StackPaths", "Thread", "build_trie", "by_thread", "call_tree", "compact",
            "duration", "empty_profile", "equivalent", "focus", "frame_key", "frame_keys", "functions", "group",
-           "ignore", "merge", "meta_duration", "paths_trie", "scale", "select", "to_text",
-           "type_index"]
+           "hide_libraries", "ignore", "is_library", "merge", "meta_duration", "paths_trie", "scale",
+           "select", "to_text", "type_index"]

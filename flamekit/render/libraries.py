@@ -6,7 +6,7 @@ from .terminal import format_value
 
 
 def hidden_note(profile: Profile, sample_type: int = 0) -> str:
-    """Return a note on the library frames :func:`flamekit.libraries.hide_libraries` folded ('' if none ran)."""
+    """Return a note on the library frames :func:`flamekit.model.hide_libraries` folded ('' if none ran)."""
     info = profile.meta.get("hidden_libraries")
     if not isinstance(info, dict):
         return ""

@@ -27,7 +27,8 @@ from xml.sax.saxutils import escape as _xml_escape
 import numpy as np
 
 from ..atomic import write_output
-from ..model import Frame, Profile, SampleType, call_tree, frame_key, group
+from ..model import Frame, Profile, SampleType, call_tree, group
+from ..tree import propagate_down
 from .terminal import format_value, safe_text
 
 #: Default width of the picture, in pixels (flamegraph.pl's default).
@@ -106,25 +107,12 @@ def layout(profile: Profile, sample_type: str | int | SampleType | None = None, 
     base = np.maximum.accumulate(np.where(start, cs, -np.inf))
     offset = np.empty(n)
     offset[order] = cs - base
+    x = propagate_down(prefix, offset, tree.depth)  # a node's left edge: its offset plus its parent's
     depth = tree.depth - 1  # roots at 0
-    x = _sum_down(prefix, offset, depth)
     nodes = np.nonzero(keep)[0]
     return SvgLayout(p, tree.sample_type, grand, area, nodes, x[nodes] * scale,
                      total[nodes] * scale, depth[nodes], total[nodes],
                      int((~keep).sum()), float(total[cut].sum()))
-
-
-def _sum_down(prefix: np.ndarray, values: np.ndarray, depth: np.ndarray) -> np.ndarray:
-    """Return, per row, the sum of ``values`` over the row and its ancestors (roots at depth 0)."""
-    out = values.astype(np.float64).copy()
-    if not len(out) or int(depth.max()) == 0:
-        return out
-    by_depth = np.argsort(depth, kind="stable")
-    bounds = np.searchsorted(depth[by_depth], np.arange(1, int(depth.max()) + 2))
-    for a, b in zip(bounds[:-1], bounds[1:]):
-        rows = by_depth[a:b]
-        out[rows] += out[prefix[rows]]
-    return out
 
 
 #: Characters XML 1.0 cannot hold at all (lone surrogates, U+FFFE, U+FFFF).

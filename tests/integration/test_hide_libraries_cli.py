@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from flamekit.libraries import is_library
+from flamekit.model import is_library
 from flamekit.model import Frame
 
 from conftest import DATA, require_tool

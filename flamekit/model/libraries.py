@@ -1,4 +1,4 @@
-"""Hide library frames (pipeline stage: model, an operation on profiles): fold standard library, site-packages and
+"""Hide library frames (pipeline stage: model): fold standard library, site-packages and
 ``<frozen ...>`` frames into the user frame that called them (pyinstrument's "hide library frames").
 
 On real code the user's functions are buried under import machinery, ``threading``
@@ -25,7 +25,8 @@ import re
 
 import numpy as np
 
-from .model import Frame, Profile, merge
+from .. import tree
+from .profile import Frame, Profile
 
 _I64 = np.int64
 _LIBRARY = re.compile(r"^<frozen[ >]|[/\\](site|dist)-packages[/\\]|[/\\]lib[/\\]python\d+(\.\d+)?t?[/\\]"
@@ -37,20 +38,6 @@ def is_library(frame: Frame) -> bool:
     return frame.kind != "kernel" and bool(_LIBRARY.search(frame.file or ""))
 
 
-def nearest_marked(prefix: np.ndarray, mark: np.ndarray) -> np.ndarray:
-    """Return per row the nearest row at or above it (itself, its parent, ...) with ``mark``; -1 if none.
-
-    Pointer jumping: every pass replaces each unresolved pointer by its target's
-    pointer, so a chain of ``d`` unmarked rows takes ``log2(d)`` numpy passes.
-    """
-    up = np.where(mark, np.arange(len(prefix), dtype=_I64), prefix.astype(_I64))
-    while True:
-        pending = np.flatnonzero((up >= 0) & ~mark[np.maximum(up, 0)])
-        if not len(pending):
-            return up
-        up[pending] = up[up[pending]]
-
-
 def hide_libraries(p: Profile) -> Profile:
     """Return ``p`` with library frames folded into the user frames that called them (see the module docstring)."""
     lib_frame = np.fromiter((is_library(f) for f in p.frames), dtype=bool, count=len(p.frames))
@@ -58,7 +45,7 @@ def hide_libraries(p: Profile) -> Profile:
     lib = lib_frame[p.stack_frame] if n else np.zeros(0, dtype=bool)
     prefix = p.stack_prefix
     # a row goes when it is library code and some strict ancestor is user code
-    user_at_or_above = nearest_marked(prefix, ~lib)
+    user_at_or_above = tree.nearest_marked(prefix, ~lib)
     parent_user = np.where(prefix >= 0, user_at_or_above[np.maximum(prefix, 0)], -1)
     drop = lib & (parent_user >= 0)
     info = {"frames": 0, "functions": 0, "rows": int(drop.sum()),
@@ -68,7 +55,7 @@ def hide_libraries(p: Profile) -> Profile:
         q.meta["hidden_libraries"] = info
         return q
     keep = ~drop
-    target = nearest_marked(prefix, keep)  # where each row's samples and children go
+    target = tree.nearest_marked(prefix, keep)  # where each row's samples and children go
     par = np.where(prefix >= 0, target[np.maximum(prefix, 0)], -1)
     kept = np.flatnonzero(keep)
     newid = np.cumsum(keep) - 1
@@ -85,10 +72,10 @@ def hide_libraries(p: Profile) -> Profile:
                 functions=len({(p.frames[i].name, p.frames[i].file) for i in hidden.tolist()}),
                 self=[float(x) for x in p.values[moved].sum(axis=0)] if p.n_samples else info["self"])
     used = np.flatnonzero(still)  # frames no stack uses any more leave the frame list
-    # not yet a trie: two user calls that reached the same callee through different
-    # library paths are two rows now; merge (of one profile) re-interns the table
-    q = merge(p.copy(frames=[p.frames[i] for i in used.tolist()], stack_prefix=k_prefix,
-                     stack_frame=np.searchsorted(used, k_frame).astype(_I64),
-                     sample_stack=newid[target][sstack] if p.n_samples else sstack))
+    k_frame = np.searchsorted(used, k_frame).astype(_I64)
+    # two user calls that reached the same callee through different library paths meet here
+    m_prefix, m_frame, o2n, _ = tree.merge([(k_prefix, k_frame, tree.depths(k_prefix))], len(used))
+    q = p.copy(frames=[p.frames[i] for i in used.tolist()], stack_prefix=m_prefix, stack_frame=m_frame,
+               sample_stack=o2n[0][newid[target]][sstack] if p.n_samples else sstack)
     q.meta["hidden_libraries"] = info
-    return q
+    return q.check()
