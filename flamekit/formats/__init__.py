@@ -25,10 +25,12 @@ collapser the same ``Folder``/``Options``, pprof keeps a ``parsers`` list):
   - ``one_value_per_stack``: the written file holds one sample type only.
 
 * It reads bytes only through the shared helpers, never its own copies:
-  :mod:`._io` (opening, the capped gzip reader, BOMs, the chunked line-block
-  reader ``iter_line_blocks``), :mod:`._json` (the strict JSON reader
-  ``load_json``) and :mod:`._kinds` (``frame_kind``: the one rule deciding
-  python / native / kernel / jit from a file name or module).
+  :mod:`._io` (opening, the capped gzip reader, BOMs, the chunked line readers
+  ``iter_lines`` and ``iter_line_blocks``), :mod:`._json` (the strict JSON
+  reader ``load_json`` / ``parse_json``, and ``describe`` for error messages)
+  and :mod:`._kinds` (``frame_kind``: the one rule deciding python / native /
+  kernel / jit from a file name or module; a format's own explicit marks, such
+  as FlameGraph's ``_[k]``, win over it).
 
 * It is added to :data:`FORMATS` below, an explicit tuple, most specific first
   (pprof's parser list, memray's ``_COMMANDS``). Nothing is discovered by
