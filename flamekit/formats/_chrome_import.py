@@ -119,9 +119,17 @@ class Importer:
             cf = nd.get("callFrame") if isinstance(nd.get("callFrame"), dict) else nd
             nodes[nid] = (cf, nd.get("parent"))
         for nd in node_list:
-            for c in nd.get("children") or ():
+            kids = nd.get("children") or []
+            if not isinstance(kids, list):
+                self.warn("profile node whose children is not a list (ignored)")
+                kids = []
+            for c in kids:
                 if isinstance(c, (dict, list)) or c not in nodes:
-                    raise self.err(f"node {nd['id']!r} has unknown child {c!r}")
+                    # Chrome DevTools (CPUProfileDataModel.translateProfileTree) skips a child
+                    # id with no node, and so does the Firefox Profiler: drop the reference
+                    self.warn("profile node lists a child id with no node (reference dropped, "
+                              "as Chrome DevTools does)")
+                    continue
                 if c in parent and parent[c] != nd["id"]:
                     raise self.err(f"node {c!r} has two parents ({parent[c]!r} and {nd['id']!r}): "
                                    f"the node tree has a cycle or is not a tree")
