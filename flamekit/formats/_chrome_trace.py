@@ -7,7 +7,7 @@ are documented in :mod:`.chrome`.
 from __future__ import annotations
 
 import math
-from collections import Counter, defaultdict
+from collections import Counter, defaultdict, deque
 from typing import Any
 
 from ._chrome_import import SAMPLES, WALL_US, Importer, int_or, lenient_num, num
@@ -110,9 +110,16 @@ class TraceImporter(Importer):
                 "(root)", kind="unknown")]), thread(s.get("pid"), s.get("tid")),
                 1.0 if w is None else w))
         rows.sort(key=lambda r: r[0])
-        for j, (ts, sid, th, w) in enumerate(rows):
-            nxt = next((r[0] for r in rows[j + 1:] if r[2] == th), ts)
-            self.b.add(sid, (w, nxt - ts), th, ts / 1e6)
+        # each sample lasts until its thread's next sample (the last one: 0); one pass from
+        # the end keeps the next time per thread (was a scan of the rest: quadratic)
+        dur = [0.0] * len(rows)
+        nxt: dict[int, float] = {}
+        for j in range(len(rows) - 1, -1, -1):
+            ts, th = rows[j][0], rows[j][2]
+            dur[j] = nxt.get(th, ts) - ts
+            nxt[th] = ts
+        for (ts, sid, th, w), d in zip(rows, dur):
+            self.b.add(sid, (w, d), th, ts / 1e6)
 
     def duration_events(self, events: list, thread) -> None:
         """Turn B/E/X events into intervals, nest them, and add one sample per interval."""
@@ -146,10 +153,14 @@ class TraceImporter(Importer):
             evs = self._reorder(evs)
             intervals = []  # (start, end, seq, event)
             open_: list[tuple[float, int, dict]] = []
+            # name -> positions in open_ of the B events of that name (ascending): the
+            # topmost open B of a name in O(1), not a scan of the whole stack per E
+            where: dict[Any, list[int]] = defaultdict(list)
             for ts, seq, ph, e, dur in evs:
                 if ph == "X":
                     intervals.append((ts, ts + dur, seq, e))
                 elif ph == "B":
+                    where[e.get("name")].append(len(open_))
                     open_.append((ts, seq, e))
                 else:
                     if not open_:
@@ -158,8 +169,8 @@ class TraceImporter(Importer):
                     name = e.get("name")
                     k = len(open_) - 1
                     if isinstance(name, str) and name and open_[k][2].get("name") != name:
-                        k = next((i for i in range(len(open_) - 1, -1, -1)
-                                  if open_[i][2].get("name") == name), -1)
+                        pos = where.get(name)
+                        k = pos[-1] if pos else -1
                         if k < 0:
                             self.warn("E event whose name matches no open B (closed the top)")
                             k = len(open_) - 1
@@ -167,6 +178,7 @@ class TraceImporter(Importer):
                             self.warn("E event for a frame below the top of the stack")
                     while len(open_) > k:
                         b_ts, b_seq, b_e = open_.pop()
+                        where[b_e.get("name")].pop()
                         intervals.append((b_ts, ts, b_seq, b_e))
             if open_:
                 self.counts["B event never closed (closed at the thread's last timestamp)"] \
@@ -178,33 +190,68 @@ class TraceImporter(Importer):
     @staticmethod
     def _reorder(evs: list) -> list:
         """Within one timestamp, move an E after a later B of the same name when that
-        name is not open yet (speedscope's same-timestamp reordering)."""
+        name is not open yet (speedscope's same-timestamp reordering).
+
+        Linear in the events: an E that must wait is parked on its name until the
+        next B of that name in the group (which then takes the parked events back
+        right after itself, last parked first, as inserting each E after that B one
+        by one would), instead of being moved through a list.
+        """
         out: list = []
-        open_names: Counter[str] = Counter()
-        i = 0
-        while i < len(evs):
+        open_names: Counter = Counter()
+        i, n = 0, len(evs)
+        while i < n:
             j = i
-            while j < len(evs) and evs[j][0] == evs[i][0]:
+            while j < n and evs[j][0] == evs[i][0]:
                 j += 1
-            group = list(evs[i:j])
-            k = 0
-            while k < len(group):
-                r = group[k]
+            later_b: Counter = Counter(r[3].get("name") for r in evs[i:j] if r[2] == "B")
+            # parked E events per name: a deque and the end they are taken back from
+            parked: dict[Any, list] = {}
+            for r in evs[i:j]:
                 name = r[3].get("name")
-                if r[2] == "E" and not open_names[name] and any(
-                        g[2] == "B" and g[3].get("name") == name for g in group[k + 1:]):
-                    pos = next(m for m in range(k + 1, len(group))
-                               if group[m][2] == "B" and group[m][3].get("name") == name)
-                    group.insert(pos, group.pop(k))
-                    continue
                 if r[2] == "B":
+                    later_b[name] -= 1
                     open_names[name] += 1
-                elif r[2] == "E" and open_names[name]:
-                    open_names[name] -= 1
-                out.append(r)
-                k += 1
+                    out.append(r)
+                    if name in parked:
+                        TraceImporter._unpark(parked, name, open_names, later_b, out)
+                elif r[2] == "E" and not open_names[name] and later_b[name] > 0:
+                    TraceImporter._park(parked, name, r)
+                else:
+                    if r[2] == "E" and open_names[name]:
+                        open_names[name] -= 1
+                    out.append(r)
             i = j
         return out
+
+    @staticmethod
+    def _park(parked: dict, name: Any, r: tuple) -> None:
+        dq, right_first = parked.setdefault(name, [deque(), True])
+        if right_first:  # the next B takes back the last parked E first
+            dq.append(r)
+        else:
+            dq.appendleft(r)
+
+    @staticmethod
+    def _unpark(parked: dict, name: Any, open_names: Counter, later_b: Counter,
+                out: list) -> None:
+        """A B of ``name`` was just written: its parked E events follow it."""
+        entry = parked[name]
+        dq, right_first = entry
+        take = dq.pop if right_first else dq.popleft
+        while dq and open_names[name]:
+            open_names[name] -= 1
+            out.append(take())
+        if not dq:
+            del parked[name]
+        elif later_b[name] > 0:
+            # the rest wait for the next B, parked again in the order they were seen,
+            # so that B takes them back from the other end
+            entry[1] = not right_first
+        else:  # no B of this name is left in the group: they stay unmatched E events
+            while dq:
+                out.append(take())
+            del parked[name]
 
     def nest(self, intervals: list, th: int) -> None:
         intervals.sort(key=lambda r: (r[0], -r[1], r[2]))

@@ -223,14 +223,18 @@ def _load(buf: bytes, source: str) -> Profile:
     S = dec.s
     sample_types: list[SampleType] = []
     warnings: list[str] = []
+    seen: set[SampleType] = set()
+    next_n: dict[SampleType, int] = {}  # per duplicated type: the next suffix to try
     for span in dec.spans[1]:
         st = dec.value_type(span)
-        if st in sample_types:  # the model needs distinct columns
-            n = 2
-            while SampleType(f"{st.name}#{n}", st.unit) in sample_types:
+        if st in seen:  # the model needs distinct columns (a set: k duplicates cost O(k))
+            n = next_n.get(st, 2)
+            while SampleType(f"{st.name}#{n}", st.unit) in seen:
                 n += 1
+            next_n[st] = n + 1
             warnings.append(f"duplicate sample type {st}; renamed to {st.name}#{n}")
             st = SampleType(f"{st.name}#{n}", st.unit)
+        seen.add(st)
         sample_types.append(st)
 
     # functions
