@@ -14,10 +14,25 @@ prints the sizes, the seconds and the time ratio. A linear or n log n importer
 shows a ratio near 10 (n log n: up to ~12); a quadratic one near 100. The ratio
 is a same-run comparison, so a busy machine shifts both figures alike.
 
+Memory effects make even linear work grow faster than its input here (a 10x
+larger list of dicts no longer fits the caches: ``json.loads`` alone shows 12-14x
+on this 2-core VM). So the same files are also timed through a linear baseline
+(the stdlib's ``json``/``marshal`` parse, or splitting and sorting the lines),
+and ``ratio/base`` divides one growth by the other: about 1 for a linear
+importer, about 10 for a quadratic one. On a shared machine both timings wobble,
+so ``calls`` adds a count that does not: the growth of the number of Python
+function calls one load makes (cProfile), 10x for linear work, 100x when a Python
+loop runs per pair of items (the quadratic cases fixed for issue 16 were such
+loops: a generator over the rest of the samples, a scan of the open stack).
+
 Cases (small -> large):
 
 * ``chrome-reorder``: trace ``B``/``E``/``X`` events of 40 threads, written in
   shuffled order (6k -> 60k events);
+* ``chrome-same-ts``: 6k -> 60k ``B``/``E`` events at one timestamp, each E before
+  its B (every E waits for the reordering);
+* ``chrome-unmatched-e``: half the events open ``B`` calls, the other half are ``E``
+  events whose names match no open call (each one used to scan the whole stack);
 * ``chrome-stackframes``: the ``samples`` + ``stackFrames`` trace form
   (20k -> 200k samples over a 2k-frame tree);
 * ``pprof-types``: a pprof whose sample types are all ``samples/count``
@@ -32,10 +47,12 @@ Cases (small -> large):
 from __future__ import annotations
 
 import argparse
+import cProfile
 import gc
 import json
 import marshal
 import os
+import pstats
 import random
 import sys
 import tempfile
@@ -68,6 +85,23 @@ def chrome_reorder(path: str, n: int) -> None:
     rnd.shuffle(events)
     with open(path, "w") as f:
         json.dump({"traceEvents": events}, f)
+
+
+def chrome_same_ts(path: str, n: int) -> None:
+    events = []
+    for i in range(n // 2):  # zero-length calls written E before B, all at one timestamp
+        events.append({"name": f"f{i % 3}", "ph": "E", "ts": 5, "pid": 1, "tid": 1})
+        events.append({"name": f"f{i % 3}", "ph": "B", "ts": 5, "pid": 1, "tid": 1})
+    with open(path, "w") as f:
+        json.dump(events, f)
+
+
+def chrome_unmatched_e(path: str, n: int) -> None:
+    events = [{"name": f"open{i}", "ph": "B", "ts": i, "pid": 1, "tid": 1} for i in range(n // 2)]
+    events += [{"name": f"other{i}", "ph": "E", "ts": n + i, "pid": 1, "tid": 1}
+               for i in range(n // 2)]
+    with open(path, "w") as f:
+        json.dump(events, f)
 
 
 def chrome_stackframes(path: str, n: int) -> None:
@@ -185,6 +219,8 @@ def pyinstrument_records(path: str, n: int) -> None:
 #: name -> (generator, small n, large n, suffix)
 CASES: dict[str, tuple[Callable[[str, int], None], int, int, str]] = {
     "chrome-reorder": (chrome_reorder, 6_000, 60_000, ".json"),
+    "chrome-same-ts": (chrome_same_ts, 6_000, 60_000, ".json"),
+    "chrome-unmatched-e": (chrome_unmatched_e, 6_000, 60_000, ".json"),
     "chrome-stackframes": (chrome_stackframes, 20_000, 200_000, ".json"),
     "pprof-types": (pprof_types, 100, 1_000, ".pb"),
     "perf-threads": (perf_threads, 200, 2_000, ".txt"),
@@ -194,14 +230,35 @@ CASES: dict[str, tuple[Callable[[str, int], None], int, int, str]] = {
 }
 
 
-def _time(path: str, repeat: int) -> float:
+def _best(fn: Callable[[], object], repeat: int) -> float:
     best = float("inf")
     for _ in range(repeat):
         gc.collect()
         t0 = time.perf_counter()
-        load_with_format(path)
+        fn()
         best = min(best, time.perf_counter() - t0)
     return best
+
+
+def _baseline(path: str) -> object:
+    """Linear work on the same bytes: the stdlib parse of the file (json / marshal), or
+    for text and protobuf a copy of every line."""
+    with open(path, "rb") as f:
+        data = f.read()
+    if path.endswith((".json", ".pyisession")):
+        return json.loads(data)
+    if path.endswith(".pstats"):
+        return marshal.loads(data)
+    return [bytes(x) for x in data.split(b"\n")]
+
+
+def _calls(path: str) -> int:
+    """Python function calls made by one load (cProfile): work counted, not timed."""
+    prof = cProfile.Profile()
+    prof.enable()
+    load_with_format(path)
+    prof.disable()
+    return pstats.Stats(prof).total_calls  # type: ignore[attr-defined]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -212,7 +269,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--repeat", type=int, default=2, help="best of N loads (default 2)")
     args = ap.parse_args(argv)
     names = args.only.split(",") if args.only else list(CASES)
-    print(f"{'case':22} {'n':>9} {'MB':>7} {'s':>8}   {'n':>9} {'MB':>7} {'s':>8}   ratio")
+    print(f"{'case':20} {'n':>8} {'MB':>6} {'s':>7}  {'n':>8} {'MB':>6} {'s':>7}  "
+          f"{'ratio':>6} {'base':>6} {'ratio/base':>10} {'calls':>6}")
     with tempfile.TemporaryDirectory(prefix="fk-scaling-") as tmp:
         for name in names:
             gen, small, large, suffix = CASES[name]
@@ -221,11 +279,14 @@ def main(argv: list[str] | None = None) -> int:
                 path = os.path.join(tmp, f"{name}-{n}{suffix}")
                 gen(path, n)
                 mb = os.path.getsize(path) / 1e6
-                row.append((n, mb, _time(path, args.repeat)))
+                t = _best(lambda: load_with_format(path), args.repeat)
+                base = _best(lambda: _baseline(path), args.repeat)
+                row.append((n, mb, t, base, _calls(path)))
                 os.unlink(path)
-            (n1, mb1, t1), (n2, mb2, t2) = row
-            print(f"{name:22} {n1:9,} {mb1:7.2f} {t1:8.3f}   {n2:9,} {mb2:7.2f} {t2:8.3f}   "
-                  f"{t2 / t1:5.1f}x", flush=True)
+            (n1, mb1, t1, b1, c1), (n2, mb2, t2, b2, c2) = row
+            r, rb = t2 / t1, b2 / b1
+            print(f"{name:20} {n1:8,} {mb1:6.2f} {t1:7.3f}  {n2:8,} {mb2:6.2f} {t2:7.3f}  "
+                  f"{r:5.1f}x {rb:5.1f}x {r / rb:9.2f} {c2 / c1:5.1f}x", flush=True)
     return 0
 
 

@@ -66,11 +66,15 @@ def summarize(p: Profile, *, fmt: str | None = None, source: str | os.PathLike |
     threads = []
     counts = np.bincount(p.sample_thread, minlength=len(p.threads)) if p.n_samples else \
         np.zeros(len(p.threads), dtype=np.int64)
+    # per-thread totals in one pass per sample type (a mask per thread was threads x samples)
+    per_thread = np.zeros((len(p.threads), len(p.sample_types)))
+    if p.n_samples:
+        for j in range(len(p.sample_types)):
+            per_thread[:, j] = np.bincount(p.sample_thread, weights=p.values[:, j],
+                                           minlength=len(p.threads))
     for i, t in enumerate(p.threads):
-        m = p.sample_thread == i
-        tot = p.values[m].sum(axis=0) if p.n_samples else np.zeros(len(p.sample_types))
         threads.append({"index": i, "id": t.id, "name": t.name, "pid": t.pid,
-                        "samples": int(counts[i]), "totals": [_num(v) for v in tot]})
+                        "samples": int(counts[i]), "totals": [_num(v) for v in per_thread[i]]})
     out["threads"] = threads
     if p.sample_time is not None and p.n_samples:
         lo, hi = float(p.sample_time.min()), float(p.sample_time.max())

@@ -31,6 +31,8 @@ MAX_DEPTH = 16
 MAX_LONG_DIGITS = 10
 
 _FLAG_REF = 0x80
+_INT32 = struct.Struct("<i")
+_DOUBLE = struct.Struct("<d")
 _PENDING = object()
 
 
@@ -57,7 +59,11 @@ class _Reader:
         return b
 
     def int32(self) -> int:
-        return int(struct.unpack("<i", self.take(4))[0])
+        at = self.pos
+        if at + 4 > len(self.data):
+            raise MarshalError(at, "truncated data (the file ends inside a value)")
+        self.pos = at + 4
+        return _INT32.unpack_from(self.data, at)[0]
 
     def size(self, what: str, min_item: int) -> int:
         at = self.pos
@@ -68,17 +74,41 @@ class _Reader:
         return n
 
     def value(self, depth: int) -> Any:
-        at = self.pos
-        code = self.take(1)[0]
-        flag = code & _FLAG_REF
-        t = chr(code & 0x7F)
-        slot = -1
-        if flag:
-            slot = len(self.refs)
-            self.refs.append(_PENDING)
-        v = self._dispatch(t, at, depth)
-        if flag:
-            self.refs[slot] = v
+        data, at = self.data, self.pos
+        if at >= len(data):
+            raise MarshalError(at, "truncated data (the file ends inside a value)")
+        code = data[at]
+        self.pos = at + 1
+        t = code & 0x7F
+        # the common pstats values first, without the general dispatch
+        if t == 0x72:  # 'r': a back-reference
+            i = self.int32()
+            if not 0 <= i < len(self.refs) or self.refs[i] is _PENDING:
+                raise MarshalError(at, f"reference {i} to an object not yet read")
+            return self.refs[i]  # a reference is never itself remembered (as in CPython)
+        elif t == 0x7A or t == 0x5A:  # 'z'/'Z': short ASCII string
+            if at + 1 >= len(data):
+                raise MarshalError(at, "truncated data (the file ends inside a value)")
+            n = data[at + 1]
+            self.pos = at + 2
+            v = self._text(n, at)
+        elif t == 0x69:  # 'i'
+            v = self.int32()
+        elif t == 0x67:  # 'g'
+            if at + 9 > len(data):
+                raise MarshalError(at, "truncated data (the file ends inside a value)")
+            v = _DOUBLE.unpack_from(data, at + 1)[0]
+            self.pos = at + 9
+        else:
+            if code & _FLAG_REF:  # containers reserve their slot before their items
+                slot = len(self.refs)
+                self.refs.append(_PENDING)
+                v = self._dispatch(chr(t), at, depth)
+                self.refs[slot] = v
+                return v
+            return self._dispatch(chr(t), at, depth)
+        if code & _FLAG_REF:
+            self.refs.append(v)
         return v
 
     def _dispatch(self, t: str, at: int, depth: int) -> Any:

@@ -375,13 +375,17 @@ def dump(profile: Profile, f: BinaryIO, *, sample_type: str | int | None = None)
     vals = p.values
     allzero = ~(vals != 0).any(axis=1) if p.n_samples else np.zeros(0, dtype=bool)
     out_profiles = []
+    # sample indices grouped by thread, in sample order (one sort, not a mask per thread:
+    # threads x samples was quadratic for perf files with thousands of threads)
+    by_thread = np.argsort(p.sample_thread, kind="stable")
+    bounds = np.searchsorted(p.sample_thread[by_thread], np.arange(len(p.threads) + 1))
     for ti, th in enumerate(p.threads):
-        in_thread = p.sample_thread == ti
+        mine = by_thread[bounds[ti]:bounds[ti + 1]]
         for n, k in enumerate(types):
-            sel = in_thread & (vals[:, k] != 0)
+            sel = vals[mine, k] != 0
             if n == 0:
-                sel |= in_thread & allzero
-            idx = np.nonzero(sel)[0]
+                sel |= allzero[mine]
+            idx = mine[sel]
             if not len(idx):
                 continue
             st = p.sample_types[k]
