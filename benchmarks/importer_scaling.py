@@ -280,7 +280,7 @@ def main(argv: list[str] | None = None) -> int:
                 gen(path, n)
                 mb = os.path.getsize(path) / 1e6
                 t = _best(lambda: load_with_format(path), args.repeat)
-                base = _best(lambda: _baseline(path), args.repeat)
+                base = _best(lambda: _baseline(path), max(5, args.repeat))
                 row.append((n, mb, t, base, _calls(path)))
                 os.unlink(path)
             (n1, mb1, t1, b1, c1), (n2, mb2, t2, b2, c2) = row
