@@ -312,11 +312,13 @@ def _processed_thread(L: _Loader, t: dict, path: str, shared: list | None,
         cat = fr["category"][i] if fr["category"] is not None else None
         impl = fr["implementation"][i] if fr["implementation"] is not None else None
         impl = strings[impl] if isinstance(impl, int) and 0 <= impl < len(strings) else impl
-        fids.append(L.b.frame(name, file, line, "", _kind(categories, cat, file,
-                                                             impl if isinstance(impl, str) else "")))
-    frames = [L.index(v, nfr, f"{path}.stackTable.frame[{i}]")
-              for i, v in enumerate(st["frame"])]  # type: ignore[arg-type]
-    rows = _resolve(L, st["prefix"], [fids[f] for f in frames], path + ".stackTable")  # type: ignore[arg-type, index]
+        kind = _kind(categories, cat, file, impl if isinstance(impl, str) else "")
+        fids.append(L.b.frame(name, file, line, "", kind))
+    frame_col: list = st["frame"]  # type: ignore[assignment]
+    frames = [L.index(v, nfr, f"{path}.stackTable.frame[{i}]") for i, v in enumerate(frame_col)]
+    prefix_col: list = st["prefix"]  # type: ignore[assignment]
+    rows = _resolve(L, prefix_col, [fids[f] for f in frames],  # type: ignore[index]
+                    path + ".stackTable")
     samples = L.obj(t.get("samples"), path + ".samples")
     stacks = L.arr(samples.get("stack"), path + ".samples.stack")
     times = samples.get("time")
