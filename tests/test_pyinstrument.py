@@ -9,6 +9,7 @@ import json
 import pytest
 
 from conftest import DATA, subtree_total
+from flamekit.analysis.uncertainty import effective_samples
 from flamekit.errors import FormatError
 from flamekit.formats import load_with_format, pyinstrument
 from hostile_util import assert_clean_failure, assert_ok, run_isolated
@@ -32,6 +33,8 @@ def test_render_times_match_the_file():
     hot, cold = subtree_total(p, "price_options"), subtree_total(p, "update_risk")
     assert 0.6 < hot / (hot + cold) < 0.8  # cpu_split spends 70 % in price_options
     assert p.meta["sample_count"] == doc["sample_count"]
+    # the printed intervals rest on pyinstrument's samples, not on the render's few nodes
+    assert effective_samples(p) == pytest.approx(doc["sample_count"])
 
 
 def test_session_records_are_samples():

@@ -21,7 +21,8 @@ both read here:
   the file holds them.
 
 Both become samples of the ``wall/seconds`` type (pyinstrument samples wall
-time). Every field is type-checked; a bad one is a :class:`FormatError` naming
+time); ``meta["rate_hz"]`` is ``sample_count`` over the total time, so the 95 %
+intervals flamekit prints rest on pyinstrument's samples. Every field is type-checked; a bad one is a :class:`FormatError` naming
 its JSON path.
 """
 from __future__ import annotations
@@ -124,8 +125,13 @@ def from_json(doc: Any, source: str = "<pyinstrument>") -> Profile:
         if doc.get(key) is not None:
             meta[key] = L.seconds(doc[key], key)
     p = b.build(meta)
-    if not np.isfinite(p.totals()).all():
+    total = float(p.totals()[0]) if p.n_samples else 0.0
+    if not np.isfinite(total):
         raise FormatError(NAME, source, None, "times overflow a 64-bit float when summed")
+    if meta.get("sample_count") and total > 0:
+        # samples per second of profile time: the shares' intervals then rest on the
+        # samples pyinstrument took, not on the number of tree nodes the render kept
+        p.meta["rate_hz"] = meta["sample_count"] / total
     return p
 
 
