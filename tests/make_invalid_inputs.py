@@ -145,3 +145,19 @@ w("scalene", "files_not_an_object.scalene.json", json.dumps(s))
 
 # ---- cpython-collapsed ------------------------------------------------------------
 w("cpython-collapsed", "no_valid_lines.collapsed", "tid:1;main.py:main:1 many\ntid:2;x.py:f:2\n")
+
+# ---- memray --------------------------------------------------------------------
+# from the real captures in tests/data/memray (read with memray's own reader, in a child:
+# its C++ reader segfaults on some corrupt files)
+mem_raw = open(os.path.join(REPO, "memray/1.20.0/mem_known-raw.bin"), "rb").read()
+mem_lz4 = open(os.path.join(REPO, "memray/1.20.0/mem_known.bin"), "rb").read()
+w("memray", "truncated_raw.bin", mem_raw[: len(mem_raw) // 2])
+w("memray", "truncated_lz4.bin", mem_lz4[: len(mem_lz4) // 2])
+w("memray", "header_only.bin", b"memray\x00\x0d\x00\x00\x00")
+w("memray", "garbage_after_magic.bin", b"memray\x00" + bytes((i * 97 + 13) % 256 for i in range(4000)))
+import random  # noqa: E402
+_rng = random.Random(22)  # 20 bytes overwritten: this seed crashes memray 1.20's reader
+_flip = bytearray(mem_raw)
+for _ in range(20):
+    _flip[_rng.randrange(7, len(_flip))] = _rng.randrange(256)
+w("memray", "reader_crash.bin", bytes(_flip))

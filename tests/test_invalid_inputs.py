@@ -43,7 +43,7 @@ def test_cases_exist():
     assert CASES, f"no broken inputs under {INVALID}"
     folders = {p.parent.name for p in CASES}
     want = {"any", "folded", "perf-script", "speedscope", "pprof", "chrome", "austin", "native",
-            "scalene", "cpython-collapsed"}
+            "scalene", "cpython-collapsed", "memray"}
     assert want <= folders, f"formats without broken inputs: {sorted(want - folders)}"
     stray = [p.name for p in INVALID.glob("*/*.expected")
              if not p.with_name(p.name[:-len(".expected")]).is_file()]
