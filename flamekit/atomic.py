@@ -80,6 +80,9 @@ _transaction: _Transaction | None = None
 def all_or_nothing() -> Iterator[None]:
     """Run a command's writes as one unit: on an exception every output written inside is taken back.
 
+    An exception whose ``keeps_outputs`` is true (a diff's exit-3 verdict,
+    :class:`~flamekit.errors.RegressionFound`) keeps them: CI still gets its comment.
+
     Outputs are in place as soon as they are written (later steps may read them);
     the previous content of a replaced file is kept until the block ends, then
     dropped on success or restored on failure. Nested blocks join the outer one;
@@ -92,8 +95,11 @@ def all_or_nothing() -> Iterator[None]:
     t = _transaction = _Transaction()
     try:
         yield
-    except BaseException:
-        t.rollback()
+    except BaseException as e:
+        if getattr(e, "keeps_outputs", False):  # a verdict (RegressionFound, exit 3): outputs stand
+            t.commit()
+        else:
+            t.rollback()
         raise
     else:
         t.commit()

@@ -62,6 +62,11 @@ class RecordError(FlamekitError):
 
 
 class RegressionFound(FlamekitError):
-    """A diff crossed the --fail-on-regression threshold (exit 3)."""
+    """A diff crossed the --fail-on-regression threshold (exit 3).
+
+    A verdict, not a failure: the outputs written before it (the CI comment, the
+    JSON, the page) stand (``keeps_outputs``, honoured by ``atomic.all_or_nothing``).
+    """
 
     exit_code = 3
+    keeps_outputs = True

@@ -116,7 +116,7 @@ def load(path: str | os.PathLike, *, max_decompressed: int | None = None) -> Pro
         raise FormatError(NAME, source, None, f"cannot read: {e.strerror or e}") from None
     if not sniff(head):
         raise FormatError(NAME, source, "offset 0", "not a memray capture (no memray header)")
-    child = _forked.start(_read_guarded, source)
+    child = _forked.start(_read_in_child, source)
     out = _read_guarded(source) if child is None else child.result()
     if out is None:
         raise FormatError(NAME, source, None,
@@ -124,6 +124,20 @@ def load(path: str | os.PathLike, *, max_decompressed: int | None = None) -> Pro
     if isinstance(out, tuple):
         raise FormatError(NAME, source, out[0], out[1])
     return out
+
+
+def _read_in_child(source: str) -> Profile | tuple[str | None, str]:
+    """:func:`_read_guarded` in the forked child, whose stderr is silenced: when memray's
+    reader corrupts the heap, glibc's abort message ("double free or corruption") must not
+    reach the user beside flamekit's one line (``LIBC_FATAL_STDERR_``: not the terminal)."""
+    os.environ["LIBC_FATAL_STDERR_"] = "1"
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, 2)
+        os.close(devnull)
+    except OSError:
+        pass
+    return _read_guarded(source)
 
 
 def _read_guarded(source: str) -> Profile | tuple[str | None, str]:
