@@ -75,3 +75,89 @@ def test_registry_contract():
 def test_bad_rows_option():
     with pytest.raises(ValueError):
         _rows(_profile(), rows="lines")
+
+
+# --- issue 16: formula injection, as a family ---------------------------------------------
+
+_FORMULA = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _hostile_profile(names: list[str], type_name: str):
+    from flamekit.model import ProfileBuilder as PB
+
+    b = PB([SampleType(type_name, "samples")])
+    t = b.thread(1, names[0], 9)
+    root = b.frame("main", "bt.py", 1, "", "python")
+    for i, n in enumerate(names):
+        f = b.frame(n, n, i + 1, n, "python")
+        b.add(b.stack([root, f]), (i + 1,), t)
+    return b.build()
+
+
+def _cells(text: str) -> list[list[str]]:
+    import csv as _csv
+    import io as _io
+
+    return list(_csv.reader(_io.StringIO(text, newline="")))
+
+
+def _is_number(c: str) -> bool:
+    try:
+        float(c)
+        return True
+    except ValueError:
+        return False
+
+
+def _assert_defused(rows: list[list[str]]) -> None:
+    for row in rows:
+        for c in row:
+            assert _is_number(c) or not c.startswith(_FORMULA), (c, row)
+
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as hst  # noqa: E402
+
+_names = hst.lists(hst.tuples(hst.sampled_from(_FORMULA + ("", "'", "x")),
+                              hst.text(min_size=0, max_size=12)).map(lambda t: t[0] + t[1])
+                   .filter(lambda s: s.strip() != ""), min_size=1, max_size=5)
+
+
+@settings(max_examples=40, deadline=None)
+@given(names=_names, first=hst.sampled_from(_FORMULA))
+def test_csv_cells_are_defused_by_default_and_raw_on_request(names, first):
+    import io as _io
+
+    p = _hostile_profile(names, first + "cmd|' /C calc'!A0")
+    for rows in ("stacks", "functions"):
+        buf = _io.BytesIO()
+        csv_export.dump(p, buf, rows=rows)
+        _assert_defused(_cells(buf.getvalue().decode()))
+        raw = _io.BytesIO()
+        csv_export.dump(p, raw, rows=rows, raw=True)
+        got = _cells(raw.getvalue().decode())
+        assert got[0][-1].startswith(first) or got[0][-2].startswith("self_" + first), got[0]
+
+
+def test_top_and_convert_csv_defuse_through_the_cli(tmp_path):
+    import subprocess
+    import sys
+
+    from flamekit import dump as fk_dump
+
+    names = ["=SUM(A1:A9)", "+cmd", "-2+3", "@evil", "\tTAB", "plain"]
+    src = tmp_path / "hostile.json"
+    fk_dump(_hostile_profile(names, "=bad"), src)
+
+    def cli(*args: str) -> str:
+        proc = subprocess.run([sys.executable, "-m", "flamekit", *args], capture_output=True, text=True,
+                              timeout=60)
+        assert proc.returncode == 0, proc.stderr
+        return proc.stdout
+
+    for args in (["top", str(src), "--csv", "-n", "0"], ["convert", str(src), "--to", "csv", "-o", "-"]):
+        _assert_defused(_cells(cli(*args)))
+        raw = _cells(cli(*args, "--csv-raw"))
+        flat = [c for row in raw for c in row]
+        for n in ("=SUM(A1:A9)", "+cmd", "@evil"):
+            assert any(c.startswith(n) for c in flat), (n, flat)

@@ -54,6 +54,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help=f"input format, skipping detection ({readable})")
     p.add_argument("--sample-type", metavar="T",
                    help="keep only this sample type (name or name/unit, e.g. cpu or wall/nanoseconds)")
+    p.add_argument("--csv-raw", action="store_true",
+                   help="CSV: write text cells exactly (default: a cell starting with = + - @ "
+                        "TAB or CR gets a leading ' so spreadsheets never run it as a formula)")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -79,6 +82,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"flamekit: note: {mod.name} holds one value per stack; writing "
               f"{profile.sample_types[0]} (also available: {rest}; pick one with --sample-type)",
               file=sys.stderr)
-    formats.dump(profile, out, mod.name)  # "-": built fully first, a failure writes nothing
+    options = {"raw": True} if args.csv_raw and mod.name == "csv" else {}
+    formats.dump(profile, out, mod.name, **options)  # "-": built fully first, a failure writes nothing
     return 0
 

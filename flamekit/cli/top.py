@@ -69,6 +69,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--hide-libraries", action="store_true",
                    help="fold standard library, site-packages and <frozen> frames into the user "
                         "frames that called them (a note counts what was folded)")
+    p.add_argument("--csv-raw", action="store_true",
+                   help="with --csv: write text cells exactly (default: a cell starting with = + - @ "
+                        "TAB or CR gets a leading ' so spreadsheets never run it as a formula)")
     p.add_argument("--from", metavar="FORMAT", dest="from_format",
                    help="input format, skipping detection")
     add_live_arguments(p)
@@ -148,7 +151,7 @@ def run(args: argparse.Namespace) -> int:
                  f"{row.total_pct:.4f}", st.unit, row.name, row.file, row.line,
                  row.module, row.kind, f"{self_pm[r]:.4f}", f"{total_pm[r]:.4f}"]
                 for r, row in enumerate(df.itertuples(index=False))]
-        write_csv(cols, rows, sys.stdout)
+        write_csv(cols, rows, sys.stdout, raw=args.csv_raw)
         return 0
 
     what = {"function": "functions", "line": "lines", "file": "files"}[args.group]

@@ -43,6 +43,7 @@ profile's validity check runs before a profile is returned.
 from __future__ import annotations
 
 import os
+from typing import Any
 
 from ..atomic import atomic_output
 from ..errors import FlamekitError, FormatError
@@ -187,8 +188,11 @@ def format_for_output(path: str | os.PathLike, fmt: str | None = None) -> Format
 
 
 def dump(profile: Profile, path: str | os.PathLike, fmt: str | None = None, *,
-         sample_type: str | int | None = None) -> str:
-    """Write ``profile`` to ``path`` atomically (gzip when the name ends in .gz); return the format."""
+         sample_type: str | int | None = None, **options: Any) -> str:
+    """Write ``profile`` to ``path`` atomically (gzip when the name ends in .gz); return the format.
+
+    ``options`` go to the format's writer (e.g. ``raw=True`` for CSV).
+    """
     import gzip
 
     f = format_for_output(path, fmt)
@@ -198,7 +202,7 @@ def dump(profile: Profile, path: str | os.PathLike, fmt: str | None = None, *,
     with atomic_output(target, "wb") as out:
         if target.lower().endswith(".gz"):
             with gzip.GzipFile(fileobj=out, mode="wb", mtime=0) as gz:
-                write(profile, gz, sample_type=sample_type)
+                write(profile, gz, sample_type=sample_type, **options)
         else:
-            write(profile, out, sample_type=sample_type)
+            write(profile, out, sample_type=sample_type, **options)
     return f.name

@@ -16,9 +16,11 @@ UTF-8 without BOM, a header row):
   sorted by the first self column, descending.
 
 ``sample_type`` limits either layout to one value column. Integral values are
-written without a decimal point. Function names are untrusted: a text cell
-that starts with ``=``, ``+``, ``-``, ``@``, TAB or CR gets a leading ``'`` so a
-spreadsheet never evaluates it as a formula (OWASP "CSV injection").
+written without a decimal point. Function names, thread names and sample-type
+names are untrusted: by default a text cell (header row included) that starts
+with ``=``, ``+``, ``-``, ``@``, TAB or CR gets a leading ``'`` so a spreadsheet
+never evaluates it as a formula (OWASP "CSV injection"); ``raw=True``
+(``--csv-raw``) writes text exactly, for pandas. Numbers are never changed.
 
 There is no ``sniff``/``load``: CSV is never detected as an input.
 """
@@ -39,9 +41,32 @@ NAME = "csv"
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
-def _cell(s: str) -> str:
-    """Neutralize spreadsheet formulas in an untrusted text cell."""
-    return "'" + s if s.startswith(_FORMULA_START) else s
+def defuse(cell: object) -> object:
+    """Neutralize a spreadsheet formula in an untrusted text cell (OWASP); other values unchanged."""
+    if isinstance(cell, str) and cell.startswith(_FORMULA_START):
+        return "'" + cell
+    return cell
+
+
+def _writer(buf: io.StringIO, raw: bool) -> "_Rows":
+    """A csv writer for ``buf``: text cells defused unless ``raw``, a lone CR always quoted."""
+    return _Rows(buf, raw)
+
+
+class _Rows:
+    """Rows to CSV. Python's writer quotes only the characters of its line terminator
+    (``\n`` here), so a cell holding a CR would split the row for every other reader
+    (and undo the defusing); such a row is written with every field quoted."""
+
+    def __init__(self, buf: io.StringIO, raw: bool) -> None:
+        self._min = csv.writer(buf, lineterminator="\n")
+        self._all = csv.writer(buf, lineterminator="\n", quoting=csv.QUOTE_ALL)
+        self._raw = raw
+
+    def writerow(self, row: list) -> None:
+        cells = row if self._raw else [defuse(c) for c in row]
+        cr = any(isinstance(c, str) and "\r" in c for c in cells)
+        (self._all if cr else self._min).writerow(cells)
 
 
 def _num(x: float) -> str:
@@ -56,13 +81,16 @@ def _esc_frame(name: str) -> str:
 
 
 def dump(profile: Profile, f: BinaryIO, *, sample_type: str | int | None = None,
-         rows: str = "stacks") -> None:
-    """Write ``profile`` as CSV, one row per stack (default) or per function (``rows``)."""
+         rows: str = "stacks", raw: bool = False) -> None:
+    """Write ``profile`` as CSV, one row per stack (default) or per function (``rows``).
+
+    Text cells are defused against formula injection unless ``raw``.
+    """
     p = profile
     cols = list(range(len(p.sample_types))) if sample_type is None \
         else [p.type_index(sample_type)]
     buf = io.StringIO(newline="")
-    w = csv.writer(buf, lineterminator="\n")
+    w = _writer(buf, raw)
     if rows == "stacks":
         _stacks(p, cols, w)
     elif rows == "functions":
@@ -89,8 +117,8 @@ def _stacks(p: Profile, cols: list[int], w) -> None:
         t = p.threads[th]
         fids = p.stack_frames(stack)
         names = [p.frames[i].label() for i in fids]
-        w.writerow([t.id, _cell(t.name), "" if t.pid is None else t.pid, len(fids),
-                    _cell(names[-1]), _cell(";".join(_esc_frame(n) for n in names))]
+        w.writerow([t.id, t.name, "" if t.pid is None else t.pid, len(fids),
+                    names[-1], ";".join(_esc_frame(n) for n in names)]
                    + [_num(v) for v in sums[r]])
 
 
@@ -112,7 +140,7 @@ def _functions(p: Profile, cols: list[int], w) -> None:
     merged = merged.sort_values([header[4], "name", "file"], ascending=[False, True, True],
                                 kind="mergesort")
     for row in merged[header].itertuples(index=False):
-        w.writerow([_cell(str(x)) for x in row[:4]] + [_num(x) for x in row[4:]])
+        w.writerow([str(x) for x in row[:4]] + [_num(x) for x in row[4:]])
 
 
 #: This module's entry in the format registry (see :mod:`flamekit.formats`).

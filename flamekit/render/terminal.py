@@ -229,13 +229,20 @@ def _fit(cols: list[str], rows: list[list[str]], right: frozenset[int], width: i
                 r[i] = r[i][:widths[i] - 1] + "…"
 
 
-def write_csv(columns: Sequence[str], rows: Sequence[Sequence[Any]], stream: IO | None = None) -> None:
-    """Write rows as CSV (RFC 4180 quoting, ``\\r\\n`` line ends); strings are kept exactly."""
+def write_csv(columns: Sequence[str], rows: Sequence[Sequence[Any]], stream: IO | None = None, *,
+              raw: bool = False) -> None:
+    """Write rows as CSV (RFC 4180 quoting, ``\\r\\n`` line ends).
+
+    Text cells that a spreadsheet would run as a formula (``=``, ``+``, ``-``,
+    ``@``, TAB, CR first) get a leading ``'`` unless ``raw``; numbers are kept.
+    """
+    from ..formats.csv_export import defuse
+
     stream = sys.stdout if stream is None else stream
     w = csv.writer(stream, quoting=csv.QUOTE_MINIMAL, lineterminator="\r\n")
-    w.writerow(columns)
+    w.writerow(columns if raw else [defuse(c) for c in columns])
     for r in rows:
-        w.writerow(r)
+        w.writerow(r if raw else [defuse(c) for c in r])
 
 
 def print_sections(sections: Sequence[tuple[str, Sequence[tuple[str, str]]]],
