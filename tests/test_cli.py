@@ -263,8 +263,9 @@ def test_top_csv_round_trips_hostile_names(tmp_path: Path) -> None:
     fmt = writable_multi_format()
     path = tmp_path / ("hostile.json" if fmt == "native" else "hostile.speedscope.json")
     _hostile_profile(path, fmt)
-    proc = subprocess.run([sys.executable, "-m", "flamekit", "top", str(path), "-n", "0", "--csv"],
-                          capture_output=True, timeout=TIMEOUT, cwd=ROOT)
+    # --csv-raw: exact text for pandas (the default defuses formula cells: test_csv_export)
+    proc = subprocess.run([sys.executable, "-m", "flamekit", "top", str(path), "-n", "0", "--csv",
+                           "--csv-raw"], capture_output=True, timeout=TIMEOUT, cwd=ROOT)
     assert proc.returncode == 0, proc.stderr
     text = proc.stdout.decode("utf-8")
     rows = csv_rows(text)
@@ -278,7 +279,7 @@ def test_top_csv_round_trips_hostile_names(tmp_path: Path) -> None:
     old = sys.stdout
     sys.stdout = buf
     try:
-        assert cli.main(["top", str(path), "-n", "0", "--csv", "--sample-type", "wall"]) == 0
+        assert cli.main(["top", str(path), "-n", "0", "--csv", "--csv-raw", "--sample-type", "wall"]) == 0
     finally:
         sys.stdout = old
     rows = csv_rows(buf.getvalue())
