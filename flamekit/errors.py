@@ -61,6 +61,12 @@ class RecordError(FlamekitError):
     exit_code = 1
 
 
+class RecordInterrupted(RecordError):
+    """A signal stopped a recording before its first sample: nothing to write (exit 128+N: 130 for Ctrl-C)."""
+
+    exit_code = 130
+
+
 class RegressionFound(FlamekitError):
     """A diff crossed the --fail-on-regression threshold (exit 3).
 

@@ -204,7 +204,11 @@ def entry() -> None:
     registers no exit handlers; ``FLAMEKIT_NO_FAST_EXIT=1`` restores the usual
     exit (for tools that hook interpreter shutdown, such as coverage).
     """
-    code = main()
+    try:
+        code = main()
+    except KeyboardInterrupt:  # Ctrl-C while the command modules still load: no traceback
+        print("flamekit: interrupted", file=sys.stderr)
+        code = 130
     if os.environ.get("FLAMEKIT_NO_FAST_EXIT"):
         sys.exit(code)
     try:

@@ -36,7 +36,7 @@ import datetime as _dt
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..errors import FlamekitError, FormatError, RecordError, UsageError
+from ..errors import FlamekitError, FormatError, RecordError, RecordInterrupted, UsageError
 from ..model import Profile
 from . import (RecordOptions, Recorder, ResourceSampler, check_pid, command_interpreter, get_recorder,
                host_meta, interpreter_version, process_python_version, redact_argv, target_meta)
@@ -64,6 +64,8 @@ class Session:
     notes: list[str] = field(default_factory=list)
     meta: dict[str, Any] = field(default_factory=dict)  # backend facts for the profile
     stop_signal: str | None = None         # SIGINT/SIGTERM/SIGHUP that stopped the recording
+    interrupts: list[float] = field(default_factory=list)  # times of SIGINT/SIGTERM/SIGHUP received
+    signums: list[int] = field(default_factory=list)       # and which signal each was
 
     @property
     def attach(self) -> bool:
@@ -189,10 +191,23 @@ def run_recording(opts: RecordOptions) -> Recording:
                 rate=int(opts.rate or rec.DEFAULT_RATE), command=list(opts.command or []) or None,
                 interpreter=interp, python_version=pyver, target_pid=opts.pid,
                 env=dict(opts.env) if opts.env else None)
+    # SIGINT is caught from here on (not only while the tool runs): a Ctrl-C during start-up
+    # then stops the recording like any other, instead of leaving a launched command behind
+    # SIGTERM (a service manager) and SIGHUP (a closed SSH session) stop the recording as
+    # Ctrl-C does: what was sampled is kept
+    old: list = []
+    if threading.current_thread() is threading.main_thread():
+        def on_signal(signum, frame):  # noqa: ARG001
+            s.interrupts.append(time.monotonic())
+            s.signums.append(signum)
+        for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+            old.append((sig, signal.signal(sig, on_signal)))
     try:
         rec.prepare(s)
         return _run(s, tmeta)
     finally:
+        for sig, handler in old:
+            signal.signal(sig, handler)
         shutil.rmtree(workdir, ignore_errors=True)
 
 
@@ -260,6 +275,9 @@ def _run(s: Session, tmeta: dict[str, Any]) -> Recording:
     with open(log_path, "rb") as f:
         log_text = f.read(2_000_000).decode("utf-8", "replace")
     problem = rec.diagnose(s, tool_rc, log_text)
+    if problem and stopped_by == "interrupt":  # Ctrl-C before the tool had anything to write
+        raise _interrupted(s, f"interrupted after {elapsed:.1f} s, before {s.backend} wrote any sample; "
+                              f"no profile written")
     if problem:
         raise RecordError(problem)
     path, fmt = rec.collect(s, tool_rc, log_text)
@@ -269,7 +287,7 @@ def _run(s: Session, tmeta: dict[str, Any]) -> Recording:
     from ..formats import load_with_format, names
 
     if os.path.getsize(path) == 0:  # e.g. perf script of an idle target: nothing on CPU
-        raise RecordError(_no_samples(s, elapsed, stopped_by, exit_code))
+        raise _no_samples(s, elapsed, stopped_by, exit_code)
     try:
         if hasattr(rec, "load"):  # a recorder that reads its tool's output with options
             profile, fmt_name = rec.load(s, path), fmt
@@ -277,10 +295,10 @@ def _run(s: Session, tmeta: dict[str, Any]) -> Recording:
             profile, fmt_name = load_with_format(path, fmt if fmt in names() else None)
     except FormatError as e:
         if not s.attach and exit_code:  # e.g. scalene's stub JSON for a program that failed at once
-            raise RecordError(_no_samples(s, elapsed, stopped_by, exit_code)) from None
+            raise _no_samples(s, elapsed, stopped_by, exit_code) from None
         raise RecordError(f"could not read {s.backend}'s output: {e.reason}") from None
     if profile.n_samples == 0 or not profile.totals().any():
-        raise RecordError(_no_samples(s, elapsed, stopped_by, exit_code))
+        raise _no_samples(s, elapsed, stopped_by, exit_code)
     profile = tidy_profile(profile, s.target_pid)
     meta = dict(profile.meta)
     meta.update(hmeta)
@@ -331,7 +349,7 @@ def _tee(src, log, tool_line) -> None:
         src.close()
 
 
-def _no_samples(s: Session, elapsed: float, stopped_by: str, exit_code: int | None) -> str:
+def _no_samples(s: Session, elapsed: float, stopped_by: str, exit_code: int | None) -> RecordError:
     name = None
     if s.attach:
         try:
@@ -340,26 +358,25 @@ def _no_samples(s: Session, elapsed: float, stopped_by: str, exit_code: int | No
             name = psutil.Process(s.target_pid).name()
         except Exception:  # gone, or not ours to read: the pid alone says enough
             name = None
-    return no_samples_message(s.backend, attach=s.attach, pid=s.target_pid, name=name,
-                              python=bool(s.python_version), elapsed=elapsed, stopped_by=stopped_by,
-                              exit_code=exit_code, idle=s.opts.idle)
+    msg = no_samples_message(s.backend, attach=s.attach, pid=s.target_pid, name=name,
+                             python=bool(s.python_version), elapsed=elapsed, stopped_by=stopped_by,
+                             exit_code=exit_code, idle=s.opts.idle)
+    return _interrupted(s, msg) if stopped_by == "interrupt" else RecordError(msg)
+
+
+def _interrupted(s: Session, msg: str) -> RecordInterrupted:
+    """Return the error for a recording stopped by a signal before its first sample (exit 128+N)."""
+    e = RecordInterrupted(msg)
+    if s.signums:
+        e.exit_code = 128 + int(s.signums[0])
+    return e
 
 
 def _watch(s: Session, sampler: ResourceSampler | None, t0: float) -> str:
     """Wait for the tool while showing progress; handle Ctrl-C and the deadline. Return why it stopped."""
     opts, tool = s.opts, s.tool
     assert tool is not None
-    interrupts: list[float] = []
-    signums: list[int] = []
-    old: list = []
-    if threading.current_thread() is threading.main_thread():
-        def on_sigint(signum, frame):  # noqa: ARG001
-            interrupts.append(time.monotonic())
-            signums.append(signum)
-        # SIGTERM (a service manager) and SIGHUP (a closed SSH session) stop the
-        # recording as Ctrl-C does: what was sampled is kept
-        for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
-            old.append((sig, signal.signal(sig, on_sigint)))
+    interrupts, signums = s.interrupts, s.signums
     deadline = t0 + opts.duration if opts.duration else None
     grouped = not (s.attach or s.target is not None)  # tool shares our process group
     signalled = 0
@@ -400,8 +417,6 @@ def _watch(s: Session, sampler: ResourceSampler | None, t0: float) -> str:
             # the tool stopped on its own (py-spy's -d) while the target runs on
             stopped_by = "duration" if opts.duration else "tool-exit"
     finally:
-        for sig, handler in old:
-            signal.signal(sig, handler)
         if signums:
             s.stop_signal = signal.Signals(signums[0]).name
         display.close(time.monotonic() - t0, stopped_by)

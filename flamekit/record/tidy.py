@@ -98,7 +98,7 @@ def no_samples_message(backend: str, *, attach: bool, pid: int | None, name: str
     """Return the one-line error for a recording that holds no sample, saying why."""
     who = f"pid {pid}" + (f" ({name})" if name else "") if attach else "the command"
     head = f"{backend} recorded 0 samples of {who} in {elapsed:.1f} s"
-    if stopped_by == "interrupt" and elapsed < 1.0:
+    if stopped_by == "interrupt":
         why = "interrupted before the first sample"
     elif not attach and exit_code is not None and stopped_by == "target-exit":
         why = f"the command exited (status {exit_code}) before the first sample"
