@@ -285,12 +285,12 @@ def test_markdown_table_and_hostile_names_stay_in_their_cells():
     md, tokens, rows = _tables(text)
     assert rows, "no table rendered"
     assert all(len(r) == 7 for r in rows), [len(r) for r in rows]
-    names = {r[0][0] for r in rows}
+    names = {r[3][0] for r in rows}
     for n in HOSTILE:
-        assert n.replace("\n", "⏎").replace("@", "@\u200b") in names, n
-    for r in rows:
-        for text_, kinds in r[:2]:  # function and file cells: plain text only
-            assert kinds <= {"text"}, kinds   # no html, links, code, emphasis
+        assert n.replace("\n", "⏎") in names, n
+    for r in (r for r in rows if r[3][0] != "Function"):
+        for text_, kinds in r[3:5]:  # function and file cells: one code span, nothing else
+            assert kinds <= {"code_inline"} or text_ == "–", (text_, kinds)
     html = md.render(text)
     assert "<script>" not in html and "<img" not in html and "<a " not in html
     assert html.count("<table>") >= 2
@@ -316,13 +316,13 @@ def test_json_document_is_plain_json_with_documented_fields():
     doc = json.loads(text)
     assert doc["schema"] == "flamekit-diff" and doc["version"] == 1
     assert set(doc) >= {"verdict", "options", "normalization", "statistics", "base", "head",
-                        "counts", "regressions", "functions", "functions_omitted"}
+                        "counts", "regressions", "functions", "functions_omitted", "run_time"}
     f = doc["functions"][0]
     assert set(f) == {"name", "file", "line", "module", "kind", "status", "base_self", "head_self",
                       "delta_self", "base_total", "head_total", "delta_total", "ratio", "p_value",
                       "q_value", "p_value_self", "q_value_self", "p_value_total", "q_value_total",
                       "base_value", "head_value", "tested", "significant", "regression",
-                      "improvement"}
+                      "improvement", "status_text", "delta_s_per_run"}
     assert {x["name"] for x in doc["functions"]} >= set(HOSTILE)
     new = diff(prof(BASE), prof({**BASE, ("main", "z"): 100}))
     z = [x for x in diff_json.to_dict(new)["functions"] if x["name"] == "z"][0]

@@ -90,6 +90,7 @@ class RunInfo:
     effective_samples: float
     duration_s: float | None
     frames_normalized: int = 0
+    git: dict[str, str] | None = None  # {"commit", "ref"} from meta (flamekit compare, git_commit)
 
 
 @dataclass
@@ -261,6 +262,16 @@ def _meta_float(meta: dict, keys: Sequence[str]) -> float | None:
         v = meta.get(k)
         if isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) and v > 0:
             return float(v)
+    return None
+
+
+def run_git(meta: dict) -> dict[str, str] | None:
+    """Return ``{"commit", "ref"}`` of a run from its meta (``compare`` or ``git_commit``), or None."""
+    c = meta.get("compare")
+    if isinstance(c, dict) and c.get("commit"):
+        return {"commit": str(c["commit"]), "ref": str(c.get("ref") or "")}
+    if meta.get("git_commit"):
+        return {"commit": str(meta["git_commit"]), "ref": str(meta.get("git_ref") or "")}
     return None
 
 
@@ -905,7 +916,7 @@ def prepare_run(p: Profile, *, by: str = "function", normalize: bool = True,
         changed = {}
     values = p.values[:, k] if p.n_samples else np.zeros(0)
     info = RunInfo(source, float(values.sum()), _effective(st, values, p.meta), run_duration(p),
-                   sum(changed.values()))
+                   sum(changed.values()), run_git(p.meta))
     keys, fk = _frame_keys(p.frames, by)
     if not p.n_stacks:
         return _finish(info, st, by, normalize, changed, keys, None, values)
@@ -944,7 +955,7 @@ def prepare_paths(sp: StackPaths, *, by: str = "function", normalize: bool = Tru
     values = sp.values[:, k] if sp.n_paths else np.zeros(0)
     # (effective samples of a count unit are its total; folded counts are the only paths yet)
     info = RunInfo(source, float(values.sum()), _effective(st, values, sp.meta),
-                   _meta_float(sp.meta, _DURATION_KEYS), sum(changed.values()))
+                   _meta_float(sp.meta, _DURATION_KEYS), sum(changed.values()), run_git(sp.meta))
     keys, fk = _frame_keys(frames, by)
     if not sp.n_paths:
         return _finish(info, st, by, normalize, changed, keys, None, values)

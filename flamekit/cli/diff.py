@@ -70,6 +70,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--hide-libraries", action="store_true",
                    help="fold standard library, site-packages and <frozen> frames into the user "
                         "frames that called them, in both sides (a note counts what was folded)")
+    p.add_argument("--show-startup", action="store_true",
+                   help="list interpreter start-up frames (importlib bootstrap, site, runpy) "
+                        "one by one in the Markdown table instead of one start-up row")
     p.add_argument("--title", metavar="T", help="title of the HTML page and comment")
     p.add_argument("--from", metavar="FORMAT", dest="from_format",
                    help="input format, skipping detection")
@@ -258,7 +261,7 @@ def run(args: argparse.Namespace) -> int:
     if args.output and html_child is None:
         _write_page(res, args.output, title)
     if args.markdown:
-        markdown.write(res, args.markdown, title=title)
+        markdown.write(res, args.markdown, title=title, show_startup=args.show_startup)
     if args.json:
         diff_json.write(res, args.json)
     if html_child is not None:

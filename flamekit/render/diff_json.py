@@ -16,6 +16,7 @@ import pandas as pd
 
 from ..analysis.diff import DiffResult, SideInfo
 from ..atomic import write_output
+from . import diff_words as words
 
 SCHEMA = "flamekit-diff"
 SCHEMA_VERSION = 1
@@ -32,7 +33,8 @@ def _num(x: Any) -> float | None:
 
 
 def _side(side: SideInfo) -> dict[str, Any]:
-    return {"sample_type": {"name": side.sample_type.name, "unit": side.sample_type.unit},
+    return {"name": words.side_name(side),
+            "sample_type": {"name": side.sample_type.name, "unit": side.sample_type.unit},
             "runs": [{"source": r.source, "total": _num(r.total),
                       "effective_samples": _num(r.effective_samples),
                       "duration_s": None if r.duration_s is None else _num(r.duration_s),
@@ -81,6 +83,18 @@ def function_rows(result: DiffResult, limit: int | None = None, status: str | No
     cols = [_column(t, c, kind) for c, kind in spec]
     if keys:
         names[-1] = "key"
+    o = result.options
+    times = words.run_times(result)
+    names += ["status_text", "delta_s_per_run"]
+    cols.append([words.status_text(r, o.metric, o.alpha, o.min_delta)
+                 for r in t[["delta_" + o.metric, "q_value", "status", "regression",
+                             "improvement", "significant"]].to_dict("records")])
+    if times is None:
+        cols.append([None] * len(t))
+    else:
+        bh = (t["head_" + o.metric].to_numpy(dtype=np.float64) * times.head_s
+              - t["base_" + o.metric].to_numpy(dtype=np.float64) * times.base_s) / 100.0
+        cols.append([_num(x) for x in bh.tolist()])
     return [dict(zip(names, vals)) for vals in zip(*cols)]
 
 
@@ -89,6 +103,7 @@ def to_dict(result: DiffResult, limit: int | None = None) -> dict[str, Any]:
     o = result.options
     rows = function_rows(result, limit)
     regs = result.regressions()
+    times = words.run_times(result)
     return {
         "schema": SCHEMA,
         "version": SCHEMA_VERSION,
@@ -111,8 +126,12 @@ def to_dict(result: DiffResult, limit: int | None = None) -> dict[str, Any]:
         "base": _side(result.base),
         "head": _side(result.head),
         "counts": result.counts(),
-        "regressions": [{"name": n, "file": f, "line": int(ln)} for n, f, ln in
-                        zip(regs["name"], regs["file"], regs["line"])],
+        "run_time": None if times is None else times.to_dict(),
+        "regressions": [{"name": r["name"], "file": r["file"], "line": int(r["line"]),
+                         "delta_pp": _num(r["delta_" + o.metric]), "q_value": _num(r["q_value"]),
+                         "delta_s_per_run": None if times is None else
+                         _num(words.row_seconds(r, o.metric, times))}
+                        for r in regs.to_dict("records")],
         "functions": rows,
         "functions_omitted": int(len(result.table) - len(rows)),
     }

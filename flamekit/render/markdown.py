@@ -21,6 +21,7 @@ import pandas as pd
 
 from ..analysis.diff import DiffResult, SideInfo
 from ..atomic import write_output
+from . import diff_words as words
 
 MARKER = "<!-- flamekit-diff -->"
 #: GitHub refuses comments over 65,536 characters; stay well below.
@@ -53,63 +54,117 @@ def cell(text: Any, limit: int = _NAME_MAX, keep_end: bool = False) -> str:
     return s or "\u200b"
 
 
+_BIDI = re.compile("[\u200e\u200f\u202a-\u202e\u2066-\u2069\u061c]")
+
+
+def code(text: Any, limit: int = _NAME_MAX, keep_end: bool = False) -> str:
+    """Return ``text`` as an inert code span for a GFM table cell.
+
+    One line (newlines become ``⏎``), at most ``limit`` characters (cut with
+    ``…``; from the left when ``keep_end``), control and bidirectional-override
+    characters replaced, fenced by one more backtick than the longest run of
+    backticks inside (CommonMark code spans; a space pads a name that starts or
+    ends with a backtick), and ``|`` escaped so it cannot end the cell. Nothing
+    else is escaped: inside a code span Markdown and HTML are literal text, so
+    the name stays greppable.
+    """
+    s = _NEWLINES.sub("⏎", str(text))
+    s = _CONTROL.sub("\ufffd", s)
+    s = _BIDI.sub("\ufffd", s)
+    if not s:
+        return "–"
+    if len(s) > limit:
+        s = ("…" + s[-(limit - 1):]) if keep_end else (s[:limit - 1] + "…")
+    run = max((len(m) for m in re.findall("`+", s)), default=0)
+    fence = "`" * (run + 1)
+    if s.startswith("`") or s.endswith("`") or (s.startswith(" ") and s.endswith(" ")):
+        s = f" {s} "
+    return f"{fence}{s.replace('|', chr(92) + '|')}{fence}"
+
+
+def _plain(text: str) -> str:
+    """flamekit's own prose: only ``<``, ``&``, ``|`` and backticks made inert."""
+    return str(text).replace("&", "&amp;").replace("<", "&lt;").replace("|", "\\|").replace("`", "'")
+
+
 def _pct(x: float) -> str:
     return f"{x:.2f}" if math.isfinite(x) else "–"
 
 
-def _q(q: float) -> str:
-    if not math.isfinite(q):
-        return "–"
-    if q < 0.001:
-        return f"{q:.1e}"
-    return f"{q:.3f}"
+_ICONS = {"slower": "🔴 slower", "faster": "🔵 faster"}
 
 
-def _row(r: pd.Series, metric: str, show_line: bool) -> str:
-    name = cell(r["name"])
-    file = cell(r["file"], _FILE_MAX, keep_end=True) if r["file"] else "–"
+def _status_cell(r: pd.Series, o: Any) -> str:
+    if r["kind"] == "startup":
+        return f"start-up ({int(r['startup_functions'])} functions)"
+    text = words.status_text(r, o.metric, o.alpha, o.min_delta)
+    head = text.split(" (", 1)[0]
+    return _ICONS.get(head, head)
+
+
+def _row(r: pd.Series, o: Any, show_line: bool, times: words.RunTimes | None,
+         root: str | None) -> str:
+    metric = o.metric
+    name = code(r["name"])
+    fl = words.short_path(r["file"], root) if r["file"] else ""
+    file = code(fl, _FILE_MAX, keep_end=True) if fl else "–"
     if show_line and int(r["line"]):
         file += f":{int(r['line'])}"
-    sig = "**yes**" if r["significant"] else "no"
-    return (f"| {name} | {file} | {_pct(r['base_' + metric])} | {_pct(r['head_' + metric])} | "
-            f"{r['delta_' + metric]:+.2f} | {r['status']} | {_q(r['q_value'])} {sig} |")
+    q = "–" if r["kind"] == "startup" else words.fmt_q(float(r["q_value"]))
+    if r["significant"]:
+        q = f"**{q}**"
+    cells = [_status_cell(r, o), f"{r['delta_' + metric]:+.2f}"]
+    if times is not None:
+        sec = words.row_seconds(r, metric, times)
+        cells.append(f"{sec:+.3f}" if sec is not None else "–")
+    cells += [q, name, file, _pct(r["base_" + metric]), _pct(r["head_" + metric])]
+    return "| " + " | ".join(cells) + " |"
 
 
-def _table(rows: pd.DataFrame, metric: str, show_line: bool) -> list[str]:
-    head = ["| Function | File | Base % | Head % | Δ pp | Status | q (significant) |",
-            "|---|---|--:|--:|--:|---|---|"]
-    return head + [_row(r, metric, show_line) for _, r in rows.iterrows()]
+def _table(rows: pd.DataFrame, o: Any, show_line: bool, times: words.RunTimes | None,
+           root: str | None) -> list[str]:
+    cols = ["Status", "Δ pp"] + (["Δ s/run"] if times is not None else []) + \
+        ["q", "Function", "File", "Base %", "Head %"]
+    align = ["---", "--:"] + (["--:"] if times is not None else []) + \
+        ["--:", "---", "---", "--:", "--:"]
+    head = ["| " + " | ".join(cols) + " |", "|" + "|".join(align) + "|"]
+    return head + [_row(r, o, show_line, times, root) for _, r in rows.iterrows()]
 
 
 def verdict_line(result: DiffResult) -> str:
-    """Return the one-line verdict (Markdown, names escaped)."""
+    """Return the one-line verdict (Markdown, names in code spans)."""
     o = result.options
     regs, imps = result.regressions(), result.improvements()
     crit = f"q ≤ {o.alpha:g} and |Δ| ≥ {o.min_delta:g} pp of {o.metric} time"
+    times = words.run_times(result)
+    run = f" Run time: {times.text()}." if times is not None else ""
     if len(regs):
         w = regs.iloc[0]
+        sec = words.row_seconds(w, o.metric, times)
+        secs = f", {words.fmt_s(sec, sign=True)} per run" if sec is not None else ""
         return (f"🔴 **Regression**: {len(regs)} function(s) got slower ({crit}); worst: "
-                f"{cell(w['name'])} {w['delta_' + o.metric]:+.2f} pp ({w['status']}). "
-                f"{len(imps)} improvement(s).")
+                f"{code(w['name'])} {w['delta_' + o.metric]:+.2f} pp{secs} ({w['status']}, "
+                f"q {words.fmt_q(float(w['q_value']))}). {len(imps)} improvement(s).{run}")
     if len(imps):
         b = imps.iloc[0]
-        return (f"🟢 **Improvement**: {len(imps)} function(s) got faster ({crit}); best: "
-                f"{cell(b['name'])} {b['delta_' + o.metric]:+.2f} pp. No regression.")
-    return f"⚪ **No significant change** ({crit})."
+        return (f"🔵 **Improvement**: {len(imps)} function(s) got faster ({crit}); best: "
+                f"{code(b['name'])} {b['delta_' + o.metric]:+.2f} pp. No regression.{run}")
+    return f"⚪ **No significant change** ({crit}).{run}"
 
 
-def _side_text(side: SideInfo) -> str:
+def _side_text(side: SideInfo, seconds: float | None) -> str:
     tot = sum(r.total for r in side.runs)
     n = sum(r.effective_samples for r in side.runs)
-    return (f"{side.n_runs} run{'s' if side.n_runs != 1 else ''}, {tot:,.0f} "
-            f"{cell(side.sample_type.unit, 40)} (≈{n:,.0f} samples)")
+    secs = f", {words.fmt_s(seconds)} per run" if seconds is not None else ""
+    return (f"{code(words.side_name(side), 120)} ({side.n_runs} run{'s' if side.n_runs != 1 else ''}, "
+            f"{tot:,.0f} {cell(side.sample_type.unit, 40)}, ≈{n:,.0f} samples{secs})")
 
 
 def _method(result: DiffResult) -> list[str]:
     o = result.options
     if result.method == "binomial":
         test = (f"one run per side: two-proportion z test under the sampling model, variance × "
-                f"{result.dispersion:.2f} for over-dispersion ({cell(result.dispersion_source, 200)})")
+                f"{result.dispersion:.2f} for over-dispersion ({_plain(result.dispersion_source)})")
     else:
         test = ("several runs per side: Welch's t on per-run shares (variance never below "
                 "the sampling variance)")
@@ -123,7 +178,7 @@ def _method(result: DiffResult) -> list[str]:
     names = result.normalization
     if names["names_enabled"]:
         ch_b, ch_h = names["frames_changed"]["base"], names["frames_changed"]["head"]
-        rules = ", ".join(f"{cell(r['name'], 40)} ({ch_b.get(r['name'], 0)}/"
+        rules = ", ".join(f"{code(r['name'], 40)} ({ch_b.get(r['name'], 0)}/"
                           f"{ch_h.get(r['name'], 0)})" for r in names["rules"])
         lines.append(f"- Name normalization on (frames changed base/head): {rules}. "
                      "Turn off with `--no-normalize-names`.")
@@ -133,32 +188,45 @@ def _method(result: DiffResult) -> list[str]:
 
 
 def render(result: DiffResult, *, title: str = "flamekit diff", artifact_note: str = "",
-           max_chars: int = MAX_CHARS, top: int = TOP_ROWS, min_detail_pp: float = 0.1) -> str:
-    """Return the PR comment for a diff result (at most ``max_chars`` characters)."""
+           max_chars: int = MAX_CHARS, top: int = TOP_ROWS, min_detail_pp: float = 0.1,
+           show_startup: bool = False, root: str | None = None) -> str:
+    """Return the PR comment for a diff result (at most ``max_chars`` characters).
+
+    The long table lists only rows whose judged |Δ| meets ``min_detail_pp``;
+    interpreter start-up frames are one row unless ``show_startup``. Paths are
+    shortened relative to ``root`` (default: the git repository around the
+    working directory) or ``site-packages/``.
+    """
     o = result.options
-    metric = o.metric
     show_line = o.by == "line"
+    if root is None:
+        root = words.repo_root()
+    times = words.run_times(result)
     head = [MARKER, f"### {cell(title, 120)}", "", verdict_line(result), "",
-            f"Base: {_side_text(result.base)} · Head: {_side_text(result.head)} · "
-            f"sample type {cell(str(result.base.sample_type), 60)}", ""]
+            f"Base: {_side_text(result.base, times.base_s if times else None)} · "
+            f"Head: {_side_text(result.head, times.head_s if times else None)} · "
+            f"sample type {code(str(result.base.sample_type), 60)}", ""]
     regs = result.regressions().head(top)
     imps = result.improvements().head(top)
     body: list[str] = []
     if len(regs):
-        body += [f"#### Regressions (top {len(regs)})", ""] + _table(regs, metric, show_line) + [""]
+        body += [f"#### Regressions (top {len(regs)})", ""] + \
+            _table(regs, o, show_line, times, root) + [""]
     if len(imps):
-        body += [f"#### Improvements (top {len(imps)})", ""] + _table(imps, metric, show_line) + [""]
+        body += [f"#### Improvements (top {len(imps)})", ""] + \
+            _table(imps, o, show_line, times, root) + [""]
     t = result.table
-    detail = t[(t["delta_self"].abs() >= min_detail_pp) | (t["delta_total"].abs() >= min_detail_pp)]
+    detail = words.detail_rows(result, min_detail_pp, show_startup)
     method = ["<details><summary>Method</summary>", ""] + _method(result) + ["", "</details>", ""]
     tail = ([artifact_note, ""] if artifact_note else []) + \
         [f"<sub>flamekit diff · {len(t)} functions compared</sub>", ""]
+    startup = "" if show_startup else "; interpreter start-up frames grouped into one row"
 
     def build(n: int) -> str:
         rows = detail.head(n)
-        det = [f"<details><summary>All changes ({len(detail)} functions with |Δ| ≥ "
-               f"{min_detail_pp:g} pp)</summary>", ""]
-        det += _table(rows, metric, show_line) if len(rows) else ["(none)"]
+        det = [f"<details><summary>All changes ({len(detail)} rows with |Δ {o.metric}| ≥ "
+               f"{min_detail_pp:g} pp{startup})</summary>", ""]
+        det += _table(rows, o, show_line, times, root) if len(rows) else ["(none)"]
         if n < len(detail):
             det += ["", f"… {len(detail) - n} more rows left out to stay under "
                         f"{max_chars:,} characters; see the JSON or HTML output."]

@@ -282,20 +282,28 @@ def diff_summary(result: DiffResult, limit: int = 15) -> str:
     most ``limit``; names and files go through :func:`safe_text` like every
     other terminal output.
     """
-    m = result.options.metric
+    from . import diff_words as words
+
+    o = result.options
+    m = o.metric
     out = [f"flamekit diff: {result.verdict} ({result.base.n_runs} base run(s), "
-           f"{result.head.n_runs} head run(s), {result.method}, by {result.options.by}, "
-           f"{m} time)"]
+           f"{result.head.n_runs} head run(s), {result.method}, by {o.by}, {m} time)",
+           f"  base: {safe_text(words.side_name(result.base), 120)}",
+           f"  head: {safe_text(words.side_name(result.head), 120)}"]
+    times = words.run_times(result)
+    if times is not None:
+        out.append(f"  run time: {times.text()}")
     t = result.table
     rows = t[t["regression"] | t["improvement"]]
     if not len(rows):
         rows = t.head(5)
     for r in rows.head(limit).to_dict("records"):
         name = safe_text(r["name"], 80)
-        loc = elide_left(safe_text(r["file"], None), 60)
-        out.append(f"  {safe_text(r['status']):9} {r['delta_' + m]:+7.2f} pp  "
-                   f"{r['base_' + m]:6.2f}% -> {r['head_' + m]:6.2f}%  q={r['q_value']:.2g}  "
-                   f"{name}  {loc}")
+        loc = elide_left(safe_text(words.short_path(r["file"]), None), 60)
+        sec = words.row_seconds(r, m, times)
+        secs = f" ({sec:+.2f} s/run)" if sec is not None else ""
+        out.append(f"  {words.status_text(r, m, o.alpha, o.min_delta)}{secs}  "
+                   f"{r['base_' + m]:6.2f}% -> {r['head_' + m]:6.2f}%  {name}  {loc}")
     return "\n".join(out) + "\n"
 
 

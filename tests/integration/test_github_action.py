@@ -281,7 +281,7 @@ def test_action_steps_on_a_regressing_pull_request(tmp_path, fake_github):
     outdir = Path(outs["outdir"])
     assert sorted(p.name for p in outdir.iterdir()) == ["comment.md", "diff.html", "diff.json", "pr.json"]
     text = summary.read_text()
-    assert text.startswith("<!-- flamekit-diff -->") and "slow\\_risk\\_check" in text
+    assert text.startswith("<!-- flamekit-diff -->") and "`slow_risk_check`" in text
     assert f"main \\({base[:7]}\\)" in text and f"pull\\/7\\/merge \\({merge[:7]}\\)" in text
     doc = json.loads((outdir / "diff.json").read_text())
     assert doc["compare"]["base"]["commit"] == base and doc["compare"]["head"]["commit"] == merge
