@@ -112,8 +112,8 @@ c = json.loads(cp); del c["nodes"][3]["id"]
 w("chrome", "node_without_id.cpuprofile", json.dumps(c))
 c = json.loads(cp); c["samples"][0] = "x"
 w("chrome", "sample_not_a_node_id.cpuprofile", json.dumps(c))
-c = json.loads(cp); c["nodes"][0]["children"] = c["nodes"][0].get("children", []) + [123456789]
-w("chrome", "unknown_child.cpuprofile", json.dumps(c))
+# (a child id with no node is not invalid: Chrome DevTools drops the reference, and so does
+# flamekit, with a warning; tests/test_chrome_dangling.py covers it)
 c = json.loads(cp); c["timeDeltas"] = c["timeDeltas"][:-5]
 w("chrome", "time_deltas_length_mismatch.cpuprofile", json.dumps(c))
 w("chrome", "trace_not_a_list.json", json.dumps({"traceEvents": {"ph": "X"}}))

@@ -69,3 +69,18 @@ def test_dangling_children_are_dropped(tmp_path, tree, as_trace):
     warn = [w for w in q.meta["warnings"] if "child id with no node" in w]
     assert warn and warn[0].endswith(f": {len(dangling)}"), q.meta["warnings"]
     assert not any("child id with no node" in w for w in p.meta.get("warnings", []))
+
+
+def test_real_node_profile_with_a_dangling_child(tmp_path):
+    from conftest import DATA
+
+    src = DATA / "node" / "20.20.2" / "spin.cpuprofile"
+    cp = json.loads(src.read_text())
+    cp["nodes"][0]["children"] = cp["nodes"][0].get("children", []) + [123456789]
+    bad = tmp_path / "spin-dangling.cpuprofile"
+    bad.write_text(json.dumps(cp))
+    p, _ = load_with_format(src)
+    q, fmt = load_with_format(bad)
+    assert fmt == "chrome"
+    assert to_text(q, include_meta=False) == to_text(p, include_meta=False)
+    assert any("child id with no node" in w and w.endswith(": 1") for w in q.meta["warnings"])
