@@ -159,6 +159,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     finally:
         for sig, handler in old_handlers:
             signal.signal(sig, handler)
+        if "flamekit.formats" in sys.modules:  # copies of piped inputs (the CLI ends by os._exit)
+            from ..formats import remove_spooled
+
+            remove_spooled()
 
 
 class Terminated(KeyboardInterrupt):

@@ -50,6 +50,7 @@ from ..errors import FlamekitError, FormatError
 from ..model import Profile, StackPaths
 from . import _io
 from ._format import Format, guarded
+from ._io import remove_spooled
 from .austin import FORMAT as AUSTIN
 from .chrome import FORMAT as CHROME
 from .cpython_collapsed import FORMAT as CPYTHON_COLLAPSED
@@ -83,7 +84,7 @@ FORMATS: tuple[Format, ...] = (
     CSV,
 )
 
-__all__ = ["FORMATS", "Format", "names", "get", "detect_head", "detect", "guarded",
+__all__ = ["FORMATS", "Format", "names", "get", "detect_head", "detect", "guarded", "remove_spooled",
            "load_with_format", "load_paths", "load", "format_for_output", "dump"]
 
 
@@ -116,8 +117,19 @@ def detect_head(head: bytes) -> Format | None:
 
 
 def detect(path: str | os.PathLike, *, max_decompressed: int | None = None) -> Format:
-    """Detect the format of a file by its content; raise :class:`FormatError` if none matches."""
+    """Detect the format of a file by its content; raise :class:`FormatError` if none matches.
+
+    ``-`` is standard input; pipes and devices are read once (:func:`_io.readable_path`).
+    """
     source = os.fspath(path)
+    real = _io.readable_path(source, cap=max_decompressed)
+    try:
+        return _detect(real, max_decompressed)
+    except FormatError as e:
+        raise _io.renamed(e, real, source) from None
+
+
+def _detect(source: str, max_decompressed: int | None) -> Format:
     head = _io.read_head(source, max_decompressed=max_decompressed)
     if not head.strip(b" \t\r\n"):
         raise FormatError(None, source, "offset 0", "empty file: no samples")
@@ -143,7 +155,11 @@ def load_with_format(path: str | os.PathLike, fmt: str | None = None, *,
     if read is None:
         raise FlamekitError(f"format {f.name!r} cannot be read "
                             f"(readable: {', '.join(names(readable=True))})")
-    p = guarded(f.name, source, lambda: read(source, max_decompressed=max_decompressed).check())
+    real = _io.readable_path(source, cap=max_decompressed)
+    try:
+        p = guarded(f.name, real, lambda: read(real, max_decompressed=max_decompressed).check())
+    except FormatError as e:
+        raise _io.renamed(e, real, source) from None
     return p, f.name
 
 
@@ -159,7 +175,11 @@ def load_paths(path: str | os.PathLike, fmt: str | None = None, *,
     read = f.load_paths
     if read is None:
         return None
-    return guarded(f.name, source, lambda: read(source, max_decompressed=max_decompressed).check())
+    real = _io.readable_path(source, cap=max_decompressed)
+    try:
+        return guarded(f.name, real, lambda: read(real, max_decompressed=max_decompressed).check())
+    except FormatError as e:
+        raise _io.renamed(e, real, source) from None
 
 
 def load(path: str | os.PathLike, fmt: str | None = None, *,

@@ -14,6 +14,8 @@ import codecs
 import contextlib
 import io
 import os
+import stat
+import sys
 import zlib
 from typing import BinaryIO, Callable, Iterator, TextIO
 
@@ -162,6 +164,89 @@ def open_binary(path: str | os.PathLike, *, max_decompressed: int | None = None,
         return io.BufferedReader(_CappedGzip(f, source, cap, single_gzip_member),
                                  buffer_size=1024 * 1024)
     return f  # type: ignore[return-value]
+
+
+#: Standard input, as a path: ``flamekit convert - -o x.folded``.
+STDIN = "-"
+_spooled: dict[str, str] = {}
+_spool_dir: list[str] = []
+
+
+def display_name(source: str) -> str:
+    """How messages name an input (``<stdin>`` for ``-``)."""
+    return "<stdin>" if source == STDIN else source
+
+
+def readable_path(path: str | os.PathLike, *, cap: int | None = None) -> str:
+    """Return a path the readers can open, seek and re-open for ``path``.
+
+    A regular file is itself. Standard input (``-``), a pipe (``perf script |
+    flamekit ...``, ``<(...)``) or a device is read once into a private
+    temporary file (so detection can look at its head and the reader start
+    over), at most ``cap`` bytes (default :data:`MAX_DECOMPRESSED`, the same cap
+    as for decompression): an endless input such as ``/dev/zero`` stops there
+    with a :class:`FormatError`. The copy is made once per process and removed
+    by :func:`remove_spooled`.
+    """
+    source = os.fspath(path)
+    if source in _spooled:
+        return _spooled[source]
+    if source != STDIN:
+        try:
+            st = os.stat(source)
+        except OSError:
+            return source  # the reader says what is wrong
+        if stat.S_ISREG(st.st_mode) or stat.S_ISDIR(st.st_mode):
+            return source
+    cap = MAX_DECOMPRESSED if cap is None else cap
+    if not _spool_dir:
+        import atexit
+        import tempfile
+
+        _spool_dir.append(tempfile.mkdtemp(prefix="flamekit-input-"))
+        atexit.register(remove_spooled)
+    target = os.path.join(_spool_dir[0], f"input-{len(_spooled)}")
+    name = display_name(source)
+    try:
+        src = sys.stdin.buffer if source == STDIN else open(source, "rb")
+    except OSError as e:
+        raise FormatError(None, name, None, f"cannot read: {e.strerror or e}") from None
+    total = 0
+    try:
+        with open(target, "wb") as out:
+            while True:
+                chunk = src.read(1024 * 1024)
+                if not chunk:
+                    break
+                total += len(chunk)
+                if total > cap:
+                    raise FormatError(None, name, f"offset {cap}",
+                                      f"input larger than the limit ({cap} bytes; an endless stream? "
+                                      "FLAMEKIT_MAX_DECOMPRESSED raises it)")
+                out.write(chunk)
+    except OSError as e:
+        raise FormatError(None, name, f"offset {total}", f"cannot read: {e.strerror or e}") from None
+    finally:
+        if src is not sys.stdin.buffer:
+            src.close()
+    _spooled[source] = target
+    return target
+
+
+def remove_spooled() -> None:
+    """Remove the temporary copies made by :func:`readable_path`."""
+    import shutil
+
+    _spooled.clear()
+    while _spool_dir:
+        shutil.rmtree(_spool_dir.pop(), ignore_errors=True)
+
+
+def renamed(e: FormatError, real: str, source: str) -> FormatError:
+    """``e`` naming ``source`` where it names the temporary copy ``real``."""
+    if real == source or e.source != real:
+        return e
+    return FormatError(e.fmt, display_name(source), e.where, e.reason)
 
 
 def _bom_encoding(head: bytes) -> str | None:
