@@ -23,6 +23,7 @@ import numpy as np
 from ..analysis.diff import DiffResult
 from ..atomic import write_output
 from ..model import Frame, Profile, SampleType, Thread
+from . import diff_words as words
 from .diff_json import function_rows
 from .html import display_text, render_page
 from .payload import DEFAULT_PRUNE, OTHER_FRAME, PruneInfo, clip, frame_map, payload_from_pruned
@@ -117,6 +118,7 @@ def build_diff_data(res: DiffResult, *, title: str, prune_fraction: float = DEFA
         vanished.append({"node": int(node), "name": clip(f.name), "file": clip(f.file),
                          "base": float(facts["base_total"][node]), "path": _path(p, node)})
     gone_funcs = function_rows(res, status="gone")[:VANISHED_ROWS]
+    times = words.run_times(res)
     diff = {
         "title": display_text(title, 300),
         "verdict": res.verdict,
@@ -130,6 +132,9 @@ def build_diff_data(res: DiffResult, *, title: str, prune_fraction: float = DEFA
                   for r in res.normalization["rules"]],
         "framesChanged": res.normalization["frames_changed"],
         "sampleType": str(res.base.sample_type),
+        "baseName": display_text(words.side_name(res.base), 200),
+        "headName": display_text(words.side_name(res.head), 200),
+        "runTime": None if times is None else times.text(),
         "base": [{"source": display_text(r.source, 300), "total": r.total,
                   "samples": r.effective_samples} for r in res.base.runs],
         "head": [{"source": display_text(r.source, 300), "total": r.total,
@@ -149,7 +154,7 @@ def render_diff_html(res: DiffResult, *, title: str = "flamekit diff",
     """Return the differential flame graph page (deterministic for the same diff)."""
     data = build_diff_data(res, title=title, prune_fraction=prune_fraction)
     return render_page("diff.html.j2", title=title, data=data, scripts=DIFF_SCRIPTS,
-                       styles=DIFF_STYLES)
+                       styles=DIFF_STYLES, timed=data["diff"]["runTime"] is not None)
 
 
 def write_diff_html(res: DiffResult, path: str | os.PathLike, *, title: str = "flamekit diff",

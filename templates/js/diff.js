@@ -9,9 +9,10 @@
  * "frame": the payload frame id of the row's function, -1 when it is not drawn). Rows are
  * matched to graph frames by that id, never by name (names are clipped to 1,024 characters).
  *
- * Uses only the flame graph's documented hooks: colorFor (red = self share grew, blue =
- * shrank, by Δ self relative to the largest |Δ self| of the page, at least minDelta) and
- * tooltipRows (status and q-value). All text goes through textContent; never innerHTML.
+ * Uses only the flame graph's documented hooks: colorFor (colour follows significance: red =
+ * the frame's function is a significant regression, blue = a significant improvement, shade by
+ * the node's Δ self relative to the page's largest; every other frame neutral grey, darker when
+ * its share changed without significance) and tooltipRows (status in words, Δ, q-value). All text goes through textContent; never innerHTML.
  * Sets window.flamekitState = {ready: true, graph} when the first drawing is done.
  */
 (function () {
@@ -39,23 +40,45 @@
   var other = P.pruned.otherFrame;
 
   var graph = null;
+  var NEUTRAL = 'rgb(236,236,236)', CHANGED = 'rgb(212,212,212)';
   function colorFor(info) {
     if (!info.base || (graph && graph.pattern)) return null;   // search highlighting wins
     if (info.frame === other) return 'rgb(184,184,184)';
-    var d = info.head.self - info.base.self;
-    if (Math.abs(d) < 1e-9) return 'rgb(236,236,236)';
-    var a = Math.min(Math.abs(d) / scale, 1), lo = Math.round(235 - 175 * Math.sqrt(a));
-    return d > 0 ? 'rgb(255,' + lo + ',' + lo + ')' : 'rgb(' + lo + ',' + lo + ',255)';
+    var r = byFrame[info.frame], d = info.head.self - info.base.self;
+    if (r && (r.regression || r.improvement)) {   // significant (q <= alpha) and >= minDelta
+      var a = Math.min(Math.abs(d) / scale, 1), lo = Math.round(200 - 150 * Math.sqrt(a));
+      return r.regression ? 'rgb(255,' + lo + ',' + lo + ')' : 'rgb(' + lo + ',' + lo + ',255)';
+    }
+    return Math.abs(d) < 1e-9 ? NEUTRAL : CHANGED;   // not significant: neutral, never red/blue
   }
   function tooltipRows(info) {
     var r = byFrame[info.frame];
     if (!r) return [];
-    return [['Function', r.status + (r.regression ? ' · regression' : r.improvement ? ' · improvement' : '') +
-             ' · Δ self ' + pp(r.delta_self) + ' pp, Δ total ' + pp(r.delta_total) + ' pp'],
-            ['q-value', qf(r.q_value) + (r.significant ? ' (significant)' : '')]];
+    return [['Function', r.status_text + ' · Δ total ' + pp(r.delta_total) + ' pp' +
+             (r.delta_s_per_run !== null && r.delta_s_per_run !== undefined ? ' · ' + sec(r.delta_s_per_run) + ' per run' : '')],
+            ['q-value', qf(r.q_value) + (r.significant ? ' (significant)' : ' (not significant)')]];
   }
   function onChange(g) {
     $('fk-graph-side').textContent = g.showBase ? 'base widths' : 'head widths';
+    $('fk-widths').textContent = g.showBase ? 'base (' + X.baseName + ')' : 'head (' + X.headName + ')';
+    $('fk-widths-other').textContent = g.showBase ? 'head' : 'base';
+  }
+  function sec(v) { return (v >= 0 ? '+' : '−') + Math.abs(v).toFixed(Math.abs(v) >= 0.1 ? 2 : 3) + ' s'; }
+  /* a name as text nodes with a <wbr> after each '.', '_', '/' or ':' (and every 24 characters of
+     a run without one), so long names wrap at their parts, never mid-word; no innerHTML */
+  function wrapName(td, text) {
+    var run = 0, buf = '';
+    for (var i = 0; i < text.length; i++) {
+      var ch = text[i];
+      buf += ch; run++;
+      if ('._/:'.indexOf(ch) >= 0 || run >= 24) {
+        td.appendChild(document.createTextNode(buf));
+        td.appendChild(document.createElement('wbr'));
+        buf = ''; run = 0;
+      }
+    }
+    if (buf) td.appendChild(document.createTextNode(buf));
+    return td;
   }
 
   /* verdict and summary */
@@ -65,9 +88,11 @@
     : 'No significant change';
   v.textContent += ' (q ≤ ' + X.alpha + ' and |Δ| ≥ ' + X.minDelta + ' pp of ' + X.metric + ' time)';
   v.classList.add(X.verdict === 'regression' ? 'fk-regression' : X.verdict === 'improvement' ? 'fk-improvement' : 'fk-nochange');
-  $('fk-summary').textContent = 'Base: ' + X.base.length + ' run(s) · Head: ' + X.head.length +
-    ' run(s) · ' + X.sampleType + ' · by ' + X.by + ' · new ' + c['new'] + ', grown ' + c.grown +
-    ', shrunk ' + c.shrunk + ', gone ' + c.gone + ', unchanged ' + c.unchanged;
+  $('fk-summary').textContent = 'Base: ' + X.baseName + ' (' + X.base.length + ' run(s)) → Head: ' +
+    X.headName + ' (' + X.head.length + ' run(s))' + (X.runTime ? ' · run time ' + X.runTime : '') +
+    ' · ' + X.sampleType + ' · by ' + X.by + ' · new ' + c['new'] + ', grown ' + c.grown +
+    ', shrunk ' + c.shrunk + ', gone ' + c.gone + ', not significant or unchanged ' + c.unchanged;
+  $('fk-widths').textContent = 'head (' + X.headName + ')';
   // nodes < 0: the narrow nodes were never merged, so they were not counted
   if (P.pruned.nodes > 0 || (P.pruned.nodes < 0 && (P.pruned.share[0] > 0 || P.pruned.share[1] > 0))) {
     var pn = $('fk-pruned');
@@ -88,21 +113,26 @@
     while (tbody.firstChild) tbody.removeChild(tbody.firstChild);
     var f = (filter || '').toLowerCase(), shown = 0;
     X.rows.forEach(function (r) {
-      if (f && (r.name + ' ' + r.file + ' ' + r.status).toLowerCase().indexOf(f) < 0) return;
+      if (f && (r.name + ' ' + r.file + ' ' + r.status_text).toLowerCase().indexOf(f) < 0) return;
       if (shown >= 300) return;
       shown++;
       var tr = el('tr', r.regression ? 'fk-flag' : r.improvement ? 'fk-flag-good' : null);
-      tr.appendChild(el('td', 'fk-fn', r.name || '(empty name)'));
-      var loc = r.file + (r.line ? ':' + r.line : ''), fc = el('td', 'fk-file', shortPath(loc));
+      var st = el('td', 'fk-status fk-st-' + r.status, r.status_text.split(' (')[0]);
+      st.title = r.status_text;
+      tr.appendChild(st);
+      var d = r['delta_' + m];
+      var dc = el('td', 'fk-num ' + (r.regression ? 'fk-up' : r.improvement ? 'fk-down' : ''), pp(d));
+      dc.title = 'Δ total ' + pp(r.delta_total) + ' pp';
+      tr.appendChild(dc);
+      if (X.runTime) tr.appendChild(el('td', 'fk-num', r.delta_s_per_run === null ? '–' : sec(r.delta_s_per_run)));
+      tr.appendChild(el('td', 'fk-num', qf(r.q_value)));
+      var fn = wrapName(el('td', 'fk-fn'), r.name || '(empty name)');
+      tr.appendChild(fn);
+      var loc = r.file + (r.line ? ':' + r.line : ''), fc = wrapName(el('td', 'fk-file'), shortPath(loc));
       fc.title = loc;
       tr.appendChild(fc);
       tr.appendChild(el('td', 'fk-num', pc(r['base_' + m])));
       tr.appendChild(el('td', 'fk-num', pc(r['head_' + m])));
-      var d = r['delta_' + m];
-      tr.appendChild(el('td', 'fk-num ' + (d > 0 ? 'fk-up' : d < 0 ? 'fk-down' : ''), pp(d)));
-      tr.appendChild(el('td', 'fk-num', pp(r.delta_total)));
-      tr.appendChild(el('td', 'fk-st-' + r.status, r.status));
-      tr.appendChild(el('td', 'fk-num', qf(r.q_value)));
       tr.title = 'Highlight in the flame graph';
       tr.addEventListener('click', function () {
         graph.searchBox.value = '^' + escRe(r.name) + '$';

@@ -63,9 +63,18 @@ def test_diff_page_draws_toggles_and_lists_vanished(browser, tmp_path):
                   const nm = D.names[D.frame[i]]; const info = g.info(g.tree, i);
                   out[nm] = [g.opts.colorFor(info), info.base.self, info.head.self]; }
                 return out; }""")
-            assert col["audit"][0].startswith("rgb(255,") and col["audit"][1] == 0
-            assert col["old_io"][2] == 0 and col["old_io"][1] > 0
-            assert col["old_io"][0].endswith(",255)")  # shrank: blue
+            # colour follows significance: red/blue only for a significant regression/improvement
+            t = res.table.set_index("name")
+            assert col["audit"][1] == 0 and col["old_io"][2] == 0 and col["old_io"][1] > 0
+            if t.loc["audit", "regression"]:
+                assert col["audit"][0].startswith("rgb(255,")
+            else:
+                assert col["audit"][0] == "rgb(212,212,212)"  # grew, not significant: neutral
+            if t.loc["old_io", "improvement"]:
+                assert col["old_io"][0].endswith(",255)")  # shrank significantly: blue
+            else:
+                assert col["old_io"][0] == "rgb(212,212,212)"
+            assert sample_type != "cpu" or t.loc["audit", "regression"]
             assert col["main"][0] == "rgb(236,236,236)"  # no self on either side
             # vanished list: 'legacy' subtree, viewable in the base tree
             vn = page.locator("#fk-vanished tbody td.fk-fn").all_text_contents()
@@ -142,7 +151,7 @@ def test_tooltip_of_a_name_over_1023_characters_keeps_status_and_q(browser, tmp_
             page.mouse.move(*pos)
             tip = page.locator("#fk-tooltip").text_content()
             assert "q-value" in tip, tip[-300:]
-            status = "grown" if "grown" in tip else "shrunk" if "shrunk" in tip else None
+            status = "grown" if "slower (+" in tip else "shrunk" if "faster (−" in tip else None
             seen[status] = node
         # each node's tooltip carries ITS row: the grown one is long_a, the shrunk one long_b
         frames = page.evaluate("""() => { const D = window.flamekitState.graph.data;
