@@ -26,6 +26,12 @@ not change). Benjamini-Hochberg over all functions. A regression is significant 
 (default 0.01) AND at least --min-delta percentage points (default 1.0).
 Exit status 3 when a regression reaches --fail-on-regression PP.
 
+Memory profiles (memray: every allocation, exact bytes) are compared exactly, per
+function, in bytes as well as shares: by default the high-water mark (peak_space;
+--sample-type leaked_space or alloc_space for the others). Exit status 3 when a
+function's bytes grew by at least --fail-on-memory-regression MB (MiB) or N% (of
+BASE's total).
+
 USAGE: flamekit diff BASE HEAD [options]
        flamekit diff --base A1 A2 A3 --head B1 B2 B3 [options]
 Each BASE/HEAD may be a file, a glob ('runs/base-*.json') or a directory (all
@@ -36,6 +42,7 @@ examples:
   flamekit diff base.json head.json -o diff.html --markdown comment.md
   flamekit diff --base 'base/*.json' --head 'head/*.json' --json diff.json --fail-on-regression 2
   flamekit diff base/ head/ --by line --sample-type alloc_space
+  flamekit diff base.bin head.bin --fail-on-memory-regression 64 --markdown comment.md   # memray
 """
 
 
@@ -60,6 +67,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="false-discovery rate, Benjamini-Hochberg (default 0.01)")
     p.add_argument("--fail-on-regression", type=float, metavar="PP",
                    help="exit 3 when a significant regression is at least PP points")
+    p.add_argument("--fail-on-memory-regression", metavar="MB|N%",
+                   help="memory profiles: exit 3 when a function's bytes (default peak_space) grew by "
+                        "at least MB MiB, or N%% of BASE's total")
     p.add_argument("--absolute", action="store_true",
                    help="compare per-second rates instead of shares (needs durations)")
     p.add_argument("--no-normalize-names", dest="normalize", action="store_false",
@@ -243,6 +253,10 @@ def run(args: argparse.Namespace) -> int:
     from ..analysis.diff import check_options
 
     check_options(by=args.by, metric=args.metric, alpha=args.alpha, min_delta=args.min_delta)
+    from ..analysis.memory_diff import check_memory_threshold, exact_memory, parse_memory_threshold
+
+    gate = (parse_memory_threshold(args.fail_on_memory_regression)
+            if args.fail_on_memory_regression is not None else None)
     base, bpaths, head, hpaths = prepare_sides(bspec, hspec, args.from_format, by=args.by,
                                                normalize=args.normalize,
                                                sample_type=args.sample_type,
@@ -255,6 +269,8 @@ def run(args: argparse.Namespace) -> int:
                normalize=args.normalize, dispersion=args.dispersion,
                fail_on_regression=args.fail_on_regression, base_sources=bpaths,
                head_sources=hpaths)
+    if gate is not None or res.base.sample_type.unit == "bytes":
+        res = exact_memory(res, gate)  # memray's bytes are exact: compared as they are
     title = args.title or "flamekit diff"
     html_child = _fork_html(res, args.output, title) if args.output and (args.json or
                                                                          args.markdown) else None
@@ -271,6 +287,7 @@ def run(args: argparse.Namespace) -> int:
 
         print_diff_summary(res)
     res.check_threshold()
+    check_memory_threshold(res, gate)
     return 0
 
 

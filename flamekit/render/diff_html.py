@@ -145,6 +145,8 @@ def build_diff_data(res: DiffResult, *, title: str, prune_fraction: float = DEFA
         "vanishedCount": int(len(facts["vanished"])),
         "goneFunctions": [{"name": clip(r["name"]), "file": clip(r["file"]),
                            "base": r["base_total"]} for r in gone_funcs],
+        # a memory diff (analysis.memory_diff): exact bytes; rows carry base/head/delta_bytes
+        "memory": res.normalization.get("memory"),
     }
     return {"payload": payload, "diff": diff}
 

@@ -63,6 +63,10 @@ _ROW_COLUMNS = (("name", "str"), ("file", "str"), ("line", "int"), ("module", "s
     + tuple((c, "bool") for c in _ROW_BOOLS)
 
 
+#: a memory diff's rows also give bytes (mean per run; see analysis.memory_diff)
+_MEMORY_COLUMNS = (("base_bytes", "float"), ("head_bytes", "float"), ("delta_bytes", "float"))
+
+
 def function_rows(result: DiffResult, limit: int | None = None, status: str | None = None,
                   keys: bool = False) -> list[dict[str, Any]]:
     """Return the table as a list of JSON rows (at most ``limit``; regressions always kept).
@@ -78,7 +82,8 @@ def function_rows(result: DiffResult, limit: int | None = None, status: str | No
     if limit is not None and len(t) > limit:
         keep = t.index[:limit].union(t.index[t["regression"] | t["improvement"]])
         t = t.loc[keep]
-    spec = _ROW_COLUMNS + ((("_k", "int"),) if keys else ())
+    spec = _ROW_COLUMNS + (_MEMORY_COLUMNS if "delta_bytes" in t.columns else ()) \
+        + ((("_k", "int"),) if keys else ())
     names = [c for c, _ in spec]
     cols = [_column(t, c, kind) for c, kind in spec]
     if keys:
@@ -86,9 +91,12 @@ def function_rows(result: DiffResult, limit: int | None = None, status: str | No
     o = result.options
     times = words.run_times(result)
     names += ["status_text", "delta_s_per_run"]
-    cols.append([words.status_text(r, o.metric, o.alpha, o.min_delta)
-                 for r in t[["delta_" + o.metric, "q_value", "status", "regression",
-                             "improvement", "significant"]].to_dict("records")])
+    if "delta_bytes" in t.columns:  # a memory diff: its status in bytes
+        cols.append([words.memory_status_text(r) for r in t[["delta_bytes", "status"]].to_dict("records")])
+    else:
+        cols.append([words.status_text(r, o.metric, o.alpha, o.min_delta)
+                     for r in t[["delta_" + o.metric, "q_value", "status", "regression",
+                                 "improvement", "significant"]].to_dict("records")])
     if times is None:
         cols.append([None] * len(t))
     else:
@@ -134,6 +142,7 @@ def to_dict(result: DiffResult, limit: int | None = None) -> dict[str, Any]:
                         for r in regs.to_dict("records")],
         "functions": rows,
         "functions_omitted": int(len(result.table) - len(rows)),
+        **({"memory": result.normalization["memory"]} if "memory" in result.normalization else {}),
     }
 
 

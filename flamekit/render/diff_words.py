@@ -95,6 +95,16 @@ def status_text(r: Any, metric: str, alpha: float, min_delta: float) -> str:
     return f"{prefix}not significant ({fmt_pp(d)}, q {fmt_q(q)})"
 
 
+def memory_status_text(r: Any) -> str:
+    """Return a memory diff row's status in words (bytes; see analysis.memory_diff)."""
+    d = float(r["delta_bytes"]) / 1048576
+    st = str(r["status"])
+    word = {"grown": "grew", "shrunk": "shrank"}.get(st, st)
+    if st == "unchanged" and d != 0:
+        word = "changed under the threshold"
+    return f"{word} ({d:+.2f} MiB)" if d != 0 or st != "unchanged" else "unchanged (0 B)"
+
+
 def side_name(side: SideInfo) -> str:
     """Return how a side is named: ref and short SHA when known, else its file(s)."""
     names: list[str] = []

@@ -121,8 +121,31 @@ def _row(r: pd.Series, o: Any, show_line: bool, times: words.RunTimes | None,
     return "| " + " | ".join(cells) + " |"
 
 
+def _mib(x: float, sign: bool = False) -> str:
+    x = float(x)
+    if not math.isfinite(x):
+        return "–"
+    return f"{x / 1048576:+,.2f}" if sign else f"{x / 1048576:,.2f}"
+
+
+def _memory_row(r: pd.Series, show_line: bool, root: str | None) -> str:
+    """A row of a memory diff (analysis.diff.memory): exact bytes, then shares."""
+    fl = words.short_path(r["file"], root) if r["file"] else ""
+    file = code(fl, _FILE_MAX, keep_end=True) if fl else "–"
+    if show_line and int(r["line"]):
+        file += f":{int(r['line'])}"
+    status = words.memory_status_text(r).split(" (", 1)[0]
+    return (f"| {status} | {_mib(r['delta_bytes'], True)} | {code(r['name'])} | {file} | "
+            f"{_mib(r['base_bytes'])} | {_mib(r['head_bytes'])} | {_pct(r['base_self'])} | "
+            f"{_pct(r['head_self'])} |")
+
+
 def _table(rows: pd.DataFrame, o: Any, show_line: bool, times: words.RunTimes | None,
            root: str | None) -> list[str]:
+    if "delta_bytes" in rows.columns:  # a memory diff: exact bytes beside the shares
+        return (["| Status | Δ MiB | Function | File | Base MiB | Head MiB | Base % | Head % |",
+                 "|---|--:|---|---|--:|--:|--:|--:|"]
+                + [_memory_row(r, show_line, root) for _, r in rows.iterrows()])
     cols = ["Status", "Δ pp"] + (["Δ s/run"] if times is not None else []) + \
         ["q", "Function", "File", "Base %", "Head %"]
     align = ["---", "--:"] + (["--:"] if times is not None else []) + \
@@ -135,6 +158,9 @@ def verdict_line(result: DiffResult) -> str:
     """Return the one-line verdict (Markdown, names in code spans)."""
     o = result.options
     regs, imps = result.regressions(), result.improvements()
+    mem = result.normalization.get("memory")
+    if mem is not None:
+        return _memory_verdict(result, mem, regs, imps)
     crit = f"q ≤ {o.alpha:g} and |Δ| ≥ {o.min_delta:g} pp of {o.metric} time"
     times = words.run_times(result)
     run = f" Run time: {times.text()}." if times is not None else ""
@@ -152,9 +178,30 @@ def verdict_line(result: DiffResult) -> str:
     return f"⚪ **No significant change** ({crit}).{run}"
 
 
+def _memory_verdict(result: DiffResult, mem: dict, regs: pd.DataFrame, imps: pd.DataFrame) -> str:
+    """The verdict of a memory diff: bytes first, then shares."""
+    st = code(result.base.sample_type.name, 40)
+    crit = f"|Δ| ≥ {result.options.min_delta:g}% of base's {st}" + (
+        f" or ≥ {cell(mem['gate'], 60)}" if mem.get("gate") else "")
+    tot = (f"{st}: {_mib(mem['base_total_bytes'])} → {_mib(mem['head_total_bytes'])} MiB "
+           f"({_mib(mem['head_total_bytes'] - mem['base_total_bytes'], True)} MiB)")
+    if len(regs):
+        w = regs.iloc[0]
+        return (f"🔴 **Memory regression**: {len(regs)} function(s) grew ({crit}); worst: "
+                f"{code(w['name'])} {_mib(w['delta_bytes'], True)} MiB ({w['status']}). {tot}.")
+    if len(imps):
+        b = imps.iloc[0]
+        return (f"🔵 **Memory improvement**: {len(imps)} function(s) shrank ({crit}); best: "
+                f"{code(b['name'])} {_mib(b['delta_bytes'], True)} MiB. {tot}.")
+    return f"⚪ **No memory change** ({crit}). {tot}."
+
+
 def _side_text(side: SideInfo, seconds: float | None) -> str:
     tot = sum(r.total for r in side.runs)
     n = sum(r.effective_samples for r in side.runs)
+    if side.sample_type.unit == "bytes":  # exact sizes, not samples (memray)
+        return (f"{code(words.side_name(side), 120)} ({side.n_runs} run{'s' if side.n_runs != 1 else ''}, "
+                f"{_mib(tot / max(side.n_runs, 1))} MiB per run)")
     secs = f", {words.fmt_s(seconds)} per run" if seconds is not None else ""
     return (f"{code(words.side_name(side), 120)} ({side.n_runs} run{'s' if side.n_runs != 1 else ''}, "
             f"{tot:,.0f} {cell(side.sample_type.unit, 40)}, ≈{n:,.0f} samples{secs})")
@@ -162,6 +209,13 @@ def _side_text(side: SideInfo, seconds: float | None) -> str:
 
 def _method(result: DiffResult) -> list[str]:
     o = result.options
+    if result.method == "exact":  # a memory diff (analysis.diff.memory)
+        return [f"- Frames matched by {'(name, file)' if o.by == 'function' else o.by}.",
+                f"- Measure: each function's own bytes of {code(str(result.base.sample_type), 60)}, "
+                f"mean over a side's runs, and its share of the side's total.",
+                "- Exact: memray records every allocation, so there is no sampling error to test.",
+                f"- Grew: Δ bytes ≥ {o.min_delta:g}% of base's total, or at least the memory gate "
+                f"({cell(result.normalization['memory'].get('gate') or 'none', 60)})."]
     if result.method == "binomial":
         test = (f"one run per side: two-proportion z test under the sampling model, variance × "
                 f"{result.dispersion:.2f} for over-dispersion ({_plain(result.dispersion_source)})")

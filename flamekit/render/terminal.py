@@ -297,9 +297,17 @@ def diff_summary(result: DiffResult, limit: int = 15) -> str:
     rows = t[t["regression"] | t["improvement"]]
     if not len(rows):
         rows = t.head(5)
+    exact = "delta_bytes" in t.columns  # a memory diff: bytes, exact
+    if exact:
+        out[0] = out[0].replace(f"{m} time)", f"{result.base.sample_type.name}, exact bytes)")
     for r in rows.head(limit).to_dict("records"):
         name = safe_text(r["name"], 80)
         loc = elide_left(safe_text(words.short_path(r["file"]), None), 60)
+        if exact:
+            out.append(f"  {words.memory_status_text(r)}  {r['base_bytes'] / 1048576:.2f} -> "
+                       f"{r['head_bytes'] / 1048576:.2f} MiB ({r['base_self']:.2f}% -> "
+                       f"{r['head_self']:.2f}%)  {name}  {loc}")
+            continue
         sec = words.row_seconds(r, m, times)
         secs = f" ({sec:+.2f} s/run)" if sec is not None else ""
         out.append(f"  {words.status_text(r, m, o.alpha, o.min_delta)}{secs}  "

@@ -87,6 +87,17 @@
     : X.verdict === 'improvement' ? 'Improvement: ' + c.improvements + ' function(s) got faster'
     : 'No significant change';
   v.textContent += ' (q ≤ ' + X.alpha + ' and |Δ| ≥ ' + X.minDelta + ' pp of ' + X.metric + ' time)';
+  var MEM = X.memory, MiB = 1048576;  /* a memory diff: exact bytes, no test */
+  if (MEM) {
+    v.textContent = (X.verdict === 'regression' ? 'Memory regression: ' + c.regressions + ' function(s) grew'
+      : X.verdict === 'improvement' ? 'Memory improvement: ' + c.improvements + ' function(s) shrank'
+      : 'No memory change') + ' (exact bytes of ' + MEM.sample_type + ': ' +
+      (MEM.base_total_bytes / MiB).toFixed(2) + ' → ' + (MEM.head_total_bytes / MiB).toFixed(2) + ' MiB' +
+      (MEM.gate ? '; gate ' + MEM.gate : '') + ')';
+    Array.prototype.forEach.call($('fk-changes').tHead.rows[0].cells, function (th) {
+      if (th.textContent === 'q') th.textContent = 'Δ MiB';  /* no test: the change in bytes */
+    });
+  }
   v.classList.add(X.verdict === 'regression' ? 'fk-regression' : X.verdict === 'improvement' ? 'fk-improvement' : 'fk-nochange');
   $('fk-summary').textContent = 'Base: ' + X.baseName + ' (' + X.base.length + ' run(s)) → Head: ' +
     X.headName + ' (' + X.head.length + ' run(s))' + (X.runTime ? ' · run time ' + X.runTime : '') +
@@ -125,7 +136,8 @@
       dc.title = 'Δ total ' + pp(r.delta_total) + ' pp';
       tr.appendChild(dc);
       if (X.runTime) tr.appendChild(el('td', 'fk-num', r.delta_s_per_run === null ? '–' : sec(r.delta_s_per_run)));
-      tr.appendChild(el('td', 'fk-num', qf(r.q_value)));
+      tr.appendChild(el('td', 'fk-num', MEM ? (r.delta_bytes >= 0 ? '+' : '') + (r.delta_bytes / MiB).toFixed(2)
+                                            : qf(r.q_value)));
       var fn = wrapName(el('td', 'fk-fn'), r.name || '(empty name)');
       tr.appendChild(fn);
       var loc = r.file + (r.line ? ':' + r.line : ''), fc = wrapName(el('td', 'fk-file'), shortPath(loc));
