@@ -23,8 +23,8 @@ The worktrees are removed afterwards (also on error and Ctrl-C); your working
 tree and index are not touched. --head WORKTREE runs head in your working tree
 itself, uncommitted changes included.
 
-usage: flamekit compare --base REF [--head REF|WORKTREE] [--runs N] [--backend py-spy]
-                        [--setup CMD] [--fail-on-regression PP]
+usage: flamekit compare --base REF [--head REF|WORKTREE] [--runs N] [--backend py-spy|memray|...]
+                        [--setup CMD] [--fail-on-regression PP] [--fail-on-memory-regression MB|N%]
                         [--html d.html] [--markdown d.md] [--json d.json] -- CMD [ARGS...]
 """
 EPILOG = """\
@@ -33,8 +33,10 @@ examples:
   flamekit compare --base main --head WORKTREE --runs 5 --markdown d.md -- python bench.py
   flamekit compare --base origin/main --setup 'python -m venv .venv && .venv/bin/pip install .' \\
       --fail-on-regression 2 --html d.html --json d.json -- .venv/bin/python bench.py
+  flamekit compare --base origin/main --backend memray --fail-on-memory-regression 64 -- python job.py
 
-exit status: 0 no regression past the gate, 3 a regression reached --fail-on-regression,
+exit status: 0 no regression past the gate, 3 a regression reached --fail-on-regression
+(or a function's memory grew by --fail-on-memory-regression),
 1 a setup or run failed (or ran code from outside its worktree), 2 bad usage (e.g. not in
 a git repository), 130 interrupted.
 """
@@ -46,12 +48,15 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--head", default="HEAD", metavar="REF",
                    help="head ref (default HEAD); WORKTREE = your working tree with its changes")
     p.add_argument("--runs", type=int, default=3, metavar="N", help="runs per side, interleaved (default 3)")
-    p.add_argument("--backend", default="py-spy", choices=("py-spy", "scalene", "perf"),
-                   help="profiler (default py-spy)")
+    p.add_argument("--backend", default="py-spy", choices=("py-spy", "scalene", "perf", "memray"),
+                   help="profiler (default py-spy; memray: memory, compared exactly in bytes)")
     p.add_argument("--rate", type=int, metavar="HZ", help="samples per second (default: the backend's)")
     p.add_argument("--setup", metavar="CMD", help="shell command run in each worktree before its runs")
     p.add_argument("--fail-on-regression", type=float, metavar="PP",
                    help="exit 3 when a significant regression is at least PP points")
+    p.add_argument("--fail-on-memory-regression", metavar="MB|N%",
+                   help="memory (--backend memray): exit 3 when a function's bytes (default peak_space) "
+                        "grew by at least MB MiB, or N%% of base's total")
     p.add_argument("--html", metavar="d.html", help="write the differential flame graph")
     p.add_argument("--markdown", metavar="d.md", help="write the PR comment ('-' = stdout)")
     p.add_argument("--json", metavar="d.json", help="write the JSON result ('-' = stdout)")
@@ -72,6 +77,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     """Compare, write the outputs, print the summary, and gate on --fail-on-regression."""
     from ..atomic import check_output, write_output
+    from ..analysis.memory_diff import check_memory_threshold, exact_memory, parse_memory_threshold
     from ..compare import CompareOptions, compare
     from ..render import diff_json, markdown
     from ..render.terminal import print_diff_summary
@@ -84,6 +90,8 @@ def run(args: argparse.Namespace) -> int:
     for out in (args.html, args.markdown, args.json):
         if out and out != "-":
             check_output(out)
+    gate = (parse_memory_threshold(args.fail_on_memory_regression)
+            if args.fail_on_memory_regression is not None else None)
     say = None if args.quiet else (lambda line: print(f"flamekit compare: {line}", file=sys.stderr,
                                                       flush=True))
     opts = CompareOptions(base=args.base, head=args.head, command=cmd, runs=args.runs, backend=args.backend,
@@ -93,6 +101,8 @@ def run(args: argparse.Namespace) -> int:
                                 "alpha": args.alpha, "fail_on_regression": args.fail_on_regression})
     cr = compare(opts)
     res = cr.diff
+    if gate is not None or res.base.sample_type.unit == "bytes":
+        res = exact_memory(res, gate)  # memray's bytes are exact: compared as they are
     if args.html:
         from ..render.diff_html import write_diff_html
 
@@ -109,4 +119,5 @@ def run(args: argparse.Namespace) -> int:
         print(cr.title)
         print_diff_summary(res)
     res.check_threshold()
+    check_memory_threshold(res, gate)
     return 0
