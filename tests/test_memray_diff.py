@@ -79,7 +79,7 @@ def test_gate_names_the_function_and_its_growth(pair, tmp_path):
     assert abs(keep["delta_bytes"]) < 0.01 * KEEP * MIB and keep["delta_self"] < -20
     assert [r["name"] for r in doc["regressions"]] == ["load_reference_data"]
     text = md.read_text()
-    assert "Memory regression" in text and f"+{EXTRA:.2f}" in text and "load\\_reference\\_data" in text
+    assert "Memory regression" in text and f"+{EXTRA:.2f}" in text and "`load_reference_data`" in text
     assert "Δ MiB" in text
     assert html.stat().st_size > 10_000 and "flamekit-data" in html.read_text()
     # stdout summary in MiB
