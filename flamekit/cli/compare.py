@@ -6,6 +6,7 @@ import json
 import sys
 
 from ..errors import UsageError
+from .options import COUNT, NON_NEGATIVE, PROBABILITY
 
 NAME = "compare"
 HELP = "did my branch make it slower? record base and head in git worktrees, interleaved, and diff"
@@ -47,12 +48,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--base", required=True, metavar="REF", help="base ref; its merge base with HEAD runs")
     p.add_argument("--head", default="HEAD", metavar="REF",
                    help="head ref (default HEAD); WORKTREE = your working tree with its changes")
-    p.add_argument("--runs", type=int, default=3, metavar="N", help="runs per side, interleaved (default 3)")
+    p.add_argument("--runs", type=COUNT, default=3, metavar="N", help="runs per side, interleaved (default 3)")
     p.add_argument("--backend", default="py-spy", choices=("py-spy", "scalene", "perf", "memray"),
                    help="profiler (default py-spy; memray: memory, compared exactly in bytes)")
-    p.add_argument("--rate", type=int, metavar="HZ", help="samples per second (default: the backend's)")
+    p.add_argument("--rate", type=COUNT, metavar="HZ", help="samples per second (default: the backend's)")
     p.add_argument("--setup", metavar="CMD", help="shell command run in each worktree before its runs")
-    p.add_argument("--fail-on-regression", type=float, metavar="PP",
+    p.add_argument("--fail-on-regression", type=NON_NEGATIVE, metavar="PP",
                    help="exit 3 when a significant regression is at least PP points")
     p.add_argument("--fail-on-memory-regression", metavar="MB|N%",
                    help="memory (--backend memray): exit 3 when a function's bytes (default peak_space) "
@@ -66,9 +67,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--by", choices=("function", "line", "file"), default="function",
                    help="frame identity (default function = (name, file))")
     p.add_argument("--metric", choices=("self", "total"), default="self", help="judged time (default self)")
-    p.add_argument("--min-delta", type=float, default=1.0, metavar="PP",
+    p.add_argument("--min-delta", type=NON_NEGATIVE, default=1.0, metavar="PP",
                    help="smallest change that counts, percentage points (default 1.0)")
-    p.add_argument("--alpha", type=float, default=0.01, metavar="A",
+    p.add_argument("--alpha", type=PROBABILITY, default=0.01, metavar="A",
                    help="false-discovery rate, Benjamini-Hochberg (default 0.01)")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress lines, no summary")
     p.add_argument("cmd", nargs=argparse.REMAINDER, metavar="-- CMD [ARGS...]", help="command to compare")

@@ -8,6 +8,7 @@ import sys
 from typing import Any, Callable, Sequence
 
 from ..errors import UsageError
+from .options import DISPERSION, NON_NEGATIVE, PROBABILITY
 
 NAME = "diff"
 HELP = "compare profiles: new hotspots, with statistics, a differential flame graph and CI output"
@@ -61,11 +62,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--sample-type", metavar="T", help="sample type (default: BASE's first)")
     p.add_argument("--metric", choices=("self", "total"), default="self",
                    help="judge self time (default) or total (inclusive) time")
-    p.add_argument("--min-delta", type=float, default=1.0, metavar="PP",
+    p.add_argument("--min-delta", type=NON_NEGATIVE, default=1.0, metavar="PP",
                    help="smallest change that counts, percentage points (default 1.0)")
-    p.add_argument("--alpha", type=float, default=0.01, metavar="A",
+    p.add_argument("--alpha", type=PROBABILITY, default=0.01, metavar="A",
                    help="false-discovery rate, Benjamini-Hochberg (default 0.01)")
-    p.add_argument("--fail-on-regression", type=float, metavar="PP",
+    p.add_argument("--fail-on-regression", type=NON_NEGATIVE, metavar="PP",
                    help="exit 3 when a significant regression is at least PP points")
     p.add_argument("--fail-on-memory-regression", metavar="MB|N%",
                    help="memory profiles: exit 3 when a function's bytes (default peak_space) grew by "
@@ -74,7 +75,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="compare per-second rates instead of shares (needs durations)")
     p.add_argument("--no-normalize-names", dest="normalize", action="store_false",
                    help="match names exactly (no address / lambda id / temp path rules)")
-    p.add_argument("--dispersion", type=float, metavar="PHI",
+    p.add_argument("--dispersion", type=DISPERSION, metavar="PHI",
                    help="fix the over-dispersion factor φ of the one-run test and of the "
                         "several-run test's variance prior (default: estimated)")
     p.add_argument("--hide-libraries", action="store_true",

@@ -4,6 +4,7 @@ from __future__ import annotations
 import argparse
 
 from ..atomic import check_output, write_output
+from .options import PID
 
 NAME = "dump"
 HELP = "print every thread's current stack of a running Python process (py-spy dump)"
@@ -27,7 +28,7 @@ examples:
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     """Declare the command's arguments."""
-    p.add_argument("--pid", type=int, required=True, metavar="PID", help="process to read")
+    p.add_argument("--pid", type=PID, required=True, metavar="PID", help="process to read")
     p.add_argument("--json", action="store_true", help="write JSON instead of text")
     p.add_argument("--native", action="store_true",
                    help="include native (C/C++/Cython) frames (py-spy --native)")

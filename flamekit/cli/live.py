@@ -24,6 +24,7 @@ from ..atomic import check_output
 from ..errors import UsageError
 from ..model import hide_libraries, merge
 from ..render.terminal import Table, format_pct, format_value, is_terminal, render_plain
+from .options import COUNT, PID, POSITIVE
 
 #: Seconds of samples the live view shows by default (the sliding window).
 DEFAULT_WINDOW = 10.0
@@ -32,16 +33,16 @@ DEFAULT_WINDOW = 10.0
 def add_live_arguments(p: argparse.ArgumentParser) -> None:
     """Declare ``top``'s live-mode options (used with ``--pid``)."""
     g = p.add_argument_group("live mode (a running process)")
-    g.add_argument("--pid", type=int, metavar="PID", help="sample this running process instead of a file")
-    g.add_argument("--duration", type=float, metavar="S",
+    g.add_argument("--pid", type=PID, metavar="PID", help="sample this running process instead of a file")
+    g.add_argument("--duration", type=POSITIVE, metavar="S",
                    help="stop after S seconds (default: until q, Ctrl-C or the target exits)")
     g.add_argument("--backend", choices=("py-spy", "perf"), default="py-spy",
                    help="sampler for --pid (default py-spy; perf shows native frames)")
-    g.add_argument("--interval", type=float, default=1.0, metavar="S",
+    g.add_argument("--interval", type=POSITIVE, default=1.0, metavar="S",
                    help="seconds per recording window, i.e. between refreshes (default 1)")
-    g.add_argument("--window", type=float, default=DEFAULT_WINDOW, metavar="S",
+    g.add_argument("--window", type=POSITIVE, default=DEFAULT_WINDOW, metavar="S",
                    help=f"the live table covers the last S seconds (default {DEFAULT_WINDOW:g})")
-    g.add_argument("--rate", type=int, metavar="HZ", help="samples per second (backend default)")
+    g.add_argument("--rate", type=COUNT, metavar="HZ", help="samples per second (backend default)")
     g.add_argument("--record", metavar="FILE",
                    help="also write everything sampled as one profile (format from the suffix)")
 

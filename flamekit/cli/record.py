@@ -8,6 +8,7 @@ import sys
 import time
 
 from ..errors import FlamekitError, OutputError, RecordError, UsageError
+from .options import COUNT, PID, POSITIVE
 
 NAME = "record"
 HELP = "record a PID or a command with py-spy, scalene, perf or memray"
@@ -41,10 +42,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     """Add the ``record`` flags."""
     p.add_argument("--backend", default="auto", choices=("auto", "py-spy", "scalene", "perf", "memray"),
                    help="profiler to drive (default: auto = py-spy for Python, perf otherwise)")
-    p.add_argument("--pid", type=int, help="attach to this running process")
-    p.add_argument("--duration", type=float, metavar="S",
+    p.add_argument("--pid", type=PID, help="attach to this running process")
+    p.add_argument("--duration", type=POSITIVE, metavar="S",
                    help="stop after S seconds (default: when the target exits or on Ctrl-C)")
-    p.add_argument("--rate", type=int, metavar="HZ", help="samples per second (default 100; perf 161, off the 10 ms beat of CPU-sliced work)")
+    p.add_argument("--rate", type=COUNT, metavar="HZ", help="samples per second (default 100; perf 161, off the 10 ms beat of CPU-sliced work)")
     p.add_argument("--native", action="store_true",
                    help="py-spy, memray: include native (C/C++/Cython) frames; scalene: keep the "
                         "interpreter's native frames instead of folding them into the Python frame they serve")

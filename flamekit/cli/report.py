@@ -9,6 +9,7 @@ from .. import formats
 from ..atomic import check_output, protect_input
 from ..errors import UsageError
 from ..model import merge
+from .options import FRACTION, NON_NEGATIVE
 
 NAME = "report"
 HELP = "write a self-contained HTML report (flame graph, hotspots, allocations, notes)"
@@ -49,9 +50,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--sample-type", metavar="T",
                    help="sample type shown first (name or name/unit; default: the first)")
     g = p.add_mutually_exclusive_group()
-    g.add_argument("--min-width", type=float, metavar="PX",
+    g.add_argument("--min-width", type=NON_NEGATIVE, metavar="PX",
                    help="merge frames narrower than PX pixels of a 1200 px graph (default 0.1)")
-    g.add_argument("--prune", type=float, metavar="FRACTION",
+    g.add_argument("--prune", type=FRACTION, metavar="FRACTION",
                    help="merge frames below FRACTION of the total (0 keeps all; default 1/12000)")
     p.add_argument("--by", choices=("function", "line"), default="function",
                    help="flame graph frames per function (default) or per line")
