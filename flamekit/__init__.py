@@ -8,19 +8,41 @@ from __future__ import annotations
 import os
 from typing import TYPE_CHECKING, Any, Sequence, Union
 
-from .model import (Frame, Profile, ProfileBuilder, SampleType, Thread, by_thread, call_tree,
-                    compact, focus, functions, group, ignore, merge, scale, select, to_text)
 from .version import __version__
 
 if TYPE_CHECKING:
     from .analysis.diff import DiffResult
+    from .model import (Frame, Profile, ProfileBuilder, SampleType, Thread, by_thread, call_tree,
+                        compact, focus, functions, group, ignore, merge, scale, select, to_text)
+
+#: Names re-exported from :mod:`flamekit.model`, imported on first use (PEP 562), so that
+#: ``import flamekit`` (and ``flamekit --version``/``--help``) does not load numpy.
+_MODEL_NAMES = ("Frame", "Profile", "ProfileBuilder", "SampleType", "Thread", "by_thread",
+                "call_tree", "compact", "focus", "functions", "group", "ignore", "merge",
+                "scale", "select", "to_text")
+
+
+def __getattr__(name: str) -> Any:
+    """Import the model's public names lazily (``flamekit.Profile`` loads :mod:`flamekit.model`)."""
+    if name in _MODEL_NAMES:
+        from . import model
+
+        value = getattr(model, name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    """List the module's names, the lazily imported model names included."""
+    return sorted(set(globals()) | set(_MODEL_NAMES))
 
 __all__ = ["Frame", "Profile", "ProfileBuilder", "SampleType", "Thread", "by_thread", "call_tree",
            "compact", "diff", "dump", "focus", "functions", "group", "ignore", "load", "merge",
            "scale", "select", "to_text", "__version__"]
 
 #: One side of :func:`diff`: a profile, a path (file, glob or directory), or a list of them.
-Side = Union[Profile, str, "os.PathLike[str]", Sequence[Union[Profile, str, "os.PathLike[str]"]]]
+Side = Union["Profile", str, "os.PathLike[str]", Sequence[Union["Profile", str, "os.PathLike[str]"]]]
 
 
 def load(path: str | os.PathLike, fmt: str | None = None) -> Profile:

@@ -46,16 +46,18 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import Any, Sequence
+from typing import TYPE_CHECKING, Any, Sequence
 
 import numpy as np
-import pandas as pd
 
 from ..errors import FlamekitError, UsageError
 from .. import tree
 from ..model import Frame, Profile, SampleType, StackPaths, frame_keys, type_index
 from .normalize import DEFAULT_RULES, normalize_frames, normalize_profile, rules_info
 from .stats import benjamini_hochberg, normal_two_sided, t_two_sided
+
+if TYPE_CHECKING:  # pandas is imported where tables are built: `top` uses this module without it
+    import pandas as pd
 
 #: Defaults (documented in docs/diff.md and the CLI help).
 DEFAULT_ALPHA = 0.01
@@ -1022,6 +1024,8 @@ def _key_table(runs: list[PreparedRun]
     used = (T0 != 0).any(axis=0) | (S0 != 0).any(axis=0)
     key_map = np.where(used, np.cumsum(used) - 1, -1)
     kept = np.flatnonzero(used)
+    import pandas as pd
+
     allk = pd.DataFrame([info[i] for i in kept.tolist()],
                         columns=["name", "file", "line", "module", "kind"])
     if not len(allk):
@@ -1239,6 +1243,8 @@ def _union_pruned(runs: list[PreparedRun], gmaps: list[np.ndarray], own: np.ndar
     totm = np.zeros((nc, nr))
     if nc == 0:
         return cprefix, ckey, selfm, totm
+    import pandas as pd
+
     index = pd.Index((cprefix + 1) * base + ckey)
     for i, (r, g, rows, m0) in enumerate(zip(runs, gmaps, cand_rows, o2n)):
         m = np.full(len(r.prefix), -1, np.int64)

@@ -24,7 +24,6 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..model import Profile
-from . import diff as _diff
 
 #: the normal quantile for a two-sided 95 % interval
 Z95 = 1.959963984540054
@@ -36,6 +35,8 @@ def effective_samples(p: Profile, sample_type: str | int | None = None) -> float
     """Return the effective number of samples behind ``sample_type``'s shares (default: the first type)."""
     if p.n_samples == 0 or not p.sample_types:
         return 0.0
+    from . import diff as _diff  # here, not at the top: diff imports pandas, `top` does not need it
+
     return float(_diff.effective_samples(p, p.type_index(sample_type)))
 
 

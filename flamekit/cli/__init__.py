@@ -23,6 +23,20 @@ from ..errors import FlamekitError
 #: Subcommand modules, in the order ``--help`` lists them.
 COMMANDS: tuple[str, ...] = ("record", "compare", "report", "diff", "top", "dump", "info", "convert")
 
+#: Each command's one-line ``HELP`` (equal to the module's; a test checks), so that
+#: ``flamekit --help`` and ``--version`` import no command module (numpy, pandas...):
+#: only the command being run is imported and given its arguments.
+HELPS: dict[str, str] = {
+    "record": "record a PID or a command with py-spy, scalene, perf or memray",
+    "compare": "did my branch make it slower? record base and head in git worktrees, interleaved, and diff",
+    "report": "write a self-contained HTML report (flame graph, hotspots, allocations, notes)",
+    "diff": "compare profiles: new hotspots, with statistics, a differential flame graph and CI output",
+    "top": "list the hottest functions (self and total), as a table or CSV",
+    "dump": "print every thread's current stack of a running Python process (py-spy dump)",
+    "info": "show a profile's format, sample types, totals, threads and metadata",
+    "convert": "convert a profile between formats (folded, speedscope, native JSON, ...)",
+}
+
 #: Exit code for an unexpected internal error (a bug; BSD sysexits EX_SOFTWARE).
 EXIT_INTERNAL = 70
 
@@ -54,10 +68,23 @@ def _modules():
     return [importlib.import_module(f"{__name__}.{name}") for name in COMMANDS]
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """Return the top-level argument parser with one subparser per command."""
-    mods = _modules()
-    names = {m.NAME for m in mods}
+def _invoked(argv: Sequence[str]) -> str | None:
+    """The command ``argv`` runs (its first word not starting with ``-``), or None."""
+    for arg in argv:
+        if not arg.startswith("-"):
+            return arg if arg in COMMANDS else None
+    return None
+
+
+def build_parser(only: str | None = None, *, lazy: bool = False) -> argparse.ArgumentParser:
+    """Return the top-level argument parser with one subparser per command.
+
+    By default every command module is imported and declares its arguments.
+    With ``lazy=True`` only the command ``only`` is (None: none), the others
+    are listed by name and :data:`HELPS` alone, so ``--help``/``--version``
+    import nothing heavy.
+    """
+    names = set(COMMANDS)
     epilog = "\n".join(ln for ln in EPILOG.splitlines()
                        if not ln.startswith("  flamekit ") or ln.split()[1] in names)
     parser = argparse.ArgumentParser(
@@ -66,7 +93,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"flamekit {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for mod in mods:
+    for name in COMMANDS:
+        if lazy and name != only:
+            sub.add_parser(name, help=HELPS[name])
+            continue
+        mod = importlib.import_module(f"{__name__}.{name}")
         p = sub.add_parser(mod.NAME, help=mod.HELP, description=getattr(mod, "DESCRIPTION", mod.HELP),
                            epilog=getattr(mod, "EPILOG", None),
                            formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -119,8 +150,8 @@ def _error(message: str) -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run flamekit with ``argv`` (default ``sys.argv[1:]``); return the exit code."""
-    _no_transparent_hugepages()
-    parser = build_parser()
+    argv = sys.argv[1:] if argv is None else list(argv)
+    parser = build_parser(_invoked(argv), lazy=True)
     try:
         args = parser.parse_args(argv)
     except SystemExit as e:  # --help, --version, or a usage error (argparse printed it)
@@ -128,6 +159,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not getattr(args, "command", None):
         parser.print_help(sys.stderr)
         return 2
+    _no_transparent_hugepages()  # after parsing: --help and --version need no numpy
     old_handlers = _signals_interrupt()
     try:
         with all_or_nothing():  # a failed command leaves none of its outputs

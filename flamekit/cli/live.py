@@ -17,14 +17,17 @@ import sys
 import threading
 import time
 from contextlib import contextmanager
+from typing import TYPE_CHECKING
 
 from .. import formats
-from ..analysis.live import RollingFunctions, Span
 from ..atomic import check_output
 from ..errors import UsageError
 from ..model import hide_libraries, merge
 from ..render.terminal import Table, format_pct, format_value, is_terminal, render_plain
 from .options import COUNT, PID, POSITIVE
+
+if TYPE_CHECKING:  # analysis.live imports pandas: only `top --live` loads it, in run_live
+    from ..analysis.live import Span
 
 #: Seconds of samples the live view shows by default (the sliding window).
 DEFAULT_WINDOW = 10.0
@@ -128,6 +131,8 @@ def run_live(args: argparse.Namespace) -> int:
         formats.format_for_output(args.record)  # an unknown suffix fails before sampling
     tty = is_terminal(sys.stdout) and sys.stdin.isatty()
     sampler = LiveSampler(args.pid, backend=args.backend, interval=args.interval, rate=args.rate)
+    from ..analysis.live import RollingFunctions
+
     rolling = RollingFunctions()
     profiles = []
     gaps: list[float] = []

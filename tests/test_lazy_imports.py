@@ -1,0 +1,79 @@
+"""Each command imports only what it uses (issue 15: start-up dominates small inputs).
+
+Every case runs ``flamekit.cli.main`` in a fresh interpreter and lists which of
+the heavy third-party packages ended up in ``sys.modules``. ``--version`` and
+``--help`` must load none of them; ``info``/``top`` no HTML/Markdown
+rendering; ``convert`` pandas only for a target whose writer uses it.
+"""
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from flamekit import cli
+
+HEAVY = ("numpy", "pandas", "jinja2", "rich", "markdown", "nh3")
+DATA = Path(__file__).parent / "data" / "py-spy" / "0.4.3" / "cpu_split.speedscope.json"
+
+PROBE = """
+import json, sys
+from flamekit.cli import main
+code = main(json.loads(sys.argv[1]))
+sys.stdout.flush()
+heavy = json.loads(sys.argv[2])
+print("\\nLOADED=" + json.dumps([m for m in heavy if m in sys.modules]) + " CODE=" + str(code))
+"""
+
+
+def loaded(argv: list[str]) -> list[str]:
+    """Run ``main(argv)`` in a new interpreter; return the heavy packages it imported."""
+    out = subprocess.run([sys.executable, "-c", PROBE, json.dumps(argv), json.dumps(HEAVY)],
+                         capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    line = [ln for ln in out.stdout.splitlines() if ln.startswith("LOADED=")][-1]
+    mods, code = line[len("LOADED="):].rsplit(" CODE=", 1)
+    assert code == "0", (argv, out.stdout, out.stderr)
+    return json.loads(mods)
+
+
+@pytest.mark.parametrize("argv", [["--version"], ["--help"]])
+def test_version_and_help_import_nothing_heavy(argv):
+    assert loaded(argv) == []
+
+
+def test_info_imports_no_pandas_nor_renderers():
+    assert loaded(["info", str(DATA)]) == ["numpy"]
+
+
+def test_top_imports_no_html_or_markdown_renderers():
+    mods = loaded(["top", str(DATA), "-n", "3"])
+    assert "numpy" in mods
+    assert not {"jinja2", "markdown", "nh3"} & set(mods), mods
+
+
+@pytest.mark.parametrize("suffix,pandas", [("json", False), ("speedscope.json", False),
+                                           ("folded", True)])
+def test_convert_imports_pandas_only_for_a_target_that_needs_it(tmp_path, suffix, pandas):
+    out = tmp_path / f"out.{suffix}"
+    mods = loaded(["convert", str(DATA), "-o", str(out)])
+    assert out.stat().st_size > 0
+    assert ("pandas" in mods) is pandas, mods
+    assert not {"jinja2", "markdown", "nh3", "rich"} & set(mods), mods
+
+
+def test_command_help_lines_match_the_modules():
+    """``--help`` lists commands from cli.HELPS without importing them: it must say what they say."""
+    assert {m.NAME: m.HELP for m in cli._modules()} == cli.HELPS
+    assert tuple(cli.HELPS) == cli.COMMANDS
+
+
+def test_lazy_parser_parses_like_the_full_one():
+    """Only the invoked command declares its arguments; the result is the same as the full parser's."""
+    argv = ["top", str(DATA), "-n", "3"]
+    full = vars(cli.build_parser().parse_args(argv))
+    lazy = vars(cli.build_parser("top", lazy=True).parse_args(argv))
+    assert full == lazy
