@@ -13,7 +13,7 @@ significant regression. The reference figure (issue 5): FlameGraph's
 the target is <= 2 s for that pair. A baseline measured in the same run is the
 time to merely load both files as profiles one after the other. The pipeline
 timed is the CLI's: both sides loaded and prepared in two forked processes when
-big (``flamekit.cli.diff.prepare_sides``), diff, JSON, HTML; then
+big (``flamekit.analysis.diff.prepare_sides``), diff, JSON, HTML; then
 ``python -m flamekit diff`` end to end (start-up, imports, writing the HTML and
 JSON side by side), ``--repeat`` times, with its peak RSS; flamekit's bytecode is
 compiled first, as a ``pip install`` leaves it.
@@ -40,7 +40,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from flamekit import formats  # noqa: E402
 from flamekit.analysis.diff import diff  # noqa: E402
-from flamekit.cli.diff import prepare_sides  # noqa: E402
+from flamekit.analysis.diff import prepare_sides  # noqa: E402
 from flamekit.render import diff_json  # noqa: E402
 from flamekit.render.diff_html import render_diff_html  # noqa: E402
 

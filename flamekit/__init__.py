@@ -67,35 +67,17 @@ def diff(base: Side, head: Side, *, by: str = "function", sample_type: str | Non
     """Diff BASE against HEAD and return a :class:`~flamekit.analysis.diff.DiffResult`.
 
     Each side is a Profile, a path (file, glob or directory) or a list of them
-    (repeated runs); paths load the way ``flamekit diff`` loads them (``fmt``
-    skips format detection). The options are those of
-    :func:`flamekit.analysis.diff.diff`: ``by`` (function, line or file),
+    (repeated runs); inputs load exactly as ``flamekit diff`` loads them
+    (:func:`flamekit.analysis.diff.diff_inputs`; ``fmt`` skips format
+    detection). The options are those of :func:`flamekit.analysis.diff.diff`: ``by`` (function, line or file),
     ``sample_type``, ``metric`` (self or total), ``alpha`` (false-discovery
     level), ``min_delta`` (percentage points), ``absolute`` (per-second rates),
     ``normalize`` (name rules), ``dispersion`` (fix φ) and
     ``fail_on_regression`` (for :meth:`~flamekit.analysis.diff.DiffResult.check_threshold`).
     """
-    from .analysis.diff import diff as _diff
+    from .analysis.diff import diff_inputs
 
-    def side(x: Side) -> tuple[list, list[str]]:
-        items = x if isinstance(x, (list, tuple)) else [x]
-        out: list = []
-        srcs: list[str] = []
-        for it in items:
-            if isinstance(it, (str, os.PathLike)):
-                from .cli.diff import load_side
-
-                profs, paths = load_side([os.fspath(it)], fmt)
-                out += profs
-                srcs += paths
-            else:
-                out.append(it)
-                srcs.append(f"profile[{len(srcs)}]")
-        return out, srcs
-
-    b, bs = side(base)
-    h, hs = side(head)
-    return _diff(b, h, by=by, sample_type=sample_type, metric=metric, alpha=alpha,
-                 min_delta=min_delta, absolute=absolute, normalize=normalize,
-                 dispersion=dispersion, fail_on_regression=fail_on_regression,
-                 base_sources=bs, head_sources=hs)
+    return diff_inputs(base, head, fmt=fmt, by=by, sample_type=sample_type, metric=metric,
+                       alpha=alpha, min_delta=min_delta, absolute=absolute,
+                       normalize=normalize, dispersion=dispersion,
+                       fail_on_regression=fail_on_regression)

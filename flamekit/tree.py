@@ -1,39 +1,27 @@
 """Prefix-table algorithms (pipeline stage: model): the call tree as two numpy columns.
 
-A **prefix table** is how flamekit stores every call tree (a profile's stack
-table, a diff's keyed and union trees, a flame graph's nodes). Row ``i`` is
-one call path; ``prefix[i]`` is the row of the path one frame shorter (its
-parent, ``-1`` at a root) and a second column (``frame`` or ``key``) names the
-path's last frame. The table is **root first** and topologically ordered:
-``prefix[i] < i``, so a parent always comes before its children, and no two
-rows share ``(prefix, frame)`` (the table is a trie).
+A **prefix table** stores every call tree in flamekit (a profile's stack table,
+a diff's keyed and union trees, a flame graph's nodes): row ``i`` is one call
+path, ``prefix[i]`` the row of the path one frame shorter (its parent, ``-1`` at
+a root) and a second column (``frame`` or ``key``) its last frame. Tables are
+**root first**: ``prefix[i] < i`` (parents before children), and no two rows
+share ``(prefix, frame)`` (a trie). So every walk is a sweep *down* (``i = 0..n-1``,
+a row reads its parent) or *up* (``i = n-1..0``, a row adds into its parent).
 
-Because parents come first, every tree walk is one of two sweeps: *down*
-(``i = 0..n-1``: a row reads its parent, done) and *up* (``i = n-1..0``: a row
-adds into its parent, done). This module does those sweeps, and the few
-operations built from them, once, on plain arrays, the way pprof's ``profile``
-package keeps its small operations (Merge, Prune, Compact): each function does
-one thing, takes numpy columns and returns new ones, and knows nothing of
-frames, profiles or diffs.
+Like pprof's small ``profile`` operations (Merge, Prune, Compact), each function
+here does one thing on plain columns and knows nothing of frames, profiles or
+diffs: :func:`from_paths` (build from root-first paths), :func:`merge` (merge
+tables, or re-intern one whose keys were mapped), :func:`depths` and
+:func:`levels`, :func:`accumulate_up` (subtree sums), :func:`propagate_down` and
+:func:`union_down` (path sums and bit-unions), :func:`nearest_marked`,
+:func:`topmost` (a key's outermost rows: recursion-safe totals), :func:`prune`
+(narrow rows into one ``[other]`` per parent).
 
-* :func:`from_paths`: build a table from many root-first paths (folded lines).
-* :func:`merge`: merge prefix tables (or re-intern one after mapping its keys)
-  into one trie keyed by ``(parent, key)``.
-* :func:`depths`, :func:`levels`: depth of every row (root = 1), rows by depth.
-* :func:`accumulate_up`: subtree sums (total from self).
-* :func:`propagate_down`, :func:`union_down`: path sums and path bit-unions.
-* :func:`nearest_marked`: per row, the nearest marked row at or above it.
-* :func:`topmost`: rows whose key does not occur among their ancestors
-  (recursion-safe totals: count a function once per path).
-* :func:`prune`: drop narrow rows, one ``[other]`` row per parent instead.
-
-**Strategies.** Work is done with one numpy pass per depth level (no Python
-loop over rows, no recursion: 100k-deep stacks work). A deep and narrow tree
-(a long recursion) has many levels with few rows each, where the per-level
-passes cost more than the rows: there a plain Python loop over the rows in
-index order (valid because ``prefix[i] < i``) is faster. One rule,
-:func:`loop_is_faster` with the one threshold :data:`LOOP_DEPTH`, makes that
-choice everywhere. numpy and pandas (its hash factorization) only.
+**Strategies.** One numpy pass per depth level (no recursion: 100k-deep stacks
+work), except for deep, narrow trees (a long recursion: many levels of few rows),
+where a Python loop over the rows in index order is faster. One rule,
+:func:`loop_is_faster` with one threshold, :data:`LOOP_DEPTH`, decides everywhere.
+numpy and pandas (its hash factorization) only.
 """
 from __future__ import annotations
 
@@ -42,39 +30,29 @@ from typing import Sequence
 
 import numpy as np
 
-__all__ = ["LOOP_DEPTH", "loop_is_faster", "depths", "levels", "accumulate_up",
-           "propagate_down", "union_down", "nearest_marked", "topmost", "from_paths", "merge", "Pruned", "prune"]
+__all__ = ["LOOP_DEPTH", "loop_is_faster", "depths", "levels", "accumulate_up", "propagate_down",
+           "union_down", "nearest_marked", "topmost", "from_paths", "merge", "Pruned", "prune"]
 
 _I64 = np.int64
 
-#: The one threshold of the Python-loop fallback: a walk over more than this many depth
-#: levels, touching at most this many rows (or path frames) per level on average, loops
-#: over the rows in Python (see :func:`loop_is_faster`). Also the most numpy block passes
-#: :func:`depths` makes before it switches to pointer jumping.
+#: The one threshold of the Python-loop fallback (:func:`loop_is_faster`); also the most
+#: block passes :func:`depths` makes before it switches to pointer jumping.
 LOOP_DEPTH = 256
 
 
 def loop_is_faster(levels: int, items: int) -> bool:
-    """Return True when a Python loop over ``items`` rows beats ``levels`` numpy passes.
-
-    A numpy pass per level costs a fixed few microseconds plus a little per
-    row; a Python loop costs about a tenth of a microsecond per row. So the
-    loop wins for deep trees (more than :data:`LOOP_DEPTH` levels) that are
-    narrow (at most :data:`LOOP_DEPTH` rows per level on average).
-    """
+    """Return True when a Python loop over ``items`` rows beats ``levels`` numpy passes: on
+    deep (over :data:`LOOP_DEPTH` levels), narrow (at most :data:`LOOP_DEPTH` rows a level on
+    average) trees, where a pass's fixed few microseconds outweigh 0.1 us a row in a loop."""
     return levels > LOOP_DEPTH and items <= LOOP_DEPTH * levels
 
 
-# ---------------------------------------------------------------------------
-# Depths and levels
-# ---------------------------------------------------------------------------
 def depths(prefix: np.ndarray) -> np.ndarray:
     """Return the depth of each row (a root has depth 1).
 
-    Sweeps the rows in blocks whose parents all lie before the block (a level
-    ordered table, as :func:`from_paths` and :func:`merge` make, has one block
-    per level); when blocks stay small (rows in depth-first order) it falls
-    back to pointer jumping after :data:`LOOP_DEPTH` blocks, O(n log depth).
+    Sweeps blocks of rows whose parents lie before the block (one per level in a
+    level ordered table); after :data:`LOOP_DEPTH` small blocks (depth-first order)
+    it switches to pointer jumping, O(n log depth).
     """
     prefix = np.asarray(prefix)
     n = len(prefix)
@@ -102,13 +80,9 @@ def depths(prefix: np.ndarray) -> np.ndarray:
 
 
 def levels(depth: np.ndarray) -> tuple[np.ndarray | None, np.ndarray]:
-    """Group rows by depth: ``(order, bounds)``; the rows of depth ``d`` are
-    ``order[bounds[d-1]:bounds[d]]``.
-
-    ``order`` is None when the rows are already sorted by depth (tables made
-    level by level, as :func:`from_paths` and :func:`merge` make them): levels
-    are then plain slices ``bounds[d-1]:bounds[d]``, read without gathers.
-    """
+    """Group rows by depth: ``(order, bounds)``, the rows of depth ``d`` being
+    ``order[bounds[d-1]:bounds[d]]``; ``order`` is None when rows are sorted by depth
+    already (:func:`from_paths`, :func:`merge`): levels are then plain slices."""
     maxd = int(depth.max()) if len(depth) else 0
     if len(depth) < 2 or bool((depth[1:] >= depth[:-1]).all()):
         return None, np.searchsorted(depth, np.arange(1, maxd + 2))
@@ -116,17 +90,12 @@ def levels(depth: np.ndarray) -> tuple[np.ndarray | None, np.ndarray]:
     return order, np.searchsorted(depth[order], np.arange(1, maxd + 2))
 
 
-# ---------------------------------------------------------------------------
-# Sweeps up and down
-# ---------------------------------------------------------------------------
 def accumulate_up(prefix: np.ndarray, values: np.ndarray, depth: np.ndarray | None = None
                   ) -> np.ndarray:
-    """Return subtree sums: ``out[i] = values[i] + sum(out[c] for the children c of i)``.
+    """Return subtree sums (float64): ``out[i] = values[i] + sum(out[c] for children c)``.
 
-    ``values`` is one column (shape ``[n]``) or several (``[n, k]``); the result
-    is float64. One numpy pass per level (a bincount into the parent level when
-    the table is level ordered), or a reverse loop over the rows for deep,
-    narrow trees (:func:`loop_is_faster`).
+    ``values``: shape ``[n]`` or ``[n, k]``. One numpy pass per level (a bincount into
+    the parent level when level ordered), or a reverse loop (:func:`loop_is_faster`).
     """
     out = np.array(values, dtype=np.float64, copy=True)
     n = len(prefix)
@@ -136,19 +105,15 @@ def accumulate_up(prefix: np.ndarray, values: np.ndarray, depth: np.ndarray | No
         depth = depths(prefix)
     maxd = int(depth.max())
     if loop_is_faster(maxd, n):
-        pl = prefix.tolist()
-        if out.ndim == 1:
-            ol = out.tolist()
-            for i in range(n - 1, -1, -1):
-                p = pl[i]
-                if p >= 0:
-                    ol[p] += ol[i]
-            return np.asarray(ol, dtype=np.float64)
+        if out.ndim > 1:
+            return np.stack([accumulate_up(prefix, c, depth) for c in out.T], axis=1) \
+                if out.shape[1] else out
+        pl, ol = prefix.tolist(), out.tolist()
         for i in range(n - 1, -1, -1):
             p = pl[i]
             if p >= 0:
-                out[p] += out[i]
-        return out
+                ol[p] += ol[i]
+        return np.asarray(ol, dtype=np.float64)
     order, bounds = levels(depth)
     b = bounds.tolist()
     if order is None:
@@ -213,26 +178,16 @@ def union_down(prefix: np.ndarray, bits: np.ndarray, depth: np.ndarray | None = 
     return _sweep_down(prefix, bits.copy(), depth, True)
 
 
-# ---------------------------------------------------------------------------
-# Recursion-safe totals
-# ---------------------------------------------------------------------------
 def topmost(prefix: np.ndarray, key: np.ndarray, depth: np.ndarray | None = None,
             keys: np.ndarray | None = None) -> np.ndarray:
-    """Flag the rows whose ``key`` does not occur among their ancestors.
+    """Flag the rows whose ``key`` does not occur among their ancestors (summing their
+    subtree totals per key counts a recursive function once: recursion-safe totals).
 
-    Summing the subtree totals of the flagged rows per key counts each key once
-    per path, however deep it recurses (a function's recursion-safe total).
-
-    Without ``keys``: every row, by an Euler tour (pre-order numbers and subtree
-    sizes; over rows sorted by (key, pre-order), a running maximum of subtree
-    ends tells whether an earlier row of the same key contains the row; rows
-    are listed in pre-order by inverting the numbering, so only a stable sort
-    by key remains, a radix sort when keys fit in 16 bits).
-
-    With ``keys`` (a few key ids, e.g. the candidates of a top-n): only the rows
-    of those keys can be flagged, found with one bit per key pushed down the
-    paths (:func:`union_down`, 64 keys per pass): a few numpy passes instead of
-    the tour.
+    All rows: an Euler tour (pre-order numbers and subtree sizes; over rows sorted
+    by (key, pre-order), a running maximum of subtree ends tells whether an earlier
+    row of the same key contains the row; a radix sort when keys fit in 16 bits).
+    With ``keys`` (a few key ids, e.g. a top-n's candidates), only their rows, by
+    one bit per key pushed down the paths (:func:`union_down`, 64 keys a pass).
     """
     n = len(prefix)
     if depth is None:
@@ -311,22 +266,14 @@ def _topmost_of(prefix: np.ndarray, key: np.ndarray, depth: np.ndarray, keys: np
     return top
 
 
-# ---------------------------------------------------------------------------
-# Building and merging tables
-# ---------------------------------------------------------------------------
 def from_paths(flat: np.ndarray, lengths: np.ndarray, sort: bool = False
                ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Build a prefix table from many root-first paths at once.
-
-    ``flat`` holds every path's frame ids back to back, ``lengths`` each path's
-    length (>= 1). Returns ``(prefix, frame, leaf)`` where ``leaf[i]`` is the row
-    of path ``i``. Rows are numbered level by level (one hash factorization per
-    depth level), so ``prefix[r] < r``; with ``sort`` each level's rows are
-    ordered by (parent, frame), so ``prefix`` never decreases (siblings
-    adjacent). Deep, narrow inputs (:func:`loop_is_faster`, counting path
-    frames) are walked path by path with a dict instead, from the start or for
-    the tail of few, very long paths; ``sort`` does not hold for those rows.
-    Raises ValueError for a path of length 0.
+    """Build a prefix table from root-first paths: ``flat`` holds their frame ids back to
+    back, ``lengths`` their lengths (>= 1, else ValueError). Returns ``(prefix, frame,
+    leaf)``, ``leaf[i]`` the row of path ``i``. One hash factorization per depth level
+    (rows level ordered; with ``sort`` by (parent, frame) within a level, so ``prefix``
+    never decreases); deep, narrow inputs, or the tail of a few very long paths, are
+    walked with a dict (:func:`loop_is_faster`), where ``sort`` does not hold.
     """
     import pandas as pd
 
@@ -341,14 +288,14 @@ def from_paths(flat: np.ndarray, lengths: np.ndarray, sort: bool = False
     if (lengths < 1).any():
         raise ValueError("from_paths: every path needs at least one frame")
     maxlen = int(lengths.max())
-    if loop_is_faster(maxlen, len(flat)):
-        return _paths_loop(flat, lengths)
     starts = np.zeros(npaths, dtype=_I64)
     np.cumsum(lengths[:-1], out=starts[1:])
+    if loop_is_faster(maxlen, len(flat)):
+        leaf = np.full(npaths, -1, dtype=_I64)
+        prefix, frame = _walk(flat, starts, starts + lengths, leaf, 0)
+        return prefix, frame, leaf
     nframes = int(flat.max()) + 1 if len(flat) else 1
-    prefixes: list[np.ndarray] = []
-    frames: list[np.ndarray] = []
-    total = 0
+    prefixes, frames, total = [], [], 0
     # order paths by length descending so "paths still alive at depth d" is a prefix slice
     order = np.argsort(-lengths, kind="stable")
     lens_sorted = lengths[order]
@@ -360,23 +307,10 @@ def from_paths(flat: np.ndarray, lengths: np.ndarray, sort: bool = False
         alive = int(np.searchsorted(-lens_sorted, -(d + 1), side="right"))
         if loop_is_faster(maxlen - d, int(frames_before[alive]) - alive * d):
             # few, very deep paths left: a dict walk beats one factorize per level
-            children: dict[tuple[int, int], int] = {}
-            pl: list[int] = []
-            fl: list[int] = []
-            for j in range(alive):
-                node_j = int(node_sorted[j])
-                s0 = int(starts_sorted[j])
-                for f in flat[s0 + d:s0 + int(lens_sorted[j])].tolist():
-                    key2 = (node_j, f)
-                    nxt = children.get(key2)
-                    if nxt is None:
-                        nxt = children[key2] = total + len(pl)
-                        pl.append(node_j)
-                        fl.append(f)
-                    node_j = nxt
-                node_sorted[j] = node_j
-            prefixes.append(np.asarray(pl, dtype=_I64))
-            frames.append(np.asarray(fl, dtype=_I64))
+            pl, fl = _walk(flat, starts_sorted[:alive] + d, starts_sorted[:alive] +
+                           lens_sorted[:alive], node_sorted[:alive], total)
+            prefixes.append(pl)
+            frames.append(fl)
             total += len(pl)
             break
         parents = node_sorted[:alive]
@@ -395,46 +329,34 @@ def from_paths(flat: np.ndarray, lengths: np.ndarray, sort: bool = False
     return prefix, frame, leaf
 
 
-def _paths_loop(flat: np.ndarray, lengths: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """:func:`from_paths` by a dict walk over every path in input order."""
+def _walk(flat: np.ndarray, starts: np.ndarray, ends: np.ndarray, nodes: np.ndarray,
+          first: int) -> tuple[np.ndarray, np.ndarray]:
+    """Walk paths ``flat[starts[j]:ends[j]]`` down a dict trie from rows ``nodes[j]`` (set to
+    their last rows); return the new rows' ``(prefix, frame)``, numbered from ``first``."""
     children: dict[tuple[int, int], int] = {}
-    prefix: list[int] = []
-    frame: list[int] = []
-    leaf: list[int] = []
-    pos = 0
-    fl = flat.tolist()
-    for n in lengths.tolist():
-        node = -1
-        for f in fl[pos:pos + n]:
+    pl, fl = [], []
+    for j, (s0, s1) in enumerate(zip(starts.tolist(), ends.tolist())):
+        node = int(nodes[j])
+        for f in flat[s0:s1].tolist():
             key = (node, f)
             nxt = children.get(key)
             if nxt is None:
-                nxt = children[key] = len(prefix)
-                prefix.append(node)
-                frame.append(f)
+                nxt = children[key] = first + len(pl)
+                pl.append(node)
+                fl.append(f)
             node = nxt
-        leaf.append(node)
-        pos += n
-    return (np.asarray(prefix, dtype=_I64), np.asarray(frame, dtype=_I64),
-            np.asarray(leaf, dtype=_I64))
+        nodes[j] = node
+    return np.asarray(pl, dtype=_I64), np.asarray(fl, dtype=_I64)
 
 
-#: A table to merge: ``(prefix, key, depth)`` with ``prefix[i] < i`` and depth of a root = 1.
-Table = tuple
-
-
-def merge(tables: Sequence[Table], nkeys: int, sort: bool = False
+def merge(tables: Sequence[tuple], nkeys: int, sort: bool = False
           ) -> tuple[np.ndarray, np.ndarray, list[np.ndarray], np.ndarray]:
-    """Merge prefix tables into one trie keyed by ``(parent, key)``.
+    """Merge prefix tables ``(prefix, key, depth)`` (keys below ``nkeys``) into one trie
+    keyed by ``(parent, key)``; one table whose keys were mapped is re-interned so.
 
-    Each table is ``(prefix, key, depth)`` (:func:`depths`); keys are ids below
-    ``nkeys``. Returns ``(prefix, key, old_to_new, depth)``: the merged table,
-    per input table the merged row of each of its rows, and the merged rows'
-    depths. One table whose keys were mapped (many frames to one function) is
-    re-interned the same way. Level by level (one hash factorization of
-    (parent, key) per depth; rows come out level ordered and, with ``sort``,
-    ordered by (parent, key) within a level, so ``prefix`` never decreases),
-    or row by row for deep, narrow tables (:func:`loop_is_faster`).
+    Returns ``(prefix, key, old_to_new, depth)``: old_to_new per input table. One
+    hash factorization per depth (rows level ordered; with ``sort`` by (parent, key)
+    within a level), or row by row for deep, narrow tables (:func:`loop_is_faster`).
     """
     maxd = max((int(t[2].max()) for t in tables if len(t[2])), default=0)
     nrows = sum(len(t[0]) for t in tables)
@@ -444,12 +366,10 @@ def merge(tables: Sequence[Table], nkeys: int, sort: bool = False
     return _merge_levels(tables, maxd, nkeys, sort)
 
 
-def _merge_loop(tables: Sequence[Table]) -> tuple[np.ndarray, np.ndarray, list[np.ndarray]]:
+def _merge_loop(tables: Sequence[tuple]) -> tuple[np.ndarray, np.ndarray, list[np.ndarray]]:
     """Merge the tables row by row (``prefix[i] < i``): for deep, narrow tables."""
     children: dict[tuple[int, int], int] = {}
-    up: list[int] = []
-    uk: list[int] = []
-    o2n = []
+    up, uk, o2n = [], [], []
     for prefix, key, _ in tables:
         pl = prefix.tolist()
         kl = key.tolist()
@@ -466,7 +386,7 @@ def _merge_loop(tables: Sequence[Table]) -> tuple[np.ndarray, np.ndarray, list[n
     return np.asarray(up, dtype=_I64), np.asarray(uk, dtype=_I64), o2n
 
 
-def _merge_levels(tables: Sequence[Table], maxd: int, nk: int, sort: bool
+def _merge_levels(tables: Sequence[tuple], maxd: int, nk: int, sort: bool
                   ) -> tuple[np.ndarray, np.ndarray, list[np.ndarray], np.ndarray]:
     """Merge the tables level by level: one hash factorization of (parent, key) per depth."""
     import pandas as pd
@@ -474,15 +394,11 @@ def _merge_levels(tables: Sequence[Table], maxd: int, nk: int, sort: bool
     # rows of each table grouped by depth (level ordered tables already are: no sort then)
     lv = []
     for _, _, d in tables:
-        if len(d) and not bool((d[1:] >= d[:-1]).all()):
-            order = np.argsort(d, kind="stable")
-        else:
-            order = None
-        dd = d if order is None else d[order]
-        lv.append((order, np.searchsorted(dd, np.arange(1, maxd + 2)).tolist()))
+        order, bounds = levels(d)
+        b = bounds.tolist()
+        lv.append((order, b + [len(d)] * (maxd + 1 - len(b))))
     o2n = [np.empty(len(t[0]), dtype=_I64) for t in tables]
-    pres: list[np.ndarray] = []
-    ukeys: list[np.ndarray] = []
+    pres, ukeys = [], []
     lvl_n = np.zeros(maxd, dtype=_I64)
     total = 0
     base = nk + 1
@@ -495,10 +411,7 @@ def _merge_levels(tables: Sequence[Table], maxd: int, nk: int, sort: bool
                 continue
             idx = slice(lo, hi) if order is None else order[lo:hi]
             idxs.append(idx)
-            if d == 1:
-                parts.append(key[idx])
-            else:
-                parts.append((m[prefix[idx]] + 1) * base + key[idx])
+            parts.append(key[idx] if d == 1 else (m[prefix[idx]] + 1) * base + key[idx])
         if not parts:
             continue
         code = np.concatenate(parts) if len(parts) > 1 else parts[0]
@@ -512,8 +425,8 @@ def _merge_levels(tables: Sequence[Table], maxd: int, nk: int, sort: bool
             n = (idx.stop - idx.start) if isinstance(idx, slice) else len(idx)
             m[idx] = codes[pos:pos + n]
             pos += n
-        pres.append(uniq // base - 1 if d > 1 else np.full(len(uniq), -1, _I64))
-        ukeys.append(uniq % base if d > 1 else uniq)
+        pres.append(uniq // base - 1)  # a root's code is its key: (-1 + 1) * base + key
+        ukeys.append(uniq % base)
         lvl_n[d - 1] = len(uniq)
         total += len(uniq)
     uprefix = np.concatenate(pres) if pres else np.zeros(0, _I64)
@@ -521,19 +434,12 @@ def _merge_levels(tables: Sequence[Table], maxd: int, nk: int, sort: bool
     return uprefix, ukey, o2n, np.repeat(np.arange(1, maxd + 1, dtype=_I64), lvl_n)
 
 
-# ---------------------------------------------------------------------------
-# Pruning into [other]
-# ---------------------------------------------------------------------------
 @dataclass
 class Pruned:
-    """A table cut by :func:`prune`.
-
-    ``prefix`` is the new table: the kept rows (in their order, renumbered),
-    then one ``[other]`` row per parent that lost children, the pruned roots'
-    one first (its prefix is -1), parents ascending. ``kept`` holds the old id
-    of each kept row; ``cut`` flags the old rows that head a pruned subtree;
-    ``row_map`` gives every old row its new row (a pruned row: its ``[other]``).
-    """
+    """A table cut by :func:`prune`: ``prefix``, the kept rows renumbered then one
+    ``[other]`` row per parent that lost children (parents ascending, -1 first);
+    ``kept``, their old ids; ``cut``, the old rows heading a pruned subtree;
+    ``row_map``, every old row's new row (a pruned row's: its ``[other]``)."""
 
     prefix: np.ndarray
     kept: np.ndarray
@@ -552,13 +458,9 @@ class Pruned:
 
 
 def prune(prefix: np.ndarray, keep: np.ndarray, depth: np.ndarray | None = None) -> Pruned:
-    """Cut the rows outside ``keep`` and merge them, per parent, into one ``[other]`` row.
-
-    ``keep`` must be closed under ancestors (a kept row's parent is kept), as a
-    width threshold on subtree totals is. Every pruned subtree goes into the
-    ``[other]`` row of its nearest kept ancestor (a root-level ``[other]`` when
-    there is none). Returns a :class:`Pruned`.
-    """
+    """Cut the rows outside ``keep`` (closed under ancestors, as a width threshold on
+    subtree totals is): each pruned subtree goes into the ``[other]`` row of its
+    nearest kept ancestor (a root-level one when there is none). See :class:`Pruned`."""
     n = len(prefix)
     parent_kept = np.where(prefix >= 0, keep[np.maximum(prefix, 0)], True)
     cut = ~keep & parent_kept
@@ -583,12 +485,8 @@ def prune(prefix: np.ndarray, keep: np.ndarray, depth: np.ndarray | None = None)
 
 
 def nearest_marked(prefix: np.ndarray, mark: np.ndarray) -> np.ndarray:
-    """Return per row the nearest row at or above it (itself, its parent, ...) with ``mark``; -1 if none.
-
-    Pointer jumping: every pass replaces each unresolved pointer by its target's
-    pointer, so a chain of ``d`` unmarked rows takes ``log2(d)`` numpy passes
-    (no level sweep, no Python loop over rows).
-    """
+    """Return per row the nearest row at or above it (itself, its parent...) with ``mark``, or
+    -1: pointer jumping, ``log2(d)`` numpy passes for a chain of ``d`` unmarked rows."""
     up = np.where(mark, np.arange(len(prefix), dtype=_I64), np.asarray(prefix, dtype=_I64))
     while True:
         pending = np.flatnonzero((up >= 0) & ~mark[np.maximum(up, 0)])

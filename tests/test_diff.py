@@ -435,20 +435,24 @@ def test_deep_recursive_stacks_merge_the_same_way_level_by_level_and_row_by_row(
 
 def test_parallel_loading_gives_the_same_profiles_and_the_usual_errors(tmp_path, monkeypatch):
     from flamekit import formats
-    from flamekit.cli import diff as cli_diff
+    from flamekit.analysis.diff import inputs
     from flamekit.errors import FormatError
 
     a, b, bad = tmp_path / "a.folded", tmp_path / "b.folded", tmp_path / "bad.folded"
     a.write_text("main;price 5\nmain;risk 3\n")
     b.write_text("main;price 5\nmain;risk 3\nmain;slow_risk_check 2\n")
     bad.write_bytes(b"\x1f\x8b\x08\x00garbage-not-gzip")  # corrupt gzip: a FormatError
-    monkeypatch.setattr(cli_diff, "PARALLEL_MIN_BYTES", 0)
-    got = cli_diff.load_paths([str(a), str(b)], "folded", workers=2)
+    monkeypatch.setattr(inputs, "PARALLEL_MIN_BYTES", 0)
+
+    def load(path):
+        return formats.load(path, "folded")
+
+    got = inputs.map_paths(load, [str(a), str(b)], workers=2)
     want = [formats.load(str(a), "folded"), formats.load(str(b), "folded")]
     assert [flamekit.to_text(p, include_meta=False) for p in got] == \
         [flamekit.to_text(p, include_meta=False) for p in want]
     with pytest.raises(FormatError, match="gzip"):
-        cli_diff.load_paths([str(a), str(bad)], "folded", workers=2)
+        inputs.map_paths(load, [str(a), str(bad)], workers=2)
 
 
 def test_two_functions_only_the_other_share_is_not_judged_on_rounding():
@@ -527,12 +531,12 @@ def test_pruned_tree_equals_the_full_union_tree_cut_at_the_threshold(seed, thr, 
     children's totals, with several runs per side and recursion. Runs are matched by
     walking down the children of matches (tables ordered by parent) or level by level
     (any order)."""
-    from flamekit.analysis import diff as D
+    from flamekit.analysis.diff import union as U
     from flamekit.tree import depths
 
     if walk == "levels":
-        monkeypatch.setattr(D, "_match_children", lambda prefix, gkey, m, index, base:
-                            D._match_levels(prefix, gkey, depths(prefix), m, index, base))
+        monkeypatch.setattr(U, "_match_children", lambda prefix, gkey, m, index, base:
+                            U._match_levels(prefix, gkey, depths(prefix), m, index, base))
     rng = np.random.default_rng(seed)
     res = diff(_random_runs(rng, 2, 0), _random_runs(rng, 3, 5))
     full = res.tree()
@@ -618,6 +622,7 @@ def test_cli_diff_of_folded_files_equals_the_api_diff_of_their_profiles(tmp_path
     """`flamekit diff` (paths prepared in forked children) and flamekit.diff on loaded
     profiles give the same JSON document for big enough folded inputs."""
     from flamekit import formats
+    from flamekit.analysis.diff import inputs
     from flamekit.cli import diff as cli_diff
 
     rng = np.random.default_rng(7)
@@ -639,8 +644,8 @@ def test_cli_diff_of_folded_files_equals_the_api_diff_of_their_profiles(tmp_path
     from flamekit import _forked
 
     # force the forked children on these small files, whatever the machine
-    monkeypatch.setattr(cli_diff, "PARALLEL_MIN_BYTES", 0)
-    monkeypatch.setattr(cli_diff.os, "sched_getaffinity", lambda pid: {0, 1}, raising=False)
+    monkeypatch.setattr(inputs, "PARALLEL_MIN_BYTES", 0)
+    monkeypatch.setattr(inputs.os, "sched_getaffinity", lambda pid: {0, 1}, raising=False)
     forks = []
     real_start = _forked.start
     monkeypatch.setattr(_forked, "start", lambda *a: forks.append(a) or real_start(*a))

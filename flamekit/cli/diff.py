@@ -2,13 +2,16 @@
 from __future__ import annotations
 
 import argparse
-import glob
-import os
 import sys
-from typing import Any, Callable, Sequence
+from typing import TYPE_CHECKING
 
 from ..errors import UsageError
 from .options import DISPERSION, NON_NEGATIVE, PROBABILITY
+
+if TYPE_CHECKING:
+    from .. import _forked
+    from ..analysis.diff import DiffResult
+    from ..model import Profile
 
 NAME = "diff"
 HELP = "compare profiles: new hotspots, with statistics, a differential flame graph and CI output"
@@ -90,152 +93,17 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("-q", "--quiet", action="store_true", help="print nothing on success")
 
 
-def expand_paths(specs: Sequence[str]) -> list[str]:
-    """Expand files, globs and directories (their non-hidden files, sorted) into file paths."""
-    out: list[str] = []
-    for spec in specs:
-        spec = os.fspath(spec)
-        if os.path.isdir(spec):
-            files = sorted(os.path.join(spec, n) for n in os.listdir(spec)
-                           if not n.startswith(".") and os.path.isfile(os.path.join(spec, n)))
-            if not files:
-                raise UsageError(f"{spec}: directory holds no profile files")
-            out += files
-        elif os.path.exists(spec):
-            out.append(spec)
-        elif glob.has_magic(spec):
-            files = sorted(f for f in glob.glob(spec) if os.path.isfile(f))
-            if not files:
-                raise UsageError(f"{spec}: no file matches")
-            out += files
-        else:
-            raise UsageError(f"{spec}: no such file or directory")
-    return out
-
-
-def load_side(specs: Sequence[str], fmt: str | None = None) -> tuple[list, list[str]]:
-    """Load every profile named by ``specs``; return ``(profiles, paths)``."""
-    from .. import formats
-
-    paths = expand_paths(specs)
-    return [formats.load(p, fmt) for p in paths], paths
-
-
-#: Inputs at least this big (bytes, all files together) load in parallel processes.
-PARALLEL_MIN_BYTES = 32 * 1024 * 1024
-
-
-def load_paths(paths: Sequence[str], fmt: str | None = None, *, workers: int | None = None,
-               while_waiting: Callable[[], object] | None = None) -> list:
-    """Load ``paths`` in order, side by side in forked processes when big (:func:`map_paths`)."""
-    from .. import formats
-
-    return map_paths(lambda path: formats.load(path, fmt), paths, workers=workers,
-                     while_waiting=while_waiting)
-
-
-def map_paths(fn: Callable[[str], Any], paths: Sequence[str], *, workers: int | None = None,
-              while_waiting: Callable[[], object] | None = None) -> list:
-    """Return ``[fn(path) for path in paths]``, in up to two forked processes when big.
-
-    Parsing is the biggest part of diffing two large exports; with two CPUs
-    the files are done side by side (:mod:`flamekit._forked`: a result comes
-    back through shared memory as a pickle whose numpy arrays travel as raw
-    bytes), and ``while_waiting`` (e.g. importing the renderers) runs here
-    meanwhile. Small inputs, one CPU, one file or no ``fork`` run in this
-    process. (A busy machine is no reason to stay in one process: handing a
-    result back costs tens of ms, and two processes get a larger share of
-    contended CPUs than one; a 1-minute load average also counts the previous
-    diff of a CI job, and once sent a job's second diff down the slow path.)
-    With more files than workers, the children take them in turn. A path that
-    fails in a child is done again here, so the error raised is the usual one.
-    """
-    from .. import _forked
-
-    paths = list(paths)
-    ncpu = _forked.cpus()
-    n = min(2 if workers is None else workers, ncpu, len(paths))
-    size = 0
-    for p in paths:
-        try:
-            size += os.path.getsize(p)
-        except OSError:
-            pass
-    if n < 2 or size < PARALLEL_MIN_BYTES or not _forked.can_fork():
-        if while_waiting is not None:
-            while_waiting()
-        return [fn(p) for p in paths]
-    # child j does paths j, j + n, j + 2n...: one fork per worker, results in order
-    groups = [paths[j::n] for j in range(n)]
-    children = [_forked.start(_quietly_each, fn, g) for g in groups]
-    if while_waiting is not None:
-        while_waiting()
-    got: list = [None] * len(paths)
-    for j, ch in enumerate(children):
-        res = ch.result() if ch is not None else None
-        if isinstance(res, list) and len(res) == len(groups[j]):
-            got[j::n] = res
-    return [g if g is not None else fn(p) for g, p in zip(got, paths)]
-
-
-def _quietly_each(fn: Callable[[str], Any], paths: Sequence[str]) -> list:
-    """Run ``fn`` on each path in a child process; a failure gives None (the parent redoes it)."""
-    out = []
-    for p in paths:
-        try:
-            out.append(fn(p))
-        except Exception:  # the parent repeats the work and raises the proper error
-            out.append(None)
-    return out
-
-
 def _import_renderers() -> None:
     """Import the diff renderers (jinja2, markdown-it): overlapped with parallel loads."""
     from ..render import diff_html, diff_json, markdown  # noqa: F401
 
 
-def prepare_sides(bspec: Sequence[str], hspec: Sequence[str], fmt: str | None = None, *,
-                  by: str = "function", normalize: bool = True, sample_type: str | None = None,
-                  hide_libraries: bool = False) -> tuple[list, list[str], list, list[str]]:
-    """Load and prepare BASE and HEAD runs (side by side when big).
+def _say_hidden(path: str, profile: "Profile") -> None:
+    """Say on stderr how many library frames ``--hide-libraries`` folded in one input."""
+    from ..render.libraries import hidden_note
+    from ..render.terminal import safe_text
 
-    Returns ``(base runs, base paths, head runs, head paths)``, each run a
-    :class:`~flamekit.analysis.diff.PreparedRun` made where its file was
-    loaded. Without ``sample_type`` a HEAD run whose first sample type is not
-    BASE's is prepared again for BASE's type. ``hide_libraries`` folds library
-    frames (:func:`flamekit.model.hide_libraries`) before preparing and says on
-    stderr how many it folded per input.
-    """
-    from .. import formats
-    # imported before the fork: the children inherit pandas and the analysis code
-    from ..analysis.diff import prepare_paths, prepare_run
-
-    bpaths, hpaths = expand_paths(bspec), expand_paths(hspec)
-
-    def prep(path: str, st: str | None = sample_type):
-        kw = dict(by=by, normalize=normalize, sample_type=st, source=path)
-        name = fmt or formats.detect(path).name  # detected once for both readers below
-        if hide_libraries:
-            from ..model import hide_libraries as hide
-            from ..render.libraries import hidden_note
-            from ..render.terminal import safe_text
-
-            prof = hide(formats.load(path, name))
-            print(f"flamekit: note: {safe_text(path)}: {hidden_note(prof)}", file=sys.stderr)
-            return prepare_run(prof, **kw)
-        sp = formats.load_paths(path, name)  # folded stacks: key frames before any stack table
-        if sp is not None:
-            return prepare_paths(sp, **kw)
-        return prepare_run(formats.load(path, name), **kw)
-
-    runs = map_paths(prep, bpaths + hpaths, while_waiting=_import_renderers)
-    base, head = runs[:len(bpaths)], runs[len(bpaths):]
-    if sample_type is None and base:
-        want = base[0].sample_type
-        for i, r in enumerate(head):
-            if r.sample_type != want:
-                head[i] = prep(hpaths[i], str(want))
-    return base, bpaths, head, hpaths
+    print(f"flamekit: note: {safe_text(path)}: {hidden_note(profile)}", file=sys.stderr)
 
 
 def _sides(args: argparse.Namespace) -> tuple[list[str], list[str]]:
@@ -251,27 +119,23 @@ def _sides(args: argparse.Namespace) -> tuple[list[str], list[str]]:
 def run(args: argparse.Namespace) -> int:
     """Load both sides, diff, write the outputs, and gate on --fail-on-regression."""
     bspec, hspec = _sides(args)
-    from ..analysis.diff import check_options
-
-    check_options(by=args.by, metric=args.metric, alpha=args.alpha, min_delta=args.min_delta)
+    from ..analysis.diff import diff_inputs
     from ..analysis.memory_diff import check_memory_threshold, exact_memory, parse_memory_threshold
 
     gate = (parse_memory_threshold(args.fail_on_memory_regression)
             if args.fail_on_memory_regression is not None else None)
-    base, bpaths, head, hpaths = prepare_sides(bspec, hspec, args.from_format, by=args.by,
-                                               normalize=args.normalize,
-                                               sample_type=args.sample_type,
-                                               hide_libraries=args.hide_libraries)
-    from ..analysis.diff import diff
-    from ..render import diff_json, markdown
-
-    res = diff(base, head, by=args.by, sample_type=args.sample_type, metric=args.metric,
-               alpha=args.alpha, min_delta=args.min_delta, absolute=args.absolute,
-               normalize=args.normalize, dispersion=args.dispersion,
-               fail_on_regression=args.fail_on_regression, base_sources=bpaths,
-               head_sources=hpaths)
+    res = diff_inputs(bspec, hspec, fmt=args.from_format, by=args.by,
+                      sample_type=args.sample_type, metric=args.metric, alpha=args.alpha,
+                      min_delta=args.min_delta, absolute=args.absolute,
+                      normalize=args.normalize, dispersion=args.dispersion,
+                      fail_on_regression=args.fail_on_regression,
+                      hide_libraries=args.hide_libraries,
+                      on_hidden=_say_hidden if args.hide_libraries else None,
+                      while_waiting=_import_renderers)
     if gate is not None or res.base.sample_type.unit == "bytes":
         res = exact_memory(res, gate)  # memray's bytes are exact: compared as they are
+    from ..render import diff_json, markdown
+
     title = args.title or "flamekit diff"
     html_child = _fork_html(res, args.output, title) if args.output and (args.json or
                                                                          args.markdown) else None
@@ -298,7 +162,7 @@ def run(args: argparse.Namespace) -> int:
 PARALLEL_HTML_MIN_NODES = 200_000
 
 
-def _fork_html(res, path: str, title: str):
+def _fork_html(res: "DiffResult", path: str, title: str) -> "_forked.Child | None":
     """Start writing the HTML page in a forked child when the diff is big; return the child.
 
     Rendering the flame graph and serializing the JSON of a large diff each take
@@ -313,14 +177,14 @@ def _fork_html(res, path: str, title: str):
     return _forked.start(_write_page, res, path, title)
 
 
-def _write_page(res, path: str, title: str) -> bool:
+def _write_page(res: "DiffResult", path: str, title: str) -> bool:
     from ..render.diff_html import write_diff_html
 
     write_diff_html(res, path, title=title)
     return True
 
 
-def _wait_html(child, res, path: str, title: str) -> None:
+def _wait_html(child: "_forked.Child", res: "DiffResult", path: str, title: str) -> None:
     """Wait for the HTML child; when it failed, write the page here (raising its error)."""
     if child.result() is not True:
         _write_page(res, path, title)
