@@ -90,6 +90,14 @@ def levels(depth: np.ndarray) -> tuple[np.ndarray | None, np.ndarray]:
     return order, np.searchsorted(depth[order], np.arange(1, maxd + 2))
 
 
+def _plan(prefix: np.ndarray, depth: np.ndarray | None) -> tuple[np.ndarray, int, bool]:
+    """Return a non-empty table's depths, its depth, and whether to walk it by a loop."""
+    if depth is None:
+        depth = depths(prefix)
+    maxd = int(depth.max())
+    return depth, maxd, loop_is_faster(maxd, len(prefix))
+
+
 def accumulate_up(prefix: np.ndarray, values: np.ndarray, depth: np.ndarray | None = None
                   ) -> np.ndarray:
     """Return subtree sums (float64): ``out[i] = values[i] + sum(out[c] for children c)``.
@@ -101,16 +109,13 @@ def accumulate_up(prefix: np.ndarray, values: np.ndarray, depth: np.ndarray | No
     n = len(prefix)
     if n == 0:
         return out
-    if depth is None:
-        depth = depths(prefix)
-    maxd = int(depth.max())
-    if loop_is_faster(maxd, n):
+    depth, maxd, loop = _plan(prefix, depth)
+    if loop:
         if out.ndim > 1:
             return np.stack([accumulate_up(prefix, c, depth) for c in out.T], axis=1) \
                 if out.shape[1] else out
-        pl, ol = prefix.tolist(), out.tolist()
-        for i in range(n - 1, -1, -1):
-            p = pl[i]
+        ol = out.tolist()
+        for i, p in zip(range(n - 1, -1, -1), reversed(prefix.tolist())):
             if p >= 0:
                 ol[p] += ol[i]
         return np.asarray(ol, dtype=np.float64)
@@ -138,20 +143,16 @@ def _sweep_down(prefix: np.ndarray, out: np.ndarray, depth: np.ndarray | None,
     n = len(prefix)
     if n == 0:
         return out
-    if depth is None:
-        depth = depths(prefix)
-    maxd = int(depth.max())
-    if loop_is_faster(maxd, n):
+    depth, maxd, loop = _plan(prefix, depth)
+    if loop:
         pl = prefix.tolist()
         ol = out.tolist()
         if union:
-            for i in range(n):
-                p = pl[i]
+            for i, p in enumerate(pl):
                 if p >= 0:
                     ol[i] |= ol[p]
         else:
-            for i in range(n):
-                p = pl[i]
+            for i, p in enumerate(pl):
                 if p >= 0:
                     ol[i] += ol[p]
         return np.asarray(ol, dtype=out.dtype)

@@ -79,6 +79,18 @@ def _drop_unused(p: Profile) -> Profile:
                   sample_stack=rmap[p.sample_stack])
 
 
+def _intern(items: Sequence, ids: dict, table: list) -> np.ndarray:
+    """Return each item's index in ``table``, appending the items not in ``ids`` yet."""
+    out = np.empty(len(items), dtype=_I64)
+    for i, x in enumerate(items):
+        j = ids.get(x)
+        if j is None:
+            j = ids[x] = len(table)
+            table.append(x)
+        out[i] = j
+    return out
+
+
 def merge(*profiles: Profile) -> Profile:
     """Merge profiles into one: union of sample types, frames, stacks and threads.
 
@@ -102,20 +114,8 @@ def merge(*profiles: Profile) -> Profile:
     all_timed = all(p.sample_time is not None for p in profiles)
     offset = 0
     for p in profiles:
-        fmap = np.empty(len(p.frames), dtype=_I64)
-        for i, f in enumerate(p.frames):
-            j = frame_ids.get(f)
-            if j is None:
-                j = frame_ids[f] = len(frames)
-                frames.append(f)
-            fmap[i] = j
-        tmap = np.empty(len(p.threads), dtype=_I64)
-        for i, t in enumerate(p.threads):
-            j = thread_ids.get(t)
-            if j is None:
-                j = thread_ids[t] = len(threads)
-                threads.append(t)
-            tmap[i] = j
+        fmap = _intern(p.frames, frame_ids, frames)
+        tmap = _intern(p.threads, thread_ids, threads)
         pres.append(np.where(p.stack_prefix >= 0, p.stack_prefix + offset, -1))
         frs.append(fmap[p.stack_frame] if p.n_stacks else np.zeros(0, dtype=_I64))
         stacks.append(p.sample_stack + offset)
