@@ -163,3 +163,58 @@ def test_folded_block_boundaries(tmp_path, monkeypatch, chunk):
     monkeypatch.setattr(folded, "CHUNK", chunk)
     assert folded.load(src) == want
     assert want.totals().tolist() == [18.5] and want.meta["warnings"]
+
+
+# -- tree.py: the loop and the level strategies build the same tries ---------------------
+def _paths_of(prefix, frame):
+    """Every row as its tuple of frames, root first (order-free view of a trie)."""
+    out = []
+    for i in range(len(prefix)):
+        out.append((out[prefix[i]] if prefix[i] >= 0 else ()) + (int(frame[i]),))
+    return out
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_from_paths_and_merge_agree_across_strategies(seed, monkeypatch):
+    rng = np.random.default_rng(seed)
+    n = 60 if seed % 2 else 8000  # few paths: all walked by the loop; many: only the deep tail
+    paths = [rng.integers(0, 4, int(rng.integers(1, 30))).tolist() for _ in range(n)]
+    paths += [[1] * 400, [1] * 300 + [2]]  # deep and narrow
+    flat = np.array([f for p in paths for f in p])
+    lengths = np.array([len(p) for p in paths])
+    got = {}
+    for limit in (tree.LOOP_DEPTH, 10**6):  # default (loops for the deep tail), levels only
+        monkeypatch.setattr(tree, "LOOP_DEPTH", limit)
+        prefix, frame, leaf = tree.from_paths(flat, lengths)
+        assert (prefix < np.arange(len(prefix))).all()
+        rows = _paths_of(prefix, frame)
+        assert len(set(rows)) == len(rows)  # a trie: no duplicate rows
+        assert [rows[x] for x in leaf] == [tuple(p) for p in paths]
+        # merging the table with itself (keys mapped 0..3 -> 0..1) re-interns it
+        keys = frame % 2
+        up, uk, o2n, d = tree.merge([(prefix, keys, tree.depths(prefix))] * 2, 2)
+        assert (d == tree.depths(up)).all() and (o2n[0] == o2n[1]).all()
+        merged = _paths_of(up, uk)
+        assert [merged[x] for x in o2n[0]] == [tuple(k % 2 for k in r) for r in rows]
+        got[limit] = (sorted(rows), sorted(merged))
+    assert got[tree.LOOP_DEPTH] == got[10**6]
+
+
+def test_prune_moves_each_pruned_subtree_to_its_parents_other_row():
+    #        0
+    #      1   2        keep 0, 1, 3: rows 2, 4 (under 0) and 5 (under 1) are cut
+    #    3  5  4
+    prefix = np.array([-1, 0, 0, 1, 2, 1, -1])  # row 6: a second root, pruned too
+    keep = np.array([True, True, False, True, False, False, False])
+    pr = tree.prune(prefix, keep)
+    assert pr.kept.tolist() == [0, 1, 3]
+    assert pr.prefix.tolist() == [-1, 0, 1, -1, 0, 1]  # kept, then [other] of: roots, 0, 1
+    assert pr.cut.tolist() == [False, False, True, False, False, True, True]
+    assert pr.row_map.tolist() == [0, 1, 4, 2, 4, 5, 3]
+    assert pr.other_parent.tolist() == [-1, 0, 1]
+
+
+def test_one_rule_decides_the_loop():
+    assert not tree.loop_is_faster(tree.LOOP_DEPTH, 10)  # shallow: numpy passes
+    assert tree.loop_is_faster(tree.LOOP_DEPTH + 1, 1000)  # deep and narrow: the loop
+    assert not tree.loop_is_faster(1000, tree.LOOP_DEPTH * 1000 + 1)  # deep but wide
