@@ -63,7 +63,9 @@ def dump(profile: Profile, path: str | os.PathLike, fmt: str | None = None,
 def diff(base: Side, head: Side, *, by: str = "function", sample_type: str | None = None,
          metric: str = "self", alpha: float = 0.01, min_delta: float = 1.0,
          absolute: bool = False, normalize: bool = True, dispersion: float | None = None,
-         fail_on_regression: float | None = None, fmt: str | None = None) -> "DiffResult":
+         fail_on_regression: float | None = None, fmt: str | None = None,
+         base_sources: Sequence[str] | None = None,
+         head_sources: Sequence[str] | None = None) -> "DiffResult":
     """Diff BASE against HEAD and return a :class:`~flamekit.analysis.diff.DiffResult`.
 
     Each side is a Profile, a path (file, glob or directory) or a list of them
@@ -74,10 +76,13 @@ def diff(base: Side, head: Side, *, by: str = "function", sample_type: str | Non
     level), ``min_delta`` (percentage points), ``absolute`` (per-second rates),
     ``normalize`` (name rules), ``dispersion`` (fix φ) and
     ``fail_on_regression`` (for :meth:`~flamekit.analysis.diff.DiffResult.check_threshold`).
+    ``base_sources`` / ``head_sources`` name each side's runs (one name per input
+    after globs and directories are expanded; default: the path, or ``profile[i]``).
     """
     from .analysis.diff import diff_inputs
 
     return diff_inputs(base, head, fmt=fmt, by=by, sample_type=sample_type, metric=metric,
                        alpha=alpha, min_delta=min_delta, absolute=absolute,
                        normalize=normalize, dispersion=dispersion,
-                       fail_on_regression=fail_on_regression)
+                       fail_on_regression=fail_on_regression, base_sources=base_sources,
+                       head_sources=head_sources)

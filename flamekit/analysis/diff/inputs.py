@@ -10,6 +10,7 @@ joins them. Profiles already in memory are prepared here, in this process.
 """
 from __future__ import annotations
 
+import dataclasses
 import glob
 import os
 from typing import Any, Callable, Sequence, Union
@@ -106,8 +107,9 @@ def _quietly_each(fn: Callable[[str], Any], paths: Sequence[str]) -> list:
     return out
 
 
-def _expand_side(side: Side) -> tuple[list, list[str]]:
-    """Return one side's inputs, paths expanded, and their sources (a path, or ``profile[i]``)."""
+def _expand_side(side: Side, names: Sequence[str] | None, label: str) -> tuple[list, list[str]]:
+    """Return one side's inputs, paths expanded, and their sources: ``names`` when given (one
+    per input after expansion), else each path, or ``profile[i]``."""
     items = list(side) if isinstance(side, (list, tuple)) else [side]
     out: list = []
     srcs: list[str] = []
@@ -119,13 +121,25 @@ def _expand_side(side: Side) -> tuple[list, list[str]]:
         else:
             out.append(it)
             srcs.append(f"profile[{len(srcs)}]")
+    if names is not None:
+        if len(names) != len(out):
+            raise UsageError(f"{label}: {len(names)} source names for {len(out)} inputs")
+        srcs = [str(n) for n in names]
     return out, srcs
+
+
+def _named(run: PreparedRun, source: str) -> PreparedRun:
+    """Return ``run`` with its source name set (a path's run is named by its path first)."""
+    if run.info.source != source:
+        run.info = dataclasses.replace(run.info, source=source)
+    return run
 
 
 def prepare_sides(base: Side, head: Side, fmt: str | None = None, *, by: str = "function",
                   normalize: bool = True, sample_type: str | None = None,
                   while_waiting: Callable[[], object] | None = None,
-                  hide_libraries: bool = False,
+                  base_sources: Sequence[str] | None = None,
+                  head_sources: Sequence[str] | None = None, hide_libraries: bool = False,
                   on_hidden: Callable[[str, Profile], object] | None = None
                   ) -> tuple[list, list[str], list, list[str]]:
     """Load and prepare BASE and HEAD runs (files side by side in forked processes when big).
@@ -134,8 +148,10 @@ def prepare_sides(base: Side, head: Side, fmt: str | None = None, *, by: str = "
     them. Returns ``(base runs, base sources, head runs, head sources)``, each
     run a :class:`~flamekit.analysis.diff.prepare.PreparedRun` made where its
     file was loaded (folded files are prepared straight from their paths). A
-    profile is named ``profile[i]`` (its place in its side). ``fmt`` skips
-    format detection; ``while_waiting`` runs while children load. Without
+    run is named by ``base_sources`` / ``head_sources`` (one name per input,
+    after expansion) when given, else by its path, or ``profile[i]`` (its place
+    in its side). ``fmt`` skips format detection; ``while_waiting`` runs while
+    children load. Without
     ``sample_type`` a HEAD run whose first sample type is not BASE's is
     prepared again for BASE's type. ``hide_libraries`` folds library frames
     first (:func:`flamekit.model.hide_libraries`; ``on_hidden(source, profile)``
@@ -144,8 +160,8 @@ def prepare_sides(base: Side, head: Side, fmt: str | None = None, *, by: str = "
     """
     from ... import formats
 
-    bitems, bsrc = _expand_side(base)
-    hitems, hsrc = _expand_side(head)
+    bitems, bsrc = _expand_side(base, base_sources, "BASE")
+    hitems, hsrc = _expand_side(head, head_sources, "HEAD")
     items, srcs = bitems + hitems, bsrc + hsrc
 
     def _hidden(p: Profile, source: str) -> Profile:
@@ -167,7 +183,7 @@ def prepare_sides(base: Side, head: Side, fmt: str | None = None, *, by: str = "
     def prep(i: int, st: str | None = sample_type) -> Any:
         it = items[i]
         if isinstance(it, str):
-            return prep_path(it, st)
+            return _named(prep_path(it, st), srcs[i])
         if isinstance(it, Profile):
             prof = _hidden(it, srcs[i]) if hide_libraries else it
             return prepare_run(prof, by=by, normalize=normalize, sample_type=st, source=srcs[i])
@@ -176,7 +192,7 @@ def prepare_sides(base: Side, head: Side, fmt: str | None = None, *, by: str = "
     at = [i for i, it in enumerate(items) if isinstance(it, str)]
     runs: list = list(items)
     for i, r in zip(at, map_paths(prep_path, [items[i] for i in at], while_waiting=while_waiting)):
-        runs[i] = r
+        runs[i] = _named(r, srcs[i])
     for i, it in enumerate(items):
         if isinstance(it, Profile):
             runs[i] = prep(i)
@@ -195,18 +211,22 @@ def diff_inputs(base: Side, head: Side, *, fmt: str | None = None, by: str = "fu
                 sample_type: str | None = None, metric: str = "self",
                 alpha: float = DEFAULT_ALPHA, min_delta: float = DEFAULT_MIN_DELTA,
                 absolute: bool = False, normalize: bool = True, dispersion: float | None = None,
-                fail_on_regression: float | None = None, hide_libraries: bool = False,
+                fail_on_regression: float | None = None,
+                base_sources: Sequence[str] | None = None,
+                head_sources: Sequence[str] | None = None, hide_libraries: bool = False,
                 on_hidden: Callable[[str, Profile], object] | None = None,
                 while_waiting: Callable[[], object] | None = None) -> DiffResult:
     """Check the options, load and prepare both sides (:func:`prepare_sides`) and diff them.
 
     What :func:`flamekit.diff` and ``flamekit diff`` both run; options as in
-    :func:`~flamekit.analysis.diff.diff`; ``hide_libraries`` and ``on_hidden`` as
-    in :func:`prepare_sides`. Options are checked before anything is loaded.
+    :func:`~flamekit.analysis.diff.diff`, ``base_sources`` / ``head_sources`` to name
+    the runs, ``hide_libraries`` and ``on_hidden`` (:func:`prepare_sides`). Options
+    are checked before anything is loaded.
     """
     check_options(by=by, metric=metric, alpha=alpha, min_delta=min_delta)
     b, bs, h, hs = prepare_sides(base, head, fmt, by=by, normalize=normalize,
                                  sample_type=sample_type, while_waiting=while_waiting,
+                                 base_sources=base_sources, head_sources=head_sources,
                                  hide_libraries=hide_libraries, on_hidden=on_hidden)
     return diff(b, h, by=by, sample_type=sample_type, metric=metric, alpha=alpha,
                 min_delta=min_delta, absolute=absolute, normalize=normalize,
