@@ -18,7 +18,8 @@ import numpy as np
 
 from ... import tree
 from ...errors import FlamekitError, UsageError
-from ...model import Frame, Profile, SampleType, StackPaths, frame_keys, type_index
+from ...model import (Frame, Profile, SampleType, StackPaths, duration, frame_keys, meta_duration,
+                      type_index)
 from ..normalize import normalize_frames, normalize_profile
 from .result import BY_CHOICES, RunInfo
 
@@ -27,7 +28,6 @@ COUNT_UNITS = frozenset({"samples", "sample", "count", "counts", "events", "even
 #: Time units in seconds (to turn a total time and a sampling rate into a count).
 TIME_UNITS = {"nanoseconds": 1e-9, "ns": 1e-9, "microseconds": 1e-6, "us": 1e-6,
               "milliseconds": 1e-3, "ms": 1e-3, "seconds": 1.0, "s": 1.0}
-_DURATION_KEYS = ("duration", "duration_s", "duration_seconds", "elapsed")
 _RATE_KEYS = ("rate", "rate_hz", "sampling_rate", "frequency")
 
 
@@ -49,17 +49,8 @@ def run_git(meta: dict) -> dict[str, str] | None:
     return None
 
 
-def run_duration(p: Profile) -> float | None:
-    """Return a profile's duration in seconds: ``meta['duration']`` or the span of sample times."""
-    d = _meta_float(p.meta, _DURATION_KEYS)
-    if d is not None:
-        return d
-    if p.sample_time is not None and p.n_samples >= 2:
-        t = np.sort(p.sample_time)
-        span = float(t[-1] - t[0])
-        if span > 0:
-            return span + float(np.median(np.diff(t)))  # the last sample covers one interval
-    return None
+#: A profile's duration in seconds (the model's one accessor: metadata, else sample times).
+run_duration = duration
 
 
 def effective_samples(p: Profile, k: int) -> float:
@@ -237,7 +228,7 @@ def prepare_paths(sp: StackPaths, *, by: str = "function", normalize: bool = Tru
     values = sp.values[:, k] if sp.n_paths else np.zeros(0)
     # (effective samples of a count unit are its total; folded counts are the only paths yet)
     info = RunInfo(source, float(values.sum()), _effective(st, values, sp.meta),
-                   _meta_float(sp.meta, _DURATION_KEYS), sum(changed.values()), run_git(sp.meta))
+                   meta_duration(sp.meta), sum(changed.values()), run_git(sp.meta))
     keys, fk = _frame_keys(frames, by)
     if not sp.n_paths:
         return _finish(info, st, by, normalize, changed, keys, None, values)
