@@ -25,7 +25,7 @@ numpy and pandas (its hash factorization) only.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Sequence
 
 import numpy as np
@@ -439,23 +439,29 @@ def _merge_levels(tables: Sequence[tuple], maxd: int, nk: int, sort: bool
 class Pruned:
     """A table cut by :func:`prune`: ``prefix``, the kept rows renumbered then one
     ``[other]`` row per parent that lost children (parents ascending, -1 first);
-    ``kept``, their old ids; ``cut``, the old rows heading a pruned subtree;
-    ``row_map``, every old row's new row (a pruned row's: its ``[other]``)."""
+    ``kept``, their old ids; ``cut``, the old rows heading a pruned subtree.
+    :meth:`new_rows` maps old rows to new ones."""
 
     prefix: np.ndarray
     kept: np.ndarray
     cut: np.ndarray
-    row_map: np.ndarray
+    newid: np.ndarray = field(repr=False)   # old row -> new row of a kept row
+    cut_of: np.ndarray = field(repr=False)  # old row -> the cut row above it (-1: kept)
+    cut_other: np.ndarray = field(repr=False)  # per cut row (ascending): its [other] row
 
     @property
     def n_kept(self) -> int:
         """Number of kept rows (the ``[other]`` rows follow them)."""
         return int(len(self.kept))
 
-    @property
-    def other_parent(self) -> np.ndarray:
-        """The new parent row of each ``[other]`` row (-1: the pruned roots' one)."""
-        return self.prefix[self.n_kept:]
+    def new_rows(self, rows: np.ndarray) -> np.ndarray:
+        """Return the new row of each old row in ``rows`` (a pruned row's: its ``[other]``)."""
+        rows = np.asarray(rows, dtype=_I64)
+        out = self.newid[rows]
+        c = self.cut_of[rows]
+        moved = c >= 0
+        out[moved] = self.cut_other[np.searchsorted(np.flatnonzero(self.cut), c[moved])]
+        return out
 
 
 def prune(prefix: np.ndarray, keep: np.ndarray, depth: np.ndarray | None = None) -> Pruned:
@@ -468,21 +474,19 @@ def prune(prefix: np.ndarray, keep: np.ndarray, depth: np.ndarray | None = None)
     del parent_kept
     # every pruned row has exactly one cut row on its path: the top of its pruned subtree
     rel = np.zeros(n)
-    rel[cut] = np.flatnonzero(cut) + 1.0
+    cut_rows = np.flatnonzero(cut)
+    rel[cut_rows] = cut_rows + 1.0
     cut_of = propagate_down(prefix, rel, depth).astype(_I64) - 1
     del rel
-    uniq_par = np.unique(prefix[cut])
+    uniq_par = np.unique(prefix[cut_rows])
     newid = np.cumsum(keep) - 1
     kept = np.flatnonzero(keep)
     n_keep = len(kept)
     kp = prefix[kept]
     new_prefix = np.concatenate([np.where(kp >= 0, newid[np.maximum(kp, 0)], -1),
                                  np.where(uniq_par >= 0, newid[np.maximum(uniq_par, 0)], -1)])
-    row_map = newid
-    moved = ~keep
-    row_map[moved] = n_keep + np.searchsorted(uniq_par, prefix[cut_of[moved]])
-    del cut_of
-    return Pruned(new_prefix.astype(_I64), kept, cut, row_map)
+    cut_other = n_keep + np.searchsorted(uniq_par, prefix[cut_rows])
+    return Pruned(new_prefix.astype(_I64), kept, cut, newid, cut_of, cut_other)
 
 
 def nearest_marked(prefix: np.ndarray, mark: np.ndarray) -> np.ndarray:

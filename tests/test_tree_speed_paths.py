@@ -210,8 +210,7 @@ def test_prune_moves_each_pruned_subtree_to_its_parents_other_row():
     assert pr.kept.tolist() == [0, 1, 3]
     assert pr.prefix.tolist() == [-1, 0, 1, -1, 0, 1]  # kept, then [other] of: roots, 0, 1
     assert pr.cut.tolist() == [False, False, True, False, False, True, True]
-    assert pr.row_map.tolist() == [0, 1, 4, 2, 4, 5, 3]
-    assert pr.other_parent.tolist() == [-1, 0, 1]
+    assert pr.new_rows(np.arange(7)).tolist() == [0, 1, 4, 2, 4, 5, 3]
 
 
 def test_one_rule_decides_the_loop():

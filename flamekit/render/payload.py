@@ -106,7 +106,7 @@ def prune(p: Profile, fraction: float = DEFAULT_PRUNE) -> tuple[Profile, PruneIn
     new_prefix = pr.prefix
     new_frame = np.concatenate([p.stack_frame[pr.kept],
                                 np.full(len(new_prefix) - n_keep, other_fid, dtype=np.int64)])
-    new_s = pr.row_map[p.sample_stack]
+    new_s = pr.new_rows(p.sample_stack)
     moved = ~keep[p.sample_stack]
     moved_share = absv[moved].sum(axis=0)
     info.share = [float(m / g) if g > 0 else 0.0 for m, g in zip(moved_share, grand)]

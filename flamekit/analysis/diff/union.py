@@ -180,8 +180,8 @@ def pruned_tree(runs: list[PreparedRun], gmaps: list[np.ndarray], key_map: np.nd
     # every node is at hand, else as the parent's total minus its self and its kept children
     slot = np.where(pre >= 0, pre, nk)
     if pruned is not None:
-        other = pr.row_map[pr.cut] - nk  # the [other] row of each pruned subtree's top
-        oslot = np.where(pr.other_parent >= 0, pr.other_parent, nk)
+        other = pr.cut_other - nk  # the [other] row of each pruned subtree's top
+        oslot = np.where(pr.prefix[nk:] >= 0, pr.prefix[nk:], nk)  # the [other] rows' parents
         ob = np.zeros(nk + 1)
         oh = np.zeros(nk + 1)
         no = len(oslot)
