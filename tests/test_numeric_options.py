@@ -71,3 +71,33 @@ def test_gate_cannot_be_switched_off_through_the_cli(tmp_path) -> None:
                            "--fail-on-regression", "nan"], capture_output=True, text=True, timeout=60)
     assert proc.returncode == 2 and "Traceback" not in proc.stderr
     assert "--fail-on-regression" in proc.stderr and "'nan'" in proc.stderr
+
+
+@pytest.mark.parametrize("empty_side", ["base", "head"])
+@pytest.mark.parametrize("runs", [1, 2])
+def test_a_side_with_zero_samples_is_an_error_not_a_pass(tmp_path, empty_side, runs) -> None:
+    """A gate must not pass on a failed (empty) recording: exit 2 naming the side."""
+    from flamekit import dump
+    from flamekit.model import ProfileBuilder, SampleType
+
+    def prof(n: int):
+        b = ProfileBuilder([SampleType("cpu", "samples")])
+        t = b.thread(1, "MainThread", 1)
+        if n:
+            b.add(b.stack([b.frame("main", "m.py", 1, "", "python")]), (n,), t)
+        return b.build()
+
+    full = [tmp_path / f"full{i}.json" for i in range(runs)]
+    for f in full:
+        dump(prof(50), f)
+    empty = tmp_path / "empty.json"
+    dump(prof(0), empty)
+    sides = {"base": [str(f) for f in full], "head": [str(f) for f in full]}
+    sides[empty_side][-1] = str(empty)
+    args = ["diff", *sides["base"][:1], *sides["head"][:1], "--fail-on-regression", "1"]
+    if runs > 1:
+        args = ["diff", "--base", *sides["base"], "--head", *sides["head"], "--fail-on-regression", "1"]
+    proc = subprocess.run([sys.executable, "-m", "flamekit", *args], capture_output=True, text=True,
+                          timeout=60)
+    assert proc.returncode == 2, (proc.stdout, proc.stderr)
+    assert f"{empty_side} " in proc.stderr and "no samples" in proc.stderr, proc.stderr

@@ -57,6 +57,9 @@ def _prepare_side(side: list, label: str, sources: Sequence[str] | None, opts: D
                             source=src)
         else:
             raise UsageError(f"{label}: expected a Profile, got {type(p).__name__}")
+        if not r.info.total > 0:  # a failed recording must not pass a CI gate as "no change"
+            raise UsageError(f"{label.lower()} {r.info.source} has no samples ({r.sample_type} total "
+                             f"{r.info.total:g}): nothing to compare; was its recording empty?")
         if st is None:
             st = r.sample_type
         elif r.sample_type != st:
