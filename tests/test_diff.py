@@ -60,12 +60,14 @@ def test_diff_of_a_profile_with_itself_is_all_zero():
     assert res.verdict == "no-change"
 
 
-def test_empty_profiles_diff_without_error():
+def test_an_empty_side_is_an_error_naming_it():
+    """Issue 16: an empty side used to give "no-change" (a CI gate passed on a failed recording)."""
+    from flamekit.errors import UsageError
+
     e = empty_profile((CPU,))
-    res = diff(e, e)
-    assert len(res.table) == 0 and res.verdict == "no-change"
-    res = diff(e, prof(BASE))
-    assert set(res.table["status"]) == {"new"}
+    for b, h, side in ((e, e, "base"), (e, prof(BASE), "base"), (prof(BASE), e, "head")):
+        with pytest.raises(UsageError, match=f"^{side} .* has no samples"):
+            diff(b, h)
 
 
 def test_shares_deltas_status_and_binomial_p_value():
