@@ -109,8 +109,8 @@ def run(args: argparse.Namespace) -> int:
 
         write_diff_html(res, args.html, title=cr.title)
     if args.markdown:
-        note = (f"Base: {markdown.cell(cr.base.label)} (merge base with {markdown.cell(cr.head.ref)}) · "
-                f"Head: {markdown.cell(cr.head.label)} · command: {markdown.cell(' '.join(cmd), 300)}")
+        note = (f"Base: {markdown.code(cr.base.label)} (merge base with {markdown.code(cr.head.ref)}) · "
+                f"Head: {markdown.code(cr.head.label)} · command: {markdown.code(' '.join(cmd), 300)}")
         markdown.write(res, args.markdown, title=cr.title, artifact_note=note)
     if args.json:
         doc = diff_json.to_dict(res)

@@ -66,7 +66,10 @@ def test_regression_exits_3_naming_the_slow_function(pair, tmp_path):
     assert 15 <= doc["worst_regression_pp"] <= 35, doc["worst_regression_pp"]  # 25 % by construction
     assert doc["compare"]["base"]["commit"] == base and doc["compare"]["head"]["commit"] == head
     md = (out / "d.md").read_text()
-    assert f"main \\({base[:7]}\\)" in md and f"feature \\({head[:7]}\\)" in md
+    assert f"`main ({base[:7]})`" in md and f"`feature ({head[:7]})`" in md
+    # every output names the sides by ref and short SHA (from the runs' compare meta)
+    assert doc["base"]["name"] == f"main @ {base[:7]}" and doc["head"]["name"] == f"feature @ {head[:7]}"
+    assert f"`main @ {base[:7]}`" in md
     html = (out / "d.html").read_text()
     assert f"main ({base[:7]}) → feature ({head[:7]})" in html
 
