@@ -11,6 +11,7 @@ from typing import Any
 import numpy as np
 
 from ..model import Profile
+from ..numfmt import as_number
 
 #: Metadata keys shown first, in this order, each with the spellings importers
 #: and recorders use for it; every other key follows in sorted order.
@@ -28,11 +29,6 @@ META_KEYS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("lost samples", ("lost", "lost_samples", "samples_lost")),
     ("errored samples", ("errors", "errored", "errored_samples", "sample_errors")),
 )
-
-
-def _num(x: float) -> int | float:
-    x = float(x)
-    return int(x) if x.is_integer() and abs(x) < 2**53 else x
 
 
 def summarize(p: Profile, *, fmt: str | None = None, source: str | os.PathLike | None = None
@@ -55,7 +51,7 @@ def summarize(p: Profile, *, fmt: str | None = None, source: str | os.PathLike |
         except OSError:
             out["bytes"] = None
     out["format"] = fmt
-    out["sample_types"] = [{"name": st.name, "unit": st.unit, "total": _num(totals[i])}
+    out["sample_types"] = [{"name": st.name, "unit": st.unit, "total": as_number(totals[i])}
                            for i, st in enumerate(p.sample_types)]
     out["samples"] = p.n_samples
     out["stacks"] = p.n_stacks
@@ -74,7 +70,7 @@ def summarize(p: Profile, *, fmt: str | None = None, source: str | os.PathLike |
                                            minlength=len(p.threads))
     for i, t in enumerate(p.threads):
         threads.append({"index": i, "id": t.id, "name": t.name, "pid": t.pid,
-                        "samples": int(counts[i]), "totals": [_num(v) for v in per_thread[i]]})
+                        "samples": int(counts[i]), "totals": [as_number(v) for v in per_thread[i]]})
     out["threads"] = threads
     if p.sample_time is not None and p.n_samples:
         lo, hi = float(p.sample_time.min()), float(p.sample_time.max())

@@ -28,13 +28,13 @@ from __future__ import annotations
 
 import csv
 import io
-import math
 from typing import BinaryIO
 
 import numpy as np
 
 from ..model import Profile, functions
 from ._format import Format
+from ..numfmt import format_number
 
 NAME = "csv"
 
@@ -67,13 +67,6 @@ class _Rows:
         cells = row if self._raw else [defuse(c) for c in row]
         cr = any(isinstance(c, str) and "\r" in c for c in cells)
         (self._all if cr else self._min).writerow(cells)
-
-
-def _num(x: float) -> str:
-    x = float(x)
-    if math.isfinite(x) and x == int(x) and abs(x) < 2**63:
-        return str(int(x))
-    return repr(x)
 
 
 def _esc_frame(name: str) -> str:
@@ -119,7 +112,7 @@ def _stacks(p: Profile, cols: list[int], w) -> None:
         names = [p.frames[i].label() for i in fids]
         w.writerow([t.id, t.name, "" if t.pid is None else t.pid, len(fids),
                     names[-1], ";".join(_esc_frame(n) for n in names)]
-                   + [_num(v) for v in sums[r]])
+                   + [format_number(v) for v in sums[r]])
 
 
 def _functions(p: Profile, cols: list[int], w) -> None:
@@ -140,7 +133,7 @@ def _functions(p: Profile, cols: list[int], w) -> None:
     merged = merged.sort_values([header[4], "name", "file"], ascending=[False, True, True],
                                 kind="mergesort")
     for row in merged[header].itertuples(index=False):
-        w.writerow([str(x) for x in row[:4]] + [_num(x) for x in row[4:]])
+        w.writerow([str(x) for x in row[:4]] + [format_number(x) for x in row[4:]])
 
 
 #: This module's entry in the format registry (see :mod:`flamekit.formats`).

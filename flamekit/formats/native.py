@@ -13,7 +13,6 @@ allocation is sized by a number read from the file. ``.gz`` works through
 from __future__ import annotations
 
 import json
-import math
 import os
 from typing import Any, BinaryIO
 
@@ -24,6 +23,7 @@ from ..model import KINDS, Frame, Profile, SampleType, Thread
 from ..strtable import StringTable
 from . import _json
 from ._format import Format
+from ..numfmt import as_number
 
 NAME = "native"
 VERSION = 1
@@ -41,13 +41,6 @@ def sniff(head: bytes) -> bool | None:
 # ---------------------------------------------------------------------------
 # Export
 # ---------------------------------------------------------------------------
-def _num(x: float) -> float | int:
-    """Keep integral values short (``3``) without changing the float64 they read back as."""
-    if x.is_integer() and abs(x) < 2**53 and not (x == 0 and math.copysign(1, x) < 0):
-        return int(x)
-    return x
-
-
 def to_json_obj(p: Profile) -> dict:
     """Return the JSON-able document for a profile (see docs/format.md)."""
     s = StringTable()
@@ -68,7 +61,7 @@ def to_json_obj(p: Profile) -> dict:
         "stack": p.sample_stack.tolist(),
         "thread": p.sample_thread.tolist(),
         "time": None if p.sample_time is None else p.sample_time.tolist(),
-        "values": [[_num(v) for v in p.values[:, k].tolist()] for k in range(len(p.sample_types))],
+        "values": [[as_number(v) for v in p.values[:, k].tolist()] for k in range(len(p.sample_types))],
     }
     return {
         MARKER: VERSION,

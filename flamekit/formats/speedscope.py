@@ -78,6 +78,7 @@ import numpy as np
 
 from ..errors import FormatError
 from ..model import Profile, ProfileBuilder, SampleType
+from ..numfmt import as_number
 from . import _json
 from ._format import Format
 from ._kinds import frame_kind
@@ -312,7 +313,7 @@ def _load_evented(L: _Loader, b: ProfileBuilder, prof: dict, pp: str, fids: list
         fr = L.index(ev.get("frame"), nframes, ep + ".frame")
         at = L.number(ev.get("at"), ep + ".at")
         if last is not None and at < last:
-            raise L.fail(ep, f"time goes backwards: at {_num(at)!r} comes after at {_num(last)!r} "
+            raise L.fail(ep, f"time goes backwards: at {as_number(at)!r} comes after at {as_number(last)!r} "
                              "(events must be in non-decreasing order)")
         if last is not None and at > last and rows:
             t = (last - start) / scale if scale else None
@@ -326,7 +327,7 @@ def _load_evented(L: _Loader, b: ProfileBuilder, prof: dict, pp: str, fids: list
                 raise L.fail(ep, f"closes frame {_frame_name(b, fids[fr])} but no frame is open")
             if stack[-1] != fr:
                 raise L.fail(ep, f"tried to leave frame {_frame_name(b, fids[fr])} while frame "
-                                 f"{_frame_name(b, fids[stack[-1]])} was at the top at {_num(at)!r}")
+                                 f"{_frame_name(b, fids[stack[-1]])} was at the top at {as_number(at)!r}")
             stack.pop()
             rows.pop()
     if stack:
@@ -403,7 +404,7 @@ def dump(profile: Profile, f: BinaryIO, *, sample_type: str | int | None = None)
                 entry["startValue"] = 0
                 entry["endValue"] = _fmt_at(float(w.sum()))
                 entry["samples"] = [path(int(s)) for s in p.sample_stack[idx]]
-                entry["weights"] = [_num(x) for x in w.tolist()]
+                entry["weights"] = [as_number(x) for x in w.tolist()]
             out_profiles.append(entry)
     sm = p.meta.get("speedscope") if isinstance(p.meta.get("speedscope"), dict) else {}
     doc: dict[str, Any] = {"$schema": SCHEMA_URL, "version": FORMAT_VERSION}
@@ -426,10 +427,6 @@ def dump(profile: Profile, f: BinaryIO, *, sample_type: str | int | None = None)
     f.write(json.dumps(doc, ensure_ascii=False, allow_nan=False,
                        separators=(",", ":")).encode("utf-8"))
     f.write(b"\n")
-
-
-def _num(x: float) -> float | int:
-    return int(x) if x == int(x) and abs(x) < 2**53 else x
 
 
 def _evented(p: Profile, idx: np.ndarray, k: int, unit: str, path) -> tuple | None:

@@ -2,17 +2,11 @@
 from __future__ import annotations
 
 import json
-import math
 
 import numpy as np
 
 from .profile import Profile
-
-
-def _fmt_num(x: float) -> str:
-    if math.isfinite(x) and x == int(x) and abs(x) < 2**63:
-        return str(int(x))
-    return repr(float(x))
+from ..numfmt import format_number
 
 
 def _esc(s: str) -> str:
@@ -30,11 +24,11 @@ def to_text(p: Profile, include_meta: bool = True) -> str:
     out = ["flamekit-profile-text 1",
            "sample_types: " + ", ".join(_esc(str(s)) for s in p.sample_types)]
     totals = p.totals()
-    out.append("totals: " + ", ".join(_fmt_num(float(t)) for t in totals))
+    out.append("totals: " + ", ".join(format_number(float(t)) for t in totals))
     out.append(f"samples: {p.n_samples}")
     if p.sample_time is not None and p.n_samples:
-        out.append(f"timed: yes ({_fmt_num(float(p.sample_time.min()))}.."
-                   f"{_fmt_num(float(p.sample_time.max()))} s)")
+        out.append(f"timed: yes ({format_number(float(p.sample_time.min()))}.."
+                   f"{format_number(float(p.sample_time.max()))} s)")
     out.append("threads:")
     for i, t in enumerate(p.threads):
         out.append(f"  [{i}] tid={t.id} pid={t.pid} name=\"{_esc(t.name)}\"")
@@ -66,7 +60,7 @@ def to_text(p: Profile, include_meta: bool = True) -> str:
         txt = cache.get(s)
         if txt is None:
             txt = cache[s] = " ; ".join(labels[f] for f in p.stack_frames(s))
-        lines.append(f"  [{t}] {txt} = " + " ".join(_fmt_num(float(x)) for x in v))
+        lines.append(f"  [{t}] {txt} = " + " ".join(format_number(float(x)) for x in v))
     lines.sort()
     out.append("stacks:")
     out.extend(lines)
