@@ -329,6 +329,9 @@ def _run(s: Session, tmeta: dict[str, Any]) -> Recording:
     if sampler is not None:
         tables["resources"] = sampler.table()
     profile = profile.copy(meta=meta, tables=tables)
+    if s.interrupts and stopped_by != "interrupt":  # a signal while the tool's output was read
+        stopped_by = profile.meta["stopped_by"] = "interrupt"
+        profile.meta["stop_signal"] = signal.Signals(s.signums[0]).name
     return Recording(profile=profile, exit_code=exit_code, source_format=fmt_name, stopped_by=stopped_by)
 
 
@@ -413,7 +416,11 @@ def _watch(s: Session, sampler: ResourceSampler | None, t0: float) -> str:
                 tool.wait(timeout=0.1)
             except subprocess.TimeoutExpired:
                 pass
-        if stopped_by == "target-exit" and _target_alive(s):
+        if interrupts:
+            # a Ctrl-C to the whole group can end the command and the tool before this loop
+            # sees the signal: the recording was still stopped by it
+            stopped_by = "interrupt"
+        elif stopped_by == "target-exit" and _target_alive(s):
             # the tool stopped on its own (py-spy's -d) while the target runs on
             stopped_by = "duration" if opts.duration else "tool-exit"
     finally:
