@@ -50,7 +50,13 @@ except BaseException as e:  # report everything, including MemoryError/Recursion
                unexpected=bool(getattr(e, "unexpected", False)),
                format=getattr(e, "fmt", None))
 out["seconds"] = time.perf_counter() - t0
-out["peak_rss_kb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+# VmHWM is this program's own peak: ru_maxrss also counts the parent's RSS at fork time
+# (Linux keeps it across execve), so a child of a big pytest process read as big
+try:
+    with open("/proc/self/status") as f:
+        out["peak_rss_kb"] = next(int(ln.split()[1]) for ln in f if ln.startswith("VmHWM:"))
+except (OSError, StopIteration, ValueError):
+    out["peak_rss_kb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 sys.stdout.write("\n@@OUTCOME@@" + json.dumps(out, allow_nan=True) + "\n")
 sys.stdout.flush()
 """
