@@ -181,7 +181,10 @@ def test_report_deterministic_and_no_environment(monkeypatch):
     assert "s3cr3t-value" not in a and "hunter2" not in a
     data = check_invariants(a)
     keys = [k for k, _ in data["report"]["meta"]]
-    assert keys[:5] == ["flamekit_version", "tool", "tool_version", "command", "host"]
+    # the recorded fields in the panel's order (what ran, where, with what); the report's own
+    # flamekit version is a separate field, never mixed up with the recording's
+    assert keys == ["command", "tool", "tool_version", "rate_hz", "host"]
+    assert data["report"]["reportVersion"] == flamekit.__version__
     assert dict(data["report"]["meta"])["command"] == "python x.py"
     assert b  # compacted input renders too
 
@@ -358,3 +361,37 @@ def test_one_duration_accessor():
     assert meta_duration({"elapsed": 4}) == 4.0 and meta_duration({"duration": -1}) is None
     assert meta_duration({"duration": True}) is None and meta_duration({}) is None
     assert report_data(p.copy(meta={"duration": 7.5})).duration_s == 7.5
+
+
+def test_input_labels_are_file_stems_made_unique():
+    from flamekit.analysis.report import input_labels
+
+    assert input_labels(["x/a.json", "y/b.speedscope.json"]) == ["a", "b"]
+    assert input_labels(["base/run.json.gz", "head/run.json"]) == ["base/run", "head/run"]
+    assert input_labels(["d/run.json", "d/run.folded"]) == ["d/run", "d/run #2"]
+    assert input_labels(["a.json", "b.json"], ["before"]) == ["before", "b"]
+    assert input_labels(["v1.2.txt"]) == ["v1.2"]  # only format suffixes are dropped
+
+
+def test_labelled_roots_keep_each_inputs_total_and_sections():
+    from flamekit.analysis.report import host_busy, report_inputs
+    from flamekit.model import under
+
+    a = toy_profile()
+    b = flamekit.model.scale(toy_profile(), 3.0)
+    u = under(a, flamekit.Frame("root"))
+    assert u.n_stacks == a.n_stacks + 1 and (u.totals() == a.totals()).all()
+    assert int((u.stack_prefix < 0).sum()) == 1
+    data = report_inputs([a, b], ["a", "b"])
+    roots = [i for i in range(data.flame.n_stacks) if data.flame.stack_prefix[i] < 0]
+    names = [data.flame.frames[int(data.flame.stack_frame[i])].name for i in roots]
+    assert sorted(names) == ["a", "b"]
+    assert [d.label for d in data.parts] == ["a", "b"]
+    assert data.parts[1].hotspots[0][0].self == 3 * data.parts[0].hotspots[0][0].self
+    doc = check_invariants(render_report(data, title="t"))
+    assert [x["label"] for x in doc["report"]["inputs"]] == ["a", "b"]
+    assert [x["totals"][0] for x in doc["report"]["inputs"]] == [a.totals()[0], 3 * a.totals()[0]]
+    assert len(doc["payload"]["inputs"]["frame"]) == 2
+    assert host_busy({"cpu_count": 2, "load_avg_start": [1.0, 1, 1], "load_avg_end": [2.5, 1, 1]}) is True
+    assert host_busy({"cpu_count": 2, "load_avg_start": [1.9, 1, 1], "load_avg_end": [2.0, 1, 1]}) is False
+    assert host_busy({"cpu_count": 2}) is None and host_busy({}) is None

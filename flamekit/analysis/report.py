@@ -5,6 +5,9 @@ data: the profile the flame graph draws, the hotspots per sample type, the
 allocation sites, scalene's memory timeline, the recorder's resource
 timeline, the recording's duration, the reproducibility metadata and how many
 samples the shares rest on (with whether they can rank the top functions).
+:func:`report_inputs` does the same for several inputs shown side by side as
+labelled roots: one :class:`ReportData` per input (``parts``) under a whole
+whose flame graph has one root frame per input, named by its label.
 ``flamekit.render.html`` turns it into the page; nothing here builds text.
 """
 from __future__ import annotations
@@ -14,14 +17,22 @@ from typing import Any
 
 import pandas as pd
 
-from ..model import Profile, duration, group
+from ..errors import FlamekitError
+from ..model import Frame, Profile, Thread, duration, group, merge, under
 from .hotspots import Hotspot, allocation_sites, hotspots, memory_types
 from .uncertainty import effective_samples, resolution
 
 #: Reproducibility keys a report shows, in display order (others are never embedded).
-META_KEYS = ("tool", "tool_version", "command", "pid", "host", "cpu_model", "python_version",
-             "rate_hz", "duration_s", "sample_count", "lost_samples", "errors", "start_time",
-             "git_commit", "exit_code", "format", "merged_from")
+META_KEYS = ("command", "cwd", "git_commit", "git_dirty", "python_version", "python_implementation",
+             "flamekit_version", "tool", "tool_version", "rate_hz", "host", "cpu_model", "cpu_count",
+             "load_avg_start", "load_avg_end", "os", "pid", "duration_s", "sample_count",
+             "lost_samples", "errors", "start_time", "exit_code", "format", "merged_from")
+#: Keys shown even when absent ("not recorded": a profile from another tool), never invented.
+REPRO_KEYS = ("command", "cwd", "git_commit", "git_dirty", "python_version", "python_implementation",
+              "flamekit_version", "tool", "tool_version", "rate_hz", "host", "cpu_model", "cpu_count",
+              "load_avg_start", "load_avg_end")
+#: ``Frame.module`` of the root frame that stands for one labelled input.
+INPUT_MODULE = "flamekit:input"
 #: Hotspots per sample type and allocation sites a report lists.
 HOTSPOTS = 15
 ALLOCATION_SITES = 25
@@ -74,6 +85,44 @@ class ReportData:
     #: per sample type, False when the profile is too small to rank its top two functions
     #: (their self shares within each other's 95 % interval, or under 50 samples)
     rankable: list[bool] = field(default_factory=list)
+    #: True when the 1-minute load average exceeded the CPU count at the start or end of
+    #: the recording (the timings were taken on a busy host); None when not recorded
+    busy: bool | None = None
+    #: this input's label, when the report shows several inputs as labelled roots
+    label: str | None = None
+    #: one ReportData per input shown as a labelled root (:func:`report_inputs`), else empty
+    parts: list["ReportData"] = field(default_factory=list)
+
+
+def first_lines(p: Profile, flame: Profile) -> Profile:
+    """Give each frame of ``flame`` (grouped by function) the lowest line ``p`` sampled in it.
+
+    Grouping by function sets lines to 0; a tooltip's ``file:line`` then points
+    at the top of the function's sampled code (its ``def`` or just below it).
+    """
+    lo: dict[tuple[str, str, str, str], int] = {}
+    for f in p.frames:
+        if f.line > 0:
+            k = (f.name, f.file, f.module, f.kind)
+            lo[k] = min(lo.get(k, f.line), f.line)
+    frames = [Frame(f.name, f.file, lo.get((f.name, f.file, f.module, f.kind), f.line), f.module, f.kind)
+              for f in flame.frames]
+    return flame.copy(frames=frames)
+
+
+def input_frame(label: str) -> Frame:
+    """Return the root frame that stands for the input labelled ``label``."""
+    return Frame(label, "", 0, INPUT_MODULE, "unknown")
+
+
+def host_busy(meta: dict[str, Any]) -> bool | None:
+    """Tell whether the host's 1-minute load exceeded its CPU count at the start or end (None: unknown)."""
+    cpus = meta.get("cpu_count")
+    loads = [meta.get(k) for k in ("load_avg_start", "load_avg_end")]
+    loads = [x[0] for x in loads if isinstance(x, list) and x and isinstance(x[0], (int, float))]
+    if not isinstance(cpus, int) or cpus <= 0 or not loads:
+        return None
+    return max(loads) > cpus
 
 
 def _table(p: Profile, name: str, columns: tuple[str, ...]) -> dict[str, list[float]] | None:
@@ -104,7 +153,7 @@ def report_data(profile: Profile, *, sample_type: str | int | None = None,
     default_type = p.type_index(sample_type) if p.sample_types else 0
     flame = p
     if by == "function" and any(f.line for f in p.frames):
-        flame = group(p, "function")  # one frame per function, not per line (py-spy)
+        flame = first_lines(p, group(p, "function"))  # one frame per function, not per line (py-spy)
     hs = [hotspots(p, k, n=HOTSPOTS) for k in range(len(p.sample_types))]
     sites = allocation_sites(p, n=ALLOCATION_SITES)
     tl = _table(p, "scalene_memory_timeline", ("t_sec", "footprint_mb"))
@@ -131,5 +180,95 @@ def report_data(profile: Profile, *, sample_type: str | int | None = None,
         duration_s=dur, meta=meta,
         warnings=[str(w) for w in p.meta.get("warnings", [])],
         approximate=approx if isinstance(approx, str) else None,
-        effective_samples=n_eff, rankable=rankable)
+        effective_samples=n_eff, rankable=rankable, busy=host_busy(p.meta))
+
+
+def input_labels(paths: list[str], labels: list[str] | None = None) -> list[str]:
+    """Return one distinct label per input: ``labels`` first, then each file name's stem.
+
+    The stem drops the format suffixes (``run.speedscope.json`` -> ``run``);
+    equal stems get their folder name in front (``base/run``), then ``#2``, ``#3``.
+    """
+    import os
+
+    given = list(labels or [])
+    out = given[:len(paths)]
+    stems = []
+    for path in paths[len(out):]:
+        name = os.path.basename(path)
+        for _ in range(3):
+            stem, dot, ext = name.rpartition(".")
+            if not dot or not stem or ext.lower() not in _SUFFIXES:
+                break
+            name = stem
+        stems.append((os.path.basename(os.path.dirname(os.path.abspath(path))), name))
+    counts: dict[str, int] = {}
+    for _, s in stems:
+        counts[s] = counts.get(s, 0) + 1
+    out += [f"{d}/{s}" if counts[s] > 1 and d else s for d, s in stems]
+    seen: dict[str, int] = {}
+    for i, lab in enumerate(out):
+        n = seen[lab] = seen.get(lab, 0) + 1
+        if n > 1:
+            out[i] = f"{lab} #{n}"
+    return out
+
+
+_SUFFIXES = {"json", "gz", "folded", "collapsed", "txt", "speedscope", "pb", "pprof", "prof",
+             "pstats", "cpuprofile", "perf", "data", "script", "austin", "bin", "trace", "html",
+             "svg", "memray", "scalene"}
+
+
+def report_inputs(profiles: list[Profile], labels: list[str], *,
+                  sample_type: str | int | None = None, by: str = "function") -> ReportData:
+    """Return the sections of a report on several inputs, each one a labelled root.
+
+    Each input's sections are computed on it alone (``parts``, exact, in its own
+    sample types); the whole's ``flame`` holds every input's stacks under a root
+    frame named by its label (:func:`input_frame`), so a root's width is that
+    input's total. ``sample_type`` (a name) is shown first where an input has it.
+    """
+    if len(profiles) != len(labels):
+        raise ValueError("one label per input")
+    parts = []
+    for p, label in zip(profiles, labels):
+        st = sample_type
+        if isinstance(st, str) and p.sample_types and not _has_type(p, st):
+            st = None  # this input lacks the type: its own first type
+        d = report_data(p, sample_type=st, by=by)
+        d.label = label
+        d.flame = labelled(d.flame, label)
+        parts.append(d)
+    whole = merge(*(labelled(d.profile, d.label or "") for d in parts))
+    whole.meta = {"inputs": list(labels)}
+    flame = merge(*(d.flame for d in parts))
+    default_type = whole.type_index(sample_type) if whole.sample_types else 0
+    sites = [d.allocation_sites for d in parts if len(d.allocation_sites)]
+    graph_type = None
+    if sites:
+        graph_type = default_type if default_type in memory_types(whole) else \
+            whole.type_index(sites[0].attrs["alloc_type"])
+    return ReportData(
+        profile=whole, flame=flame, default_type=default_type,
+        hotspots=[[] for _ in whole.sample_types], memory_types=memory_types(whole),
+        allocation_sites=pd.DataFrame(), alloc_graph_type=graph_type, memory_timeline=None,
+        resources=None, duration_s=None, meta=[],
+        warnings=[f"{d.label}: {w}" for d in parts for w in d.warnings],
+        approximate="; ".join(f"{d.label}: {d.approximate}" for d in parts if d.approximate) or None,
+        effective_samples=[0.0 for _ in whole.sample_types],
+        rankable=[True for _ in whole.sample_types], parts=parts)
+
+
+def labelled(p: Profile, label: str) -> Profile:
+    """Return ``p`` under the root frame of input ``label``, its threads named ``label: name``."""
+    threads = [Thread(t.id, f"{label}: {t.name or 'thread'}", t.pid) for t in p.threads]
+    return under(p.copy(threads=threads), input_frame(label))
+
+
+def _has_type(p: Profile, sample_type: str) -> bool:
+    try:
+        p.type_index(sample_type)
+    except FlamekitError:
+        return False
+    return True
 

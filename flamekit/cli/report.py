@@ -16,24 +16,34 @@ HELP = "write a self-contained HTML report (flame graph, hotspots, allocations, 
 DESCRIPTION = """\
 flamekit report - render profiles as one self-contained HTML file.
 
-The report holds an interactive flame graph (zoom, search, sandwich view,
-thread and sample-type selectors), hotspots, a table of all functions, the
-allocation breakdown and resource timeline when the profile has them, a
-reproducibility panel and your notes. It makes no network request (a
-Content-Security-Policy forbids them) and is byte-identical for the same input.
-Several PROFILEs are merged. Frames narrower than 0.1 px of a 1200 px graph are
-merged into "[other]" nodes (the report says how much); see --min-width/--prune.
+The report holds your notes first (--notes), then an interactive flame graph
+(zoom, search, sandwich view, thread and sample-type selectors, a colour
+legend, tooltips with file:line), hotspots, a table of all functions, the
+allocation breakdown and resource timeline when the profile has them, and a
+reproducibility panel (working directory, git commit and dirty flag, Python
+version and implementation, flamekit and backend versions, sampling rate, host,
+CPU model and count, load average at start and end; "not recorded" where the
+profile does not say). It makes no network request (a Content-Security-Policy
+forbids them) and is byte-identical for the same input.
+
+Several PROFILEs are compared as labelled roots: each input is one root of the
+flame graph, named by --label (default: its file name), as wide as its own
+total; tooltips give shares of the whole page and of the input's own total,
+and every panel lists every input. --merge adds them into one profile instead.
+Frames narrower than 0.1 px of a 1200 px graph are merged into "[other]" nodes
+(the report says how much); see --min-width/--prune.
 
 USAGE: flamekit report PROFILE [PROFILE...] [-o report.html] [--title T]
-                       [--notes WRITEUP.md] [--sample-type T]
-                       [--min-width PX | --prune FRACTION] [--by function|line]
-                       [--svg FLAME.svg]
+                       [--notes WRITEUP.md] [--label NAME]... [--merge]
+                       [--sample-type T] [--min-width PX | --prune FRACTION]
+                       [--by function|line] [--svg FLAME.svg]
 """
 EPILOG = """\
 examples:
   flamekit record -o run.json -- python sample_workloads/cpu_split.py
   flamekit report run.json -o report.html --title "pricing loop" --notes notes.md
-  flamekit report a.folded b.folded --prune 0        # merge two, keep every frame
+  flamekit report base.json head.json --label before --label after   # two labelled roots
+  flamekit report a.folded b.folded --merge --prune 0   # one merged profile, every frame
 """
 
 
@@ -41,12 +51,17 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     """Declare the command's arguments."""
     p.epilog = EPILOG
     p.add_argument("profiles", nargs="+", metavar="PROFILE",
-                   help="profile files (any readable format; several are merged)")
+                   help="profile files (any readable format; several: one labelled root each)")
     p.add_argument("-o", "--output", default="report.html", metavar="FILE",
                    help="output HTML file (default report.html)")
     p.add_argument("--title", metavar="T", help="report title (default: from the command)")
     p.add_argument("--notes", metavar="WRITEUP.md",
                    help="Markdown notes to include (sanitized; images only as data: URIs)")
+    p.add_argument("--label", action="append", metavar="NAME", default=None,
+                   help="name of the next input's root (repeat, in input order; default: the "
+                        "file name without format suffixes, made unique)")
+    p.add_argument("--merge", action="store_true",
+                   help="merge several inputs into one profile (no labelled roots)")
     p.add_argument("--sample-type", metavar="T",
                    help="sample type shown first (name or name/unit; default: the first)")
     g = p.add_mutually_exclusive_group()
@@ -64,7 +79,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Load, merge, render and write the report."""
-    from ..analysis.report import report_data
+    from ..analysis.report import input_labels, report_data, report_inputs
     from ..render.html import write_report
     from ..render.payload import DEFAULT_PRUNE
 
@@ -78,6 +93,14 @@ def run(args: argparse.Namespace) -> int:
         fraction = args.prune
     else:
         fraction = DEFAULT_PRUNE
+    labels = args.label or []
+    if len(labels) > len(args.profiles):
+        raise UsageError(f"{len(labels)} --label values for {len(args.profiles)} input(s): "
+                         "give at most one per input")
+    if labels and args.merge:
+        raise UsageError("--label names the roots of separate inputs: it does not go with --merge")
+    if any(not lab.strip() for lab in labels):
+        raise UsageError("--label must not be empty")
     notes = read_notes(args.notes) if args.notes else None
     inputs = list(args.profiles) + ([args.notes] if args.notes else [])
     check_output(args.output, inputs)
@@ -88,10 +111,15 @@ def run(args: argparse.Namespace) -> int:
         if not os.path.isfile(path):
             raise UsageError(f"{path}: no such file")
         profiles.append(formats.load(path, args.from_format))
-    profile = profiles[0] if len(profiles) == 1 else merge(*profiles)
-    if args.sample_type is not None:
-        profile.type_index(args.sample_type)  # a clear error listing the choices
-    data = report_data(profile, sample_type=args.sample_type, by=args.by)
+    if len(profiles) > 1 and not args.merge or labels:
+        names = input_labels(list(args.profiles), labels)
+        data = report_inputs(profiles, names, sample_type=args.sample_type, by=args.by)
+        profile = data.profile
+    else:
+        profile = profiles[0] if len(profiles) == 1 else merge(*profiles)
+        if args.sample_type is not None:
+            profile.type_index(args.sample_type)  # a clear error listing the choices
+        data = report_data(profile, sample_type=args.sample_type, by=args.by)
     write_report(data, args.output, title=args.title, notes=notes, prune_fraction=fraction)
     print(f"wrote {args.output}", file=sys.stderr)
     if args.svg:

@@ -27,7 +27,8 @@ functions returning new profiles; derived views are computed:
   :class:`Frame`, :class:`Thread`, :func:`type_index`, :class:`ModelError`.
 * :mod:`.builder`: :class:`ProfileBuilder`, :class:`StackPaths`, :func:`empty_profile`.
 * :mod:`.ops`: :func:`merge`, :func:`compact`, :func:`scale`, :func:`select`,
-  :func:`focus`, :func:`ignore`, :func:`group`, :func:`by_thread`, :func:`frame_key`.
+  :func:`focus`, :func:`ignore`, :func:`group`, :func:`by_thread`, :func:`frame_key`,
+  :func:`under` (stacks under one new root).
 * :mod:`.libraries`: :func:`hide_libraries` (fold library frames into their user callers),
   :func:`is_library`.
 * :mod:`.views`: :func:`call_tree` (:class:`CallTree`), :func:`functions`,
@@ -40,7 +41,7 @@ from ..tree import from_paths
 from .builder import ProfileBuilder, StackPaths, empty_profile
 from .libraries import hide_libraries, is_library
 from .ops import (by_thread, compact, focus, frame_key, frame_keys, group, ignore, merge, scale,
-                  select)
+                  select, under)
 from .profile import KINDS, Frame, ModelError, Profile, SampleType, Thread, type_index
 from .text import equivalent, to_text
 from .views import CallTree, call_tree, duration, functions, meta_duration
@@ -52,4 +53,4 @@ __all__ = ["KINDS", "CallTree", "Frame", "ModelError", "Profile", "ProfileBuilde
            "StackPaths", "Thread", "build_trie", "by_thread", "call_tree", "compact",
            "duration", "empty_profile", "equivalent", "focus", "frame_key", "frame_keys", "functions", "group",
            "hide_libraries", "ignore", "is_library", "merge", "meta_duration", "paths_trie", "scale",
-           "select", "to_text", "type_index"]
+           "select", "to_text", "type_index", "under"]

@@ -1,7 +1,7 @@
 """Operations on profiles (pipeline stage: model): each takes profiles and returns a new one.
 
 Composable like pprof's Merge/Filter/Scale: :func:`merge`, :func:`compact`,
-:func:`scale`, :func:`select`, :func:`focus`, :func:`ignore`, :func:`by_thread`,
+:func:`scale`, :func:`select`, :func:`focus`, :func:`ignore`, :func:`by_thread`, :func:`under`,
 :func:`group` (frames merged by :func:`frame_key`; :func:`frame_keys` maps a
 frame list to its keys, the one place that does).
 """
@@ -149,6 +149,26 @@ def merge(*profiles: Profile) -> Profile:
                   values=np.concatenate(vals), sample_types=types,
                   threads=threads or [Thread(0, "")], meta=meta, tables=tables)
     return out.check()
+
+
+def under(p: Profile, root: Frame) -> Profile:
+    """Return ``p`` with every stack under one new root frame ``root``; totals are unchanged.
+
+    A report shows each of several inputs this way, as a labelled root. The new
+    root is stack row 0; ``root`` is appended to the frames unless ``p`` has it.
+    """
+    if p.n_stacks == 0:
+        return p.copy()
+    frames = list(p.frames)
+    if root in frames:
+        fid = frames.index(root)
+    else:
+        fid = len(frames)
+        frames.append(root)
+    prefix = np.concatenate([[-1], np.where(p.stack_prefix >= 0, p.stack_prefix + 1, 0)]).astype(_I64)
+    frame = np.concatenate([[fid], p.stack_frame]).astype(_I64)
+    return p.copy(frames=frames, stack_prefix=prefix, stack_frame=frame,
+                  sample_stack=(p.sample_stack + 1).astype(_I64)).check()
 
 
 def compact(p: Profile) -> Profile:

@@ -264,6 +264,7 @@ def target_meta(proc: psutil.Process) -> dict[str, Any]:
     with proc.oneshot():
         for key, getter in (("command", lambda: redact_argv(proc.cmdline())), ("exe", proc.exe),
                             ("target_name", proc.name), ("thread_count", proc.num_threads),
+                            ("cwd", proc.cwd),
                             ("target_start_time", lambda: _iso(proc.create_time()))):
             try:
                 out[key] = getter()
@@ -298,20 +299,65 @@ def _git_commit(cwd: str) -> str | None:
     return sha if r.returncode == 0 and re.fullmatch(r"[0-9a-f]{40,64}", sha) else None
 
 
+def _git_dirty(cwd: str) -> bool | None:
+    """Tell whether tracked files in ``cwd``'s work tree differ from HEAD (None if git cannot say)."""
+    try:
+        r = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=cwd,
+                           capture_output=True, text=True, timeout=10, stdin=subprocess.DEVNULL)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return bool(r.stdout.strip()) if r.returncode == 0 else None
+
+
 def host_meta(cwd: str | None = None) -> dict[str, Any]:
-    """Return host facts: hostname, CPU model and count, OS, and the cwd's git commit if any."""
+    """Return host facts: hostname, CPU model and count, OS, load average, and ``cwd``'s git state.
+
+    ``cwd`` (default: flamekit's own) is the command's working directory; when it is
+    inside a git work tree, ``git_commit`` is its HEAD and ``git_dirty`` tells whether
+    tracked files differ from it (untracked files do not count, as for ``git describe --dirty``).
+    ``load_avg_start`` is the 1, 5 and 15 minute load average now.
+    """
     from ..version import __version__
 
+    cwd = os.path.abspath(cwd or os.getcwd())
     out: dict[str, Any] = {"host": socket.gethostname(), "cpu_count": os.cpu_count(),
                            "os": f"{platform.system()} {platform.release()}",
-                           "flamekit_version": __version__}
+                           "flamekit_version": __version__, "cwd": cwd}
     cpu = _cpu_model()
     if cpu:
         out["cpu_model"] = cpu
-    sha = _git_commit(cwd or os.getcwd())
+    load = load_average()
+    if load:
+        out["load_avg_start"] = load
+    sha = _git_commit(cwd)
     if sha:
         out["git_commit"] = sha
+        dirty = _git_dirty(cwd)
+        if dirty is not None:
+            out["git_dirty"] = dirty
     return out
+
+
+def load_average() -> list[float] | None:
+    """Return the host's 1, 5 and 15 minute load averages (None where the OS has none)."""
+    try:
+        return [round(x, 2) for x in os.getloadavg()]
+    except (AttributeError, OSError):
+        return None
+
+
+def python_facts(exe: str) -> dict[str, str]:
+    """Return ``python_version`` (``3.X.Y``) and ``python_implementation`` of a Python executable.
+
+    Asks the interpreter itself (one short run); empty when ``exe`` is not a
+    Python interpreter by name or does not answer.
+    """
+    if not exe or not _PY_EXE.match(os.path.basename(exe)):
+        return {}
+    out = tool_output([exe, "-c", "import platform; print('flamekit-facts', "
+                       "platform.python_implementation(), platform.python_version())"], timeout=15.0)
+    m = re.search(r"^flamekit-facts (\S+) (\d+\.\d+\.\d+\S*)\s*$", out, re.M)
+    return {"python_implementation": m.group(1), "python_version": m.group(2)} if m else {}
 
 
 # ---------------------------------------------------------------------------
@@ -408,5 +454,5 @@ def record(opts: RecordOptions):
 
 __all__ = ["RecordOptions", "Recorder", "ResourceSampler", "BACKENDS", "record", "check_pid",
            "find_tool", "require_tool",
-           "is_python_process", "command_interpreter", "target_meta", "host_meta", "redact_argv"]
+           "is_python_process", "command_interpreter", "target_meta", "host_meta", "redact_argv", "load_average", "python_facts"]
 

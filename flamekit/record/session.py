@@ -39,7 +39,8 @@ from typing import Any
 from ..errors import FlamekitError, FormatError, RecordError, RecordInterrupted, UsageError
 from ..model import Profile
 from . import (RecordOptions, Recorder, ResourceSampler, check_pid, command_interpreter, get_recorder,
-               host_meta, interpreter_version, process_python_version, redact_argv, target_meta)
+               host_meta, interpreter_version, load_average, process_python_version, python_facts,
+               redact_argv, target_meta, version_tuple)
 from .progress import ProgressDisplay
 from .tidy import no_samples_message, tidy_profile, time_coverage
 
@@ -213,7 +214,8 @@ def run_recording(opts: RecordOptions) -> Recording:
 
 def _run(s: Session, tmeta: dict[str, Any]) -> Recording:
     opts, rec = s.opts, s.recorder
-    hmeta = host_meta()
+    # the command's working directory: a launched command's, or the attached process's
+    hmeta = host_meta(opts.cwd if not s.attach else tmeta.get("cwd"))
     log_path = os.path.join(s.workdir, "tool.log")
     start_iso = _iso_now()
     t0 = time.monotonic()
@@ -317,6 +319,7 @@ def _run(s: Session, tmeta: dict[str, Any]) -> Recording:
     })
     meta.update(s.meta)
     meta.update({k: v for k, v in rec.stats(log_text).items() if v is not None})
+    meta.update(_end_facts(meta))
     if sampler is not None and sampler.peak_threads:
         meta["thread_count"] = max(int(meta.get("thread_count") or 0), sampler.peak_threads)
     if exit_code is not None:
@@ -333,6 +336,20 @@ def _run(s: Session, tmeta: dict[str, Any]) -> Recording:
         stopped_by = profile.meta["stopped_by"] = "interrupt"
         profile.meta["stop_signal"] = signal.Signals(s.signums[0]).name
     return Recording(profile=profile, exit_code=exit_code, source_format=fmt_name, stopped_by=stopped_by)
+
+
+def _end_facts(meta: dict[str, Any]) -> dict[str, Any]:
+    """Return what is known once the recording ended: load average, the interpreter's full version."""
+    out: dict[str, Any] = {}
+    load = load_average()
+    if load:
+        out["load_avg_end"] = load
+    exe = meta.get("exe")
+    if isinstance(exe, str) and meta.get("python_version"):  # the target ran Python: ask it
+        facts = python_facts(exe)
+        if facts and version_tuple(facts["python_version"]) == version_tuple(str(meta["python_version"])):
+            out.update(facts)
+    return out
 
 
 def _tee(src, log, tool_line) -> None:

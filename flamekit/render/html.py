@@ -26,18 +26,14 @@ import jinja2
 from markupsafe import Markup
 
 from ..atomic import write_output
-from ..analysis.hotspots import Hotspot
-from ..analysis.report import ReportData
-from ..analysis.diff import TIME_UNITS
-from ..analysis.uncertainty import margin
-from .coverage import coverage_text
+from ..analysis.report import REPRO_KEYS, ReportData
 from ..version import __version__
-from .payload import DEFAULT_PRUNE, clip, payload_from_pruned, prune
+from .payload import DEFAULT_PRUNE, clip, frame_map, payload_from_pruned, prune
+from .report_sections import (alloc_rows, busy_text, coverage, display_text, hotspot_row, input_section,
+                              meta_rows, prune_inputs)
 
 REPORT_SCRIPTS = ("js/flamegraph.js", "js/export.js", "js/report.js")
 REPORT_STYLES = ("css/report.css",)
-_MAX_META = 2000
-_BAD_CHARS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]")
 
 
 def _template_root() -> Any:
@@ -102,11 +98,6 @@ def csp_hash(text: str) -> str:
     return "'sha256-" + base64.b64encode(digest).decode("ascii") + "'"
 
 
-def display_text(s: Any, limit: int = _MAX_META) -> str:
-    """Return ``s`` as one display string: truncated first (plain text), bad characters replaced."""
-    return _BAD_CHARS.sub("\ufffd", clip(s, limit))
-
-
 def render_page(template: str, *, title: str, data: Any,
                 scripts: Sequence[str] = REPORT_SCRIPTS, styles: Sequence[str] = REPORT_STYLES,
                 **context: Any) -> str:
@@ -128,36 +119,6 @@ def render_page(template: str, *, title: str, data: Any,
         flamekit_version=__version__, **context)
 
 
-def _meta_rows(data: ReportData) -> list[list[str]]:
-    rows = [["flamekit_version", __version__]]
-    for k, v in data.meta:
-        if isinstance(v, (list, tuple)) and all(isinstance(x, str) for x in v):
-            v = shlex.join(v)
-        elif not isinstance(v, str):
-            v = json.dumps(v, sort_keys=True, ensure_ascii=False)
-        rows.append([k, display_text(v)])
-    return rows
-
-
-def _hotspot_row(h: Hotspot, n: float) -> dict[str, Any]:
-    """One hotspot for the page; ``selfPm``/``totalPm``: the ± (pp) of its shares from ``n`` samples."""
-    return {"name": clip(h.name), "file": clip(h.file), "line": h.line, "self": h.self,
-            "total": h.total, "selfPct": h.self_pct, "totalPct": h.total_pct,
-            "selfPm": round(100 * margin(h.self_pct / 100, n), 2),
-            "totalPm": round(100 * margin(h.total_pct / 100, n), 2),
-            "path": [clip(f.name) for f in h.path[-40:]], "pathCut": max(0, len(h.path) - 40)}
-
-
-def _coverage(data: ReportData) -> dict[str, Any] | None:
-    """Return the recording's time coverage for the summary: the time type it qualifies and the text."""
-    text = coverage_text(data.profile.meta)
-    if not text:
-        return None
-    types = data.profile.sample_types
-    k = next((i for i, st in enumerate(types) if st.unit in TIME_UNITS), None)
-    return {"type": k, "text": display_text(text, 300)}
-
-
 def report_json(data: ReportData, *, title: str, notes_html: str = "",
                 prune_fraction: float = DEFAULT_PRUNE) -> dict:
     """Return the JSON document a report embeds: the flame graph payload and report sections.
@@ -167,34 +128,42 @@ def report_json(data: ReportData, *, title: str, notes_html: str = "",
     exact (computed on the whole profile by :mod:`flamekit.analysis.report`).
     """
     p = data.profile
-    pruned, info = prune(data.flame, prune_fraction)
+    if data.parts:  # several inputs: each pruned on its own, under its labelled root
+        pruned, info, roots = prune_inputs(data, prune_fraction)
+    else:
+        (pruned, info), roots = prune(data.flame, prune_fraction), []
     payload = payload_from_pruned(pruned, info, default_type=data.default_type)
+    if data.parts:
+        fmap = frame_map(pruned)
+        payload["inputs"] = {"frame": [int(fmap[r]) if r >= 0 else -1 for r in roots]}
     del pruned  # peak memory on million-stack profiles: the pruned tree is done
     warnings = data.warnings
     report: dict[str, Any] = {
         "title": display_text(title, 300),
-        "hotspots": [[_hotspot_row(h, n) for h in hs] for hs, n in zip(data.hotspots, data.effective_samples)],
+        "hotspots": [[hotspot_row(h, n) for h in hs] for hs, n in zip(data.hotspots, data.effective_samples)],
         "hotspotsExact": True,
-        "meta": _meta_rows(data),
+        "meta": meta_rows(data),
+        "reproKeys": list(REPRO_KEYS),
+        "reportVersion": __version__,
+        "busy": display_text(busy_text(data), 600),
         "warnings": [display_text(w, 300) for w in warnings[:50]],
         "warningCount": len(warnings),
         "nSamples": p.n_samples,
         "effectiveSamples": [round(n, 3) for n in data.effective_samples],
         "rankable": data.rankable,
-        "coverage": _coverage(data),
+        "coverage": coverage(data),
         "totals": [float(x) for x in p.totals()],
         "memoryTypes": data.memory_types,
     }
-    sites = data.allocation_sites
-    if len(sites):
+    if data.parts:
+        report["inputs"] = [input_section(d, p.sample_types) for d in data.parts]
+    with_sites = [d for d in (data.parts or [data]) if len(d.allocation_sites)]
+    if with_sites:
+        sites = with_sites[0].allocation_sites
         report["alloc"] = {
             "allocType": sites.attrs.get("alloc_type"), "peakType": sites.attrs.get("peak_type"),
             "countType": sites.attrs.get("count_type"),
-            "rows": [{"name": clip(r.name), "file": clip(r.file), "line": int(r.line),
-                      "alloc": float(r.alloc), "allocPct": float(r.alloc_pct),
-                      "peak": None if r.peak != r.peak else float(r.peak),
-                      "count": None if r.count != r.count else float(r.count)}
-                     for r in sites.itertuples(index=False)],
+            "rows": [r for d in with_sites for r in alloc_rows(d)],
         }
         if data.alloc_graph_type is not None:  # the flame graph of the allocation section
             report["alloc"]["graphType"] = str(p.sample_types[data.alloc_graph_type])
@@ -211,6 +180,8 @@ def report_json(data: ReportData, *, title: str, notes_html: str = "",
 def default_title(data: ReportData) -> str:
     """Return ``flamekit report`` plus the recorded command, when there is one."""
     title = "flamekit report"
+    if data.parts:
+        return title + ": " + ", ".join(d.label or "" for d in data.parts)
     cmd = data.profile.meta.get("command")
     if cmd:
         title += ": " + (shlex.join(cmd) if isinstance(cmd, list) else str(cmd))

@@ -11,6 +11,8 @@
  *   types    {name:[si], unit:[si]}       threads {name:[si], id:[int], pid:[int]}
  *   defaultType int;  pruned {fraction, nodes, share:[per type], otherFrame}
  *   diff     OPTIONAL {base:int, head:int}: differential mode (see below)
+ *   inputs   OPTIONAL {frame:[int]}: several inputs as labelled roots; frame[k] is the frame of
+ *            input k's root (its name is the input's label; -1 when the input had no samples)
  *
  * OPTIONS (all optional):
  *   id          prefix of every element id (default "fk"): #fk-canvas, #fk-breadcrumb,
@@ -25,8 +27,14 @@
  *   onChange    function(api) called after every redraw caused by the user
  *   colorFor    function(info) -> CSS colour string, or null for the default colouring
  *   tooltipRows function(info) -> [[label, text], ...] rows appended to the tooltip
+ *   legend      false to leave out the colour legend (default true; never in diff mode)
  *   info = {node, frame, func, name, file, line, kind, self, total, depth,
- *           base: {self, total} | null, head: {self, total} | null, grandTotal}
+ *           base: {self, total} | null, head: {self, total} | null, grandTotal,
+ *           input: index of the node's labelled input (-1 without inputs), inputTotal}
+ *
+ * COLOURS (the legend, #<id>-legend, lists those present): Python frames warm red-orange-yellow,
+ * native (C/C++/Rust) yellow-olive, kernel orange-brown, a labelled input root slate blue,
+ * "[other]" (pruned) grey, search matches magenta. Hue varies by name so neighbours differ.
  *
  * DIFF MODE (payload.diff = {base: b, head: h}, two type indices of one merged profile):
  *   widths come from the head type (or the base type after the "show base" toggle,
@@ -83,6 +91,16 @@
 
   function pct(v, t) { return t ? (100 * v / t).toFixed(2) + '%' : '0%'; }
 
+  /* colours by frame kind: one function so the flame graph and its legend agree (h1, h2 in [0,1)) */
+  var INPUT_COLOR = '#9fb3c8', OTHER_COLOR = '#b8b8b8', MATCH_COLOR = '#d63fc6';
+  function kindColor(kind, h1, h2) {
+    if (kind === 'native') return 'rgb(' + Math.round(200 + 40 * h1) + ',' + Math.round(180 + 50 * h2) + ',90)';
+    if (kind === 'kernel') return 'rgb(' + Math.round(220 + 30 * h1) + ',' + Math.round(120 + 40 * h2) + ',80)';
+    return 'rgb(' + Math.round(225 + 30 * h1) + ',' + Math.round(110 + 120 * h2) + ',' + Math.round(40 + 30 * h1) + ')';
+  }
+  var KIND_LABELS = {python: 'Python', native: 'native (C, C++, Rust)', kernel: 'kernel',
+                     jit: 'JIT-compiled', inlined: 'inlined', unknown: 'other'};
+
   function hash(s) {
     var h = 2166136261;
     for (var i = 0; i < s.length && i < 64; i++) { h ^= s.charCodeAt(i); h = Math.imul(h, 16777619); }
@@ -116,6 +134,19 @@
     this.kidStart = cc; this.kids = kids;
     this.roots = [];
     for (i = 0; i < this.n; i++) if (this.parent[i] < 0) this.roots.push(i);
+    /* labelled inputs: inputOf[node] = the input whose root the node descends from (-1: none) */
+    this.inputFrames = payload.inputs ? payload.inputs.frame : [];
+    this.inputRoot = this.inputFrames.map(function () { return -1; });
+    this.inputOf = new Int32Array(this.n).fill(-1);
+    if (this.inputFrames.length) {
+      for (i = 0; i < this.n; i++) {
+        var pq = this.parent[i];
+        if (pq >= 0) { this.inputOf[i] = this.inputOf[pq]; continue; }
+        var k = this.inputFrames.indexOf(this.frame[i]);
+        this.inputOf[i] = k;
+        if (k >= 0) this.inputRoot[k] = i;
+      }
+    }
   }
 
   /* self and total per node for one type and thread (-1: all threads) */
@@ -302,6 +333,7 @@
     this.resetBtn.addEventListener('click', function () { self.zoomTo(-1); self.changed(); });
     bar.appendChild(this.resetBtn);
     root.appendChild(bar);
+    if (opts.legend !== false && !this.diff) this.renderLegend(root);
 
     this.crumbs = el('nav', 'fk-breadcrumb'); this.crumbs.id = id + '-breadcrumb';
     this.crumbs.setAttribute('aria-label', 'Zoom path');
@@ -385,10 +417,11 @@
       if (c) return c;
     }
     if (hasSearch) {
-      if (isMatch) return '#d63fc6';
+      if (isMatch) return MATCH_COLOR;
       return '#e6e2dc';
     }
-    if (f === this.data.p.pruned.otherFrame) return '#b8b8b8';
+    if (f === this.data.p.pruned.otherFrame) return OTHER_COLOR;
+    if (t.src && t.parent[node] < 0 && D.inputFrames.indexOf(f) >= 0) return INPUT_COLOR;
     if (this.diff && t.src) {
       var src = t.src[node], b = this.baseV.total[src], h = this.headV.total[src];
       var m = Math.max(Math.abs(b), Math.abs(h)), d = m ? (h - b) / m : 0, a = Math.min(Math.abs(d), 1);
@@ -396,17 +429,47 @@
       if (Math.abs(d) < 1e-9) return 'rgb(232,232,232)';
       return d > 0 ? 'rgb(255,' + lo + ',' + lo + ')' : 'rgb(' + lo + ',' + lo + ',255)';
     }
-    var h1 = hash(name), h2 = hash(name + '#'), kind = D.kinds[f];
-    if (kind === 'native') return 'rgb(' + Math.round(200 + 40 * h1) + ',' + Math.round(180 + 50 * h2) + ',90)';
-    if (kind === 'kernel') return 'rgb(' + Math.round(220 + 30 * h1) + ',' + Math.round(120 + 40 * h2) + ',80)';
-    return 'rgb(' + Math.round(225 + 30 * h1) + ',' + Math.round(110 + 120 * h2) + ',' + Math.round(40 + 30 * h1) + ')';
+    return kindColor(D.kinds[f], hash(name), hash(name + '#'));
+  };
+
+  /* the colour legend: one swatch per colour the graph can show for this payload */
+  FlameGraph.prototype.renderLegend = function (root) {
+    var D = this.data, seen = {}, items = [], lg = el('div', 'fk-legend');
+    lg.id = this.id + '-legend';
+    lg.setAttribute('aria-label', 'Colour legend');
+    lg.appendChild(el('span', 'fk-legend-title', 'Colours:'));
+    D.kinds.forEach(function (k, f) {
+      if (f === D.p.pruned.otherFrame || D.inputFrames.indexOf(f) >= 0) return;
+      var key = k === 'python' || k === 'native' || k === 'kernel' ? k : 'unknown';
+      if (!seen[key]) { seen[key] = 1; items.push([key, KIND_LABELS[key] + ' frames', kindColor(key, 0.5, 0.5)]); }
+    });
+    var order = ['python', 'native', 'kernel', 'unknown'];
+    items.sort(function (a, b) { return order.indexOf(a[0]) - order.indexOf(b[0]); });
+    if (D.inputFrames.length) items.unshift(['input', 'input (labelled root, as wide as its total)', INPUT_COLOR]);
+    if (D.p.pruned.otherFrame >= 0) items.push(['other', '[other]: pruned narrow frames', OTHER_COLOR]);
+    items.push(['match', 'search match', MATCH_COLOR]);
+    items.forEach(function (it) {
+      var item = el('span', 'fk-legend-item'), sw = el('span', 'fk-swatch');
+      sw.style.background = it[2];
+      item.setAttribute('data-kind', it[0]);
+      item.appendChild(sw); item.appendChild(el('span', null, it[1]));
+      lg.appendChild(item);
+    });
+    if (items.length) lg.appendChild(el('span', 'fk-legend-note', 'shades vary by name so neighbouring frames differ'));
+    root.appendChild(lg);
+    this.legend = lg;
   };
 
   FlameGraph.prototype.info = function (t, node) {
     var D = this.data, f = t.frame[node], src = t.src ? t.src[node] : -1;
     var o = {node: src, frame: f, func: D.func[f], name: D.names[f], file: D.files[f], line: D.lines[f],
              kind: D.kinds[f], self: t.self[node], total: t.total[node], depth: t.depth[node],
-             grandTotal: this.grand, base: null, head: null};
+             grandTotal: this.grand, base: null, head: null, input: -1, inputTotal: 0};
+    if (src >= 0 && D.inputFrames.length) {
+      o.input = D.inputOf[src];
+      var r = o.input >= 0 ? D.inputRoot[o.input] : -1;
+      o.inputTotal = r >= 0 ? this.view.total[r] : 0;
+    }
     if (this.diff && src >= 0) {
       o.base = {self: this.baseV.self[src], total: this.baseV.total[src]};
       o.head = {self: this.headV.self[src], total: this.headV.total[src]};
@@ -421,8 +484,16 @@
     while (tip.firstChild) tip.removeChild(tip.firstChild);
     tip.appendChild(el('div', 'fk-tip-name', info.name || '(empty name)'));
     if (info.file) tip.appendChild(el('div', 'fk-tip-file', info.file + (info.line ? ':' + info.line : '')));
-    var rows = [['Self', fmt(info.self, unit) + '  (' + pct(info.self, this.grand) + ')'],
-                ['Total', fmt(info.total, unit) + '  (' + pct(info.total, this.grand) + ' of all)']];
+    var rows = [['Self', fmt(info.self, unit) + '  (' + pct(info.self, this.grand) + ' of the total)'],
+                ['Total', fmt(info.total, unit) + '  (' + pct(info.total, this.grand) + ' of the total)']];
+    if (info.input >= 0) {  /* several inputs: shares of the page and of this input's own total */
+      var D = this.data, lab = D.names[D.inputFrames[info.input]], isRoot = D.parent[info.node] < 0;
+      var both = function (v) {
+        return fmt(v, unit) + '  (' + pct(v, this.grand) + ' of the page' +
+          (isRoot ? '' : ' · ' + pct(v, info.inputTotal) + ' of ' + lab) + ')';
+      }.bind(this);
+      rows = [['Input', lab + (isRoot ? ' (the whole input)' : '')], ['Self', both(info.self)], ['Total', both(info.total)]];
+    }
     if (info.base) {
       var u = this.data.typeUnits[this.diff.head];
       rows = [['Self', 'base ' + fmt(info.base.self, u) + ' → head ' + fmt(info.head.self, u) +

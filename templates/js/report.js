@@ -1,7 +1,9 @@
 /* flamekit report page: wires the flame graph (flamegraph.js) to the report's sections.
  *
  * Reads {"payload": <flame graph payload>, "report": {...}} from #flamekit-data
- * (built by flamekit/render/html.py build_report_data). All text goes through
+ * (built by flamekit/render/html.py report_json). With several inputs shown as labelled
+ * roots, report.inputs holds one section per input (flamekit/render/report_sections.py)
+ * and every panel lists every input by its label. All text goes through
  * textContent / option.text / canvas fillText. Sets window.flamekitState =
  * {ready: true, graph, allocGraph, drawMs} when the first drawing is done.
  */
@@ -35,22 +37,40 @@
     return tr;
   }
 
+  /* one section per input: several inputs (labelled roots), or the report itself */
+  var INPUTS = R.inputs || null, MULTI = !!INPUTS;
+  var SECTIONS = INPUTS || [{label: '', meta: R.meta, busy: R.busy, hotspots: R.hotspots, totals: R.totals,
+    effectiveSamples: R.effectiveSamples, rankable: R.rankable, nSamples: R.nSamples, coverage: R.coverage,
+    resources: R.resources, memory: R.memory, memoryTimeline: R.alloc && R.alloc.timeline}];
+  var PALETTE = ['#1971c2', '#d9480f', '#2f9e44', '#9c36b5', '#e67700', '#0c8599', '#c2255c', '#5c940d'];
+  function colorOf(i) { return PALETTE[i % PALETTE.length]; }
+  function swatch(color) { var s = el('span', 'fk-swatch'); s.style.background = color; return s; }
+
   /* summary line */
   var parts = [R.nSamples + ' sample rows'];
+  if (MULTI) parts.unshift(INPUTS.length + ' inputs as labelled roots: ' + INPUTS.map(function (s) { return s.label; }).join(', '));
   R.totals.forEach(function (v, i) {
     // a recording's time says how much of the run it covers ("1.40 s active of 5.0 s recorded")
-    parts.push(typeName[i] + ': ' + (R.coverage && R.coverage.type === i ? R.coverage.text : fmt(v, typeUnit[i])));
+    var cov = SECTIONS.filter(function (s) { return s.coverage && s.coverage.type === i; });
+    parts.push(typeName[i] + ': ' + (!cov.length ? fmt(v, typeUnit[i]) : !MULTI ? cov[0].coverage.text
+      : fmt(v, typeUnit[i]) + ' (' + cov.map(function (s) { return s.label + ' ' + s.coverage.text; }).join('; ') + ')'));
   });
   parts.push(P.threads.id.length + ' thread' + (P.threads.id.length === 1 ? '' : 's'));
   if (R.warningCount) parts.push(R.warningCount + ' import warning' + (R.warningCount === 1 ? '' : 's'));
+  var busyLabels = SECTIONS.filter(function (s) { return s.busy; }).map(function (s) { return s.label; });
+  if (busyLabels.length) parts.push('recorded on a host busier than its CPU cores' +
+    (MULTI ? ' (' + busyLabels.join(', ') + ')' : '') + ': see Reproducibility');
   $('fk-summary').textContent = parts.join(' · ');
   /* how many samples the shares rest on, and whether that is enough to rank the top functions */
-  var n0 = (R.effectiveSamples || [])[P.defaultType || 0], sn = el('p', 'fk-note');
+  var t0i = P.defaultType || 0, sn = el('p', 'fk-note');
   sn.id = 'fk-samples';
-  sn.textContent = 'Shares rest on ' + Math.round(n0 || 0).toLocaleString('en-US') + ' samples of ' +
-    typeName[P.defaultType || 0] + '; ± is the 95% interval.' + ((R.rankable || [])[P.defaultType || 0] === false
-      ? ' Too few samples to rank the top functions: the first two are within each other\'s interval ' +
-        '(record longer or at a higher rate).' : '');
+  var few = SECTIONS.filter(function (s) { return (s.rankable || [])[t0i] === false; });
+  sn.textContent = 'Shares rest on ' + SECTIONS.map(function (s) {
+    return Math.round((s.effectiveSamples || [])[t0i] || 0).toLocaleString('en-US') + ' samples of ' +
+      typeName[t0i] + (MULTI ? ' in ' + s.label : '');
+  }).join(', ') + '; ± is the 95% interval' + (MULTI ? ', and every share in the tables is of its own input\'s total.' : '.') +
+    (few.length ? ' Too few samples to rank the top functions' + (MULTI ? ' of ' + few.map(function (s) { return s.label; }).join(', ') : '') +
+      ': the first two are within each other\'s interval (record longer or at a higher rate).' : '');
   $('fk-summary').parentNode.insertBefore(sn, $('fk-summary').nextSibling);
   if (P.pruned.nodes > 0) {
     var pn = $('fk-pruned');
@@ -66,9 +86,14 @@
     var D = g.data, v = g.view, n = D.n, acc = {}, list = [], i;
     var stackOf = {};
     for (i = 0; i < n; i++) {
-      var f = D.frame[i], fn = D.func[f], q = D.parent[i];
-      var r = acc[fn];
-      if (!r) { r = acc[fn] = {func: fn, name: D.names[f], file: D.files[f], self: 0, total: 0}; list.push(r); }
+      var f = D.frame[i], fn = D.func[f], q = D.parent[i], inp = D.inputOf[i];
+      if (inp >= 0 && q < 0) { stackOf[i] = null; continue; }  /* a labelled root is no function */
+      var key0 = inp + ':' + fn, r = acc[key0];
+      if (!r) {
+        r = acc[key0] = {func: fn, name: D.names[f], file: D.files[f], self: 0, total: 0, inp: inp,
+                         input: inp >= 0 ? D.names[D.inputFrames[inp]] : ''};
+        list.push(r);
+      }
       r.self += v.self[i];
       // recursion counts once: add total only at the outermost occurrence on each path
       var key = fn + 1, anc = q >= 0 ? stackOf[q] : null;
@@ -78,8 +103,10 @@
       stackOf[i] = {fn: key, up: anc, depth: anc ? anc.depth + 1 : 0};
       if (stackOf[i].depth > 200) stackOf[i] = {fn: key, up: null, depth: 0};
     }
-    var gt = g.grand || 0;
+    /* shares of the row's own input (its root's total in this view), or of the whole graph */
+    var gts = D.inputRoot.map(function (rt) { return rt >= 0 ? v.total[rt] : 0; });
     return list.filter(function (r) { return r.self !== 0 || r.total !== 0; }).map(function (r) {
+      var gt = r.inp >= 0 ? gts[r.inp] : (g.grand || 0);
       r.selfPct = gt ? 100 * r.self / gt : 0; r.totalPct = gt ? 100 * r.total / gt : 0; return r;
     });
   }
@@ -91,21 +118,29 @@
     }
     var q = $('fk-func-filter').value.toLowerCase(), unit = g.unit();
     var rows = funcCache.rows.filter(function (r) {
-      return !q || r.name.toLowerCase().indexOf(q) >= 0 || r.file.toLowerCase().indexOf(q) >= 0;
+      return !q || r.name.toLowerCase().indexOf(q) >= 0 || r.file.toLowerCase().indexOf(q) >= 0 ||
+        r.input.toLowerCase().indexOf(q) >= 0;
     });
     rows.sort(function (a, b) {
       var x = a[sortKey], y = b[sortKey];
       var c = typeof x === 'string' ? (x < y ? -1 : x > y ? 1 : 0) : x - y;
       return c * sortDir || (b.self - a.self) || a.func - b.func;
     });
-    var body = $('fk-functions').tBodies[0], shown = rows.slice(0, 500);
+    var body = $('fk-functions').tBodies[0], shown = rows.slice(0, 500), D = g.data;
     // effective samples of the shown thread(s): the type's, in proportion to their share of the total
-    var all = R.totals[g.type] || 0, nf = (R.effectiveSamples || [])[g.type] * (all ? (g.grand || 0) / all : 0);
+    var nfs = SECTIONS.map(function (s, k) {
+      var all = (s.totals || [])[g.type] || 0, rt = MULTI ? D.inputRoot[k] : -1;
+      var shown_ = rt >= 0 ? g.view.total[rt] : (g.grand || 0);
+      return ((s.effectiveSamples || [])[g.type] || 0) * (all ? shown_ / all : 0);
+    });
     clear(body);
     shown.forEach(function (r) {
-      body.appendChild(row([{text: r.name || '(empty name)', cls: 'fk-fn'}, {text: r.file, cls: 'fk-file'},
+      var nf = nfs[r.inp >= 0 ? r.inp : 0];
+      var cells = [{text: r.name || '(empty name)', cls: 'fk-fn'}, {text: r.file, cls: 'fk-file'},
         {text: fmt(r.self, unit), cls: 'fk-num'}, {text: pctPm(r.selfPct, nf), cls: 'fk-num'},
-        {text: fmt(r.total, unit), cls: 'fk-num'}, {text: pctPm(r.totalPct, nf), cls: 'fk-num'}]));
+        {text: fmt(r.total, unit), cls: 'fk-num'}, {text: pctPm(r.totalPct, nf), cls: 'fk-num'}];
+      if (MULTI) cells.unshift({text: r.input, cls: 'fk-input'});
+      body.appendChild(row(cells));
     });
     $('fk-func-count').textContent = rows.length + ' of ' + funcCache.rows.length + ' functions' +
       (rows.length > shown.length ? ' (first ' + shown.length + ' shown)' : '');
@@ -117,10 +152,26 @@
     }
   }
 
+  /* with several inputs: one hotspot table per input, shares of that input's own total */
+  if (MULTI) {
+    $('fk-hotspots').hidden = true;
+    SECTIONS.forEach(function (s, i) {
+      var h = el('h3', 'fk-input-head'); h.appendChild(swatch(colorOf(i))); h.appendChild(el('span', null, s.label));
+      var t = $('fk-hotspots').cloneNode(true);
+      t.hidden = false; t.id = 'fk-hotspots-' + i; t.setAttribute('data-input', s.label);
+      var hc = t.tHead.rows[0].cells;
+      hc[4].textContent = 'Self % of ' + s.label; hc[5].textContent = 'Total % of ' + s.label;
+      $('fk-hotspots-inputs').appendChild(h); $('fk-hotspots-inputs').appendChild(t);
+    });
+  }
   function renderHotspots(g) {
-    var k = g.widthType(), rows = R.hotspots[k] || [], body = $('fk-hotspots').tBodies[0], unit = typeUnit[k];
-    $('fk-hotspots-type').textContent = 'by self ' + typeName[k] + ' (all threads)' +
+    var k = g.widthType();
+    $('fk-hotspots-type').textContent = 'by self ' + typeName[k] + ' (all threads' + (MULTI ? '; per input' : '') + ')' +
       (R.hotspotsExact ? '' : '; computed on the pruned tree: values can be low by up to the pruned share');
+    if (!MULTI) fillHotspots($('fk-hotspots').tBodies[0], R.hotspots[k] || [], typeUnit[k]);
+    else SECTIONS.forEach(function (s, i) { fillHotspots($('fk-hotspots-' + i).tBodies[0], s.hotspots[k] || [], typeUnit[k]); });
+  }
+  function fillHotspots(body, rows, unit) {
     clear(body);
     rows.forEach(function (h, i) {
       var tr = row([String(i + 1), {text: h.name || '(empty name)', cls: 'fk-fn'},
@@ -138,6 +189,13 @@
     });
     if (!rows.length) body.appendChild(row(['', 'no samples', '', '', '', '', '']));
   }
+  if (MULTI) {  /* the functions table names each row's input */
+    var ith = el('th', null, 'Input'); ith.setAttribute('data-key', 'input');
+    var fr = $('fk-functions').tHead.rows[0]; fr.insertBefore(ith, fr.firstChild);
+    $('fk-func-filter').placeholder = 'Filter by name, file or input';
+    var fth = fr.cells;
+    fth[4].textContent = 'Self % of input'; fth[6].textContent = 'Total % of input';
+  }
 
   function update(g) { renderHotspots(g); renderFunctions(g); }
 
@@ -148,12 +206,48 @@
   Array.prototype.forEach.call(ths, function (th) {
     th.addEventListener('click', function () {
       var k = th.getAttribute('data-key');
-      if (k === sortKey) sortDir = -sortDir; else { sortKey = k; sortDir = (k === 'name' || k === 'file') ? 1 : -1; }
+      if (k === sortKey) sortDir = -sortDir; else { sortKey = k; sortDir = (k === 'name' || k === 'file' || k === 'input') ? 1 : -1; }
       renderFunctions(graph);
     });
   });
 
-  /* line charts (memory over time, CPU %, RSS) on canvas */
+  /* line charts (memory over time, CPU %, RSS) on canvas; several inputs: one line each, with a legend
+   * (time since each recording started, on one axis) */
+  function multiChart(canvas, series, unit) {
+    if (!series.length) return;
+    var i, x1 = 0, ymax = 0;
+    series.forEach(function (s) {
+      var n = s.xs.length; if (n && s.xs[n - 1] - s.xs[0] > x1) x1 = s.xs[n - 1] - s.xs[0];
+      for (i = 0; i < s.ys.length; i++) if (s.ys[i] > ymax) ymax = s.ys[i];
+    });
+    chart(canvas, [0, x1 || 1], [0, ymax], unit, 'rgba(0,0,0,0)');
+    var c = canvas.getContext('2d'), w = parseFloat(canvas.style.width), h = parseFloat(canvas.style.height);
+    var L = 70, B = 22, T = 8, X1 = x1 || 1, Y = ymax > 0 ? ymax : 1;
+    series.forEach(function (s) {
+      c.strokeStyle = s.color; c.lineWidth = 1.5; c.beginPath();
+      for (i = 0; i < s.xs.length; i++) {
+        var px = L + (s.xs[i] - s.xs[0]) / X1 * (w - L - 6), py = (h - B) - Math.max(0, s.ys[i]) / Y * (h - B - T);
+        if (i) c.lineTo(px, py); else c.moveTo(px, py);
+      }
+      c.stroke();
+    });
+    if (MULTI) {
+      var lg = el('div', 'fk-series-legend');
+      series.forEach(function (s) {
+        var it = el('span', 'fk-legend-item'); it.setAttribute('data-input', s.label);
+        it.appendChild(swatch(s.color)); it.appendChild(el('span', null, s.label)); lg.appendChild(it);
+      });
+      canvas.parentNode.insertBefore(lg, canvas.nextSibling);
+    }
+  }
+  function seriesOf(table, col, fixed) {
+    var out = [];
+    SECTIONS.forEach(function (s, i) {
+      var t = s[table];
+      if (t && t.time && t.time.length > 1) out.push({xs: t.time, ys: t[col], label: s.label, color: MULTI ? colorOf(i) : fixed});
+    });
+    return out;
+  }
   function chart(canvas, xs, ys, unit, color) {
     var w = Math.max(300, Math.floor(canvas.parentNode.getBoundingClientRect().width) - 36), h = 160, dpr = window.devicePixelRatio || 1;
     canvas.style.width = w + 'px'; canvas.style.height = h + 'px';
@@ -188,12 +282,16 @@
     var at = R.alloc.allocType, ai = typeName.map(function (n, i) { return n + '/' + typeUnit[i]; }).indexOf(at);
     var au = ai >= 0 ? typeUnit[ai] : '', pu = au;
     var ab = $('fk-alloc-sites').tBodies[0];
+    if (MULTI) {
+      var ah = $('fk-alloc-sites').tHead.rows[0]; ah.insertBefore(el('th', null, 'Input'), ah.firstChild);
+      ah.cells[4].textContent = '% of the input\'s allocated';
+    }
     R.alloc.rows.forEach(function (r) {
-      ab.appendChild(row([{text: r.name || '(empty name)', cls: 'fk-fn'},
+      ab.appendChild(row((MULTI ? [{text: r.input, cls: 'fk-input'}] : []).concat([{text: r.name || '(empty name)', cls: 'fk-fn'},
         {text: r.file ? r.file + (r.line ? ':' + r.line : '') : '', cls: 'fk-file'},
         {text: fmt(r.alloc, au), cls: 'fk-num'}, {text: pct(r.allocPct), cls: 'fk-num'},
         {text: r.peak === null ? '–' : fmt(r.peak, pu), cls: 'fk-num'},
-        {text: r.count === null ? '–' : fmt(r.count, 'count'), cls: 'fk-num'}]));
+        {text: r.count === null ? '–' : fmt(r.count, 'count'), cls: 'fk-num'}])));
     });
     var gt = R.alloc.graphType || at, gi = typeName.map(function (n, i) { return n + '/' + typeUnit[i]; }).indexOf(gt);
     if (gi >= 0) {
@@ -201,40 +299,75 @@
       allocGraph = fk.render($('fk-alloc-graph'), P, {id: 'fkmem', type: gi, fixedType: true,
                                                        sandwich: false, keyboard: false});
     }
-    var tl = R.alloc.timeline;
-    if (tl && tl.time.length > 1) {
+    var tls = seriesOf('memoryTimeline', 'value', '#8a3ffc');
+    if (tls.length) {
       $('fk-memory-wrap').hidden = false;
-      chart($('fk-memory-chart'), tl.time, tl.value, tl.unit || 'megabytes', '#8a3ffc');
+      multiChart($('fk-memory-chart'), tls, (SECTIONS[0].memoryTimeline || {}).unit || 'megabytes');
     }
   }
-  var M = R.memory && R.memory.time.length > 1 ? R.memory : null;  /* memray's snapshots */
-  if ((R.resources && R.resources.time.length > 1) || M) {
+  var cpuS = seriesOf('resources', 'cpu_percent', '#d9480f'), heapS = seriesOf('memory', 'heap_bytes', '#8a3ffc');
+  /* RSS: the recorder's samples, else (a capture read directly) memray's own */
+  var rssS = [];
+  SECTIONS.forEach(function (s, i) {
+    var t = s.resources && s.resources.time.length > 1 ? s.resources : s.memory && s.memory.time.length > 1 ? s.memory : null;
+    if (t) rssS.push({xs: t.time, ys: t.rss_bytes, label: s.label, color: MULTI ? colorOf(i) : '#1971c2'});
+  });
+  if (rssS.length) {
     $('resources').hidden = false; $('fk-nav-resources').hidden = false;
-    if (R.resources && R.resources.time.length > 1) {
-      chart($('fk-cpu-chart'), R.resources.time, R.resources.cpu_percent, '%', '#d9480f');
-      chart($('fk-rss-chart'), R.resources.time, R.resources.rss_bytes, 'bytes', '#1971c2');
-    } else {  /* a capture read directly: memray's own RSS samples, no CPU timeline */
-      $('fk-cpu-wrap').hidden = true;
-      chart($('fk-rss-chart'), M.time, M.rss_bytes, 'bytes', '#1971c2');
-    }
-    if (M) {
+    if (cpuS.length) multiChart($('fk-cpu-chart'), cpuS, '%');
+    else $('fk-cpu-wrap').hidden = true;  /* no CPU timeline (memray's capture read directly) */
+    multiChart($('fk-rss-chart'), rssS, 'bytes');
+    if (heapS.length) {
       $('fk-heap-wrap').hidden = false;
-      chart($('fk-heap-chart'), M.time, M.heap_bytes, 'bytes', '#8a3ffc');
+      multiChart($('fk-heap-chart'), heapS, 'bytes');
+    }
+    if (MULTI) {
+      var missing = SECTIONS.filter(function (s) { return !(s.resources && s.resources.time.length > 1) &&
+        !(s.memory && s.memory.time.length > 1); }).map(function (s) { return s.label; });
+      if (missing.length) $('resources').appendChild(el('p', 'fk-none', 'No resource timeline recorded for ' + missing.join(', ') + '.'));
     }
   }
 
-  /* reproducibility */
-  var LABELS = {flamekit_version: 'flamekit version', tool: 'Recorded with', tool_version: 'Tool version',
-    command: 'Command', pid: 'PID', host: 'Host', cpu_model: 'CPU model', python_version: 'Python version',
-    rate_hz: 'Sampling rate (Hz)', duration_s: 'Duration (s)', sample_count: 'Samples taken',
-    lost_samples: 'Lost samples', errors: 'Errored samples', start_time: 'Start time',
-    git_commit: 'Git commit', exit_code: 'Target exit code', format: 'Input format', merged_from: 'Merged profiles'};
-  var rb = $('fk-repro').tBodies[0];
-  R.meta.forEach(function (kv) {
-    var tr = row([{text: LABELS[kv[0]] || kv[0]}, {text: kv[1], cls: 'fk-mono'}], 'td');
-    tr.firstChild.className = 'fk-key';
-    tr.setAttribute('data-key', kv[0]);
+  /* reproducibility: one column per input; a field the profile does not carry says so */
+  var LABELS = {command: 'Command', cwd: 'Working directory', git_commit: 'Git commit',
+    git_dirty: 'Uncommitted changes', python_version: 'Python version', python_implementation: 'Python implementation',
+    flamekit_version: 'flamekit version (recording)', tool: 'Recorded with', tool_version: 'Backend version',
+    rate_hz: 'Sampling rate (Hz)', host: 'Host', cpu_model: 'CPU model', cpu_count: 'CPU count',
+    load_avg_start: 'Load average at start', load_avg_end: 'Load average at end', os: 'OS', pid: 'PID',
+    duration_s: 'Duration (s)', sample_count: 'Samples taken', lost_samples: 'Lost samples',
+    errors: 'Errored samples', start_time: 'Start time', exit_code: 'Target exit code',
+    format: 'Input format', merged_from: 'Merged profiles'};
+  var rb = $('fk-repro').tBodies[0], keys = (R.reproKeys || []).slice(), vals = SECTIONS.map(function (s) {
+    var m = {};
+    (s.meta || []).forEach(function (kv) { m[kv[0]] = kv[1]; if (keys.indexOf(kv[0]) < 0) keys.push(kv[0]); });
+    return m;
+  });
+  if (MULTI) {
+    var hr = el('tr'); hr.appendChild(el('th', null, 'Field'));
+    SECTIONS.forEach(function (s, i) { var th = el('th'); th.appendChild(swatch(colorOf(i))); th.appendChild(el('span', null, s.label)); hr.appendChild(th); });
+    $('fk-repro').createTHead().appendChild(hr);
+  }
+  keys.forEach(function (k) {
+    var tr = el('tr'), kc = el('td', 'fk-key', LABELS[k] || k);
+    tr.appendChild(kc);
+    vals.forEach(function (m, i) {
+      var has = Object.prototype.hasOwnProperty.call(m, k);
+      var td = el('td', has ? 'fk-mono' : 'fk-none', has ? m[k] : 'not recorded');
+      if (MULTI) td.setAttribute('data-input', SECTIONS[i].label);
+      tr.appendChild(td);
+    });
+    tr.setAttribute('data-key', k);
     rb.appendChild(tr);
+  });
+  var vr = el('tr');
+  vr.setAttribute('data-key', 'report_version');
+  vr.appendChild(el('td', 'fk-key', 'flamekit version (this report)'));
+  var vc = el('td', 'fk-mono', R.reportVersion || ''); if (MULTI) vc.colSpan = SECTIONS.length;
+  vr.appendChild(vc); rb.appendChild(vr);
+  SECTIONS.forEach(function (s) {
+    if (!s.busy) return;
+    var w = el('p', 'fk-note fk-busy', (MULTI ? s.label + ': ' : '') + s.busy);
+    $('fk-repro').parentNode.insertBefore(w, $('fk-repro'));
   });
   if (R.warnings.length) {
     var wd = $('fk-warnings');
@@ -253,7 +386,7 @@
       fk.download(baseName() + name, mime, text);
     };
   }
-  var flamekitVersion = (R.meta[0] || [])[1];
+  var flamekitVersion = R.reportVersion;
   $('fk-export-speedscope').addEventListener('click', exporting('.speedscope.json', 'application/json',
     function () { return fk.exportSpeedscope(P, graph.widthType(), 'flamekit@' + flamekitVersion); }));
   $('fk-export-folded').addEventListener('click', exporting('.folded', 'text/plain',

@@ -188,7 +188,8 @@ def test_xss_payloads_stay_text(browser, tmp_path):
         notes_text = page.locator("#fk-notes").text_content()
         assert "<lambda>" in notes_text and "<script>alert(1)</script>" in notes_text
         assert page.locator("#fk-notes script, #fk-notes img, #fk-notes svg").count() == 0
-        # hover each drawn frame: the tooltip names it exactly
+        # hover each drawn frame: the tooltip names it exactly (the notes come first: scroll to the graph)
+        page.locator("#fk-canvas").scroll_into_view_if_needed()
         for node in range(1, min(len(names), 12) + 1):
             pos = node_center(page, node, "window.flamekit.instances.fk")
             if pos is None:
