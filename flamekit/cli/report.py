@@ -29,7 +29,8 @@ forbids them) and is byte-identical for the same input.
 Several PROFILEs are compared as labelled roots: each input is one root of the
 flame graph, named by --label (default: its file name), as wide as its own
 total; tooltips give shares of the whole page and of the input's own total,
-and every panel lists every input. --merge adds them into one profile instead.
+and every panel lists every input ("Side by side" on the page shows the first
+two as separate flame graphs). --merge adds them into one profile instead.
 Frames narrower than 0.1 px of a 1200 px graph are merged into "[other]" nodes
 (the report says how much); see --min-width/--prune.
 

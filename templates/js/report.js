@@ -197,10 +197,38 @@
     fth[4].textContent = 'Self % of input'; fth[6].textContent = 'Total % of input';
   }
 
-  function update(g) { renderHotspots(g); renderFunctions(g); }
+  var side = null;  /* side by side: one flame graph per input (the first two), search shared */
+  function update(g) {
+    renderHotspots(g); renderFunctions(g);
+    if (side && !side.el.hidden) side.graphs.forEach(function (g2) { g2.search(g.pattern || '', g.regex); });
+  }
 
   var graph = fk.render($('fk-graph'), P, {id: 'fk', onChange: update});
   update(graph);
+  if (MULTI && INPUTS.length >= 2) {
+    var sbtn = el('button', 'fk-btn', 'Side by side'); sbtn.id = 'fk-side-toggle'; sbtn.type = 'button';
+    sbtn.title = 'Show the first two inputs as two flame graphs side by side (the search box above drives both)';
+    $('fk-graph').querySelector('.fk-toolbar').appendChild(sbtn);
+    side = {el: el('div', 'fk-side'), graphs: []};
+    side.el.id = 'fk-side'; side.el.hidden = true;
+    $('fk-graph').parentNode.appendChild(side.el);
+    sbtn.addEventListener('click', function () {
+      side.el.hidden = !side.el.hidden;
+      sbtn.textContent = side.el.hidden ? 'Side by side' : 'One graph';
+      if (!side.el.hidden && !side.graphs.length) {
+        [0, 1].forEach(function (k) {
+          var col = el('div', 'fk-side-col'), host = el('div');
+          col.setAttribute('data-input', INPUTS[k].label);
+          var h = el('h3', 'fk-input-head'); h.appendChild(swatch(colorOf(k))); h.appendChild(el('span', null, INPUTS[k].label));
+          col.appendChild(h); col.appendChild(host); side.el.appendChild(col);
+          var g2 = fk.render(host, P, {id: 'fk-side' + k, sandwich: false, keyboard: false, legend: false});
+          g2.zoomTo(g2.data.inputRoot[k]);
+          side.graphs.push(g2);
+        });
+      }
+      update(graph);
+    });
+  }
   $('fk-func-filter').addEventListener('input', function () { renderFunctions(graph); });
   var ths = $('fk-functions').tHead.rows[0].cells;
   Array.prototype.forEach.call(ths, function (th) {

@@ -264,3 +264,25 @@ def test_labels_and_merge_on_the_command_line(recordings, tmp_path):
 def _data(path) -> dict:
     html = path.read_text()
     return json.loads(re.search(r'id="flamekit-data" type="application/json">(.*?)</script>', html, re.S).group(1))
+
+
+def test_side_by_side_toggle_shows_each_input_with_shared_search(browser, recordings, two_inputs):
+    want = [float(flamekit.load(recordings[k]).totals()[0]) for k in "ab"]
+    page = open_page(browser, two_inputs, width=1280)
+    try:
+        assert not page.is_visible("#fk-side")
+        page.click("#fk-side-toggle")
+        assert page.is_visible("#fk-side")
+        assert page.eval_on_selector_all(".fk-side-col", "cs => cs.map(c => c.dataset.input)") == ["a", "b"]
+        got = page.evaluate("""() => [0, 1].map(k => { const g = window.flamekit.instances['fk-side' + k];
+            const z = g.main.zoom; return [z === g.data.inputRoot[k], g.view.total[z]]; })""")
+        assert [x[0] for x in got] == [True, True]  # each graph is zoomed to its own input's root
+        assert [x[1] for x in got] == pytest.approx(want, rel=1e-9)
+        page.fill("#fk-search", "price_options")  # the main search box drives both
+        counts = [page.get_attribute(f"#fk-side{k}-match-count", "data-count") for k in (0, 1)]
+        assert counts == [page.get_attribute("#fk-match-count", "data-count")] * 2 and counts[0] != "0"
+        page.click("#fk-side-toggle")
+        assert not page.is_visible("#fk-side")
+        assert page.fk_errors == []
+    finally:
+        page.close()
