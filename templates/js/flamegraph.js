@@ -421,7 +421,7 @@
       return '#e6e2dc';
     }
     if (f === this.data.p.pruned.otherFrame) return OTHER_COLOR;
-    if (t.src && t.parent[node] < 0 && D.inputFrames.indexOf(f) >= 0) return INPUT_COLOR;
+    if (D.inputFrames.length && D.inputFrames.indexOf(f) >= 0) return INPUT_COLOR;
     if (this.diff && t.src) {
       var src = t.src[node], b = this.baseV.total[src], h = this.headV.total[src];
       var m = Math.max(Math.abs(b), Math.abs(h)), d = m ? (h - b) / m : 0, a = Math.min(Math.abs(d), 1);

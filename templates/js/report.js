@@ -70,7 +70,11 @@
       typeName[t0i] + (MULTI ? ' in ' + s.label : '');
   }).join(', ') + '; ± is the 95% interval' + (MULTI ? ', and every share in the tables is of its own input\'s total.' : '.') +
     (few.length ? ' Too few samples to rank the top functions' + (MULTI ? ' of ' + few.map(function (s) { return s.label; }).join(', ') : '') +
-      ': the first two are within each other\'s interval (record longer or at a higher rate).' : '');
+      ': the first two are within each other\'s interval (record longer or at a higher rate).' : '') +
+    SECTIONS.filter(function (s) { return MULTI && !((s.totals || [])[t0i]); }).map(function (s) {
+      return ' ' + s.label + ' has no ' + typeName[t0i] + ' values, so its root has no width here: choose one of its ' +
+        'sample types with the Sample type selector.';
+    }).join('');
   $('fk-summary').parentNode.insertBefore(sn, $('fk-summary').nextSibling);
   if (P.pruned.nodes > 0) {
     var pn = $('fk-pruned');

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import platform
 import signal
 import subprocess
 import sys
@@ -59,6 +60,11 @@ def test_pyspy_attach_to_service_loop(tmp_path):
     if out.suffix == ".json" and "native" in flamekit.formats.names():
         assert p.meta["mode"] == "attach" and p.meta["pid"] == svc.pid
         assert "exit_code" not in p.meta
+        # attached: the working directory is the target's (it inherited ours), the Python its own
+        assert p.meta["cwd"] == os.path.realpath(os.getcwd())
+        assert p.meta["python_version"] == platform.python_version()
+        assert p.meta["python_implementation"] == platform.python_implementation()
+        assert len(p.meta["load_avg_start"]) == len(p.meta["load_avg_end"]) == 3
 
 
 @needs_perf
