@@ -92,7 +92,7 @@
     for (i = 0; i < n; i++) {
       var f = D.frame[i], fn = D.func[f], q = D.parent[i], inp = D.inputOf[i];
       if (inp >= 0 && q < 0) { stackOf[i] = null; continue; }  /* a labelled root is no function */
-      var key0 = inp + ':' + fn, r = acc[key0];
+      var key0 = inp < 0 ? fn : inp + ':' + fn, r = acc[key0];  /* one input: numeric keys, as before */
       if (!r) {
         r = acc[key0] = {func: fn, name: D.names[f], file: D.files[f], self: 0, total: 0, inp: inp,
                          input: inp >= 0 ? D.names[D.inputFrames[inp]] : ''};

@@ -286,3 +286,22 @@ def test_side_by_side_toggle_shows_each_input_with_shared_search(browser, record
         assert page.fk_errors == []
     finally:
         page.close()
+
+
+def test_legend_lists_exactly_the_kinds_drawn(browser, corpus, tmp_path):
+    """A perf profile (kernel and native frames, pruned [other] nodes): one legend entry per kind present."""
+    src = corpus / "realworld/perf-script/FlameGraph__perf-vertx-stacks-01.txt"
+    p = flamekit.load(src)
+    kinds = {f.kind if f.kind in ("python", "native", "kernel") else "unknown" for f in p.frames}
+    out = tmp_path / "perf.html"
+    r = _report(tmp_path, str(src), "-o", str(out), "--prune", "0.01")
+    assert r.returncode == 0, r.stderr
+    page = open_page(browser, out, width=1280)
+    try:
+        shown = page.eval_on_selector_all("#fk-legend .fk-legend-item", "xs => xs.map(x => x.dataset.kind)")
+        assert page.evaluate("window.flamekit.instances.fk.data.p.pruned.otherFrame") >= 0  # [other] drawn
+        assert set(shown) == kinds | {"other", "match"}, (shown, kinds)
+        assert "input" not in shown  # one input: no labelled root
+        assert page.fk_errors == []
+    finally:
+        page.close()
