@@ -141,10 +141,10 @@ def prune_inputs(data: ReportData, fraction: float) -> tuple[Profile, PruneInfo,
             k = types.index(st)
             grand[k] += absv[j]
             moved[k] += (info.share[j] if j < len(info.share) else 0.0) * absv[j]
-    info = PruneInfo(float(fraction), sum(i.nodes_before for _, i in pieces), q.n_stacks,
-                     sum(i.pruned_nodes for _, i in pieces),
-                     [float(m / g) if g > 0 else 0.0 for m, g in zip(moved, grand)],
-                     list(q.frames).index(OTHER_FRAME) if OTHER_FRAME in q.frames else -1)
+    info = PruneInfo(fraction=float(fraction), nodes_before=sum(i.nodes_before for _, i in pieces),
+                     nodes_after=q.n_stacks, pruned_nodes=sum(i.pruned_nodes for _, i in pieces),
+                     share=[float(m / g) if g > 0 else 0.0 for m, g in zip(moved, grand)],
+                     other_frame=list(q.frames).index(OTHER_FRAME) if OTHER_FRAME in q.frames else -1)
     frames = list(q.frames)
     roots = [frames.index(f) if f in frames else -1 for f in (input_frame(d.label or "") for d in data.parts)]
     return q, info, roots
