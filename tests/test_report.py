@@ -395,3 +395,26 @@ def test_labelled_roots_keep_each_inputs_total_and_sections():
     assert host_busy({"cpu_count": 2, "load_avg_start": [1.0, 1, 1], "load_avg_end": [2.5, 1, 1]}) is True
     assert host_busy({"cpu_count": 2, "load_avg_start": [1.9, 1, 1], "load_avg_end": [2.0, 1, 1]}) is False
     assert host_busy({"cpu_count": 2}) is None and host_busy({}) is None
+
+
+def test_each_input_is_pruned_on_its_own_and_a_small_one_is_kept():
+    """Per-input pruning: a 1-sample input beside a 100k-sample one keeps its root and frames."""
+    from flamekit.analysis.report import report_inputs
+    from flamekit.render.report_sections import prune_inputs
+
+    def prof(rows):
+        b = ProfileBuilder([SampleType("cpu", "samples")])
+        for names, v in rows:
+            b.add(b.stack([b.frame(n, "m.py", 1, kind="python") for n in names]), v)
+        return b.build()
+
+    big = prof([(["main", "big"], 99_990), (["main", "tiny"], 10)])
+    small = prof([(["main", "only"], 1)])
+    data = report_inputs([big, small], ["big", "small"])
+    q, info, roots = prune_inputs(data, 0.001)
+    names = [q.frames[int(f)].name for f in q.stack_frame]
+    assert "tiny" not in names and "[other]" in names  # 0.01 % of its input: pruned
+    assert "only" in names and all(r >= 0 for r in roots)  # 100 % of its (tiny) input: kept
+    assert [q.frames[r].name for r in roots] == ["big", "small"]
+    assert info.share[0] == pytest.approx(10 / 100_001) and info.pruned_nodes == 1
+    assert q.totals()[0] == 100_001
