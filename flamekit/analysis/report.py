@@ -12,6 +12,7 @@ whose flame graph has one root frame per input, named by its label.
 """
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -189,8 +190,6 @@ def input_labels(paths: list[str], labels: list[str] | None = None) -> list[str]
     The stem drops the format suffixes (``run.speedscope.json`` -> ``run``);
     equal stems get their folder name in front (``base/run``), then ``#2``, ``#3``.
     """
-    import os
-
     given = list(labels or [])
     out = given[:len(paths)]
     stems = []
