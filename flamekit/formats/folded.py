@@ -57,7 +57,7 @@ from __future__ import annotations
 import math
 import os
 import re
-from typing import BinaryIO
+from typing import BinaryIO, Mapping
 
 import numpy as np
 
@@ -316,10 +316,23 @@ def leaf_paths(p: Profile, leaves: np.ndarray) -> tuple[list[int], np.ndarray]:
     return flat.tolist(), starts
 
 
-def dump(profile: Profile, f: BinaryIO, *, sample_type: str | int | None = None) -> None:
-    """Write one ``stack COUNT`` line per (stack, thread) for one sample type."""
+def dump(profile: Profile, f: BinaryIO, *, sample_type: str | int | None = None,
+         flamegraph: Mapping[str, bool] | None = None) -> None:
+    """Write one ``stack COUNT`` line per (stack, thread) for one sample type.
+
+    ``flamegraph`` (for profiles read from ``perf script``) writes FlameGraph's
+    ``stackcollapse-perf.pl`` output instead: the options of
+    :func:`~flamekit.formats.perf_script.collapse_flamegraph` (``pid``, ``tid``,
+    ``kernel``, ``jit``; an empty mapping is the Perl script's default, command
+    roots). Default is ``None``: flamekit's own escaped stacks with thread roots.
+    """
     import pandas as pd
 
+    if flamegraph is not None:
+        from ._perf_flamegraph import collapse_flamegraph, format_folded
+        text = format_folded(collapse_flamegraph(profile, sample_type=sample_type, **flamegraph))
+        f.write(text.encode("utf-8", "surrogatepass"))
+        return
     p = profile
     k = p.type_index(sample_type)
     if p.n_samples == 0:
