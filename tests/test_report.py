@@ -20,7 +20,7 @@ import flamekit
 from flamekit.analysis.hotspots import allocation_sites, hotspots
 from flamekit.model import ProfileBuilder, SampleType, call_tree
 from flamekit.analysis.report import report_data
-from flamekit.render.html import json_for_html, render_report
+from flamekit.render.html import REPORT_SCRIPTS, REPORT_STYLES, json_for_html, render_report
 from flamekit.render.notes import render_notes
 from flamekit.render.payload import MAX_STRING, build_payload, decode, prune
 
@@ -84,8 +84,9 @@ def _sha(text: str) -> str:
 def check_invariants(html: str) -> dict:
     """Check bad_inputs.md §0.4 on a report; return the decoded embedded JSON."""
     page = parse(html)
-    assert len(page.scripts) == 4, [a for a, _ in page.scripts]  # data, flamegraph, export, report
-    assert len(page.styles) == 1
+    # the data, then one element per inlined file (flamegraph, export, views, report); nothing else
+    assert len(page.scripts) == len(REPORT_SCRIPTS) + 1, [a for a, _ in page.scripts]
+    assert len(page.styles) == len(REPORT_STYLES)
     data_attrs, data_text = page.scripts[0]
     assert data_attrs == {"id": "flamekit-data", "type": "application/json"}
     assert not re.search(r"[<>&\u2028\u2029]", data_text)
@@ -97,7 +98,8 @@ def check_invariants(html: str) -> dict:
     assert len(csp) == 1
     for _, text in page.scripts[1:]:
         assert _sha(text) in csp[0]
-    assert _sha(page.styles[0]) in csp[0]
+    for text in page.styles:
+        assert _sha(text) in csp[0]
     assert "default-src 'none'" in csp[0] and "unsafe-inline" not in csp[0]
     return json.loads(data_text)
 

@@ -19,8 +19,9 @@ from typing import Any
 import pandas as pd
 
 from ..errors import FlamekitError
-from ..model import Frame, Profile, Thread, duration, group, merge, under
+from ..model import Frame, Profile, Thread, duration, group, hide_libraries, is_library, merge, under
 from .hotspots import Hotspot, allocation_sites, hotspots, memory_types
+from .source import LineData, line_data
 from .uncertainty import effective_samples, resolution
 
 #: Reproducibility keys a report shows, in display order (others are never embedded).
@@ -93,6 +94,15 @@ class ReportData:
     label: str | None = None
     #: one ReportData per input shown as a labelled root (:func:`report_inputs`), else empty
     parts: list["ReportData"] = field(default_factory=list)
+    #: what hiding library frames folds in the whole profile (``meta["hidden_libraries"]`` of
+    #: :func:`flamekit.model.hide_libraries`), or None when no frame is library code
+    libraries: dict[str, Any] | None = None
+    #: the hotspots (as :attr:`hotspots`) with library frames hidden, or None as above
+    hotspots_hidden: list[list[Hotspot]] | None = None
+    #: whether the page starts with library frames hidden (a Python profile with some to fold)
+    hide_libraries: bool = False
+    #: per-line self/total of the heaviest functions and their source text (the source view)
+    lines: LineData = field(default_factory=LineData)
 
 
 def first_lines(p: Profile, flame: Profile) -> Profile:
@@ -141,14 +151,30 @@ def _table(p: Profile, name: str, columns: tuple[str, ...]) -> dict[str, list[fl
     return out if n else None
 
 
+def _views(p: Profile, default_type: int, source: bool, with_hotspots: bool = True) -> dict[str, Any]:
+    """Return the library switch's and the source view's fields of :class:`ReportData` for ``p``."""
+    libs, hs_hidden = None, None
+    if any(is_library(f) for f in p.frames):
+        hidden = hide_libraries(p)
+        libs = hidden.meta["hidden_libraries"]
+        if with_hotspots:
+            hs_hidden = [hotspots(hidden, k, n=HOTSPOTS) for k in range(len(p.sample_types))]
+    python = any(f.kind == "python" for f in p.frames)
+    return {"libraries": libs, "hotspots_hidden": hs_hidden,
+            "hide_libraries": bool(python and libs and libs.get("rows")),
+            "lines": line_data(p, source=source, sample_type=default_type)}
+
+
 def report_data(profile: Profile, *, sample_type: str | int | None = None,
-                by: str = "function") -> ReportData:
+                by: str = "function", source: bool = True, views: bool = True) -> ReportData:
     """Return the sections of a report on ``profile``.
 
     ``sample_type`` is shown first (default: the first). ``by="function"``
     (default) merges frames that differ only by line in the flame graph;
     ``by="line"`` keeps one frame per line. Hotspots are exact and keep the
-    heaviest line.
+    heaviest line. ``source=False`` keeps no source text (the per-line
+    figures stay); ``views=False`` leaves out the library switch's and the
+    source view's data.
     """
     p = profile
     default_type = p.type_index(sample_type) if p.sample_types else 0
@@ -173,6 +199,7 @@ def report_data(profile: Profile, *, sample_type: str | int | None = None,
         if v is not None:
             meta.append((k, v))
     return ReportData(
+        **(_views(p, default_type, source) if views else {}),
         profile=p, flame=flame, default_type=default_type, hotspots=hs,
         memory_types=mem, allocation_sites=sites, alloc_graph_type=graph_type,
         memory=_table(p, "memory", ("time", "heap_bytes", "rss_bytes")),
@@ -219,13 +246,16 @@ _SUFFIXES = {"json", "gz", "folded", "collapsed", "txt", "speedscope", "pb", "pp
 
 
 def report_inputs(profiles: list[Profile], labels: list[str], *,
-                  sample_type: str | int | None = None, by: str = "function") -> ReportData:
+                  sample_type: str | int | None = None, by: str = "function",
+                  source: bool = True) -> ReportData:
     """Return the sections of a report on several inputs, each one a labelled root.
 
     Each input's sections are computed on it alone (``parts``, exact, in its own
     sample types); the whole's ``flame`` holds every input's stacks under a root
     frame named by its label (:func:`input_frame`), so a root's width is that
     input's total. ``sample_type`` (a name) is shown first where an input has it.
+    The library switch and the source view work on the whole (per-line figures
+    summed over the inputs); ``source=False`` keeps no source text.
     """
     if len(profiles) != len(labels):
         raise ValueError("one label per input")
@@ -234,7 +264,7 @@ def report_inputs(profiles: list[Profile], labels: list[str], *,
         st = sample_type
         if isinstance(st, str) and p.sample_types and not _has_type(p, st):
             st = None  # this input lacks the type: its own first type
-        d = report_data(p, sample_type=st, by=by)
+        d = report_data(p, sample_type=st, by=by, views=False)
         d.label = label
         d.flame = labelled(d.flame, label)
         parts.append(d)
@@ -255,7 +285,8 @@ def report_inputs(profiles: list[Profile], labels: list[str], *,
         warnings=[f"{d.label}: {w}" for d in parts for w in d.warnings],
         approximate="; ".join(f"{d.label}: {d.approximate}" for d in parts if d.approximate) or None,
         effective_samples=[0.0 for _ in whole.sample_types],
-        rankable=[True for _ in whole.sample_types], parts=parts)
+        rankable=[True for _ in whole.sample_types], parts=parts,
+        **_views(whole, default_type, source, with_hotspots=False))
 
 
 def labelled(p: Profile, label: str) -> Profile:

@@ -37,7 +37,11 @@ Frames narrower than 0.1 px of a 1200 px graph are merged into "[other]" nodes
 USAGE: flamekit report PROFILE [PROFILE...] [-o report.html] [--title T]
                        [--notes WRITEUP.md] [--label NAME]... [--merge]
                        [--sample-type T] [--min-width PX | --prune FRACTION]
-                       [--by function|line] [--svg FLAME.svg]
+                       [--by function|line] [--svg FLAME.svg] [--no-source]
+
+The source view shows a selected function's lines with self and total per
+line, from the source the profile carries (scalene) or the .py files named
+in the profile when they exist here; --no-source leaves all source text out.
 """
 EPILOG = """\
 examples:
@@ -74,6 +78,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="flame graph frames per function (default) or per line")
     p.add_argument("--from", metavar="FORMAT", dest="from_format",
                    help="input format, skipping detection")
+    p.add_argument("--no-source", action="store_true",
+                   help="leave source text out of the report (the per-line figures stay)")
     p.add_argument("--svg", metavar="FILE",
                    help="also write a static SVG flame graph (flamegraph.pl style, 1200 px wide)")
 
@@ -114,13 +120,14 @@ def run(args: argparse.Namespace) -> int:
         profiles.append(formats.load(path, args.from_format))
     if len(profiles) > 1 and not args.merge or labels:
         names = input_labels(list(args.profiles), labels)
-        data = report_inputs(profiles, names, sample_type=args.sample_type, by=args.by)
+        data = report_inputs(profiles, names, sample_type=args.sample_type, by=args.by,
+                             source=not args.no_source)
         profile = data.profile
     else:
         profile = profiles[0] if len(profiles) == 1 else merge(*profiles)
         if args.sample_type is not None:
             profile.type_index(args.sample_type)  # a clear error listing the choices
-        data = report_data(profile, sample_type=args.sample_type, by=args.by)
+        data = report_data(profile, sample_type=args.sample_type, by=args.by, source=not args.no_source)
     write_report(data, args.output, title=args.title, notes=notes, prune_fraction=fraction)
     print(f"wrote {args.output}", file=sys.stderr)
     if args.svg:

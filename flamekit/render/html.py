@@ -31,9 +31,11 @@ from ..version import __version__
 from .payload import DEFAULT_PRUNE, clip, frame_map, payload_from_pruned, prune
 from .report_sections import (alloc_rows, busy_text, coverage, display_text, hotspot_row, input_section,
                               meta_rows, prune_inputs)
+from .report_views import libraries_json, source_json
 
-REPORT_SCRIPTS = ("js/flamegraph.js", "js/export.js", "js/report.js")
-REPORT_STYLES = ("css/report.css",)
+REPORT_SCRIPTS = ("js/flamegraph.js", "js/export.js", "js/libraries.js", "js/calltree.js",
+                  "js/source.js", "js/report.js")
+REPORT_STYLES = ("css/report.css", "css/views.css")
 
 
 def _template_root() -> Any:
@@ -170,6 +172,11 @@ def report_json(data: ReportData, *, title: str, notes_html: str = "",
         tl = data.memory_timeline
         if tl:
             report["alloc"]["timeline"] = {"time": tl.time, "value": tl.value, "unit": tl.unit}
+    libs = libraries_json(data, [[hotspot_row(h, n) for h in hs] for hs, n in
+                                 zip(data.hotspots_hidden or [], data.effective_samples)])
+    if libs:
+        report["libraries"] = libs
+    report["source"] = source_json(data.lines, payload)
     if data.resources:
         report["resources"] = data.resources
     if data.memory:

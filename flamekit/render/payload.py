@@ -12,7 +12,9 @@ Payload version 1::
       "version": 1,
       "strings": [str, ...],            # string table; strings[0] == ""
       "frames":  {"name": [si], "file": [si], "line": [int], "module": [si],
-                  "kind": [si], "func": [int]},   # func: id of (name, file, module, kind)
+                  "kind": [si], "func": [int],    # func: id of (name, file, module, kind)
+                  "library": [0|1]},  # 1: standard library, site-packages or <frozen> code
+                                      # (flamekit.model.is_library; the page's library switch)
       "nodes":   {"parent": [int], "frame": [int]},  # call tree, ROOT FIRST:
                                                      # parent[i] < i, -1 at a root
       "samples": {"node": [int], "thread": [int],    # aggregated per (node, thread)
@@ -48,7 +50,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ..model import Frame, Profile, SampleType
+from ..model import Frame, Profile, SampleType, is_library
 from ..numfmt import as_numbers
 from ..strtable import StringTable
 from ..tree import accumulate_up, depths, prune as prune_table
@@ -173,7 +175,7 @@ def payload_from_pruned(q: Profile, info: PruneInfo, *, default_type: int = 0,
     fmap = frame_map(q)
     frames = [f for f, m in zip(q.frames, fmap.tolist()) if m >= 0]
     func_ids: dict[tuple[str, str, str, str], int] = {}
-    fr = {"name": [], "file": [], "line": [], "module": [], "kind": [], "func": []}
+    fr = {"name": [], "file": [], "line": [], "module": [], "kind": [], "func": [], "library": []}
     for f in frames:
         fr["name"].append(strings(f.name))
         fr["file"].append(strings(f.file))
@@ -181,6 +183,7 @@ def payload_from_pruned(q: Profile, info: PruneInfo, *, default_type: int = 0,
         fr["module"].append(strings(f.module))
         fr["kind"].append(strings(f.kind))
         fr["func"].append(func_ids.setdefault((f.name, f.file, f.module, f.kind), len(func_ids)))
+        fr["library"].append(int(is_library(f)))
     other = int(fmap[info.other_frame]) if 0 <= info.other_frame < len(fmap) else -1
     nt = max(len(q.threads), 1)
     if q.n_samples:

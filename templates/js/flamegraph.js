@@ -4,8 +4,9 @@
  *
  * PAYLOAD (version 1; defined once in flamekit/render/payload.py, "si" = index into strings):
  *   strings  [str]                       string table, strings[0] == ""
- *   frames   {name:[si], file:[si], line:[int], module:[si], kind:[si], func:[int]}
- *            func = function id (same name, file, module, kind) used by search/sandwich/tables
+ *   frames   {name:[si], file:[si], line:[int], module:[si], kind:[si], func:[int], library:[0|1]}
+ *            func = function id (same name, file, module, kind) used by search/sandwich/tables;
+ *            library = 1 for standard library, site-packages and <frozen> frames (libraries.js)
  *   nodes    {parent:[int], frame:[int]} call tree, ROOT FIRST: parent[i] < i, -1 at a root
  *   samples  {node:[int], thread:[int], values:[[num per row] per type]}  (aggregated)
  *   types    {name:[si], unit:[si]}       threads {name:[si], id:[int], pid:[int]}
@@ -605,6 +606,12 @@
   FlameGraph.prototype.setThread = function (k) {
     this.thread = k; this.threadSel.value = String(k);
     this.recompute(); this.changed();
+  };
+
+  /* Draw another payload with the same frames, types and threads but its own node tree
+     (libraries.js folds library frames); zoom resets, type, thread, search and sandwich stay. */
+  FlameGraph.prototype.setPayload = function (payload) {
+    this.data = new Data(payload); this.main.zoom = -1; this.recompute();
   };
 
   FlameGraph.prototype.toggleOrientation = function () {

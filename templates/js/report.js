@@ -117,8 +117,8 @@
 
   var funcCache = null;
   function renderFunctions(g) {
-    if (!funcCache || funcCache.g !== g.type + ':' + g.thread + ':' + g.showBase) {
-      funcCache = {g: g.type + ':' + g.thread + ':' + g.showBase, rows: functionRows(g)};
+    if (!funcCache || funcCache.g !== g.type + ':' + g.thread + ':' + g.showBase || funcCache.data !== g.data) {
+      funcCache = {g: g.type + ':' + g.thread + ':' + g.showBase, data: g.data, rows: functionRows(g)};
     }
     var q = $('fk-func-filter').value.toLowerCase(), unit = g.unit();
     var rows = funcCache.rows.filter(function (r) {
@@ -202,12 +202,18 @@
   }
 
   var side = null;  /* side by side: one flame graph per input (the first two), search shared */
+  /* views in their own files register in flamekit.reportViews (libraries.js, calltree.js, source.js):
+     {prepare(payload, report) -> the payload drawn first, init(graph, data), update(graph)} */
+  var views = fk.reportViews || [], P0 = P;
+  views.forEach(function (v) { if (v.prepare) P0 = v.prepare(P0, R); });
   function update(g) {
     renderHotspots(g); renderFunctions(g);
     if (side && !side.el.hidden) side.graphs.forEach(function (g2) { g2.search(g.pattern || '', g.regex); });
+    views.forEach(function (v) { if (v.update) v.update(g); });
   }
 
-  var graph = fk.render($('fk-graph'), P, {id: 'fk', onChange: update});
+  var graph = fk.render($('fk-graph'), P0, {id: 'fk', onChange: update});
+  views.forEach(function (v) { if (v.init) v.init(graph, data); });
   update(graph);
   if (MULTI && INPUTS.length >= 2) {
     var sbtn = el('button', 'fk-btn', 'Side by side'); sbtn.id = 'fk-side-toggle'; sbtn.type = 'button';

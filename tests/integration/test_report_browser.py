@@ -14,7 +14,7 @@ import flamekit
 from flamekit.formats import get
 from flamekit.model import ProfileBuilder, SampleType, call_tree
 from flamekit.analysis.report import report_data
-from flamekit.render.html import write_report
+from flamekit.render.html import REPORT_SCRIPTS, write_report
 from flamekit.render.payload import MAX_STRING
 
 from conftest import CORPUS, ROOT
@@ -173,7 +173,7 @@ def test_xss_payloads_stay_text(browser, tmp_path):
     page = open_page(browser, out)
     try:
         assert page.fk_dialogs == [] and page.fk_errors == [] and page.fk_requests == []
-        assert page.evaluate("document.scripts.length") == 4
+        assert page.evaluate("document.scripts.length") == len(REPORT_SCRIPTS) + 1
         assert page.evaluate("document.title") == names[0]
         decoded = page.evaluate("""() => { const d = JSON.parse(document.getElementById('flamekit-data').textContent);
             const S = d.payload.strings; return [d.payload.frames.name.map(k => S[k]),
@@ -198,7 +198,7 @@ def test_xss_payloads_stay_text(browser, tmp_path):
             got = page.locator("#fk-tooltip .fk-tip-name").text_content()
             want = p.frames[int(p.stack_frame[node])].name
             assert got == (want or "(empty name)")
-        assert page.evaluate("document.scripts.length") == 4 and page.fk_dialogs == []
+        assert page.evaluate("document.scripts.length") == len(REPORT_SCRIPTS) + 1 and page.fk_dialogs == []
     finally:
         page.close()
 
@@ -212,7 +212,7 @@ def test_hostile_files_in_browser(browser, tmp_path, rel):
     page = open_page(browser, out)
     try:
         assert page.fk_dialogs == [] and page.fk_errors == [] and page.fk_requests == []
-        assert page.evaluate("document.scripts.length") == 4
+        assert page.evaluate("document.scripts.length") == len(REPORT_SCRIPTS) + 1
         assert page.evaluate("document.querySelectorAll('[onerror],[onload],[onmouseover]').length") == 0
         assert canvas_ink(page, "#fk-canvas") > 0.005
         decoded = set(page.evaluate("""() => { const d = JSON.parse(document.getElementById('flamekit-data').textContent);

@@ -1,0 +1,195 @@
+"""Per-line self and total of each function, and the source text to show them on (pipeline stage: analysis).
+
+The report's source view (scalene's per-line view, CPython 3.15's line heatmap)
+needs, for a function, every line the profile saw it at with two figures:
+
+* **self** of a line: the value of the samples whose leaf frame is that function
+  at that line. The lines' self values sum to the function's self value.
+* **total** of a line: the value of the samples in which the function is on the
+  stack and its *outermost* occurrence on that stack is at that line (recursion
+  counted once, as :func:`flamekit.model.functions` does). The lines' totals
+  sum to the function's total.
+
+Both come from the profile before it is grouped by function (recorders keep line
+numbers: py-spy's speedscope output has one frame per line). Source text comes
+from the profile when it carries it (scalene's ``scalene_lines.source``), else from
+the file at report time when it exists, is a Python source file and is small
+enough; :func:`line_data` with ``source=False`` (``flamekit report --no-source``)
+reads and keeps no text at all. Source text is UNTRUSTED: the renderer escapes it.
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .. import tree
+from ..model import Frame, Profile, frame_keys
+
+#: Functions that get per-line figures (the heaviest by absolute total of the shown type).
+MAX_FUNCTIONS = 4000
+#: Source lines kept per file (the lines the profile saw and their context).
+MAX_FILE_LINES = 3000
+#: Characters kept per source line.
+MAX_LINE_CHARS = 400
+#: Files whose text is kept, and their bytes in all (the heaviest functions' files first).
+MAX_FILES = 200
+MAX_TEXT_BYTES = 4 << 20
+#: A file larger than this is not read at report time.
+MAX_FILE_BYTES = 2 << 20
+#: Lines of context kept around each line the profile saw (the page shows the same).
+CONTEXT = 8
+#: Only these files are read from disk: a hostile profile must not be able to name
+#: ``~/.ssh/id_rsa`` and have its text embedded in a report.
+SOURCE_SUFFIXES = (".py", ".pyw", ".pyx", ".pxd", ".pyi")
+
+
+@dataclass
+class FunctionLines:
+    """Per-line figures of one function: ``self``/``total`` have one row per sample type."""
+
+    function: Frame  # line 0: the function's identity (as ``group(p, "function")`` makes it)
+    lines: list[int]  # ascending; 0 is "line unknown"
+    self: np.ndarray  # shape (types, lines)
+    total: np.ndarray
+
+
+@dataclass
+class SourceText:
+    """Text of the lines around the ones the profile saw: ``chunks`` of ``(first line, [text])``."""
+
+    path: str
+    chunks: list[tuple[int, list[str]]]
+    origin: str  # "profile" (the profiler embedded it) or "file" (read at report time)
+    cut: bool = False  # True when more than :data:`MAX_FILE_LINES` lines were wanted
+
+
+@dataclass
+class LineData:
+    """Per-line figures of the heaviest functions and the source text of their files."""
+
+    functions: list[FunctionLines] = field(default_factory=list)
+    sources: dict[str, SourceText] = field(default_factory=dict)
+    #: True when source text was left out on request (``--no-source``)
+    omitted: bool = False
+
+
+def line_data(p: Profile, *, source: bool = True, sample_type: int = 0,
+              max_functions: int = MAX_FUNCTIONS) -> LineData:
+    """Return per-line self and total of the heaviest functions of ``p`` (see the module docstring).
+
+    Functions are ranked by absolute total of ``sample_type``; only functions
+    seen with a line number are listed. ``source=False`` keeps no text.
+    """
+    out = LineData(omitted=not source)
+    if p.n_samples == 0 or not p.sample_types or not any(f.line for f in p.frames):
+        return out
+    keys, fk = frame_keys(p.frames, "function")
+    nf, n, k = len(p.frames), p.n_stacks, len(p.sample_types)
+    depth = tree.depths(p.stack_prefix)
+    outer = tree.topmost(p.stack_prefix, fk[p.stack_frame], depth)
+    self_f, total_f = np.zeros((k, nf)), np.zeros((k, nf))
+    for t in range(k):
+        self_row = np.bincount(p.sample_stack, weights=p.values[:, t], minlength=n)
+        total_row = tree.accumulate_up(p.stack_prefix, self_row, depth)
+        self_f[t] = np.bincount(p.stack_frame, weights=self_row, minlength=nf)
+        total_f[t] = np.bincount(p.stack_frame[outer], weights=total_row[outer], minlength=nf)
+    line = np.fromiter((f.line for f in p.frames), dtype=np.int64, count=nf)
+    # one row per (function, line); frames that differ only in module/kind of another key stay apart
+    pair = fk * (int(line.max()) + 1) + np.maximum(line, 0)
+    upair, inv = np.unique(pair, return_inverse=True)
+    sp = np.stack([np.bincount(inv, weights=self_f[t], minlength=len(upair)) for t in range(k)])
+    tp = np.stack([np.bincount(inv, weights=total_f[t], minlength=len(upair)) for t in range(k)])
+    pfunc = upair // (int(line.max()) + 1)
+    pline = upair % (int(line.max()) + 1)
+    func_total = np.bincount(pfunc, weights=np.abs(tp[sample_type]), minlength=len(keys))
+    has_line = np.bincount(pfunc, weights=(pline > 0).astype(float), minlength=len(keys)) > 0
+    cand = np.flatnonzero(has_line & (func_total > 0))
+    cand = cand[np.argsort(-func_total[cand], kind="stable")][:max_functions]
+    order = np.argsort(pfunc, kind="stable")  # pairs of one function together, lines ascending
+    starts = np.searchsorted(pfunc[order], cand)
+    ends = np.searchsorted(pfunc[order], cand, side="right")
+    for j, lo, hi in zip(cand.tolist(), starts.tolist(), ends.tolist()):
+        idx = order[lo:hi]
+        keep = idx[(np.abs(sp[:, idx]).sum(axis=0) + np.abs(tp[:, idx]).sum(axis=0)) > 0]
+        out.functions.append(FunctionLines(keys[j], pline[keep].tolist(), sp[:, keep], tp[:, keep]))
+    if source:
+        out.sources = _sources(p, out.functions)
+    return out
+
+
+def _sources(p: Profile, funcs: list[FunctionLines]) -> dict[str, SourceText]:
+    """Return the text around the sampled lines of the files of ``funcs`` (heaviest first), within the caps."""
+    wanted: dict[str, set[int]] = {}
+    for fl in funcs:
+        if fl.function.file:
+            wanted.setdefault(fl.function.file, set()).update(x for x in fl.lines if x > 0)
+    embedded = _embedded(p)
+    out: dict[str, SourceText] = {}
+    budget = MAX_TEXT_BYTES
+    for path, lines in wanted.items():
+        if len(out) >= MAX_FILES or budget <= 0 or not lines:
+            break
+        spans = _spans(sorted(lines))
+        if path in embedded:
+            known = embedded[path]
+            text, origin = [[known.get(i, "") for i in range(lo, hi + 1)] for lo, hi in spans], "profile"
+        else:
+            text = _read_spans(path, spans)
+            if text is None:
+                continue
+            origin = "file"
+        chunks, n, cut = [], 0, False
+        for (lo, _), t in zip(spans, text):
+            if n + len(t) > MAX_FILE_LINES:
+                t, cut = t[:MAX_FILE_LINES - n], True
+            n += len(t)
+            t = [x if len(x) <= MAX_LINE_CHARS else x[:MAX_LINE_CHARS - 1] + "\u2026" for x in t]
+            if any(t):
+                chunks.append((lo, t))
+        if not chunks:
+            continue
+        budget -= sum(len(x) + 1 for _, t in chunks for x in t)
+        out[path] = SourceText(path, chunks, origin, cut)
+    return out
+
+
+def _spans(lines: list[int]) -> list[tuple[int, int]]:
+    """Return the line ranges within :data:`CONTEXT` of the sorted ``lines``, overlapping ones merged."""
+    spans: list[tuple[int, int]] = []
+    for x in lines:
+        lo, hi = max(1, x - CONTEXT), x + CONTEXT
+        if spans and lo <= spans[-1][1] + 1:
+            spans[-1] = (spans[-1][0], max(spans[-1][1], hi))
+        else:
+            spans.append((lo, hi))
+    return spans
+
+
+def _embedded(p: Profile) -> dict[str, dict[int, str]]:
+    """Return the source lines a profile carries (scalene's ``scalene_lines``), per file."""
+    t = p.tables.get("scalene_lines")
+    if not isinstance(t, dict) or not all(isinstance(t.get(c), list) for c in ("file", "line", "source")):
+        return {}
+    out: dict[str, dict[int, str]] = {}
+    for f, ln, s in zip(t["file"], t["line"], t["source"]):
+        if isinstance(f, str) and isinstance(ln, int) and isinstance(s, str):
+            out.setdefault(f, {})[ln] = s.rstrip("\r\n")
+    return out
+
+
+def _read_spans(path: str, spans: list[tuple[int, int]]) -> list[list[str]] | None:
+    """Return the text of each 1-based line range of a Python source file on this machine, or None."""
+    if not path.endswith(SOURCE_SUFFIXES) or "\x00" in path:
+        return None
+    try:
+        if not os.path.isfile(path) or os.path.getsize(path) > MAX_FILE_BYTES:
+            return None
+        with open(path, "rb") as f:
+            raw = f.read(MAX_FILE_BYTES + 1)
+    except (OSError, ValueError):
+        return None
+    # the tokenizer's line ends only (str.splitlines would also split at \f, \x1c, U+2028...)
+    lines = raw.decode("utf-8", "replace").replace("\r\n", "\n").replace("\r", "\n").split("\n")
+    return [[x.expandtabs(8) for x in lines[lo - 1:hi]] for lo, hi in spans]

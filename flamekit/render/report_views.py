@@ -1,0 +1,75 @@
+"""The report sections of the call tree, library and source views (pipeline stage: render).
+
+JSON-ready parts of the report document (``report`` in ``#flamekit-data``), read by
+``templates/js/libraries.js`` and ``templates/js/source.js`` (the call tree,
+``templates/js/calltree.js``, reads only the flame graph payload):
+
+``libraries`` (absent when no frame is library code)::
+
+    {"on": bool,                  # the page starts with library frames hidden
+     "frames": int, "functions": int, "rows": int,   # what flamekit.model.hide_libraries folds
+     "self": [num per type],      # self value moved from library frames to their user callers
+     "hotspots": [[row, ...] per type]}   # the hotspots with library frames hidden
+
+The payload's ``frames.library`` column (:mod:`.payload`) flags each frame; the page
+folds the flame graph and call tree itself, as :func:`flamekit.model.hide_libraries` does.
+
+``source``::
+
+    {"omitted": bool,             # --no-source: no text at all
+     "files": [{"path": str, "origin": "profile"|"file", "cut": bool,
+                "chunks": [[first line, [text of first, first + 1, ...]], ...]}],
+     "funcs": {"<payload func id>": {"file": int (index into files, -1: no text),
+                                     "line": [int], "self": [[num per line] per type],
+                                     "total": [[num per line] per type]}}}
+
+Every string is clipped (:func:`.payload.clip`) and stays plain text: the page
+shows it with ``textContent`` only.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from ..analysis.report import ReportData
+from ..analysis.source import LineData
+from ..numfmt import as_numbers
+from .payload import clip
+
+
+def libraries_json(data: ReportData, hotspot_rows: list[list[dict]] | None) -> dict[str, Any] | None:
+    """Return the ``libraries`` section (see the module docstring), or None without library frames."""
+    info = data.libraries
+    if not info:
+        return None
+    return {"on": bool(data.hide_libraries), "frames": int(info.get("frames", 0)),
+            "functions": int(info.get("functions", 0)), "rows": int(info.get("rows", 0)),
+            "self": [float(x) for x in info.get("self", [])], "hotspots": hotspot_rows or []}
+
+
+def source_json(lines: LineData, payload: dict) -> dict[str, Any]:
+    """Return the ``source`` section for the functions of ``payload`` (see the module docstring)."""
+    S, F = payload["strings"], payload["frames"]
+    func_of = {}
+    for i in range(len(F["func"])):
+        func_of.setdefault((S[F["name"][i]], S[F["file"][i]], S[F["module"][i]], S[F["kind"][i]]),
+                           F["func"][i])
+    files: list[dict[str, Any]] = []
+    file_index: dict[str, int] = {}
+    funcs: dict[str, Any] = {}
+    for fl in lines.functions:
+        f = fl.function
+        func = func_of.get((clip(f.name), clip(f.file), clip(f.module), clip(f.kind)))
+        if func is None:  # pruned away: nothing on the page can select it
+            continue
+        src = lines.sources.get(f.file)
+        fi = -1
+        if src is not None:
+            fi = file_index.get(src.path, -1)
+            if fi < 0:
+                fi = file_index[src.path] = len(files)
+                files.append({"path": clip(src.path), "origin": src.origin, "cut": bool(src.cut),
+                              "chunks": [[int(lo), text] for lo, text in src.chunks]})
+        funcs[str(func)] = {"file": fi, "line": [int(x) for x in fl.lines],
+                            "self": [as_numbers(r) for r in fl.self],
+                            "total": [as_numbers(r) for r in fl.total]}
+    return {"omitted": bool(lines.omitted), "files": files, "funcs": funcs}
