@@ -153,7 +153,7 @@ def _table(p: Profile, name: str, columns: tuple[str, ...]) -> dict[str, list[fl
 
 def _views(p: Profile, default_type: int, source: bool, with_hotspots: bool = True) -> dict[str, Any]:
     """Return the library switch's and the source view's fields of :class:`ReportData` for ``p``."""
-    libs, hs_hidden = None, None
+    libs, hs_hidden, hidden = None, None, None
     if any(is_library(f) for f in p.frames):
         hidden = hide_libraries(p)
         libs = hidden.meta["hidden_libraries"]
@@ -162,7 +162,7 @@ def _views(p: Profile, default_type: int, source: bool, with_hotspots: bool = Tr
     python = any(f.kind == "python" for f in p.frames)
     return {"libraries": libs, "hotspots_hidden": hs_hidden,
             "hide_libraries": bool(python and libs and libs.get("rows")),
-            "lines": line_data(p, source=source, sample_type=default_type)}
+            "lines": line_data(p, source=source, sample_type=default_type, hidden=hidden)}
 
 
 def report_data(profile: Profile, *, sample_type: str | int | None = None,

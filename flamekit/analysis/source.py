@@ -9,6 +9,9 @@ needs, for a function, every line the profile saw it at with two figures:
   stack and its *outermost* occurrence on that stack is at that line (recursion
   counted once, as :func:`flamekit.model.functions` does). The lines' totals
   sum to the function's total.
+* with library frames hidden (:func:`flamekit.model.hide_libraries`) a line's
+  self also counts the samples whose leaf was library code it called; totals
+  do not change.
 
 Both come from the profile before it is grouped by function (recorders keep line
 numbers: py-spy's speedscope output has one frame per line). Source text comes
@@ -53,6 +56,8 @@ class FunctionLines:
     lines: list[int]  # ascending; 0 is "line unknown"
     self: np.ndarray  # shape (types, lines)
     total: np.ndarray
+    #: the lines' self values with library frames hidden (``hide_libraries``), or None
+    self_hidden: np.ndarray | None = None
 
 
 @dataclass
@@ -76,15 +81,45 @@ class LineData:
 
 
 def line_data(p: Profile, *, source: bool = True, sample_type: int = 0,
-              max_functions: int = MAX_FUNCTIONS) -> LineData:
+              max_functions: int = MAX_FUNCTIONS, hidden: Profile | None = None) -> LineData:
     """Return per-line self and total of the heaviest functions of ``p`` (see the module docstring).
 
     Functions are ranked by absolute total of ``sample_type``; only functions
     seen with a line number are listed. ``source=False`` keeps no text.
+    ``hidden`` is ``hide_libraries(p)``: each function then also gets its lines'
+    self values with library frames folded into it (``self_hidden``).
     """
     out = LineData(omitted=not source)
     if p.n_samples == 0 or not p.sample_types or not any(f.line for f in p.frames):
         return out
+    keys, pfunc, pline, sp, tp = _pairs(p)
+    func_total = np.bincount(pfunc, weights=np.abs(tp[sample_type]), minlength=len(keys))
+    has_line = np.bincount(pfunc, weights=(pline > 0).astype(float), minlength=len(keys)) > 0
+    cand = np.flatnonzero(has_line & (func_total > 0))
+    cand = cand[np.argsort(-func_total[cand], kind="stable")][:max_functions]
+    starts = np.searchsorted(pfunc, cand)  # pairs are sorted by function, then line
+    ends = np.searchsorted(pfunc, cand, side="right")
+    for j, lo, hi in zip(cand.tolist(), starts.tolist(), ends.tolist()):
+        idx = np.arange(lo, hi)
+        keep = idx[(np.abs(sp[:, idx]).sum(axis=0) + np.abs(tp[:, idx]).sum(axis=0)) > 0]
+        out.functions.append(FunctionLines(keys[j], pline[keep].tolist(), sp[:, keep], tp[:, keep]))
+    if hidden is not None and hidden.n_samples:
+        # a user line's total is the same with libraries hidden; its self takes in the library time
+        hkeys, hfunc, hline, hself, _ = _pairs(hidden)
+        at = {(hkeys[f], ln): i for i, (f, ln) in enumerate(zip(hfunc.tolist(), hline.tolist()))}
+        for fl in out.functions:
+            cols = np.asarray([at.get((fl.function, ln), -1) for ln in fl.lines], dtype=np.int64)
+            fl.self_hidden = np.where(cols >= 0, hself[:, np.maximum(cols, 0)], 0.0)
+    if source:
+        out.sources = _sources(p, out.functions)
+    return out
+
+
+def _pairs(p: Profile) -> tuple[list[Frame], np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Return ``(functions, function, line, self, total)`` per (function, line), sorted by both.
+
+    ``self``/``total`` have one row per sample type; ``function`` indexes ``functions``.
+    """
     keys, fk = frame_keys(p.frames, "function")
     nf, n, k = len(p.frames), p.n_stacks, len(p.sample_types)
     depth = tree.depths(p.stack_prefix)
@@ -95,28 +130,13 @@ def line_data(p: Profile, *, source: bool = True, sample_type: int = 0,
         total_row = tree.accumulate_up(p.stack_prefix, self_row, depth)
         self_f[t] = np.bincount(p.stack_frame, weights=self_row, minlength=nf)
         total_f[t] = np.bincount(p.stack_frame[outer], weights=total_row[outer], minlength=nf)
-    line = np.fromiter((f.line for f in p.frames), dtype=np.int64, count=nf)
-    # one row per (function, line); frames that differ only in module/kind of another key stay apart
-    pair = fk * (int(line.max()) + 1) + np.maximum(line, 0)
-    upair, inv = np.unique(pair, return_inverse=True)
+    line = np.maximum(np.fromiter((f.line for f in p.frames), dtype=np.int64, count=nf), 0)
+    m = int(line.max()) + 1 if nf else 1
+    # one row per (function, line): frames that differ only in module or kind stay apart
+    upair, inv = np.unique(fk * m + line, return_inverse=True)
     sp = np.stack([np.bincount(inv, weights=self_f[t], minlength=len(upair)) for t in range(k)])
     tp = np.stack([np.bincount(inv, weights=total_f[t], minlength=len(upair)) for t in range(k)])
-    pfunc = upair // (int(line.max()) + 1)
-    pline = upair % (int(line.max()) + 1)
-    func_total = np.bincount(pfunc, weights=np.abs(tp[sample_type]), minlength=len(keys))
-    has_line = np.bincount(pfunc, weights=(pline > 0).astype(float), minlength=len(keys)) > 0
-    cand = np.flatnonzero(has_line & (func_total > 0))
-    cand = cand[np.argsort(-func_total[cand], kind="stable")][:max_functions]
-    order = np.argsort(pfunc, kind="stable")  # pairs of one function together, lines ascending
-    starts = np.searchsorted(pfunc[order], cand)
-    ends = np.searchsorted(pfunc[order], cand, side="right")
-    for j, lo, hi in zip(cand.tolist(), starts.tolist(), ends.tolist()):
-        idx = order[lo:hi]
-        keep = idx[(np.abs(sp[:, idx]).sum(axis=0) + np.abs(tp[:, idx]).sum(axis=0)) > 0]
-        out.functions.append(FunctionLines(keys[j], pline[keep].tolist(), sp[:, keep], tp[:, keep]))
-    if source:
-        out.sources = _sources(p, out.functions)
-    return out
+    return keys, upair // m, upair % m, sp, tp
 
 
 def _sources(p: Profile, funcs: list[FunctionLines]) -> dict[str, SourceText]:

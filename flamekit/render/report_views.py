@@ -21,7 +21,8 @@ folds the flame graph and call tree itself, as :func:`flamekit.model.hide_librar
                 "chunks": [[first line, [text of first, first + 1, ...]], ...]}],
      "funcs": {"<payload func id>": {"file": int (index into files, -1: no text),
                                      "line": [int], "self": [[num per line] per type],
-                                     "total": [[num per line] per type]}}}
+                                     "total": [[num per line] per type],
+                                     "selfHidden": OPTIONAL, self with library frames hidden}}}
 
 Every string is clipped (:func:`.payload.clip`) and stays plain text: the page
 shows it with ``textContent`` only.
@@ -69,7 +70,9 @@ def source_json(lines: LineData, payload: dict) -> dict[str, Any]:
                 fi = file_index[src.path] = len(files)
                 files.append({"path": clip(src.path), "origin": src.origin, "cut": bool(src.cut),
                               "chunks": [[int(lo), text] for lo, text in src.chunks]})
-        funcs[str(func)] = {"file": fi, "line": [int(x) for x in fl.lines],
-                            "self": [as_numbers(r) for r in fl.self],
-                            "total": [as_numbers(r) for r in fl.total]}
+        row = {"file": fi, "line": [int(x) for x in fl.lines],
+               "self": [as_numbers(r) for r in fl.self], "total": [as_numbers(r) for r in fl.total]}
+        if fl.self_hidden is not None and (fl.self_hidden != fl.self).any():
+            row["selfHidden"] = [as_numbers(r) for r in fl.self_hidden]
+        funcs[str(func)] = row
     return {"omitted": bool(lines.omitted), "files": files, "funcs": funcs}

@@ -78,7 +78,7 @@
     if (file) name.appendChild(el('span', 'fk-ct-file', file + (D.lines[f] ? ':' + D.lines[f] : '')));
     name.title = (D.names[f] || '') + (file ? '\n' + file : '');
     row.appendChild(name);
-    row.appendChild(el('span', 'fk-num', fk.fmt(v.self[k], unit)));
+    row.appendChild(v.self[k] ? el('span', 'fk-num', fk.fmt(v.self[k], unit)) : el('span', 'fk-num fk-ct-zero', '\u2013'));
     row.appendChild(el('span', 'fk-num', fk.fmt(v.total[k], unit)));
     var share = g.grand ? v.total[k] / g.grand : 0, sc = el('span', 'fk-num fk-ct-share');
     var bar = el('span', 'fk-ct-bar'), fill = el('span');

@@ -3,10 +3,12 @@
  * Reads report.source (flamekit/render/report_views.py; figures from flamekit/analysis/source.py):
  *   {omitted, files: [{path, origin: "profile"|"file", cut, chunks: [[first line, [text]], ...]}],
  *    funcs: {<payload func id>: {file: index into files or -1, line: [int],
- *                                self: [[per line] per type], total: [[per line] per type]}}}
+ *                                self: [[per line] per type], total: [[per line] per type],
+ *                                selfHidden: OPTIONAL self with library frames hidden}}}
  * A line's self is the value of samples whose leaf is the function at that line; its total the
  * value of samples whose outermost frame of the function is at that line, so the lines' selves
- * sum to the function's self and their totals to its total (recursion counted once). Figures
+ * sum to the function's self and their totals to its total (recursion counted once); with the
+ * library switch on (libraries.js), a line's self also counts the library code it called. Figures
  * are for all threads, the flame graph's shown sample type. The function is the flame graph's
  * selection (graph.sandwichFunc: a click in the flame graph, the sandwich or the call tree).
  * Source text is UNTRUSTED: it reaches the page through textContent only. Rows carry data-line,
@@ -23,7 +25,8 @@
   function clear(n) { while (n.firstChild) n.removeChild(n.firstChild); }
 
   function render(g) {
-    var func = g.sandwichFunc, t = g.widthType(), key = func + ':' + t;
+    var lib = $('fk-hide-libraries'), hid = !!(lib && lib.checked);
+    var func = g.sandwichFunc, t = g.widthType(), key = func + ':' + t + ':' + hid;
     if (key === shown) return;
     shown = key;
     var el = fk.el, D = g.data, body = $('fk-source-table').tBodies[0], title = $('fk-source-title');
@@ -41,7 +44,7 @@
       note.textContent = 'The profile has no line numbers for this function (or it is too light to be listed).';
       return;
     }
-    var file = e.file >= 0 ? SRC.files[e.file] : null, self = e.self[t] || [], total = e.total[t] || [];
+    var file = e.file >= 0 ? SRC.files[e.file] : null, self = ((hid && e.selfHidden) || e.self)[t] || [], total = e.total[t] || [];
     var byLine = {}, maxT = 0, sumS = 0, sumT = 0, i;
     for (i = 0; i < e.line.length; i++) {
       byLine[e.line[i]] = i;
@@ -90,6 +93,7 @@
     fr2.appendChild(el('td', 'fk-num', fk.fmt(sumS, unit)));
     fr2.appendChild(el('td', 'fk-num', fk.fmt(sumT, unit)));
     fr2.appendChild(el('td', 'fk-src-sum', 'the function, all threads' +
+                       (hid && e.selfHidden ? '; self includes the library code it called' : '') +
                        (file ? ' · ' + file.path + (file.origin === 'profile' ? ' (text from the profile)' : '') : '')));
     fr2.id = 'fk-source-sum';
     fr2.setAttribute('data-self', String(sumS));

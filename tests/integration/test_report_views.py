@@ -39,6 +39,8 @@ def recording(tmp_path_factory) -> Path:
     out = profile_path(tmp_path_factory.mktemp("views"))
     r = flamekit_record("-o", str(out), "--rate", "200", "--", sys.executable, str(WORKLOAD), "--seconds", "1")
     assert r.returncode == 0, r.stderr
+    p = flamekit.load(out)  # py-spy keeps line numbers (no --nolineno): the source view has data
+    assert sum(1 for f in p.frames if f.line > 0 and f.file == str(WORKLOAD)) >= 5
     return out
 
 
@@ -263,26 +265,29 @@ def test_source_view_lines_equal_the_model(browser, report):
     p, out = report
     page = open_page(browser, out, width=1280)
     try:
-        fn = functions(p)
         checked = 0
-        for name in ("rolling_sum", "positions", "run_backtest"):
-            row = fn[(fn["name"] == name) & (fn["file"] == str(WORKLOAD))]
-            if not len(row):
-                continue
-            select_function(page, name)
-            assert page.locator("#fk-source-title .fk-src-fn").text_content() == name
-            truth = {ln: v for ln, v in line_truth(p, name, str(WORKLOAD)).items() if v != [0.0, 0.0]}
-            got = source_rows(page)
-            assert set(got) == set(truth), name
-            text = WORKLOAD.read_text().split("\n")
-            for ln, (s, t, code) in got.items():
-                assert [s, t] == pytest.approx(truth[ln]), (name, ln)
-                assert code == text[ln - 1]  # the file's own line, read at report time
-            total = page.locator("#fk-source-sum")
-            assert float(total.get_attribute("data-self")) == pytest.approx(float(row["self"].iloc[0]))
-            assert float(total.get_attribute("data-total")) == pytest.approx(float(row["total"].iloc[0]))
-            checked += 1
-        assert checked >= 2
+        text = WORKLOAD.read_text().split("\n")
+        for hide in (True, False):  # library frames folded into their callers' lines, then not
+            q = hide_libraries(p) if hide else p
+            page.set_checked("#fk-hide-libraries", hide)
+            fn = functions(q)
+            for name in ("rolling_sum", "positions", "run_backtest"):
+                row = fn[(fn["name"] == name) & (fn["file"] == str(WORKLOAD))]
+                if not len(row):
+                    continue
+                select_function(page, name)
+                assert page.locator("#fk-source-title .fk-src-fn").text_content() == name
+                truth = {ln: v for ln, v in line_truth(q, name, str(WORKLOAD)).items() if v != [0.0, 0.0]}
+                got = source_rows(page)
+                assert set(got) == set(truth), name
+                for ln, (s, t, code) in got.items():
+                    assert [s, t] == pytest.approx(truth[ln]), (name, ln, hide)
+                    assert code == text[ln - 1]  # the file's own line, read at report time
+                total = page.locator("#fk-source-sum")
+                assert float(total.get_attribute("data-self")) == pytest.approx(float(row["self"].iloc[0]))
+                assert float(total.get_attribute("data-total")) == pytest.approx(float(row["total"].iloc[0]))
+                checked += 1
+        assert checked >= 4
         assert page.fk_errors == []
     finally:
         page.close()
