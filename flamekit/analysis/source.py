@@ -41,6 +41,9 @@ MAX_FILES = 200
 MAX_TEXT_BYTES = 4 << 20
 #: A file larger than this is not read at report time.
 MAX_FILE_BYTES = 2 << 20
+#: Above this many stack rows a line's total counts only direct recursion once (the exact
+#: rule, :func:`flamekit.tree.topmost` over every row, would add ~20 % to a report's time).
+EXACT_ROWS = 500_000
 #: Lines of context kept around each line the profile saw (the page shows the same).
 CONTEXT = 8
 #: Only these files are read from disk: a hostile profile must not be able to name
@@ -78,6 +81,8 @@ class LineData:
     sources: dict[str, SourceText] = field(default_factory=dict)
     #: True when source text was left out on request (``--no-source``)
     omitted: bool = False
+    #: True when totals count only direct recursion once (more than :data:`EXACT_ROWS` rows)
+    approximate: bool = False
 
 
 def line_data(p: Profile, *, source: bool = True, sample_type: int = 0,
@@ -92,7 +97,8 @@ def line_data(p: Profile, *, source: bool = True, sample_type: int = 0,
     out = LineData(omitted=not source)
     if p.n_samples == 0 or not p.sample_types or not any(f.line for f in p.frames):
         return out
-    keys, pfunc, pline, sp, tp = _pairs(p)
+    out.approximate = p.n_stacks > EXACT_ROWS
+    keys, pfunc, pline, sp, tp = _pairs(p, exact=not out.approximate)
     func_total = np.bincount(pfunc, weights=np.abs(tp[sample_type]), minlength=len(keys))
     has_line = np.bincount(pfunc, weights=(pline > 0).astype(float), minlength=len(keys)) > 0
     cand = np.flatnonzero(has_line & (func_total > 0))
@@ -105,7 +111,7 @@ def line_data(p: Profile, *, source: bool = True, sample_type: int = 0,
         out.functions.append(FunctionLines(keys[j], pline[keep].tolist(), sp[:, keep], tp[:, keep]))
     if hidden is not None and hidden.n_samples:
         # a user line's total is the same with libraries hidden; its self takes in the library time
-        hkeys, hfunc, hline, hself, _ = _pairs(hidden)
+        hkeys, hfunc, hline, hself, _ = _pairs(hidden, exact=False)  # totals unused
         at = {(hkeys[f], ln): i for i, (f, ln) in enumerate(zip(hfunc.tolist(), hline.tolist()))}
         for fl in out.functions:
             cols = np.asarray([at.get((fl.function, ln), -1) for ln in fl.lines], dtype=np.int64)
@@ -115,15 +121,22 @@ def line_data(p: Profile, *, source: bool = True, sample_type: int = 0,
     return out
 
 
-def _pairs(p: Profile) -> tuple[list[Frame], np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+def _pairs(p: Profile, exact: bool = True
+           ) -> tuple[list[Frame], np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Return ``(functions, function, line, self, total)`` per (function, line), sorted by both.
 
     ``self``/``total`` have one row per sample type; ``function`` indexes ``functions``.
+    ``exact=False``: a row counts in totals unless its parent is the same function
+    (direct recursion once, indirect recursion more than once).
     """
     keys, fk = frame_keys(p.frames, "function")
     nf, n, k = len(p.frames), p.n_stacks, len(p.sample_types)
     depth = tree.depths(p.stack_prefix)
-    outer = tree.topmost(p.stack_prefix, fk[p.stack_frame], depth)
+    key = fk[p.stack_frame]
+    if exact:
+        outer = tree.topmost(p.stack_prefix, key, depth)
+    else:
+        outer = (p.stack_prefix < 0) | (key[np.maximum(p.stack_prefix, 0)] != key)
     self_f, total_f = np.zeros((k, nf)), np.zeros((k, nf))
     for t in range(k):
         self_row = np.bincount(p.sample_stack, weights=p.values[:, t], minlength=n)
@@ -212,4 +225,6 @@ def _read_spans(path: str, spans: list[tuple[int, int]]) -> list[list[str]] | No
         return None
     # the tokenizer's line ends only (str.splitlines would also split at \f, \x1c, U+2028...)
     lines = raw.decode("utf-8", "replace").replace("\r\n", "\n").replace("\r", "\n").split("\n")
+    if lines[-1] == "":  # the end of the last line, not a line
+        lines.pop()
     return [[x.expandtabs(8) for x in lines[lo - 1:hi]] for lo, hi in spans]

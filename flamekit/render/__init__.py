@@ -9,7 +9,8 @@ analysis results); outputs are written by :mod:`flamekit.atomic`:
 * :mod:`~flamekit.render.html` + :mod:`~flamekit.render.payload`: the self-contained
   HTML report from a :class:`~flamekit.analysis.report.ReportData`; the payload
   module is the one flame graph data builder (report and diff page), with the one
-  clipping rule for page strings.
+  clipping rule for page strings; :mod:`~flamekit.render.report_views` the report
+  sections of the library switch and the source view.
 * :mod:`~flamekit.render.diff_html`, :mod:`~flamekit.render.markdown`,
   :mod:`~flamekit.render.diff_json`: a :class:`~flamekit.analysis.diff.DiffResult` as
   a page, a pull-request comment, and JSON.

@@ -17,6 +17,7 @@ folds the flame graph and call tree itself, as :func:`flamekit.model.hide_librar
 ``source``::
 
     {"omitted": bool,             # --no-source: no text at all
+     "approximate": bool,         # totals count only direct recursion once (huge profiles)
      "files": [{"path": str, "origin": "profile"|"file", "cut": bool,
                 "chunks": [[first line, [text of first, first + 1, ...]], ...]}],
      "funcs": {"<payload func id>": {"file": int (index into files, -1: no text),
@@ -75,4 +76,5 @@ def source_json(lines: LineData, payload: dict) -> dict[str, Any]:
         if fl.self_hidden is not None and (fl.self_hidden != fl.self).any():
             row["selfHidden"] = [as_numbers(r) for r in fl.self_hidden]
         funcs[str(func)] = row
-    return {"omitted": bool(lines.omitted), "files": files, "funcs": funcs}
+    return {"omitted": bool(lines.omitted), "approximate": bool(lines.approximate), "files": files,
+            "funcs": funcs}

@@ -1,7 +1,7 @@
 /* flamekit report: the source view, per-line self and total of the selected function (a heatmap).
  *
  * Reads report.source (flamekit/render/report_views.py; figures from flamekit/analysis/source.py):
- *   {omitted, files: [{path, origin: "profile"|"file", cut, chunks: [[first line, [text]], ...]}],
+ *   {omitted, approximate, files: [{path, origin: "profile"|"file", cut, chunks: [[first line, [text]], ...]}],
  *    funcs: {<payload func id>: {file: index into files or -1, line: [int],
  *                                self: [[per line] per type], total: [[per line] per type],
  *                                selfHidden: OPTIONAL self with library frames hidden}}}
@@ -55,6 +55,10 @@
       note.hidden = false;
       note.textContent = SRC.omitted ? 'Source text left out of this report (--no-source); per-line figures only.'
         : 'Source text not available (the file is not on this machine and the profile does not carry it); per-line figures only.';
+    } else if (SRC.approximate) {
+      note.hidden = false;
+      note.textContent = 'A very large profile: a line\'s total counts a function that calls itself through ' +
+        'other functions once per call (direct recursion once).';
     } else if (file.cut) {
       note.hidden = false;
       note.textContent = 'The file is long: only part of the text around its sampled lines is kept.';
