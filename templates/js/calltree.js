@@ -14,7 +14,7 @@
 (function () {
   'use strict';
   var fk = window.flamekit = window.flamekit || {};
-  var PAGE = 100, INDENT = 16, AUTO_SHARE = 0.1, AUTO_MAX = 300;
+  var PAGE = 50, INDENT = 16, AUTO_SHARE = 0.1, AUTO_MAX = 300;
 
   function CallTree(box, graph) {
     var self = this, el = fk.el;
@@ -237,6 +237,7 @@
   var tree = null;
   fk.reportViews = fk.reportViews || [];
   fk.reportViews.push({
+    name: 'calltree',
     init: function (graph) {
       var box = document.getElementById('fk-calltree');
       if (box) tree = fk.callTree = new CallTree(box, graph);

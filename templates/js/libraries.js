@@ -68,6 +68,7 @@
 
   fk.reportViews = fk.reportViews || [];
   fk.reportViews.push({
+    name: 'libraries',
     prepare: function (P, report) {
       R = report; L = report.libraries || null; full = P;
       if (!L) return P;

@@ -107,6 +107,7 @@
 
   fk.reportViews = fk.reportViews || [];
   fk.reportViews.push({
+    name: 'source',
     init: function (graph, data) { SRC = data.report.source || null; shown = ''; },
     update: function (graph) { if ($('fk-source-table') && graph.opts.id === 'fk') render(graph); }
   });
