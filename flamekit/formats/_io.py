@@ -29,6 +29,13 @@ MAX_DECOMPRESSED = int(os.environ.get("FLAMEKIT_MAX_DECOMPRESSED", 4 * 1024**3))
 #: Bytes given to ``sniff`` functions.
 HEAD_SIZE = 64 * 1024
 
+#: A profile holds one float64 per (sample, sample type). A format whose file does
+#: not spell every one of them out (perf script: one event per sample, one column per
+#: event) may make at most this many per byte of decompressed input, plus
+#: :data:`VALUE_CELLS_FLOOR` (see :func:`check_value_cells`; docs/interop.md "Memory").
+VALUE_CELLS_PER_BYTE = 1
+VALUE_CELLS_FLOOR = 4 * 1024**2
+
 _REFUSED_MAGIC = (
     (b"\x28\xb5\x2f\xfd", "zstd-compressed input is not supported (decompress it first: zstd -d)"),
     (b"PK\x03\x04", "zip containers are not supported (unzip it first)"),
@@ -406,3 +413,20 @@ def iter_line_blocks(f: BinaryIO, chunk: int, *, max_block: int,
         line += k + 1
     if carry and any(carry):
         yield carry, line
+
+
+def check_value_cells(fmt: str, source: str, n: int, k: int, input_bytes: int,
+                      what: str = "sample types") -> None:
+    """Refuse a (samples x types) value matrix out of proportion to the input.
+
+    Raises :class:`FormatError` when ``n * k`` exceeds ``VALUE_CELLS_PER_BYTE *
+    input_bytes + VALUE_CELLS_FLOOR``, before anything of that size is allocated,
+    so memory stays a fixed multiple of the input.
+    """
+    limit = VALUE_CELLS_PER_BYTE * max(input_bytes, 0) + VALUE_CELLS_FLOOR
+    if n * k > limit:
+        raise FormatError(fmt, source, None,
+                          f"{n} samples x {k} {what} would need {n * k * 8 / 1e6:,.0f} MB "
+                          f"(one value per sample and {what[:-1]}); flamekit's limit for "
+                          f"{input_bytes:,} bytes of input is {limit:,} values: keep fewer "
+                          f"{what} in the file")

@@ -12,6 +12,7 @@ import numpy as np
 
 from ..errors import FormatError
 from ..model import Profile, SampleType, Thread
+from ._io import check_value_cells
 from ._perf_text import (AFTER_TS, LINE_CACHE_MAX, NO_STACK, OLD_ANCHOR, TS_ANCHOR, THREAD_PART,
                          FrameReader, dec, event_unit, looks_like_frame, show, srcline)
 
@@ -368,10 +369,13 @@ class Parser(FrameReader):
         return self.skip_orphans(lines, i)
 
     # -- result ----------------------------------------------------------------
-    def build(self) -> Profile:
+    def build(self, input_bytes: int = 0) -> Profile:
+        """Return the profile; ``input_bytes`` (decompressed) bounds its value matrix."""
         self.flush_pending()
         n = len(self.s_stack)
         k = len(self.events)
+        # one column per event, dense: 20k events x 20k samples would be 3.2 GB
+        check_value_cells(NAME, self.source, n, k, input_bytes, "events")
         types = [SampleType(ev, event_unit(ev, self.event_has_period[i]))
                  for i, ev in enumerate(self.events)]
         seen: dict[SampleType, int] = {}

@@ -13,7 +13,10 @@ turns them into a :class:`~flamekit.errors.FormatError`.
 """
 from __future__ import annotations
 
-from typing import Iterator
+from typing import TYPE_CHECKING, Iterator
+
+if TYPE_CHECKING:  # pragma: no cover
+    import numpy as np
 
 WIRE_VARINT, WIRE_I64, WIRE_LEN, WIRE_I32 = 0, 1, 2, 5
 
@@ -111,6 +114,33 @@ def packed_varints(buf: bytes, start: int, end: int) -> list[int]:
             v, pos = read_varint(buf, pos, end)
             append(v)
     return out
+
+
+def packed_int64_array(buf: bytes, start: int, end: int) -> "np.ndarray":
+    """Decode a packed repeated varint payload as int64 (two's complement), vectorized.
+
+    The same values as :func:`packed_varints` followed by :func:`signed64`, and the
+    same errors, at 8 bytes per value and no Python object per value.
+    """
+    import numpy as np
+
+    raw = np.frombuffer(buf, dtype=np.uint8, count=end - start, offset=start)
+    last = raw < 0x80
+    if last.all():
+        return raw.astype(np.int64)
+    ends = np.flatnonzero(last)
+    starts = np.empty(len(ends), dtype=np.int64)
+    if len(starts):
+        starts[0] = 0
+        starts[1:] = ends[:-1] + 1
+    width = ends - starts + 1
+    if (not len(ends) or ends[-1] != len(raw) - 1 or int(width.max()) > 10
+            or (raw[starts[width == 10] + 9] > 1).any()):
+        packed_varints(buf, start, end)  # raises the first error, at its offset
+        raise ProtoError(start, "bad varint")  # pragma: no cover (not reached)
+    pos = np.arange(len(raw), dtype=np.int64) - np.repeat(starts, width)
+    parts = (raw & 0x7F).astype(np.uint64) << (7 * pos).astype(np.uint64)
+    return np.bitwise_or.reduceat(parts, starts).view(np.int64)
 
 
 def repeated_varints(buf: bytes, wire: int, a: int, b: int, out: list[int]) -> None:

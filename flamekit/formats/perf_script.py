@@ -34,7 +34,9 @@ Rules (each is exercised in ``tests/test_perf_script.py``):
   when no period is printed. Periods are integers; float64 keeps them exact up
   to 2**53 (larger ones, e.g. 2**64-1, are stored rounded, with one warning).
   A period of 0 gives a zero-valued sample; a negative period skips the sample
-  with a warning.
+  with a warning. The value matrix (samples × events, dense) may hold at most one
+  value per input byte plus ``_io.VALUE_CELLS_FLOOR``: a file with more (20k event
+  names × 20k samples in 1.1 MB would be 3.2 GB) is refused before it is allocated.
 * **Frames.** ``ADDR SYMBOL (DSO)``, indented or not (perf 3.x). A trailing
   ``+0x..`` offset is stripped from the symbol. ``[unknown]`` symbols are named
   after the DSO's basename, ``[iperf]`` (``[[kernel.kallsyms]]`` for the kernel),
@@ -116,11 +118,13 @@ def load(path: str | os.PathLike, *, max_decompressed: int | None = None,
         with _io.open_binary(source, max_decompressed=max_decompressed) as f:
             p = Parser(source, unknown_addresses)
             run = p.run
+            size = 0
             for lines, line in _io.iter_line_blocks(f, _CHUNK, max_block=MAX_BLOCK,
                                                     starts_record=_starts_sample,
                                                     too_big=too_big):
+                size += sum(map(len, lines)) + len(lines)
                 run(lines, line)
-            return p.build()
+            return p.build(size)
 
     return guarded(NAME, source, read)
 

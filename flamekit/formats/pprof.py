@@ -52,7 +52,10 @@ from __future__ import annotations
 import datetime as _dt
 import os
 import re
+from array import array
 from typing import Any
+
+import numpy as np
 
 from ..errors import FormatError
 from ..model import Profile, ProfileBuilder, SampleType
@@ -60,7 +63,8 @@ from . import _io
 from ._format import Format
 from ._kinds import frame_kind
 from ._pprof_encode import NO_STACK, dump
-from ._protobuf import WIRE_LEN, WIRE_VARINT, ProtoError, iter_fields, repeated_varints, signed64
+from ._protobuf import (WIRE_LEN, WIRE_VARINT, ProtoError, iter_fields, packed_int64_array,
+                        repeated_varints, signed64)
 
 NAME = "pprof"
 
@@ -146,6 +150,8 @@ class _Decoder:
         self.spans: dict[int, list[tuple[int, int]]] = {f: [] for f in _SUBMESSAGES}
         self.scalars: dict[int, int] = {}
         self.comments: list[int] = []
+        self.sample_a = array("q")  # Sample spans, 16 bytes each (not a tuple per sample)
+        self.sample_b = array("q")
 
     def err(self, offset: int, reason: str) -> FormatError:
         return FormatError(NAME, self.source, f"offset {offset}", reason)
@@ -171,6 +177,9 @@ class _Decoder:
                                f"Profile field {field} has wire type {wire}, expected {want}")
             if field == 6:
                 self.strings.append(buf[a:b].decode("utf-8", errors="replace"))
+            elif field == 2 and wire == WIRE_LEN:
+                self.sample_a.append(a)
+                self.sample_b.append(b)
             elif wire == WIRE_LEN:
                 self.spans[field].append((a, b))
             else:
@@ -319,26 +328,39 @@ def _load(buf: bytes, source: str) -> Profile:
         loc_frames[lid] = fids
         return fids
 
-    # samples
+    # samples: values go straight into one (samples x types) float64 matrix, 8 bytes
+    # per value (each costs at least one byte of input), never a Python int each
     ntypes = len(sample_types)
     stack_cache: dict[tuple[int, ...], int] = {}
     thread_cache: dict[tuple, int] = {}
     lcols: dict[str, list] = {k: [] for k in ("sample", "stack", "key", "str", "num", "num_unit")}
-    negative = 0
-    for si, (a, b) in enumerate(dec.spans[2]):
+    sa = np.frombuffer(dec.sample_a, dtype=np.int64)
+    sb = np.frombuffer(dec.sample_b, dtype=np.int64)
+    short = np.flatnonzero(sb - sa < ntypes)  # too few bytes for ntypes values: errors below
+    matrix = np.zeros((int(short[0]) if len(short) else len(sa), max(ntypes, 1)))
+    for si, (a, b) in enumerate(zip(dec.sample_a, dec.sample_b)):
         locs: list[int] = []
         vals: list[int] = []
+        packed = None
         labels: list[tuple[int, int]] = []
         for field, wire, x, y in iter_fields(buf_, a, b):
             if field == 1:
                 repeated_varints(buf_, wire, x, y, locs)
             elif field == 2:
-                repeated_varints(buf_, wire, x, y, vals)
+                if wire == WIRE_LEN and y - x > 32 and packed is None and not vals:
+                    packed = packed_int64_array(buf_, x, y)
+                else:
+                    if packed is not None:
+                        vals, packed = packed.tolist(), None
+                    repeated_varints(buf_, wire, x, y, vals)
             elif field == 3 and wire == WIRE_LEN:
                 labels.append((x, y))
-        if len(vals) != ntypes:
-            raise dec.err(a, f"mismatch: sample {si} has {len(vals)} values vs. "
+        nv = len(vals) if packed is None else len(packed)
+        if nv != ntypes:
+            raise dec.err(a, f"mismatch: sample {si} has {nv} values vs. "
                              f"{ntypes} sample types")
+        if ntypes:
+            matrix[si] = packed if packed is not None else [signed64(v) for v in vals]
         key = tuple(locs)
         sid = stack_cache.get(key)
         if sid is None:
@@ -348,9 +370,6 @@ def _load(buf: bytes, source: str) -> Profile:
             if not frames:
                 frames = [bld.frame(NO_STACK, kind="unknown")]
             sid = stack_cache[key] = bld.stack(frames)
-        values = [signed64(v) for v in vals]
-        if any(v < 0 for v in values):
-            negative += 1
         tname, tid, pid = "", None, None
         for x, y in labels:
             lf = dec.fields(x, y)
@@ -371,7 +390,8 @@ def _load(buf: bytes, source: str) -> Profile:
         th = thread_cache.get(tkey)
         if th is None:
             th = thread_cache[tkey] = bld.thread(tid or 0, tname, pid)
-        bld.add(sid, values, thread=th)
+        bld.add(sid, (), thread=th)
+    negative = int((matrix < 0).any(axis=1).sum()) if ntypes else 0
     if negative:
         warnings.append(f"{negative} samples have negative values (a delta/diff profile?)")
 
@@ -411,7 +431,7 @@ def _load(buf: bytes, source: str) -> Profile:
         bld.warn(w)
     if not bld.sample_types:
         bld.sample_types = [SampleType("samples", "count")]
-    return bld.build(meta)
+    return bld.build(meta, values=matrix if ntypes else None)
 
 
 

@@ -111,11 +111,22 @@ class ProfileBuilder:
         """Record a warning (skipped line etc.); kept in ``meta['warnings']``."""
         self.warnings.append(message)
 
-    def build(self, meta: dict | None = None, check: bool = True) -> Profile:
-        """Return the built :class:`Profile` (validated unless ``check=False``)."""
+    def build(self, meta: dict | None = None, check: bool = True,
+              values: np.ndarray | None = None) -> Profile:
+        """Return the built :class:`Profile` (validated unless ``check=False``).
+
+        ``values``: a ready (samples x sample types) float64 matrix that replaces
+        the values passed to :meth:`add` (an importer that decodes values in bulk
+        adds its samples with ``values=()``). Default is ``None``.
+        """
         k = len(self.sample_types)
         n = len(self.s_stack)
-        if n:
+        if values is not None:
+            if values.shape != (n, k):
+                raise ModelError(f"values shape {values.shape} does not match {n} samples x "
+                                 f"{k} sample types")
+            vals = values
+        elif n:
             vals = np.zeros((n, k), dtype=np.float64)
             widths = {len(v) for v in self.s_values}
             if widths == {k}:
