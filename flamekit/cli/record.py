@@ -17,7 +17,11 @@ Record a running process (--pid) or a command (after --) with py-spy, scalene, p
 memray (every allocation: peak, leaked and allocated bytes by stack) and write a flamekit
 profile. --backend auto picks py-spy for Python targets and perf
 otherwise. Ctrl-C stops recording and keeps what was sampled; a launched command's exit
-code becomes flamekit's exit code and is stored in the profile's metadata. py-spy drops
+code becomes flamekit's exit code and is stored in the profile's metadata. When the
+recording stops (--duration, Ctrl-C, SIGTERM) a launched command gets SIGINT and SIGTERM;
+one still running after FLAMEKIT_STOP_GRACE seconds (default 5) is killed with SIGKILL,
+with the processes it started, and flamekit says so (exit status 137, the command's).
+A process recorded with --pid is never signalled. py-spy drops
 the samples of idle (sleeping, waiting) threads unless --idle: the summary says how many
 seconds the samples cover of the time recorded.
 

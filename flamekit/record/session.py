@@ -18,8 +18,10 @@ Stopping: the tool ends when the target exits (its samples are kept), when
 or on Ctrl-C. flamekit catches SIGINT and forwards exactly one SIGINT to the
 tool, which then writes what it sampled; a tool in flamekit's own process
 group that already got the terminal's Ctrl-C is not signalled twice. A second
-Ctrl-C kills the tool. A command flamekit launched and that is still running
-when recording stops gets SIGINT, then SIGTERM, then SIGKILL.
+Ctrl-C kills the tool. A command flamekit launched (itself, or through perf or
+scalene) that is still running when recording stops gets SIGINT, then SIGTERM,
+and after a grace period SIGKILL, with every process it started; flamekit says
+so on stderr and keeps what was sampled (:mod:`.stopping`).
 """
 from __future__ import annotations
 
@@ -42,6 +44,7 @@ from . import (RecordOptions, Recorder, ResourceSampler, check_pid, command_inte
                host_meta, interpreter_version, load_average, process_python_version, python_facts,
                redact_argv, target_meta, version_tuple)
 from .progress import ProgressDisplay
+from .stopping import exit_code as _exit_code, kill_tree, say_killed, stop_grace, stop_process
 from .tidy import no_samples_message, tidy_profile, time_coverage
 
 
@@ -113,27 +116,6 @@ def _yama_scope() -> int:
             return int(f.read().strip())
     except (OSError, ValueError):
         return 0
-
-
-def _stop_process(p: subprocess.Popen, grace: float = 3.0) -> int:
-    """Stop a child we launched: SIGINT, then SIGTERM, then SIGKILL; return its exit code."""
-    for sig, wait in ((signal.SIGINT, grace), (signal.SIGTERM, 2.0), (signal.SIGKILL, 5.0)):
-        if p.poll() is not None:
-            break
-        try:
-            p.send_signal(sig)
-        except ProcessLookupError:
-            break
-        try:
-            p.wait(timeout=wait)
-        except subprocess.TimeoutExpired:
-            continue
-    return _exit_code(p.wait())
-
-
-def _exit_code(rc: int) -> int:
-    """Map Popen's ``-N`` (killed by signal N) to the shell convention ``128 + N``."""
-    return 128 - rc if rc < 0 else rc
 
 
 def _resolve_target(opts: RecordOptions) -> tuple[str, dict[str, Any], str | None, str | None]:
@@ -224,6 +206,7 @@ def _run(s: Session, tmeta: dict[str, Any]) -> Recording:
         env = dict(os.environ)
         env.update(s.env)
     launched_by_us = not s.attach and not rec.LAUNCHES_TARGET
+    grace = stop_grace()  # a bad FLAMEKIT_STOP_GRACE fails before anything starts
     if launched_by_us:
         pre = _allow_any_tracer if _yama_scope() >= 1 else None
         try:
@@ -245,7 +228,7 @@ def _run(s: Session, tmeta: dict[str, Any]) -> Recording:
     except OSError as e:
         log.close()
         if s.target is not None:
-            _stop_process(s.target)
+            stop_process(s.target, _label(s))
         raise RecordError(f"cannot run {argv[0]}: {e.strerror or e}") from None
     tee = None
     if passthrough:
@@ -261,7 +244,7 @@ def _run(s: Session, tmeta: dict[str, Any]) -> Recording:
     if s.target_pid is not None:
         sampler = ResourceSampler(s.target_pid, t0, opts.resource_interval, children=opts.subprocesses)
         sampler.start()
-    stopped_by = _watch(s, sampler, t0)
+    stopped_by = _watch(s, sampler, t0, grace)
     elapsed = time.monotonic() - t0
     if sampler is not None:
         sampler.stop()
@@ -270,7 +253,8 @@ def _run(s: Session, tmeta: dict[str, Any]) -> Recording:
 
     exit_code: int | None = None
     if s.target is not None:
-        exit_code = _exit_code(s.target.returncode) if s.target.poll() is not None else _stop_process(s.target)
+        exit_code = (_exit_code(s.target.returncode) if s.target.poll() is not None
+                     else stop_process(s.target, _label(s), grace))
     elif not s.attach:
         exit_code = _exit_code(s.tool.returncode)
     tool_rc = s.tool.returncode
@@ -392,17 +376,44 @@ def _interrupted(s: Session, msg: str) -> RecordInterrupted:
     return e
 
 
-def _watch(s: Session, sampler: ResourceSampler | None, t0: float) -> str:
-    """Wait for the tool while showing progress; handle Ctrl-C and the deadline. Return why it stopped."""
+def _label(s: Session) -> str:
+    """Name the target for progress and messages: ``pid N`` or the command's first words."""
+    return (f"pid {s.target_pid}" if s.attach
+            else " ".join(os.path.basename(c) for c in (s.command or ["?"])[:2]))
+
+
+def _kill_launched(s: Session, grace: float) -> None:
+    """SIGKILL the command the tool launched (and what it started); never the tool, never --pid."""
+    tool = s.tool
+    assert tool is not None and not s.attach
+    pids = [s.target_pid] if s.target_pid and s.target_pid != tool.pid else []
+    if not pids:
+        import psutil
+        try:
+            pids = [c.pid for c in psutil.Process(tool.pid).children()]
+        except (psutil.NoSuchProcess, psutil.AccessDenied):
+            pids = []
+    killed = sum(kill_tree(pid, spare=tool.pid) for pid in pids)
+    if killed:
+        say_killed(_label(s), pids[0], grace, killed)
+
+
+def _watch(s: Session, sampler: ResourceSampler | None, t0: float, grace: float) -> str:
+    """Wait for the tool while showing progress; handle Ctrl-C and the deadline. Return why it stopped.
+
+    Once the tool was told to stop, a command it launched that still runs ``grace``
+    seconds later is killed (:mod:`.stopping`); a tool still running 30 s later is too.
+    """
     opts, tool = s.opts, s.tool
     assert tool is not None
     interrupts, signums = s.interrupts, s.signums
     deadline = t0 + opts.duration if opts.duration else None
     grouped = not (s.attach or s.target is not None)  # tool shares our process group
     signalled = 0
+    asked_at: float | None = None  # when the tool was first told to stop
+    killed = False
     stopped_by = "target-exit"
-    label = (f"pid {s.target_pid}" if s.attach
-             else " ".join(os.path.basename(c) for c in (s.command or ["?"])[:2]))
+    label = _label(s)
     display = ProgressDisplay(enabled=opts.progress, total=opts.duration,
                               label=f"{s.backend} {label}", interval=opts.progress_interval)
     try:
@@ -418,6 +429,7 @@ def _watch(s: Session, sampler: ResourceSampler | None, t0: float) -> str:
                     # came to flamekit alone, so the tool is told here
                     if not (grouped and signums[0] == signal.SIGINT and _sigint_reaches_group()):
                         _signal(tool, signal.SIGINT)
+                    asked_at = now
                 else:  # a second Ctrl-C: the user insists
                     _signal(tool, signal.SIGKILL)
                 signalled = len(interrupts)
@@ -425,9 +437,14 @@ def _watch(s: Session, sampler: ResourceSampler | None, t0: float) -> str:
                 stopped_by = "duration"
                 _signal(tool, signal.SIGINT)
                 signalled = 1
+                asked_at = now
                 deadline = None
-            elif signalled and now - (interrupts[-1] if interrupts else now) > 30:
-                _signal(tool, signal.SIGKILL)  # a tool that does not stop after 30 s
+            elif asked_at is not None and now - asked_at > grace and not killed and \
+                    not s.attach and s.target is None:
+                killed = True  # the tool waits for a command that ignores SIGINT and SIGTERM
+                _kill_launched(s, grace)
+            elif asked_at is not None and now - asked_at > grace + 30:
+                _signal(tool, signal.SIGKILL)  # a tool that does not stop after 30 s more
             display.update(now - t0, sampler.latest if sampler else None)
             try:
                 tool.wait(timeout=0.1)
