@@ -10,7 +10,9 @@ child loading a one-sample file (measured here, so imports do not count as input
   samples: values dominate, so the tighter bound for values holds (8 bytes per value,
   each value being at least one byte of input; the old per-value Python lists took
   about 25 bytes per input byte).
-* pprof and perf script where every sample has its own stack: the general bound.
+* pprof (own functions, or own address-only locations, the costliest per input byte
+  measured: ~73x) and perf script where every sample has its own stack: the general
+  bound.
 * perf script with many event names (one value column per event): loaded while the
   matrix stays within ``VALUE_CELLS_PER_BYTE * input + VALUE_CELLS_FLOOR`` values (the
   floor's 8 bytes each are added to the constant),
@@ -31,7 +33,7 @@ from flamekit.formats import _protobuf as pb
 
 MB = 1e6
 #: the documented bounds (docs/interop.md "Memory")
-K_GENERAL = 64
+K_GENERAL = 128
 K_VALUES = 12
 SLACK = 25 * MB  # allocator and page-cache noise on top of the measured constant
 
@@ -65,6 +67,18 @@ def pprof_stacks(nsamples: int, depth: int = 3) -> bytes:
                                     + pb.field_bytes(4, pb.field_varint(1, i + 1))))
         parts.append(pb.field_bytes(5, pb.field_varint(1, i + 1) + pb.field_varint(2, 3 + i)))
     parts.extend(pb.field_bytes(6, s.encode(), keep_empty=True) for s in names)
+    return b"".join(parts)
+
+
+def pprof_addresses(nsamples: int, depth: int = 2) -> bytes:
+    """One sample type; every sample its own address-only locations (no lines, no functions)."""
+    parts = [pb.field_bytes(1, _vt(1, 2), keep_empty=True)]
+    for i in range(nsamples):
+        parts.append(pb.field_bytes(2, pb.field_packed(1, [i * depth + 1 + d for d in range(depth)])
+                                    + pb.field_packed(2, [1])))
+    for i in range(nsamples * depth):
+        parts.append(pb.field_bytes(4, pb.field_varint(1, i + 1) + pb.field_varint(3, 0x400000 + i)))
+    parts.extend(pb.field_bytes(6, s.encode(), keep_empty=True) for s in ("", "samples", "count"))
     return b"".join(parts)
 
 
@@ -118,6 +132,7 @@ FAMILIES = {
     "pprof-1000-duplicate-types-x-4000": (lambda: pprof_types(1000, 4000, dup=True), K_VALUES),
     "pprof-20000-types-x-200": (lambda: pprof_types(20000, 200), K_VALUES),
     "pprof-5000-stacks": (lambda: pprof_stacks(5000), K_GENERAL),
+    "pprof-10000-address-stacks": (lambda: pprof_addresses(10000), K_GENERAL),
     "perf-2000-events-x-2000": (lambda: perf_events(2000, 2000), K_GENERAL),
     "perf-200-events-x-20000": (lambda: perf_events(200, 20000), K_GENERAL),
     "perf-3000-stacks": (lambda: perf_stacks(3000), K_GENERAL),
