@@ -4,22 +4,25 @@
     python3 .ci/fetch_corpus.py [--dest DIR] [--from COPY] [--base-url URL] [--manifest TSV]
 
 Reads ``.ci/corpus.tsv`` (path, origin repository, origin path, commit, sha256,
-how) and writes ``DEST/corpus/PATH`` for every row, so that
+how, and the facts the tests read: format, for_input, options, description) and
+writes ``DEST/corpus/PATH`` for every row with a public origin, so that
 ``FLAMEKIT_SHARED=DEST`` is what the tests read (``$FLAMEKIT_SHARED/corpus``).
 
 * A row with an origin is downloaded from ``BASE/REPO/COMMIT/ORIGIN_PATH``
   (GitHub's raw file host by default; ``--base-url`` or
   ``FLAMEKIT_CORPUS_BASE_URL`` point elsewhere, e.g. a mirror or a test server).
-* A row without one (the hostile files made by hand for flamekit, the index
-  files) is copied from ``--from COPY`` (a corpus folder, e.g. another
-  machine's ``shared/corpus``), if given. Those files cannot be made anew by
-  a script: their rows say how they were made.
+* A row without one is not needed by the tests: the hostile files are generated
+  at test time (``tests/hostile_corpus.py``), and the index files' facts are the
+  manifest's own columns. With ``--from COPY`` (a corpus folder, e.g. another
+  machine's ``shared/corpus``) they are copied too, and verified like the rest.
+* With ``--from COPY`` every file COPY has is copied from it instead (offline).
 * Every file is checked against its sha256 before it is put in place (written
   to a temporary name, renamed only when it matches); a mismatch is an error,
   never a silent skip. Files already in place with the right sha256 are kept.
 
-Exit status 0 when every row is in place and verified; 1 otherwise, with one
-line per problem on stderr; 2 for a bad manifest or bad arguments.
+Exit status 0 when every row with an origin (and, with ``--from``, every row) is in
+place and verified; 1 otherwise, with one line per problem on stderr; 2 for a bad
+manifest or bad arguments.
 """
 from __future__ import annotations
 
@@ -39,7 +42,7 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 DEFAULT_BASE = "https://raw.githubusercontent.com"  # GitHub serves REPO/COMMIT/PATH here
-DEFAULT_DEST = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "flamekit-corpus"
+DEFAULT_DEST = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "flamekit-shared"
 
 
 @dataclass(frozen=True)
@@ -111,11 +114,17 @@ def _put(row: Row, dest: Path, data_from) -> str | None:
 
 
 def fetch_one(row: Row, dest: Path, base: str, copy_from: Path | None) -> str | None:
-    """Put one row in place (download, or copy from ``copy_from``); return a problem or None."""
+    """Put one row in place (copy from ``copy_from`` when it has the file, else download); return a problem or None.
+
+    A row without an origin and no ``copy_from`` is left out (the tests do not need it).
+    A copy is verified like a download, so ``--from`` also fills the cache offline.
+    """
     target = dest / row.path
     if target.is_file() and sha256_of(target) == row.sha256:
         return None
-    if not row.has_origin and copy_from is not None and (copy_from / row.path).is_file():
+    if not row.has_origin and copy_from is None:
+        return None
+    if copy_from is not None and (copy_from / row.path).is_file():
         src = copy_from / row.path
 
         def copy(f) -> None:
@@ -124,8 +133,7 @@ def fetch_one(row: Row, dest: Path, base: str, copy_from: Path | None) -> str | 
 
         return _put(row, dest, copy)
     if not row.has_origin:
-        return (f"{row.path}: no public origin ({row.how}); copy it from a flamekit corpus with "
-                f"--from DIR")
+        return f"{row.path}: no public origin ({row.how}) and not in --from {copy_from}"
     url = url_of(row, base)
 
     def download(f) -> None:
@@ -146,7 +154,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--dest", type=Path, default=DEFAULT_DEST,
                     help=f"cache folder; files go to DEST/corpus (default {DEFAULT_DEST})")
     ap.add_argument("--from", dest="copy_from", type=Path,
-                    help="a corpus folder to copy files from (needed for files without a public origin)")
+                    help="a corpus folder to copy files from (verified; also the files without a public origin)")
     ap.add_argument("--base-url", default=os.environ.get("FLAMEKIT_CORPUS_BASE_URL", DEFAULT_BASE),
                     help="where REPO/COMMIT/PATH is downloaded from (default: GitHub's raw file host)")
     ap.add_argument("--manifest", type=Path, default=HERE / "corpus.tsv", help="the manifest (.ci/corpus.tsv)")
@@ -160,9 +168,13 @@ def main(argv: list[str] | None = None) -> int:
         print(f"fetch_corpus: {p}", file=sys.stderr)
     if len(problems) > 20:
         print(f"fetch_corpus: ... and {len(problems) - 20} more", file=sys.stderr)
-    ok = len(rows) - len(problems)
-    print(f"fetch_corpus: {ok} of {len(rows)} files in place and verified in {dest}"
-          + (f"; {len(problems)} missing or wrong" if problems else ""), file=sys.stderr)
+    wanted = [r for r in rows if r.has_origin or a.copy_from is not None]
+    ok = len(wanted) - len(problems)
+    left = len(rows) - len(wanted)
+    print(f"fetch_corpus: {ok} of {len(wanted)} files in place and verified in {dest}"
+          + (f"; {len(problems)} missing or wrong" if problems else "")
+          + (f"; {left} without a public origin left out (the tests generate the hostile files and read "
+             f"the indexes' facts from {a.manifest.name})" if left else ""), file=sys.stderr)
     return 1 if problems else 0
 
 

@@ -5,7 +5,7 @@ from collections import Counter
 
 import pytest
 
-from conftest import CORPUS, require_corpus
+from conftest import CORPUS, realworld_names
 from flamekit.errors import FormatError
 from flamekit.formats import austin, load_with_format
 from flamekit.model import SampleType
@@ -26,7 +26,7 @@ def _ground_truth(path):
     return len(lines), total, per
 
 
-@pytest.mark.parametrize("name", sorted(p.name for p in require_corpus("realworld/austin").iterdir()))
+@pytest.mark.parametrize("name", realworld_names("austin"))
 def test_realworld_austin(name):
     path = AUSTIN / name
     p, fmt = load_with_format(path)

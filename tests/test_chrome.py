@@ -6,21 +6,20 @@ import json
 import numpy as np
 import pytest
 
-from conftest import CORPUS, require_corpus
+from conftest import CORPUS, HOSTILE as HOSTILE_ROOT, realworld_names
 from flamekit.errors import FormatError
 from flamekit.formats import chrome, load_with_format
 
 CPU = CORPUS / "realworld" / "chrome-cpuprofile"
 TRACE = CORPUS / "realworld" / "chrome-trace"
-HOSTILE = CORPUS / "hostile" / "chrome"
+HOSTILE = HOSTILE_ROOT / "chrome"
 
 
 def _names(p):
     return [[p.frames[f].name for f in p.stack_frames(s)] for s in p.sample_stack]
 
 
-@pytest.mark.parametrize("name", sorted(p.name for p in require_corpus(
-    "realworld/chrome-cpuprofile").iterdir()))
+@pytest.mark.parametrize("name", realworld_names("chrome-cpuprofile"))
 def test_cpuprofile_sample_counts_match_file(name):
     path = CPU / name
     p, fmt = load_with_format(path)
@@ -53,8 +52,7 @@ def test_old_head_form_matches_new_form():
     assert _names(old) == _names(new)
 
 
-@pytest.mark.parametrize("name", sorted(p.name for p in require_corpus(
-    "realworld/chrome-trace").iterdir()))
+@pytest.mark.parametrize("name", realworld_names("chrome-trace"))
 def test_every_trace_imports(name):
     p, fmt = load_with_format(TRACE / name)
     assert fmt == "chrome"

@@ -25,7 +25,7 @@ from flamekit import cli, formats
 from flamekit.model import ProfileBuilder, SampleType
 from flamekit.render.terminal import Table, print_table, safe_text
 
-from conftest import ROOT, require_corpus
+from conftest import HOSTILE as HOSTILE_ROOT, ROOT, require_corpus
 
 VERTX = "folded/speedscope__perf-vertx-stacks-01-collapsed-all.txt"
 TIMEOUT = 60
@@ -514,7 +514,7 @@ HOSTILE = ["generic/G04-random-binary.bin", "generic/G09-truncated-gzip-stream.f
 
 @pytest.mark.parametrize("name", HOSTILE)
 def test_hostile_inputs_fail_cleanly(tmp_path: Path, name: str) -> None:
-    path = require_corpus("hostile") / name
+    path = HOSTILE_ROOT / name
     for cmd in (["info"], ["top"]):
         assert_clean_error(run(*cmd, str(path)), str(path))
     out = tmp_path / "out.folded"
@@ -523,7 +523,7 @@ def test_hostile_inputs_fail_cleanly(tmp_path: Path, name: str) -> None:
 
 
 def test_gzip_bomb_stops_at_the_cap(tmp_path: Path) -> None:
-    path = require_corpus("hostile") / "generic/G07-gzip-bomb-100MiB.folded.gz"
+    path = HOSTILE_ROOT / "generic/G07-gzip-bomb-100MiB.folded.gz"
     env = dict(os.environ, FLAMEKIT_MAX_DECOMPRESSED=str(10 * 1024 * 1024))
     need_format("folded")
 

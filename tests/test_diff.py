@@ -568,10 +568,10 @@ def test_pruned_tree_equals_the_full_union_tree_cut_at_the_threshold(seed, thr, 
 
 
 def _folded_inputs() -> list:
-    from conftest import CORPUS, DATA
+    from conftest import CORPUS, DATA, HOSTILE
 
     files = sorted((CORPUS / "realworld" / "folded").glob("*"))
-    files += sorted((CORPUS / "hostile" / "folded").glob("*"))
+    files += sorted((HOSTILE / "folded").glob("*"))
     files += [DATA / "py-spy" / "0.4.3" / "two_threads_idle.raw.txt",  # py-spy --threads
               DATA / "py-spy" / "0.4.3" / "cpu_split.raw.txt",
               DATA / "cpython-collapsed" / "3.15" / "sample.collapsed"]

@@ -11,7 +11,7 @@ import gzip
 
 import pytest
 
-from conftest import require_corpus
+from conftest import HOSTILE
 from hostile_util import assert_clean_failure, assert_ok, run_isolated
 
 MiB = 1024 * 1024
@@ -19,8 +19,7 @@ RSS_LIMIT_KB = 600 * 1024  # every case here stays far below this
 
 
 def _index_rows() -> list[dict]:
-    hostile = require_corpus("hostile")
-    with open(hostile / "INDEX.tsv", newline="", encoding="utf-8") as f:
+    with open(HOSTILE / "INDEX.tsv", newline="", encoding="utf-8") as f:
         rows = list(csv.DictReader(f, delimiter="\t"))
     return [r for r in rows if r["file"].split("/")[0] in ("generic", "folded")]
 
@@ -73,7 +72,7 @@ def _expect_index_row(rid: str, out: dict) -> None:
 
 @pytest.mark.parametrize("row", _index_rows(), ids=lambda r: r["file"])
 def test_index_row(row):
-    path = require_corpus("hostile") / row["file"]
+    path = HOSTILE / row["file"]
     assert path.is_file(), f"INDEX.tsv lists a missing file: {path}"
     out = run_isolated(path, max_decompressed=10 * MiB)
     _check_bounded(out)
@@ -85,7 +84,7 @@ def test_index_row(row):
 
 
 def test_g07_gzip_bomb_stops_at_cap():
-    path = require_corpus("hostile") / "generic" / "G07-gzip-bomb-100MiB.folded.gz"
+    path = HOSTILE / "generic" / "G07-gzip-bomb-100MiB.folded.gz"
     out = run_isolated(path, fmt="folded", max_decompressed=10 * MiB)
     _check_bounded(out)
     assert_clean_failure(out, contains="decompressed size exceeds")

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import CORPUS, DATA, require_corpus
+from conftest import CORPUS, DATA, HOSTILE as HOSTILE_ROOT, expected_rows, realworld_manifest, require_corpus
 from hostile_util import assert_ok, run_isolated
 from flamekit import model
 from flamekit.errors import FlamekitError, FormatError
@@ -32,11 +32,7 @@ FIXTURES = DATA / "perf" / "6.1.187"
 # FlameGraph conformance: every option variant of every input with an expected file
 # ---------------------------------------------------------------------------
 def _expected_rows() -> list[dict]:
-    tsv = RW / "expected" / "EXPECTED.tsv"
-    if not tsv.is_file():
-        return []
-    with open(tsv, newline="", encoding="utf-8") as f:
-        rows = list(csv.DictReader(f, delimiter="\t"))
+    rows = expected_rows()  # EXPECTED.tsv's facts, committed in .ci/corpus.tsv
     return [r for r in rows if r["path"].startswith(PINNED) and r["for_input"].startswith("perf-script/")]
 
 
@@ -116,15 +112,8 @@ def test_format_folded_round_trips_through_folded_importer(tmp_path):
 # Every real-world perf script file imports, with the MANIFEST's counts
 # ---------------------------------------------------------------------------
 def _manifest() -> list[tuple[str, str]]:
-    path = RW / "MANIFEST.tsv"
-    if not path.is_file():
-        return []
-    out = []
-    with open(path, encoding="utf-8", newline="") as f:
-        for row in csv.reader(f, delimiter="\t"):
-            if len(row) > 6 and row[1] == "perf-script":
-                out.append((row[0], row[6]))
-    return out
+    """(path, description) of MANIFEST.tsv's perf-script rows, committed in .ci/corpus.tsv."""
+    return [(r["path"], r["description"]) for r in realworld_manifest() if r["format"] == "perf-script"]
 
 
 MANIFEST = _manifest()
@@ -203,10 +192,7 @@ def test_gzip_and_offsets_stripped():
 # Hostile corpus (INDEX.tsv rows) and the bad inputs of section P built here
 # ---------------------------------------------------------------------------
 def _hostile_rows() -> list[dict]:
-    path = CORPUS / "hostile" / "INDEX.tsv"
-    if not path.is_file():
-        return []
-    with open(path, encoding="utf-8", newline="") as f:
+    with open(HOSTILE_ROOT / "INDEX.tsv", encoding="utf-8", newline="") as f:
         return [r for r in csv.DictReader(f, delimiter="\t") if r["file"].startswith("perf/")]
 
 
@@ -228,13 +214,12 @@ P_EXPECT = {  # what INDEX.tsv's 'expected' column says, as checks on the isolat
 
 
 def test_hostile_perf_rows_known():
-    require_corpus("hostile")
     assert HOSTILE and {r["id"] for r in HOSTILE} <= set(P_EXPECT)
 
 
 @pytest.mark.parametrize("row", HOSTILE, ids=lambda r: r["id"])
 def test_hostile_perf(row):
-    path = CORPUS / "hostile" / row["file"]
+    path = HOSTILE_ROOT / row["file"]
     out = run_isolated(path)
     assert_ok(out)
     assert out["format"] == "perf-script" and out["seconds"] < 10

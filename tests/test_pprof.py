@@ -6,6 +6,7 @@ published field numbers.
 """
 from __future__ import annotations
 
+import csv
 import gzip
 import io
 from pathlib import Path
@@ -13,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from conftest import CORPUS, require_corpus
+from conftest import CORPUS, HOSTILE as HOSTILE_ROOT, realworld_names, require_corpus
 from flamekit.errors import FormatError
 from flamekit.formats import _protobuf as pb
 from flamekit.formats import detect, load_with_format, pprof
@@ -21,7 +22,7 @@ from flamekit.model import Frame, ProfileBuilder, SampleType, Thread, equivalent
 
 REAL = CORPUS / "realworld" / "pprof"
 LEGACY = CORPUS / "realworld" / "pprof-legacy"
-HOSTILE = CORPUS / "hostile" / "pprof"
+HOSTILE = HOSTILE_ROOT / "pprof"
 
 # files in realworld/pprof/ that are NOT protobuf (see MANIFEST.tsv): refused as legacy
 _LEGACY_IN_PPROF_DIR = {"pprof__fuzz-corpus-cppbench.cpu.pb", "pprof__fuzz-crasher-7e3c9248"}
@@ -98,7 +99,7 @@ def reference_decode(path: Path):
 
 
 def _real_files():
-    return sorted(p.name for p in require_corpus("realworld/pprof").iterdir())
+    return realworld_names("pprof")
 
 
 # ---------------------------------------------------------------------------
@@ -182,7 +183,7 @@ def test_meta_from_header():
     ("PP13-legacy-heapz-crasher.txt", None, "legacy pprof not supported"),
 ])
 def test_hostile_pprof_errors(name, fmt, needle):
-    path = require_corpus("hostile/pprof") / name
+    path = HOSTILE / name
     with pytest.raises(FormatError) as ei:
         load_with_format(path, fmt)
     assert name in str(ei.value)
@@ -476,23 +477,18 @@ def _write(tmp_path, data: bytes) -> Path:
 
 
 def _index_rows():
-    idx = CORPUS / "hostile" / "INDEX.tsv"
-    if not idx.exists():
-        return []
-    rows = [ln.split("\t") for ln in idx.read_text().splitlines()[1:] if ln.strip()]
-    return [r for r in rows if r[2] in ("pprof", "pprof-legacy", "chrome-cpuprofile",
-                                        "chrome-trace")]
+    with open(HOSTILE_ROOT / "INDEX.tsv", newline="", encoding="utf-8") as f:
+        rows = list(csv.DictReader(f, delimiter="\t"))
+    return [r for r in rows if r["format"] in ("pprof", "pprof-legacy", "chrome-cpuprofile", "chrome-trace")]
 
 
-@pytest.mark.parametrize("row", _index_rows(), ids=lambda r: r[1])
+@pytest.mark.parametrize("row", _index_rows(), ids=lambda r: r["id"])
 def test_hostile_index_rows_isolated(row):
     """Every pprof/Chrome row of hostile/INDEX.tsv, loaded in a limited subprocess."""
     from hostile_util import assert_clean_failure, assert_ok, run_isolated
 
-    path, _id, _fmt, _size, _what, expected = row[:6]
-    out = run_isolated(CORPUS / "hostile" / path, max_decompressed=10 * 2**20)
-    exp = expected.strip('"').lower()
-    if exp.startswith(("error", "clear, typed", "'legacy")):
+    out = run_isolated(HOSTILE_ROOT / row["file"], max_decompressed=10 * 2**20)
+    if row["outcome"] == "error":
         assert_clean_failure(out)
     else:  # accepted / imports / RENDER (inert text is the renderer's job) / skipped events
         assert_ok(out)

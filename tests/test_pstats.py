@@ -13,7 +13,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from conftest import DATA, subtree_total, require_corpus
+from conftest import DATA, HOSTILE, subtree_total, require_corpus
 from flamekit.errors import FormatError
 from flamekit.formats import load_with_format
 from flamekit.formats import pstats as fk_pstats
@@ -120,7 +120,7 @@ def test_truncation_at_every_offset_is_a_clean_error(tmp_path):
 
 # -- hostile files, loaded in an isolated, limited child ---------------------------------
 def test_corpus_hostile_files():
-    h = require_corpus("hostile/pstats")
+    h = HOSTILE / "pstats"
     out = run_isolated(h / "PS01-python2-marshal.pstats")
     assert_clean_failure(out, contains="Python 2")
     assert_clean_failure(run_isolated(h / "PS03-code-object.pstats"), contains="code object")

@@ -8,14 +8,13 @@ Every mapped format module must exist (a missing one fails, never skips).
 """
 from __future__ import annotations
 
-import csv
 import importlib.util
 import math
 import re
 
 import pytest
 
-from conftest import CORPUS
+from conftest import CORPUS, FETCH_HINT, realworld_manifest, require_corpus
 from flamekit.errors import FormatError
 from flamekit.formats import load_with_format
 
@@ -56,21 +55,13 @@ EITHER = {f"chrome-trace/speedscope-te__{n}.json" for n in (
 EITHER |= {"chrome-trace/speedscope__chrome141-no-arg-data.json"}  # events lack args.data
 
 
-def _manifest() -> list[dict]:
-    path = REALWORLD / "MANIFEST.tsv"
-    if not path.is_file():
-        return []
-    with open(path, newline="", encoding="utf-8") as f:
-        return list(csv.DictReader(f, delimiter="\t"))
-
-
-ROWS = _manifest()
+ROWS = realworld_manifest()  # MANIFEST.tsv's facts, committed in .ci/corpus.tsv
 
 
 def test_corpus_present():
-    """Fail loudly (not skip) when the shared corpus is missing."""
-    assert REALWORLD.is_dir(), f"realworld corpus folder missing: {REALWORLD}"
-    assert ROWS, f"no rows in {REALWORLD / 'MANIFEST.tsv'}"
+    """Fail loudly (not skip) when the corpus is missing."""
+    require_corpus("realworld")
+    assert ROWS, "no realworld rows in .ci/corpus.tsv"
     folders = {r["path"].split("/")[0] for r in ROWS}
     assert folders <= set(FOLDERS), f"unmapped corpus folders: {folders - set(FOLDERS)}"
 
@@ -85,7 +76,7 @@ def test_realworld_file(row):
     folder = rel.split("/")[0]
     mod, fmt = OTHER.get(rel, FOLDERS[folder])
     path = REALWORLD / rel
-    assert path.is_file(), f"MANIFEST.tsv lists a missing file: {path}"
+    assert path.is_file(), f"the manifest lists a missing file: {path} (run {FETCH_HINT})"
     assert mod is None or _has_module(mod), f"flamekit.formats.{mod} is missing"
     must_reject = mod is None or rel in REJECT
     try:

@@ -24,7 +24,7 @@ from flamekit.render.html import REPORT_SCRIPTS, REPORT_STYLES, json_for_html, r
 from flamekit.render.notes import render_notes
 from flamekit.render.payload import MAX_STRING, build_payload, decode, prune
 
-from conftest import CORPUS, ROOT
+from conftest import CORPUS, HOSTILE as HOSTILE_ROOT, ROOT
 
 #: hostile files whose strings must render as inert text (skipped when no importer yet)
 HOSTILE = ["folded/F08-markup-frames.folded", "folded/F10-long-name.folded",
@@ -232,7 +232,7 @@ def test_notes_are_sanitized():
 
 @pytest.mark.parametrize("rel", HOSTILE)
 def test_hostile_inputs_render_inert(rel):
-    path = CORPUS / "hostile" / rel
+    path = HOSTILE_ROOT / rel
     p = flamekit.load(path)  # every payload file imports (refused ones are tested elsewhere)
     html = render_report(report_data(p), notes=path.read_text(errors="replace")[:4000], prune_fraction=0)
     data = check_invariants(html)

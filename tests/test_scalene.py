@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import CORPUS, DATA, require_corpus
+from conftest import CORPUS, DATA, HOSTILE as HOSTILE_ROOT, realworld_names
 from hostile_util import assert_clean_failure, assert_ok, run_isolated
 
 from flamekit.formats import detect, load_with_format, scalene_json
@@ -14,14 +14,13 @@ from flamekit.model import SampleType, functions, group
 
 SC = DATA / "scalene" / "2.4.0"
 RW = CORPUS / "realworld" / "scalene"
-HOSTILE = CORPUS / "hostile" / "scalene"
+HOSTILE = HOSTILE_ROOT / "scalene"
 LINE_COLS = {"file", "line", "function", "source", "cpu_python_pct", "cpu_native_pct",
              "cpu_system_pct", "gpu_pct", "malloc_mb", "peak_mb", "mallocs", "copy_mb_s"}
 
 
 def _rw_files():
-    require_corpus("realworld/scalene")
-    return sorted(RW.iterdir())
+    return [RW / n for n in realworld_names("scalene")]
 
 
 @pytest.mark.parametrize("path", _rw_files(), ids=lambda p: p.name)
@@ -123,7 +122,6 @@ def test_fixture_detected_by_content(name: str, tmp_path: Path) -> None:
 
 # -- hostile input --------------------------------------------------------------
 def test_sc01_missing_files() -> None:
-    require_corpus("hostile/scalene")
     assert_clean_failure(run_isolated(HOSTILE / "SC01-missing-files.json"), "files")
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from conftest import CORPUS, DATA, require_corpus
+from conftest import CORPUS, DATA, HOSTILE as HOSTILE_ROOT, realworld_names
 from hostile_util import assert_clean_failure, assert_ok, run_isolated
 
 from flamekit.errors import FormatError
@@ -17,7 +17,7 @@ from flamekit.model import Frame, ProfileBuilder, SampleType, equivalent, functi
 
 PYSPY = DATA / "py-spy" / "0.4.3"
 RW = CORPUS / "realworld" / "speedscope"
-HOSTILE = CORPUS / "hostile" / "speedscope"
+HOSTILE = HOSTILE_ROOT / "speedscope"
 INVALID = {"speedscope__invalid-incomplete-trace.json", "speedscope__invalid-out-of-order-events.json"}
 
 
@@ -48,8 +48,7 @@ def _roundtrip(p, tmp_path: Path, **kw):
 
 
 def _rw_files():
-    require_corpus("realworld/speedscope")
-    return sorted(RW.iterdir())
+    return [RW / n for n in realworld_names("speedscope")]
 
 
 # -- real-world corpus --------------------------------------------------------
@@ -153,7 +152,6 @@ def test_pyspy_roundtrip(name: str, tmp_path: Path) -> None:
     ("S05-unknown-type.json", "unknown profile type"),
 ])
 def test_hostile_rejected(name: str, needle: str) -> None:
-    require_corpus("hostile/speedscope")
     assert_clean_failure(run_isolated(HOSTILE / name), needle)
 
 

@@ -26,25 +26,28 @@ def git(repo: Path, *args: str) -> str:
     return r.stdout.strip()
 
 
-def bench(inject: bool) -> str:
-    """Return bench.py's text: run regression_pair for SECONDS of CPU, with or without the slow path."""
-    args = ["--seconds", SECONDS] + (["--inject", "--inject-share", INJECT_SHARE] if inject else [])
+def bench(inject: bool, share: str = INJECT_SHARE, seconds: str = SECONDS) -> str:
+    """Return bench.py's text: run regression_pair for ``seconds`` of CPU, with or without the slow path."""
+    args = ["--seconds", seconds] + (["--inject", "--inject-share", share] if inject else [])
     return f"import sys\n\nimport regression_pair\n\nsys.exit(regression_pair.main({args!r}))\n"
 
 
-def make_pair_repo(repo: Path) -> tuple[str, str]:
-    """Create the repository (branches ``main`` = base, ``feature`` = head); return (base SHA, head SHA)."""
+def make_pair_repo(repo: Path, share: str = INJECT_SHARE, seconds: str = SECONDS) -> tuple[str, str]:
+    """Create the repository (branches ``main`` = base, ``feature`` = head); return (base SHA, head SHA).
+
+    ``share`` is slow_risk_check's share of head's CPU, ``seconds`` each run's CPU seconds.
+    """
     repo.mkdir(parents=True)
     git(repo, "init", "-q", "-b", "main")
     git(repo, "config", "user.email", "test@example.invalid")
     git(repo, "config", "user.name", "flamekit test")
     shutil.copy(ROOT / "sample_workloads" / "regression_pair.py", repo / "regression_pair.py")
-    (repo / "bench.py").write_text(bench(False))
+    (repo / "bench.py").write_text(bench(False, share, seconds))
     git(repo, "add", "-A")
     git(repo, "commit", "-q", "-m", "base: no slow path")
     base = git(repo, "rev-parse", "HEAD")
     git(repo, "checkout", "-q", "-b", "feature")
-    (repo / "bench.py").write_text(bench(True))
+    (repo / "bench.py").write_text(bench(True, share, seconds))
     git(repo, "commit", "-q", "-am", "head: adds slow_risk_check")
     head = git(repo, "rev-parse", "HEAD")
     git(repo, "checkout", "-q", "main")

@@ -10,7 +10,7 @@ from flamekit.analysis.diff import diff
 from flamekit.model import ProfileBuilder, SampleType
 from flamekit.render.diff_html import write_diff_html
 
-from conftest import CORPUS
+from conftest import HOSTILE
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from browser import node_center, canvas_ink, open_page  # noqa: E402
@@ -24,11 +24,9 @@ T = (SampleType("cpu", "samples"), SampleType("alloc_space", "bytes"))
 
 
 def hostile_names() -> list[str]:
-    f = CORPUS / "hostile/folded/F08-markup-frames.folded"
-    names = []
-    if f.exists():
-        names = [ln.rsplit(" ", 1)[0].split(";", 1)[1] for ln in f.read_text().split("\n")
-                 if ln.strip() and ";" in ln]
+    f = HOSTILE / "folded/F08-markup-frames.folded"
+    names = [ln.rsplit(" ", 1)[0].split(";", 1)[1] for ln in f.read_text().split("\n")
+             if ln.strip() and ";" in ln]
     return names + EXTRA
 
 

@@ -5,7 +5,7 @@
 with ``formats/speedscope.py``'s dump (its shared frames and profiles; the
 document's ``exporter`` names the page's flamekit). Profiles: real recordings
 (py-spy raw with threads, a perf/FlameGraph file with kernel frames, pprof with
-several sample types), hostile and unicode names from the shared corpus, and a
+several sample types), hostile and unicode names from the generated hostile family, and a
 built profile whose names hold ``;``, spaces, parentheses, backslash escapes,
 ``_[k]`` look-alikes, thread/process look-alikes and non-integral seconds.
 """
@@ -26,7 +26,7 @@ from flamekit.analysis.report import first_lines, report_data
 from flamekit.render.html import write_report
 from flamekit.render.payload import prune
 
-from conftest import DATA, ROOT, require_corpus
+from conftest import DATA, HOSTILE, ROOT, require_corpus
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from browser import open_page  # noqa: E402
@@ -36,8 +36,8 @@ pytestmark = pytest.mark.integration
 REAL = ["py-spy/0.4.3/regression_pair-head.raw.txt", "py-spy/0.4.3/two_threads_idle.raw.txt",
         "corpus:realworld/folded/speedscope__perf-vertx-stacks-01-collapsed-all.txt",
         "corpus:realworld/pprof/pprof__report-sample.cpu.pb.gz",
-        "corpus:hostile/folded/F08-markup-frames.folded", "corpus:hostile/folded/F12-unicode.folded",
-        "corpus:hostile/folded/F05-empty-frames.folded", "built"]
+        "hostile:folded/F08-markup-frames.folded", "hostile:folded/F12-unicode.folded",
+        "hostile:folded/F05-empty-frames.folded", "built"]
 TRICKY = ["semi;colon", "two  spaces", "café 💩 \u202e", "name (with parens)", "f (x.py:3)",
           "ends_[k]", "thread (12)", 'process 7:"sh"', "back\\x3bslash", "tab\tnew\nline",
           "<script>", "[other]"]
@@ -62,6 +62,8 @@ def _source(spec: str, tmp_path: Path) -> Path:
         return _built(tmp_path / "built.json")
     if spec.startswith("corpus:"):
         return require_corpus() / spec[len("corpus:"):]
+    if spec.startswith("hostile:"):  # the generated hostile family (tests/hostile_corpus.py)
+        return HOSTILE / spec[len("hostile:"):]
     return DATA / spec
 
 

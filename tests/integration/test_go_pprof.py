@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from conftest import CORPUS, DATA, require_corpus, require_tool
+from conftest import DATA, expected_rows, require_corpus, require_tool
 from flamekit.formats import dump, load, load_with_format
 from flamekit.model import functions
 
@@ -157,19 +157,11 @@ def _golden_sections(text: str):
     return types, tot, names
 
 
-_EXPECTED = CORPUS / "realworld" / "expected"
 
 
 def _golden_pairs():
-    rows = []
-    tsv = _EXPECTED / "EXPECTED.tsv"
-    if not tsv.exists():
-        return rows
-    for ln in tsv.read_text().splitlines()[1:]:
-        cols = ln.split("\t")
-        if cols[0].startswith("expected/pprof-string/"):
-            rows.append((cols[0], cols[1]))
-    return rows
+    """(golden dump, input) pairs: EXPECTED.tsv's facts, committed in .ci/corpus.tsv."""
+    return [(r["path"], r["for_input"]) for r in expected_rows() if r["path"].startswith("expected/pprof-string/")]
 
 
 @pytest.mark.parametrize("golden, src", _golden_pairs(), ids=lambda x: Path(x).name)

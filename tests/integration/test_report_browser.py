@@ -17,7 +17,7 @@ from flamekit.analysis.report import report_data
 from flamekit.render.html import REPORT_SCRIPTS, write_report
 from flamekit.render.payload import MAX_STRING
 
-from conftest import CORPUS, ROOT
+from conftest import HOSTILE as HOSTILE_ROOT, ROOT
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from browser import node_center, canvas_ink, click_node, open_page  # noqa: E402
@@ -35,7 +35,7 @@ EXTRA = ["<script>alert(1)</script>", "javascript:alert(1)", "\u2028\u2029", "a\
 
 
 def payloads() -> list[str]:
-    lines = (CORPUS / "hostile/folded/F08-markup-frames.folded").read_text().split("\n")
+    lines = (HOSTILE_ROOT / "folded/F08-markup-frames.folded").read_text().split("\n")
     names = [ln.rsplit(" ", 1)[0].split(";", 1)[1] for ln in lines if ln.strip()]
     return names + EXTRA
 
@@ -205,7 +205,7 @@ def test_xss_payloads_stay_text(browser, tmp_path):
 
 @pytest.mark.parametrize("rel", HOSTILE)
 def test_hostile_files_in_browser(browser, tmp_path, rel):
-    path = CORPUS / "hostile" / rel
+    path = HOSTILE_ROOT / rel
     p = flamekit.load(path)  # every payload file imports (refused ones are tested elsewhere)
     out = tmp_path / "h.html"
     write_report(report_data(p), out, notes=path.read_text(errors="replace")[:3000])

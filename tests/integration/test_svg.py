@@ -198,14 +198,16 @@ def test_convert_svg_errors(tmp_path):
     assert r.returncode == 2 and "does not exist" in r.stderr
 
 
-def test_svg_of_every_loadable_hostile_input_is_well_formed(corpus):
+def test_svg_of_every_loadable_hostile_input_is_well_formed():
     """Each hostile corpus file that imports draws as well-formed XML: no script, no on* attribute, no NaN."""
     import xml.etree.ElementTree as ET
 
     from flamekit.errors import FlamekitError
 
     drawn = 0
-    for path in sorted((corpus / "hostile").rglob("*")):
+    from conftest import HOSTILE
+
+    for path in sorted(HOSTILE.rglob("*")):
         if not path.is_file() or path.suffix in (".tsv", ".md") or "bomb" in path.name:
             continue
         try:
