@@ -126,8 +126,11 @@ def test_corpus_hostile_files():
     assert_clean_failure(run_isolated(h / "PS03-code-object.pstats"), contains="code object")
     assert_clean_failure(run_isolated(h / "PS05-bad-shapes.pstats"), contains="call count -1")
     out = run_isolated(h / "PS07-shared-ref-dag.pstats")
-    assert_clean_failure(out)
-    assert out["seconds"] < 2
+    assert_clean_failure(out)  # a walk of its 2**60 paths would never end: run_isolated's 10 s timeout
+    assert out["seconds"] < 5  # flamekit's import included (1.5-2.7 s on this machine under load)
+
+
+def test_realworld_pstats_files():
     real = require_corpus("realworld/pstats")
     assert_clean_failure(run_isolated(real / "gprof2dot__cProfile-py2-2007.pstats"),
                          contains="Python 2")
