@@ -137,7 +137,7 @@ def fetch_one(row: Row, dest: Path, base: str, copy_from: Path | None) -> str | 
     url = url_of(row, base)
 
     def download(f) -> None:
-        with urllib.request.urlopen(url, timeout=60) as r:
+        with urllib.request.urlopen(url, timeout=30) as r:
             shutil.copyfileobj(r, f)
 
     try:
@@ -145,7 +145,19 @@ def fetch_one(row: Row, dest: Path, base: str, copy_from: Path | None) -> str | 
     except urllib.error.HTTPError as e:
         return f"{row.path}: download failed: HTTP {e.code} from {url}"
     except (urllib.error.URLError, OSError) as e:
-        return f"{row.path}: download failed: {getattr(e, 'reason', e)} ({url})"
+        return f"{row.path}: {UNREACHABLE}: {getattr(e, 'reason', e)} ({url})"
+
+
+#: the problem text of a download that got no answer at all (name lookup, connection, timeout)
+UNREACHABLE = "download failed, no answer"
+
+
+def needs_download(row: Row, dest: Path, copy_from: Path | None) -> bool:
+    """True when ``row`` is not verified in place yet and would come from its origin (not from a copy)."""
+    target = dest / row.path
+    if not row.has_origin or (copy_from is not None and (copy_from / row.path).is_file()):
+        return False
+    return not (target.is_file() and sha256_of(target) == row.sha256)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -162,6 +174,16 @@ def main(argv: list[str] | None = None) -> int:
     a = ap.parse_args(argv)
     rows = read_manifest(a.manifest)
     dest = a.dest / "corpus"
+    # one download first: when the origin host gives no answer at all (no network, a firewall),
+    # say so once and stop, rather than waiting out a timeout for each of hundreds of files
+    first = next((r for r in rows if needs_download(r, dest, a.copy_from)), None)
+    if first is not None:
+        problem = fetch_one(first, dest, a.base_url, a.copy_from)
+        if problem and UNREACHABLE in problem:
+            left = sum(needs_download(r, dest, a.copy_from) for r in rows)
+            print(f"fetch_corpus: cannot reach {a.base_url}: {problem.split(': ', 2)[-1]}; {left} files not "
+                  f"fetched (with no network, --from COPY copies them from a copy of the corpus)", file=sys.stderr)
+            return 1
     with concurrent.futures.ThreadPoolExecutor(max(1, a.jobs)) as pool:
         problems = [p for p in pool.map(lambda r: fetch_one(r, dest, a.base_url, a.copy_from), rows) if p]
     for p in problems[:20]:

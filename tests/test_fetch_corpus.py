@@ -145,12 +145,15 @@ def test_fetch_verifies_every_file(tmp_path, github_stand_in):
 
 
 def test_unreachable_origin_is_an_error(tmp_path):
+    """No answer from the origin host (nothing listens on port 9): one message, exit 1, no per-file waits."""
     manifest = tmp_path / "m.tsv"
     lines = MANIFEST.read_text().splitlines()
-    first = next(ln for ln in lines if not ln.startswith(("#", "path\t")) and ln.split("\t")[1] != "-")
-    manifest.write_text("path\torigin_repo\torigin_path\tcommit\tsha256\thow\n" + first + "\n")
+    some = [ln for ln in lines if not ln.startswith(("#", "path\t")) and ln.split("\t")[1] != "-"][:5]
+    manifest.write_text("path\torigin_repo\torigin_path\tcommit\tsha256\thow\n" + "\n".join(some) + "\n")
     r = run_fetch("--manifest", str(manifest), "--dest", str(tmp_path / "c"), "--base-url", "http://127.0.0.1:9")
-    assert r.returncode == 1 and "download failed" in r.stderr and "0 of 1" in r.stderr
+    assert r.returncode == 1
+    assert r.stderr.splitlines() == [ln for ln in r.stderr.splitlines() if ln.startswith("fetch_corpus: cannot reach")]
+    assert len(r.stderr.splitlines()) == 1 and "http://127.0.0.1:9" in r.stderr and "5 files not fetched" in r.stderr
 
 
 def test_ci_run_names_the_fetch_command_when_no_corpus_is_found(tmp_path):
