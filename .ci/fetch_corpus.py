@@ -42,7 +42,8 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 DEFAULT_BASE = "https://raw.githubusercontent.com"  # GitHub serves REPO/COMMIT/PATH here
-DEFAULT_DEST = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "flamekit-shared"
+#: tests/conftest.py looks here when neither $FLAMEKIT_SHARED nor ../shared is there
+DEFAULT_DEST = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "flamekit-shared"
 
 
 @dataclass(frozen=True)
