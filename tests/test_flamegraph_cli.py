@@ -11,7 +11,6 @@ and ``--jit`` minus ``_[j]`` must both give it).
 from __future__ import annotations
 
 import collections
-import csv
 import re
 import subprocess
 import sys
@@ -19,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import CORPUS, DATA, ROOT, require_corpus
+from conftest import CORPUS, DATA, ROOT, expected_rows, require_corpus
 from flamekit import cli
 
 RW = CORPUS / "realworld"
@@ -28,15 +27,11 @@ OPTIONS = ("pid", "tid", "kernel", "jit", "all")  # --addrs needs a reload: libr
 
 
 def _rows() -> list[tuple[str, str, str]]:
-    tsv = RW / "expected" / "EXPECTED.tsv"
-    if not tsv.is_file():
-        return []
     out = []
-    with open(tsv, newline="", encoding="utf-8") as f:
-        for r in csv.DictReader(f, delimiter="\t"):
-            m = re.search(r"stackcollapse-perf\.pl --(\w+)", r["options"])
-            if r["path"].startswith(PINNED) and r["for_input"].startswith("perf-script/") and m:
-                out.append((r["for_input"], m.group(1), r["path"]))
+    for r in expected_rows():  # EXPECTED.tsv's facts, committed in .ci/corpus.tsv
+        m = re.search(r"stackcollapse-perf\.pl --(\w+)", r["options"])
+        if r["path"].startswith(PINNED) and r["for_input"].startswith("perf-script/") and m:
+            out.append((r["for_input"], m.group(1), r["path"]))
     return out
 
 
