@@ -166,7 +166,9 @@ def _sources(p: Profile, funcs: list[FunctionLines]) -> dict[str, SourceText]:
             break
         spans = _spans(sorted(lines))
         if path in embedded:
-            known = embedded[path]
+            known = embedded[path]  # only the lines the profiler reported: spans shrink to them
+            spans = [(min(have), max(have)) for have in
+                     ([i for i in range(lo, hi + 1) if i in known] for lo, hi in spans) if have]
             text, origin = [[known.get(i, "") for i in range(lo, hi + 1)] for lo, hi in spans], "profile"
         else:
             text = _read_spans(path, spans)

@@ -22,7 +22,7 @@ from flamekit.model import (Frame, ProfileBuilder, SampleType, call_tree, functi
                             hide_libraries, is_library)
 from flamekit.render.html import REPORT_SCRIPTS, write_report
 
-from conftest import DATA, require_tool
+from conftest import CORPUS, DATA, require_tool
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from browser import click_node, open_page  # noqa: E402
@@ -346,6 +346,25 @@ def test_hostile_name_and_source_stay_text(browser, tmp_path):
         assert page.fk_dialogs == [] and page.fk_errors == [] and page.fk_requests == []
         assert page.evaluate("document.scripts.length") == len(REPORT_SCRIPTS) + 1
         assert page.locator("#source img, #source script, #calltree img").count() == 0
+    finally:
+        page.close()
+
+
+def test_hostile_scalene_source_stays_text(browser, tmp_path):
+    """scalene's source text breaking out of a <script> (corpus SC02) shows as the text it is."""
+    p = flamekit.load(CORPUS / "hostile/scalene/SC02-source-breakout.json")
+    t = p.tables["scalene_lines"]
+    out = tmp_path / "sc02.html"
+    write_report(report_data(p), out, prune_fraction=0)
+    page = open_page(browser, out, width=1280)
+    try:
+        select_function(page, "<module>")
+        got = page.evaluate("""() => [...document.querySelectorAll('#fk-source-table tbody tr')]
+            .map(tr => [tr.cells[0].textContent, tr.cells[3].textContent])""")
+        assert got == [[str(ln), s] for ln, s in zip(t["line"], t["source"])]
+        assert page.locator("#fk-source-title .fk-src-file").text_content() == t["file"][0]
+        assert page.fk_dialogs == [] and page.fk_errors == [] and page.fk_requests == []
+        assert page.evaluate("document.scripts.length") == len(REPORT_SCRIPTS) + 1
     finally:
         page.close()
 
