@@ -6,7 +6,8 @@
  * Rows are made only when their parent is expanded (at most PAGE children at a time, "show more"
  * for the rest), so a 100k-node profile costs what is on screen. Clicking a row zooms the flame
  * graph to that node and selects its function (sandwich, source view); clicking a frame in the
- * flame graph expands the tree down to it, marks and scrolls to its row. Keys on a focused row:
+ * flame graph expands the tree down to it, marks and scrolls to its row; the flame graph's search
+ * matches are marked in the tree too. Keys on a focused row:
  * Enter selects, Right/Left expand/collapse, Up/Down move.
  * Every row carries data-node, data-self and data-total (numbers as JavaScript prints them).
  * Names and files reach the page only through textContent. Registers in flamekit.reportViews.
@@ -87,6 +88,7 @@
     sc.appendChild(bar); sc.appendChild(el('span', null, (100 * share).toFixed(1) + '%'));
     row.appendChild(sc);
     if (k === this.selected) row.classList.add('fk-ct-sel');
+    if (g.matchNode && g.matchNode[k]) row.classList.add('fk-ct-match');
     wrap.appendChild(row);
     this.rowOf.set(k, row);
     return wrap;
@@ -225,10 +227,11 @@
   CallTree.prototype.update = function (g) {
     if (g.data !== this.data) {  // a new node tree (library switch): ids changed
       this.data = g.data; this.view = g.view; this.open = new Set(); this.limit = new Map();
-      this.selected = -1; this.autoOpen(); this.build();
-    } else if (g.view !== this.view) {  // another type or thread: same paths, new numbers
+      this.selected = -1; this.match = g.matchNode; this.autoOpen(); this.build();
+    } else if (g.view !== this.view || g.matchNode !== this.match) {  // type, thread or search
       this.view = g.view; this.build();
     }
+    this.match = g.matchNode;
     var z = g.main.zoom;
     if (z !== this.selected) this.select(z, true);
   };

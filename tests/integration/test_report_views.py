@@ -186,6 +186,15 @@ def test_call_tree_and_flame_graph_select_each_other(browser, report):
         other.focus()
         page.keyboard.press("Enter")
         assert page.evaluate("flamekit.instances.fk.main.zoom") == int(other.get_attribute("data-node"))
+        # the flame graph's search marks the matching rows
+        root = page.locator("#fk-calltree-body > .fk-ct-node > .fk-ct-row .fk-ct-fn").first.text_content()
+        page.fill("#fk-search", root)
+        marked = page.locator("#fk-calltree-body .fk-ct-row.fk-ct-match .fk-ct-fn").all_text_contents()
+        assert marked and all(root in m for m in marked)
+        unmarked = page.locator("#fk-calltree-body .fk-ct-row:not(.fk-ct-match) .fk-ct-fn").all_text_contents()
+        assert not any(root in m for m in unmarked)
+        page.fill("#fk-search", "")
+        assert page.locator("#fk-calltree-body .fk-ct-match").count() == 0
         assert page.fk_errors == []
     finally:
         page.close()
