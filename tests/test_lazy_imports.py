@@ -56,7 +56,7 @@ def test_top_imports_no_html_or_markdown_renderers():
 
 
 @pytest.mark.parametrize("suffix,pandas", [("json", False), ("speedscope.json", False),
-                                           ("folded", True)])
+                                           ("folded", False)])
 def test_convert_imports_pandas_only_for_a_target_that_needs_it(tmp_path, suffix, pandas):
     out = tmp_path / f"out.{suffix}"
     mods = loaded(["convert", str(DATA), "-o", str(out)])

@@ -57,6 +57,7 @@ from __future__ import annotations
 import math
 import os
 import re
+from itertools import chain
 from typing import BinaryIO, Mapping
 
 import numpy as np
@@ -316,6 +317,22 @@ def leaf_paths(p: Profile, leaves: np.ndarray) -> tuple[list[int], np.ndarray]:
     return flat.tolist(), starts
 
 
+def _first_seen(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Return the distinct ``keys`` in order of first appearance and each key's index among them."""
+    uniq, first, codes = np.unique(keys, return_index=True, return_inverse=True)
+    order = np.argsort(first, kind="stable")
+    rank = np.empty(len(order), dtype=np.int64)
+    rank[order] = np.arange(len(order))
+    return uniq[order], rank[codes.reshape(-1)]
+
+
+def _count_texts(sums: np.ndarray) -> list[bytes]:
+    """Return each line's ``" COUNT\\n"``, integers in one pass when they all are."""
+    if len(sums) and np.array_equal(sums, np.floor(sums)) and float(np.abs(sums).max()) < 2.0 ** 63:
+        return [b" %d\n" % c for c in sums.astype(np.int64).tolist()]
+    return [b" " + format_count(s).encode() + b"\n" for s in sums.tolist()]
+
+
 def dump(profile: Profile, f: BinaryIO, *, sample_type: str | int | None = None,
          flamegraph: Mapping[str, bool] | None = None) -> None:
     """Write one ``stack COUNT`` line per (stack, thread) for one sample type.
@@ -325,9 +342,10 @@ def dump(profile: Profile, f: BinaryIO, *, sample_type: str | int | None = None,
     :func:`~flamekit.formats.perf_script.collapse_flamegraph` (``pid``, ``tid``,
     ``kernel``, ``jit``; an empty mapping is the Perl script's default, command
     roots). Default is ``None``: flamekit's own escaped stacks with thread roots.
+    Lines come in order of the first sample of each (stack, thread). Each distinct
+    stack's text is built once (a stack shared by many threads is common in perf
+    profiles) and the output is written in blocks of about 4 MB.
     """
-    import pandas as pd
-
     if flamegraph is not None:
         from ._perf_flamegraph import collapse_flamegraph, format_folded
         text = format_folded(collapse_flamegraph(profile, sample_type=sample_type, **flamegraph))
@@ -342,31 +360,29 @@ def dump(profile: Profile, f: BinaryIO, *, sample_type: str | int | None = None,
         raise FlamekitError(f"folded stacks cannot hold negative values (sample type "
                             f"{p.sample_types[k]} has some); pick another --sample-type")
     nt = max(len(p.threads), 1)
-    codes, uniq = pd.factorize(p.sample_stack * nt + p.sample_thread, sort=False)
-    uniq = np.asarray(uniq, dtype=np.int64)
+    uniq, codes = _first_seen(np.asarray(p.sample_stack, dtype=np.int64) * nt + p.sample_thread)
     sums = np.bincount(codes, weights=v, minlength=len(uniq))
     scale = _TIME_TO_MICROSECONDS.get(p.sample_types[k].unit)
     if scale is not None and not np.array_equal(sums, np.round(sums)):
         sums = np.round(sums * scale)
-    leaves = uniq // nt
-    thr = (uniq % nt).tolist()
+    leaves, leaf_of = np.unique(uniq // nt, return_inverse=True)
     labels = [format_frame(fr).encode("utf-8", "surrogatepass") for fr in p.frames]
-    processes = p.meta.get("processes") if isinstance(p.meta.get("processes"), dict) else {}
-    tpre = [_thread_prefix(t, processes) for t in p.threads]
     flat, starts = leaf_paths(p, leaves)
     st = starts.tolist()
     lab = labels.__getitem__
-    out: list[bytes] = []
-    size = 0
-    for i, s in enumerate(sums.tolist()):
-        line = tpre[thr[i]] + b";".join(map(lab, flat[st[i]:st[i + 1]])) + b" " \
-            + format_count(s).encode() + b"\n"
-        out.append(line)
-        size += len(line)
-        if size > 4 * 1024 * 1024:
-            f.write(b"".join(out))
-            out, size = [], 0
-    f.write(b"".join(out))
+    paths = [b";".join(map(lab, flat[st[i]:st[i + 1]])) for i in range(len(leaves))]
+    processes = p.meta.get("processes") if isinstance(p.meta.get("processes"), dict) else {}
+    tpre = [_thread_prefix(t, processes) for t in p.threads]
+    heads = map(paths.__getitem__, leaf_of.reshape(-1).tolist())
+    tails = _count_texts(sums)
+    if any(tpre):  # thread prefix, path, " COUNT\n": each line's bytes are copied once, by join
+        parts = [map(tpre.__getitem__, (uniq % nt).tolist()), heads, tails]
+    else:
+        parts = [heads, tails]
+    pieces = list(chain.from_iterable(zip(*parts)))
+    step = len(parts) * max(1, (4 << 20) // max(1, len(paths[0]) + 16))
+    for i in range(0, len(pieces), step):
+        f.write(b"".join(pieces[i:i + step]))
 
 
 #: This module's entry in the format registry (see :mod:`flamekit.formats`).
