@@ -76,6 +76,19 @@ def _invoked(argv: Sequence[str]) -> str | None:
     return None
 
 
+class _Version(argparse.Action):
+    """``--version``: the version and the tokenizer in use (compiled or pure-Python)."""
+
+    def __init__(self, option_strings: Sequence[str], dest: str, help: str | None = None) -> None:
+        super().__init__(option_strings, dest, nargs=0, default=argparse.SUPPRESS, help=help)
+
+    def __call__(self, parser, namespace, values, option_string=None) -> None:  # type: ignore[override]
+        from ..version import tokenizer
+
+        sys.stdout.write(f"flamekit {__version__} ({tokenizer()} tokenizer)\n")
+        parser.exit()
+
+
 def build_parser(only: str | None = None, *, lazy: bool = False) -> argparse.ArgumentParser:
     """Return the top-level argument parser with one subparser per command.
 
@@ -91,7 +104,8 @@ def build_parser(only: str | None = None, *, lazy: bool = False) -> argparse.Arg
         prog="flamekit", description=DESCRIPTION, epilog=epilog,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("--version", action="version", version=f"flamekit {__version__}")
+    parser.add_argument("--version", action=_Version,
+                        help="show the version and which tokenizer the text importers use")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in COMMANDS:
         if lazy and name != only:

@@ -9,7 +9,7 @@ import numpy as np
 from .. import formats
 from ..analysis.uncertainty import effective_samples, margins, resolution
 from ..errors import UsageError
-from ..model import Profile, functions, hide_libraries
+from ..model import Profile, StackPaths, functions, hide_libraries, path_functions, type_index
 from ..numfmt import as_number
 from ..render.libraries import hidden_note
 from ..render.terminal import Table, format_pct, format_value, print_table, safe_text, write_csv
@@ -93,28 +93,72 @@ def _counted(p: Profile, k: int) -> bool:
     return st.unit in ("count", "samples") or bool(p.meta.get("rate_hz"))
 
 
+def _thread_indices(threads, wanted: list[str]) -> list[int]:
+    """Indices of the threads named by name, thread id or ``#index``; UsageError on no match."""
+    chosen: set[int] = set()
+    for w in wanted:
+        hit = [i for i, t in enumerate(threads) if t.name == w]
+        if not hit and w.lstrip("-").isdigit():
+            hit = [i for i, t in enumerate(threads) if t.id == int(w)]
+        if not hit and w.startswith("#") and w[1:].isdigit() and int(w[1:]) < len(threads):
+            hit = [int(w[1:])]
+        if not hit:
+            avail = ", ".join(f"#{i} {t.label()}" for i, t in enumerate(threads))
+            raise UsageError(f"no thread {w!r} in this profile (threads: {avail})")
+        chosen.update(hit)
+    return sorted(chosen)
+
+
 def select_threads(p: Profile, wanted: list[str]) -> tuple[Profile, list[int]]:
     """Keep only samples of the threads named by name, thread id or ``#index``.
 
     Raise :class:`UsageError` (listing the threads) when one matches nothing.
     """
-    chosen: set[int] = set()
-    for w in wanted:
-        hit = [i for i, t in enumerate(p.threads) if t.name == w]
-        if not hit and w.lstrip("-").isdigit():
-            hit = [i for i, t in enumerate(p.threads) if t.id == int(w)]
-        if not hit and w.startswith("#") and w[1:].isdigit() and int(w[1:]) < len(p.threads):
-            hit = [int(w[1:])]
-        if not hit:
-            avail = ", ".join(f"#{i} {t.label()}" for i, t in enumerate(p.threads))
-            raise UsageError(f"no thread {w!r} in this profile (threads: {avail})")
-        chosen.update(hit)
-    idx = sorted(chosen)
+    idx = _thread_indices(p.threads, wanted)
     keep = np.isin(p.sample_thread, idx)
     q = p.copy(sample_stack=p.sample_stack[keep], sample_thread=p.sample_thread[keep],
                values=p.values[keep],
                sample_time=None if p.sample_time is None else p.sample_time[keep])
     return q, idx
+
+
+def _select_path_threads(sp: StackPaths, wanted: list[str]) -> tuple[StackPaths, list[int]]:
+    """:func:`select_threads` on paths (a folded file read without its stack table)."""
+    idx = _thread_indices(sp.threads, wanted)
+    thr = sp.thread if sp.thread is not None else np.zeros(sp.n_paths, dtype=np.int64)
+    keep = np.isin(thr, idx)
+    q = StackPaths(sp.frames, sp.flat[np.repeat(keep, sp.lengths)], sp.lengths[keep],
+                   sp.values[keep], sp.sample_types, thr[keep], sp.threads, sp.meta)
+    return q, idx
+
+
+class _Paths:
+    """What ``top`` reads of a profile, for root-first paths (see :func:`path_functions`)."""
+
+    def __init__(self, sp: StackPaths) -> None:
+        self.sp = sp
+        self.sample_types, self.threads, self.meta = sp.sample_types, sp.threads, sp.meta
+        self.values, self.n_samples = sp.values, sp.n_paths
+
+    def type_index(self, sample_type: str | int | None) -> int:
+        return type_index(self.sample_types, sample_type)
+
+
+def _load(args: argparse.Namespace):
+    """Load the profile, as paths when its format is line oriented and nothing needs the stack table.
+
+    A 1M-stack folded file then never builds its 20M-row stack table (time and memory).
+    """
+    fmt = formats.get(args.from_format) if args.from_format else formats.detect(args.profile)
+    if fmt.load_paths is not None and not args.hide_libraries:
+        sp = formats.load_paths(args.profile, fmt.name)
+        if sp is not None:
+            return _Paths(sp), fmt.name
+    return formats.load_with_format(args.profile, fmt.name)
+
+
+def _functions(p, k: int, by: str):
+    return path_functions(p.sp, k, by=by) if isinstance(p, _Paths) else functions(p, k, by=by)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -124,16 +168,21 @@ def run(args: argparse.Namespace) -> int:
                          "(usage: flamekit top PROFILE [options] | flamekit top --pid PID [options])")
     if args.pid is not None:
         return run_live(args)
-    p, fmt = formats.load_with_format(args.profile, args.from_format)
+    p, fmt = _load(args)
     if args.hide_libraries:
         p = hide_libraries(p)
     k = p.type_index(args.sample_type)  # raises, listing the available types
     st = p.sample_types[k]
     where = ""
     if args.thread:
-        p, idx = select_threads(p, args.thread)
+        if isinstance(p, _Paths):
+            sp, idx = _select_path_threads(p.sp, args.thread)
+            p = _Paths(sp)
+        else:
+            p, idx = select_threads(p, args.thread)
         where = " on " + ", ".join(p.threads[i].label() for i in idx)
-    df = functions(p, k, by=args.group)
+    by_self = _functions(p, k, args.group)
+    df = by_self
     if args.by == "total":
         df = df.sort_values(["total", "self"], ascending=[False, False], kind="mergesort")
     n_all = len(df)
@@ -177,8 +226,7 @@ def run(args: argparse.Namespace) -> int:
             r.pop()
     caption = "" if n_all else "(no samples)"
     # ranked by self: totals of callers nest (every root holds 100%), so they cannot be told apart
-    ranked = np.sort(functions(p, k, by=args.group)["self_pct"].to_numpy())[::-1] if args.by == "total" \
-        else df["self_pct"].to_numpy()
+    ranked = by_self["self_pct"].to_numpy() if args.by == "total" else df["self_pct"].to_numpy()
     res = resolution(ranked[:2] / 100.0, n_eff)
     if n_all and not res.enough:
         caption = (f"too few samples to rank the top {what}: {round(n_eff):,} samples, and the first two "

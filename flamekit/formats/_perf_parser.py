@@ -13,6 +13,7 @@ import numpy as np
 from ..errors import FormatError
 from ..model import Profile, SampleType, Thread
 from ._io import check_value_cells
+from ._lines import LineTable
 from ._perf_text import (AFTER_TS, LINE_CACHE_MAX, NO_STACK, OLD_ANCHOR, TS_ANCHOR, THREAD_PART,
                          FrameReader, dec, event_unit, looks_like_frame, show, srcline)
 
@@ -52,6 +53,10 @@ class Parser(FrameReader):
         self.pending: tuple | None = None  # a header-only sample awaiting its stack
         self.no_stack_sid = -1
         self.first_bad_line: tuple[int, str] | None = None
+        self.lines = LineTable()  # line text -> line id (run_text)
+        self.texts: list[bytes] = []  # line id -> text
+        self.fid = np.zeros(0, dtype=np.int32)  # line id -> frame id; -1 blank, -3 not a known frame
+        self.key_cache: dict[bytes, int] = {}  # frame ids (int32 bytes) -> stack row
 
     # -- warnings ------------------------------------------------------------
     def warn(self, line: int, msg: str) -> None:
@@ -205,6 +210,10 @@ class Parser(FrameReader):
             out = leaf + out
         if not out:
             return -1, nxt
+        return self._intern(out), nxt
+
+    def _intern(self, out: list[int]) -> int:
+        """Return the stack row of frame ids ``out`` (leaf first), through the tuple cache."""
         t = tuple(out)
         sid = self.tuple_cache.get(t)
         if sid is None:
@@ -213,7 +222,7 @@ class Parser(FrameReader):
                 self.line_cache = {}
                 self.tuple_cache = {}
             self.tuple_cache[t] = sid
-        return sid, nxt
+        return sid
 
     def add(self, thread: int, ts: float, event: int, period: int, sid: int, line: int) -> None:
         if period < 0:
@@ -240,61 +249,91 @@ class Parser(FrameReader):
             self.pending = None
             self.add(th, ts, ev, per, leaf, line)
 
-    def run(self, lines: list[bytes], line0: int) -> None:
-        """Process a list of lines ending at a blank line; ``line0`` is the first one's number.
+    def run_text(self, text: bytes, line0: int) -> None:
+        """Process whole lines (:func:`._io.iter_text_blocks`); ``line0`` is the first one's number.
 
-        The common sample (a cached thread part, event and period, every frame
-        line and the whole frame-id tuple already seen) is handled inline here;
-        anything else goes through :meth:`block`, which fills the caches.
+        Lines become interned ids (:mod:`._lines`, compiled when available). A sample
+        whose thread part, event tail and frame lines are all known is added from the
+        caches; any other goes through :meth:`block`, which fills them. Caches only
+        memoize: the result never depends on the path a sample took.
         """
-        index = lines.index
-        n = len(lines)
-        i = 0
-        tget = self.thread_cache.get
-        eget = self.tail_cache.get
-        lget = self.line_cache.get
-        cget = self.tuple_cache.get
+        lines = self.lines
+        if len(lines) >= LINE_CACHE_MAX:  # bounded memory: forget the interned lines
+            self.lines = lines = LineTable()
+            self.texts, self.fid = [], np.zeros(0, dtype=np.int32)
+        ids_b, _, new = lines.intern(text)
+        texts = self.texts
+        if new:
+            lget = self.line_cache.get
+            texts.extend(new)
+            self.fid = np.concatenate([self.fid, np.fromiter(
+                (-1 if t == b"" else lget(t, -3) for t in new), dtype=np.int32, count=len(new))])
+        ids = np.frombuffer(ids_b, dtype=np.int32)
+        fr = self.fid[ids]
+        blank = np.flatnonzero(fr == -1)
+        lo = np.concatenate(([0], blank + 1))
+        hi = np.concatenate((blank, [len(ids)]))
+        keep = hi - lo > 0
+        lo, hi = lo[keep], hi[keep]
+        neg = np.cumsum(fr < 0)
+        unknown = (neg[hi - 1] - neg[lo]).tolist()  # frame lines of each sample not yet known
+        fb = fr.tobytes()
+        tget, eget, kget = self.thread_cache.get, self.tail_cache.get, self.key_cache.get
         add_s, add_t, add_ts = self.s_stack.append, self.s_thread.append, self.s_time.append
         add_e, add_v = self.s_event.append, self.s_value.append
-        pending = self.pending
-        while i < n:
-            try:
-                j = index(b"", i)
-            except ValueError:
-                j = n
-            if j > i:
-                hdr = lines[i]
-                k = hdr.find(b": ")
-                sid = None
-                if k > 0 and pending is None:
-                    left = hdr[:k]
-                    sp = left.rfind(b" ")
-                    th = tget(left[:sp])
-                    te = eget(hdr[k + 2:])
-                    if th is not None and te is not None:
-                        t = tuple(map(lget, lines[i + 1:j]))
-                        if None not in t:
-                            sid = cget(t)
-                            if sid is not None:
-                                try:
-                                    ts = float(left[sp + 1:])
-                                except ValueError:
-                                    sid = None
-                                else:
-                                    add_s(sid)
-                                    add_t(th)
-                                    add_ts(ts)
-                                    add_e(te[0])
-                                    add_v(te[1])
-                if sid is None:
-                    self.block(lines[i:j], line0 + i)
-                    pending = self.pending
-                    if self.line_cache is not lget.__self__:  # a cache was reset
-                        lget = self.line_cache.get
-                        cget = self.tuple_cache.get
-                        tget = self.thread_cache.get
-                        eget = self.tail_cache.get
-            i = j + 1
+        for a, b, unk, hid in zip(lo.tolist(), hi.tolist(), unknown, ids[lo].tolist()):
+            hdr = texts[hid]
+            k = hdr.find(b": ")
+            sid = None
+            if k > 0 and b - a > 1 and self.pending is None:
+                left = hdr[:k]
+                sp = left.rfind(b" ")
+                th = tget(left[:sp])
+                te = eget(hdr[k + 2:])
+                if th is not None and te is not None:
+                    key = fb[4 * a + 4:4 * b] if not unk else self._known(ids[a + 1:b])
+                    if key is not None:
+                        sid = kget(key)
+                        if sid is None:
+                            sid = self._stack_of(key)
+                        try:
+                            ts = float(left[sp + 1:])
+                        except ValueError:
+                            sid = None
+                        else:
+                            add_s(sid)
+                            add_t(th)
+                            add_ts(ts)
+                            add_e(te[0])
+                            add_v(te[1])
+            if sid is None:
+                seg = ids[a:b]
+                self.block([texts[x] for x in seg.tolist()], line0 + a)
+                self._learn(seg)
+                tget, eget, kget = self.thread_cache.get, self.tail_cache.get, self.key_cache.get
+
+    def _known(self, seg: np.ndarray) -> bytes | None:
+        """Return the frame ids of lines ``seg`` as int32 bytes if every line is a known frame."""
+        f = self.fid[seg]
+        return f.tobytes() if len(f) and int(f.min()) >= 0 else None
+
+    def _stack_of(self, key: bytes) -> int:
+        """Intern the stack of frame ids ``key`` (int32 bytes, leaf first) and cache it."""
+        sid = self._intern(np.frombuffer(key, dtype=np.int32).tolist())
+        if len(self.key_cache) >= LINE_CACHE_MAX:
+            self.key_cache = {}
+        self.key_cache[key] = sid
+        return sid
+
+    def _learn(self, seg: np.ndarray) -> None:
+        """After :meth:`block`: record the frame of each line of ``seg`` it put in the line cache."""
+        fid = self.fid
+        lget = self.line_cache.get
+        texts = self.texts
+        for x in seg[fid[seg] == -3].tolist():
+            f = lget(texts[x])
+            if f is not None:
+                fid[x] = f
 
     def block(self, lines: list[bytes], line: int) -> None:
         """Process lines without an empty line among them; ``lines[0]`` is line ``line``."""

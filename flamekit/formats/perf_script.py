@@ -117,13 +117,13 @@ def load(path: str | os.PathLike, *, max_decompressed: int | None = None,
     def read() -> Profile:
         with _io.open_binary(source, max_decompressed=max_decompressed) as f:
             p = Parser(source, unknown_addresses)
-            run = p.run
+            run = p.run_text
             size = 0
-            for lines, line in _io.iter_line_blocks(f, _CHUNK, max_block=MAX_BLOCK,
-                                                    starts_record=_starts_sample,
-                                                    too_big=too_big):
-                size += sum(map(len, lines)) + len(lines)
-                run(lines, line)
+            for text, line in _io.iter_text_blocks(f, _CHUNK, max_block=MAX_BLOCK,
+                                                   starts_record=_starts_sample,
+                                                   too_big=too_big):
+                size += len(text) + 1
+                run(text, line)
             return p.build(size)
 
     return guarded(NAME, source, read)

@@ -44,7 +44,7 @@ from .ops import (by_thread, compact, focus, frame_key, frame_keys, group, ignor
                   select, under)
 from .profile import KINDS, Frame, ModelError, Profile, SampleType, Thread, type_index
 from .text import equivalent, to_text
-from .views import CallTree, call_tree, duration, functions, meta_duration
+from .views import CallTree, call_tree, duration, functions, meta_duration, path_functions
 
 #: Former names of :func:`flamekit.tree.from_paths` (kept importable).
 build_trie = paths_trie = from_paths
@@ -52,5 +52,5 @@ build_trie = paths_trie = from_paths
 __all__ = ["KINDS", "CallTree", "Frame", "ModelError", "Profile", "ProfileBuilder", "SampleType",
            "StackPaths", "Thread", "build_trie", "by_thread", "call_tree", "compact",
            "duration", "empty_profile", "equivalent", "focus", "frame_key", "frame_keys", "functions", "group",
-           "hide_libraries", "ignore", "is_library", "merge", "meta_duration", "paths_trie", "scale",
-           "select", "to_text", "type_index", "under"]
+           "hide_libraries", "ignore", "is_library", "merge", "meta_duration", "path_functions",
+           "paths_trie", "scale", "select", "to_text", "type_index", "under"]
