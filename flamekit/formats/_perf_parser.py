@@ -264,10 +264,9 @@ class Parser(FrameReader):
         ids_b, _, new = lines.intern(text)
         texts = self.texts
         if new:
-            lget = self.line_cache.get
             texts.extend(new)
-            self.fid = np.concatenate([self.fid, np.fromiter(
-                (-1 if t == b"" else lget(t, -3) for t in new), dtype=np.int32, count=len(new))])
+            self.fid = np.concatenate([self.fid, np.fromiter(map(self._code, new), dtype=np.int32,
+                                                             count=len(new))])
         ids = np.frombuffer(ids_b, dtype=np.int32)
         fr = self.fid[ids]
         blank = np.flatnonzero(fr == -1)
@@ -307,14 +306,27 @@ class Parser(FrameReader):
                             add_e(te[0])
                             add_v(te[1])
             if sid is None:
-                seg = ids[a:b]
-                self.block([texts[x] for x in seg.tolist()], line0 + a)
-                self._learn(seg)
+                self.block([texts[x] for x in ids[a:b].tolist()], line0 + a)
                 tget, eget, kget = self.thread_cache.get, self.tail_cache.get, self.key_cache.get
 
+    def _code(self, line: bytes) -> int:
+        """A new line's frame id if it is a known one-frame line; -1 blank; -3 otherwise."""
+        if not line:
+            return -1
+        f = self.line_cache.get(line)
+        if f is None:
+            f = self.known_frame(line) if line[:1] in (b"\t", b" ") else -3
+        return f
+
     def _known(self, seg: np.ndarray) -> bytes | None:
-        """Return the frame ids of lines ``seg`` as int32 bytes if every line is a known frame."""
-        f = self.fid[seg]
+        """Return the frame ids of lines ``seg`` as int32 bytes if every line is a known frame
+        (lines not known at first sight are looked up again: :meth:`block` may have parsed them)."""
+        fid = self.fid
+        f = fid[seg]
+        if len(f) and int(f.min()) < 0:
+            for x in seg[f < 0].tolist():
+                fid[x] = self._code(self.texts[x])
+            f = fid[seg]
         return f.tobytes() if len(f) and int(f.min()) >= 0 else None
 
     def _stack_of(self, key: bytes) -> int:
@@ -324,16 +336,6 @@ class Parser(FrameReader):
             self.key_cache = {}
         self.key_cache[key] = sid
         return sid
-
-    def _learn(self, seg: np.ndarray) -> None:
-        """After :meth:`block`: record the frame of each line of ``seg`` it put in the line cache."""
-        fid = self.fid
-        lget = self.line_cache.get
-        texts = self.texts
-        for x in seg[fid[seg] == -3].tolist():
-            f = lget(texts[x])
-            if f is not None:
-                fid[x] = f
 
     def block(self, lines: list[bytes], line: int) -> None:
         """Process lines without an empty line among them; ``lines[0]`` is line ``line``."""

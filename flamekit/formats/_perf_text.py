@@ -136,6 +136,20 @@ class FrameReader:
             ids = self.sym_cache[key] = self.parse_symbol(symb, modb, addr)
         return ids
 
+    def known_frame(self, text: bytes) -> int:
+        """Return the one frame id :meth:`parse_frame_text` gives ``text`` from its symbol
+        cache, else -3 (not a frame line, several frames, or a symbol not parsed yet).
+        Changes nothing: a line of a known symbol at a new address costs no parse."""
+        s = text.strip()
+        sp = s.find(b" ")
+        if sp <= 0 or not is_hex(s[:sp]):
+            return -3
+        symb, modb = split_dso(s[sp + 1:].lstrip())
+        if modb is None or symb.startswith(b"[unknown]"):
+            return -3
+        ids = self.sym_cache.get(symb if symb.startswith(b"py::") and b":" in symb[4:] else (symb, modb))
+        return ids[0] if ids is not None and len(ids) == 1 else -3
+
     def parse_symbol(self, symb: bytes, modb: bytes, addr: bytes) -> list[int]:
         sym = dec(symb)
         mod = dec(modb)
