@@ -2,7 +2,7 @@
 
 Every case runs ``flamekit.cli.main`` in a fresh interpreter and lists which of
 the heavy third-party packages ended up in ``sys.modules``. ``--version`` and
-``--help`` must load none of them; ``info``/``top`` no HTML/Markdown
+``--help`` must load none of them; ``info``/``top`` no pandas nor HTML/Markdown
 rendering; ``convert`` pandas only for a target whose writer uses it.
 """
 from __future__ import annotations
@@ -49,10 +49,14 @@ def test_info_imports_no_pandas_nor_renderers():
     assert loaded(["info", str(DATA)]) == ["numpy"]
 
 
-def test_top_imports_no_html_or_markdown_renderers():
+def test_top_imports_no_pandas_nor_renderers(tmp_path):
     mods = loaded(["top", str(DATA), "-n", "3"])
     assert "numpy" in mods
-    assert not {"jinja2", "markdown", "nh3"} & set(mods), mods
+    assert not {"pandas", "jinja2", "markdown", "nh3"} & set(mods), mods
+    folded = tmp_path / "p.folded"  # read as paths (no stack table), --by total, CSV
+    folded.write_text("main;work;work 3\nmain;idle 1\n")
+    mods = loaded(["top", str(folded), "--by", "total", "--csv"])
+    assert not {"pandas", "jinja2", "markdown", "nh3"} & set(mods), mods
 
 
 @pytest.mark.parametrize("suffix,pandas", [("json", False), ("speedscope.json", False),

@@ -9,7 +9,7 @@ import numpy as np
 from .. import formats
 from ..analysis.uncertainty import effective_samples, margins, resolution
 from ..errors import UsageError
-from ..model import Profile, StackPaths, functions, hide_libraries, path_functions, type_index
+from ..model import Profile, StackPaths, function_rows, hide_libraries, type_index
 from ..numfmt import as_number
 from ..render.libraries import hidden_note
 from ..render.terminal import Table, format_pct, format_value, print_table, safe_text, write_csv
@@ -157,8 +157,8 @@ def _load(args: argparse.Namespace):
     return formats.load_with_format(args.profile, fmt.name)
 
 
-def _functions(p, k: int, by: str):
-    return path_functions(p.sp, k, by=by) if isinstance(p, _Paths) else functions(p, k, by=by)
+def _functions(p, k: int, by: str) -> list:
+    return function_rows(p.sp if isinstance(p, _Paths) else p, k, by=by)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -184,14 +184,14 @@ def run(args: argparse.Namespace) -> int:
     by_self = _functions(p, k, args.group)
     df = by_self
     if args.by == "total":
-        df = df.sort_values(["total", "self"], ascending=[False, False], kind="mergesort")
+        df = sorted(df, key=lambda r: (-r.total, -r.self))
     n_all = len(df)
     if args.limit:
-        df = df.head(args.limit)
+        df = df[:args.limit]
     grand = float(p.values[:, k].sum()) if p.n_samples else 0.0
     n_eff = effective_samples(p, k)
-    self_pm = margins(df["self_pct"].to_numpy() / 100.0, n_eff) * 100.0
-    total_pm = margins(df["total_pct"].to_numpy() / 100.0, n_eff) * 100.0
+    self_pm = margins(np.array([r.self_pct for r in df], dtype=float) / 100.0, n_eff) * 100.0
+    total_pm = margins(np.array([r.total_pct for r in df], dtype=float) / 100.0, n_eff) * 100.0
 
     if args.csv:
         cols = ["rank", "self", "self_pct", "total", "total_pct", "unit",
@@ -199,7 +199,7 @@ def run(args: argparse.Namespace) -> int:
         rows = [[r + 1, as_number(row.self), f"{row.self_pct:.4f}", as_number(row.total),
                  f"{row.total_pct:.4f}", st.unit, row.name, row.file, row.line,
                  row.module, row.kind, f"{self_pm[r]:.4f}", f"{total_pm[r]:.4f}"]
-                for r, row in enumerate(df.itertuples(index=False))]
+                for r, row in enumerate(df)]
         write_csv(cols, rows, sys.stdout, raw=args.csv_raw)
         return 0
 
@@ -210,7 +210,7 @@ def run(args: argparse.Namespace) -> int:
     label = {"function": "function", "line": "line", "file": "file"}[args.group]
     cols = ["self", "self%", "total", "total%", label, "location" if args.group != "file" else "kind"]
     rows = []
-    for r, row in enumerate(df.itertuples(index=False)):
+    for r, row in enumerate(df):
         if args.group == "file":
             loc = row.kind
         elif row.file:
@@ -226,7 +226,7 @@ def run(args: argparse.Namespace) -> int:
             r.pop()
     caption = "" if n_all else "(no samples)"
     # ranked by self: totals of callers nest (every root holds 100%), so they cannot be told apart
-    ranked = by_self["self_pct"].to_numpy() if args.by == "total" else df["self_pct"].to_numpy()
+    ranked = np.array([r.self_pct for r in (by_self if args.by == "total" else df)], dtype=float)
     res = resolution(ranked[:2] / 100.0, n_eff)
     if n_all and not res.enough:
         caption = (f"too few samples to rank the top {what}: {round(n_eff):,} samples, and the first two "

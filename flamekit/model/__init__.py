@@ -44,12 +44,13 @@ from .ops import (by_thread, compact, focus, frame_key, frame_keys, group, ignor
                   select, under)
 from .profile import KINDS, Frame, ModelError, Profile, SampleType, Thread, type_index
 from .text import equivalent, to_text
-from .views import CallTree, call_tree, duration, functions, meta_duration, path_functions
+from .views import (CallTree, FunctionRow, call_tree, duration, function_rows, functions,
+                    meta_duration, path_functions)
 
 #: Former names of :func:`flamekit.tree.from_paths` (kept importable).
 build_trie = paths_trie = from_paths
 
-__all__ = ["KINDS", "CallTree", "Frame", "ModelError", "Profile", "ProfileBuilder", "SampleType",
+__all__ = ["KINDS", "CallTree", "Frame", "FunctionRow", "function_rows", "ModelError", "Profile", "ProfileBuilder", "SampleType",
            "StackPaths", "Thread", "build_trie", "by_thread", "call_tree", "compact",
            "duration", "empty_profile", "equivalent", "focus", "frame_key", "frame_keys", "functions", "group",
            "hide_libraries", "ignore", "is_library", "merge", "meta_duration", "path_functions",

@@ -6,6 +6,7 @@ row) and :func:`functions` (a pandas DataFrame per function, line or file).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 import numpy as np
 
@@ -73,6 +74,39 @@ def functions(p: Profile, sample_type: str | int | SampleType | None = None,
     sorted by self then total, descending. Recursion counts once in ``total``.
     Percentages are of the grand total of the sample type.
     """
+    return _function_table(*_per_key(p, sample_type, by, thread))
+
+
+def function_rows(p: Profile | StackPaths, sample_type: str | int | SampleType | None = None,
+                  by: str = "function") -> list[FunctionRow]:
+    """The rows of :func:`functions` (or of :func:`path_functions` for paths) as named tuples,
+    in the same order, without pandas (``flamekit top`` starts faster)."""
+    per = _per_path_key(p, sample_type, by) if isinstance(p, StackPaths) else \
+        _per_key(p, sample_type, by, None)
+    rows, self_k, total_k, gt = per
+    out = [FunctionRow(f.name, f.file, f.line, f.module, f.kind, s, t,
+                       s / gt * 100 if gt else 0.0, t / gt * 100 if gt else 0.0)
+           for f, s, t in zip(rows, self_k.tolist(), total_k.tolist()) if t != 0]
+    out.sort(key=lambda r: (-r.self, -r.total, r.name, r.file, r.line))
+    return out
+
+
+class FunctionRow(NamedTuple):
+    """One row of :func:`function_rows`."""
+
+    name: str
+    file: str
+    line: int
+    module: str
+    kind: str
+    self: float
+    total: float
+    self_pct: float
+    total_pct: float
+
+
+def _per_key(p: Profile, sample_type, by: str, thread: int | None) -> tuple:
+    """``(keys, self per key, total per key, grand total)`` over the stack table."""
     ct = call_tree(p, sample_type, thread)
     rows, fk = frame_keys(p.frames, by)
     nk = len(rows)
@@ -83,7 +117,7 @@ def functions(p: Profile, sample_type: str | int | SampleType | None = None,
         total_k = np.bincount(nodekey[top], weights=ct.total[top], minlength=nk)
     else:
         self_k = total_k = np.zeros(nk)
-    return _function_table(rows, self_k, total_k, ct.grand_total)
+    return rows, self_k, total_k, ct.grand_total
 
 
 #: Frames per block of :func:`path_functions` (bounded memory on 1M-stack inputs).
@@ -100,6 +134,11 @@ def path_functions(sp: StackPaths, sample_type: str | int | SampleType | None = 
     when the previous one of its key lies in an earlier path. Memory: a few bytes per
     frame of one block, never a stack table (a 1M-stack file has 20M+ stack rows).
     """
+    return _function_table(*_per_path_key(sp, sample_type, by))
+
+
+def _per_path_key(sp: StackPaths, sample_type, by: str) -> tuple:
+    """``(keys, self per key, total per key, grand total)`` from the paths (:func:`path_functions`)."""
     k = type_index(sp.sample_types, sample_type)
     rows, fk = frame_keys(sp.frames, by)
     nk = len(rows)
@@ -127,7 +166,7 @@ def path_functions(sp: StackPaths, sample_type: str | int | SampleType | None = 
         first = np.ones(len(key), dtype=bool)
         first[later[earlier >= start[line[later]]]] = False
         total_k += np.bincount(key[first], weights=v[l0:l1][line[first]], minlength=nk)
-    return _function_table(rows, self_k, total_k, float(v.sum()))
+    return rows, self_k, total_k, float(v.sum())
 
 
 def _function_table(rows: list, self_k: np.ndarray, total_k: np.ndarray, gt: float):
