@@ -250,12 +250,11 @@ class Parser(FrameReader):
             self.add(th, ts, ev, per, leaf, line)
 
     def run_text(self, text: bytes, line0: int) -> None:
-        """Process whole lines (:func:`._io.iter_text_blocks`); ``line0`` is the first one's number.
+        """Process whole lines (``iter_text_blocks``); ``line0`` is the first one's number.
 
-        Lines become interned ids (:mod:`._lines`, compiled when available). A sample
-        whose thread part, event tail and frame lines are all known is added from the
-        caches; any other goes through :meth:`block`, which fills them. Caches only
-        memoize: the result never depends on the path a sample took.
+        Lines become interned ids (:mod:`._lines`). A sample whose thread part, event tail
+        and frame lines are known is added from caches; any other goes through :meth:`block`
+        (which fills them). Caches only memoize: the result never depends on the path taken.
         """
         lines = self.lines
         if len(lines) >= LINE_CACHE_MAX:  # bounded memory: forget the interned lines
@@ -319,8 +318,7 @@ class Parser(FrameReader):
         return f
 
     def _known(self, seg: np.ndarray) -> bytes | None:
-        """Return the frame ids of lines ``seg`` as int32 bytes if every line is a known frame
-        (lines not known at first sight are looked up again: :meth:`block` may have parsed them)."""
+        """Frame ids of lines ``seg`` as int32 bytes if all are known frames (unknown ones re-checked)."""
         fid = self.fid
         f = fid[seg]
         if len(f) and int(f.min()) < 0:
@@ -331,10 +329,9 @@ class Parser(FrameReader):
 
     def _stack_of(self, key: bytes) -> int:
         """Intern the stack of frame ids ``key`` (int32 bytes, leaf first) and cache it."""
-        sid = self._intern(np.frombuffer(key, dtype=np.int32).tolist())
         if len(self.key_cache) >= LINE_CACHE_MAX:
             self.key_cache = {}
-        self.key_cache[key] = sid
+        sid = self.key_cache[key] = self._intern(np.frombuffer(key, dtype=np.int32).tolist())
         return sid
 
     def block(self, lines: list[bytes], line: int) -> None:
