@@ -33,7 +33,11 @@ Import
   the unit alone cannot express, e.g. ``cpu/samples``) names the type exactly.
 * **sampled** profiles: one sample per entry of ``samples`` (root first), valued
   by ``weights`` (all 1 with a warning when ``weights`` is missing). Samples
-  have no timestamps in this format, so the profile is untimed.
+  have no timestamps in this format, so the profile is untimed, unless the
+  caller asks for ``sampled_times=True`` (the py-spy recorder does): then a
+  sampled profile with a time unit is timed the way speedscope's own "Time
+  Order" view lays it out: each sample at the summed weights of the samples
+  before it (empty ones included), in seconds from ``startValue``.
 * **evented** profiles: ``O``/``C`` events must nest (a ``C`` closes the frame on
   top of the stack) and ``at`` must never decrease; each interval between two
   events with a non-empty stack becomes one sample valued by its length (self
@@ -153,15 +157,23 @@ class _Loader:
         return x
 
 
-def load(path: str | os.PathLike, *, max_decompressed: int | None = None) -> Profile:
-    """Load a speedscope JSON file (sampled and evented profiles) into a Profile."""
+def load(path: str | os.PathLike, *, max_decompressed: int | None = None,
+         sampled_times: bool = False) -> Profile:
+    """Load a speedscope JSON file (sampled and evented profiles) into a Profile.
+
+    ``sampled_times``: time sampled profiles by their summed weights (see the module docstring).
+    """
     source = os.fspath(path)
     doc = _json.load_json(source, NAME, max_decompressed=max_decompressed)
-    return from_json(doc, source)
+    return from_json(doc, source, sampled_times=sampled_times)
 
 
-def from_json(doc: Any, source: str = "<speedscope>") -> Profile:
-    """Convert a parsed speedscope document into a Profile (see the module docstring)."""
+def from_json(doc: Any, source: str = "<speedscope>", *, sampled_times: bool = False) -> Profile:
+    """Convert a parsed speedscope document into a Profile (see the module docstring).
+
+    ``sampled_times=True`` times sampled profiles whose unit is a time unit by
+    their summed weights (default False: sampled profiles are untimed).
+    """
     L = _Loader(source)
     if not isinstance(doc, dict):
         raise L.fail("", f"top level must be a JSON object, got {_json.describe(doc)}")
@@ -242,8 +254,10 @@ def from_json(doc: Any, source: str = "<speedscope>") -> Profile:
         th = b.thread(tid, tname, pid)
         start = L.number(prof.get("startValue", 0), pp + ".startValue")
         if ptype == "sampled":
-            timed = False
-            _load_sampled(L, b, prof, pp, fids, nframes, th, k, pending)
+            scale = TIME_UNITS.get(unit) if sampled_times else None
+            if scale is None:
+                timed = False
+            _load_sampled(L, b, prof, pp, fids, nframes, th, k, pending, scale)
         else:
             scale = TIME_UNITS.get(unit)
             if scale is None:
@@ -266,7 +280,10 @@ def from_json(doc: Any, source: str = "<speedscope>") -> Profile:
 
 
 def _load_sampled(L: _Loader, b: ProfileBuilder, prof: dict, pp: str, fids: list[int],
-                  nframes: int, th: int, k: int, pending: list) -> None:
+                  nframes: int, th: int, k: int, pending: list,
+                  scale: float | None = None) -> None:
+    """Queue one sampled profile's samples; with a ``scale`` (units per second) each is timed
+    at the weights before it, from ``startValue`` (speedscope's Time Order layout)."""
     samples = prof.get("samples")
     if not isinstance(samples, list):
         raise L.fail(pp + ".samples", "missing or not a list")
@@ -280,6 +297,7 @@ def _load_sampled(L: _Loader, b: ProfileBuilder, prof: dict, pp: str, fids: list
     if len(weights) != len(samples):
         raise L.fail(pp, f"samples has {len(samples)} entries but weights has {len(weights)}")
     cache: dict[tuple, int] = {}
+    at = 0.0  # summed weights before this sample, in the profile's unit
     for i, (s, w) in enumerate(zip(samples, weights)):
         if not isinstance(s, list):
             raise L.fail(f"{pp}.samples[{i}]", f"stack must be a list, got {_json.describe(s)}")
@@ -291,7 +309,8 @@ def _load_sampled(L: _Loader, b: ProfileBuilder, prof: dict, pp: str, fids: list
                 L.index(v, nframes, f"{pp}.samples[{i}][{j}]")
             sid = cache[key] = b.stack(fids[v] for v in s) if s else -1
         if sid >= 0:  # an empty stack has no frame to charge (speedscope draws nothing)
-            pending.append((sid, th, w, None, k))
+            pending.append((sid, th, w, at / scale if scale else None, k))
+        at += w
 
 
 def _load_evented(L: _Loader, b: ProfileBuilder, prof: dict, pp: str, fids: list[int],

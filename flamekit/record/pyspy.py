@@ -10,6 +10,15 @@ at the exact deadline with SIGINT), ``--native`` -> ``-n``, ``--subprocesses``
 
 py-spy always attaches: in launch mode flamekit starts the command and points
 py-spy at its pid (see :mod:`flamekit.record.session` for why).
+
+Sample times: py-spy's speedscope file has none, but it lists each thread's
+samples in the order taken, each weighing ``1/rate`` seconds. :func:`load` times
+them as speedscope's Time Order view does (the summed weights before each
+sample), counted from when py-spy was started, in seconds since the recording
+began (the clock of the resource timeline). That is wall time for a thread
+that was sampled at every tick (always busy, or ``--idle``); the waits of a
+thread that idles without ``--idle`` are not sampled, so its later samples
+come early by the time it waited. ``meta["sample_times"]`` says so.
 """
 from __future__ import annotations
 
@@ -73,6 +82,20 @@ def argv(s) -> list[str]:
 def collect(s, rc: int, log: str) -> tuple[str, str]:
     """Return the speedscope file py-spy wrote."""
     return output_path(s), "speedscope"
+
+
+def load(s, path: str):
+    """Read py-spy's speedscope file with sample times (see the module docstring)."""
+    from ..formats import speedscope
+
+    p = speedscope.load(path, sampled_times=True)
+    if p.sample_time is None:
+        return p
+    meta = dict(p.meta)
+    meta["sample_times"] = ("py-spy sample order, 1/rate apart per thread" +
+                            ("" if s.opts.idle else "; waits not sampled (no --idle) are left out"))
+    meta["sample_clock"] = "recording"
+    return p.copy(sample_time=p.sample_time + float(s.tool_started), meta=meta)
 
 
 def stats(log: str) -> dict:

@@ -70,6 +70,7 @@ class Session:
     stop_signal: str | None = None         # SIGINT/SIGTERM/SIGHUP that stopped the recording
     interrupts: list[float] = field(default_factory=list)  # times of SIGINT/SIGTERM/SIGHUP received
     signums: list[int] = field(default_factory=list)       # and which signal each was
+    tool_started: float = 0.0              # seconds from the recording's start to the tool's
 
     @property
     def attach(self) -> bool:
@@ -230,6 +231,7 @@ def _run(s: Session, tmeta: dict[str, Any]) -> Recording:
         if s.target is not None:
             stop_process(s.target, _label(s))
         raise RecordError(f"cannot run {argv[0]}: {e.strerror or e}") from None
+    s.tool_started = time.monotonic() - t0
     tee = None
     if passthrough:
         tee = threading.Thread(target=_tee, args=(s.tool.stderr, log, getattr(rec, "TOOL_LINE", None)),

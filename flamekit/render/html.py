@@ -32,10 +32,11 @@ from .payload import DEFAULT_PRUNE, clip, frame_map, payload_from_pruned, prune
 from .report_sections import (alloc_rows, busy_text, coverage, display_text, hotspot_row, input_section,
                               meta_rows, prune_inputs)
 from .report_views import libraries_json, source_json
+from .timeline import timeline_data
 
 REPORT_SCRIPTS = ("js/flamegraph.js", "js/export.js", "js/libraries.js", "js/calltree.js",
-                  "js/source.js", "js/report.js")
-REPORT_STYLES = ("css/report.css", "css/views.css")
+                  "js/source.js", "js/report.js", "js/timeline.js")
+REPORT_STYLES = ("css/report.css", "css/views.css", "css/timeline.css")
 
 
 def _template_root() -> Any:
@@ -138,6 +139,8 @@ def report_json(data: ReportData, *, title: str, notes_html: str = "",
     if data.parts:
         fmap = frame_map(pruned)
         payload["inputs"] = {"frame": [int(fmap[r]) if r >= 0 else -1 for r in roots]}
+    # per-sample times on the pruned nodes (None: untimed); one input only (each has its own clock)
+    timeline = None if data.parts else timeline_data(pruned)
     del pruned  # peak memory on million-stack profiles: the pruned tree is done
     warnings = data.warnings
     report: dict[str, Any] = {
@@ -177,6 +180,8 @@ def report_json(data: ReportData, *, title: str, notes_html: str = "",
     if libs:
         report["libraries"] = libs
     report["source"] = source_json(data.lines, payload)
+    if timeline is not None:
+        report["timeline"] = timeline
     if data.resources:
         report["resources"] = data.resources
     if data.memory:

@@ -152,7 +152,8 @@
 
   /* self and total per node for one type and thread (-1: all threads) */
   Data.prototype.values = function (type, thread) {
-    var s = this.p.samples, vals = s.values[type] || [], self = new Float64Array(this.n), i;
+    /* range: the time filter's rows (timeline.js), else every sample */
+    var s = this.range || this.p.samples, vals = s.values[type] || [], self = new Float64Array(this.n), i;
     for (i = 0; i < s.node.length; i++) {
       if (thread < 0 || s.thread[i] === thread) self[s.node[i]] += vals[i];
     }

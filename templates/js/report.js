@@ -117,8 +117,9 @@
 
   var funcCache = null;
   function renderFunctions(g) {
-    if (!funcCache || funcCache.g !== g.type + ':' + g.thread + ':' + g.showBase || funcCache.data !== g.data) {
-      funcCache = {g: g.type + ':' + g.thread + ':' + g.showBase, data: g.data, rows: functionRows(g)};
+    var ck = g.type + ':' + g.thread + ':' + g.showBase + ':' + (g.data.rangeKey || '');  /* rangeKey: timeline.js */
+    if (!funcCache || funcCache.g !== ck || funcCache.data !== g.data) {
+      funcCache = {g: ck, data: g.data, rows: functionRows(g)};
     }
     var q = $('fk-func-filter').value.toLowerCase(), unit = g.unit();
     var rows = funcCache.rows.filter(function (r) {
@@ -170,9 +171,10 @@
   }
   function renderHotspots(g) {
     var k = g.widthType();
-    $('fk-hotspots-type').textContent = 'by self ' + typeName[k] + ' (all threads' + (MULTI ? '; per input' : '') + ')' +
-      (R.hotspotsExact ? '' : '; computed on the pruned tree: values can be low by up to the pruned share');
-    if (!MULTI) fillHotspots($('fk-hotspots').tBodies[0], R.hotspots[k] || [], typeUnit[k]);
+    var rh = !MULTI && fk.rangeHotspots ? fk.rangeHotspots(g, functionRows) : null;  /* time range (timeline.js) */
+    $('fk-hotspots-type').textContent = 'by self ' + typeName[k] + (rh ? rh.note : ' (all threads' + (MULTI ? '; per input' : '') + ')' +
+      (R.hotspotsExact ? '' : '; computed on the pruned tree: values can be low by up to the pruned share'));
+    if (!MULTI) fillHotspots($('fk-hotspots').tBodies[0], rh ? rh.rows : R.hotspots[k] || [], typeUnit[k]);
     else SECTIONS.forEach(function (s, i) { fillHotspots($('fk-hotspots-' + i).tBodies[0], s.hotspots[k] || [], typeUnit[k]); });
   }
   function fillHotspots(body, rows, unit) {
@@ -302,8 +304,8 @@
     c.textBaseline = 'middle';
     c.fillText(fmt(ymax, unit), 4, T + 4); c.fillText(fmt(0, unit), 4, h - B);
     c.textBaseline = 'top';
-    c.fillText('0 s', L, h - B + 6);
-    var end = (x1 - x0).toFixed(1) + ' s';
+    c.fillText(x0.toFixed(1) + ' s', L, h - B + 6);  /* the clock's own times (the time-range chip's) */
+    var end = x1.toFixed(1) + ' s';
     c.fillText(end, w - 6 - c.measureText(end).width, h - B + 6);
     c.strokeStyle = color; c.lineWidth = 1.5; c.beginPath();
     for (i = 0; i < xs.length; i++) {
@@ -311,6 +313,7 @@
       if (i) c.lineTo(px, py); else c.moveTo(px, py);
     }
     c.stroke();
+    canvas.fkAxis = {left: L, right: w - 6, t0: x0, t1: x1};  /* for the time-range selection */
   }
 
   /* allocations */
@@ -430,5 +433,5 @@
   $('fk-export-folded').addEventListener('click', exporting('.folded', 'text/plain',
     function () { return fk.exportFolded(P, graph.widthType(), graph.thread); }));
 
-  window.flamekitState = {ready: true, graph: graph, allocGraph: allocGraph, drawMs: performance.now() - t0};
+  window.flamekitState = {ready: true, graph: graph, allocGraph: allocGraph, drawMs: performance.now() - t0, doc: data};
 })();

@@ -1,0 +1,470 @@
+/* flamekit time order: a chronological flame chart and a time-range filter for the report page.
+ *
+ * Reads report.timeline (layout: flamekit/render/timeline.py; absent for untimed profiles):
+ *   t0, tick, dt:[int] (row time = t0 + tick * cumulative dt; rows in time order),
+ *   node:[int] (payload node), thread:[int] ([] = thread 0), values:[[num] | num per type],
+ *   count:[int] | 1, samples, total, bin, interval, clock ("recording" = resources' clock),
+ *   note, capped {until} (optional).
+ *
+ * Builds the "Time order" section: an overview of samples over time (drag to select a range),
+ * the flame chart (x = time, one lane per thread, callers on top; click a frame to zoom to it,
+ * Ctrl+wheel to zoom, Shift+wheel to pan, its own search), and the range chip. A range also
+ * comes from dragging on the resource timeline's charts (when the clocks agree). The range
+ * filters the flame graph (Data.range, read by flamegraph.js Data.values), the functions table
+ * and the hotspots (flamekit.rangeHotspots, called by report.js).
+ *
+ * API (tests): window.flamekit.timeline = {setRange(lo, hi), reset(), range, rows,
+ *   boxes(name) -> [[start, end, thread], ...], zoom(t0, t1), view}.
+ * Safety: names reach the page through textContent and canvas fillText only.
+ */
+(function () {
+  'use strict';
+  var fk = window.flamekit, state = window.flamekitState;
+  if (!fk || !state || !state.doc || !state.doc.report.timeline) return;
+  var TL = state.doc.report.timeline, g = state.graph, D = g.data, el = fk.el, fmt = fk.fmt;
+  var ROW = 16, LANE_HEAD = 18, MAX_DEPTH = 80, FONT = '11px ui-monospace, SFMono-Regular, Menlo, Consolas, monospace';
+  function $(id) { return document.getElementById(id); }
+
+  /* ---- rows ---- */
+  var n = TL.dt.length, time = new Float64Array(n), node = Int32Array.from(TL.node), i;
+  var thread = TL.thread.length ? Int32Array.from(TL.thread) : new Int32Array(n);
+  var count = TL.count === 1 ? null : Int32Array.from(TL.count), cum = 0;
+  for (i = 0; i < n; i++) { cum += TL.dt[i]; time[i] = TL.t0 + cum * TL.tick; }
+  var values = TL.values.map(function (v) {
+    if (typeof v === 'number') { var a = new Float64Array(n); a.fill(v); return a; }
+    return Float64Array.from(v);
+  });
+  var interval = TL.interval > 0 ? TL.interval : (TL.bin || 0.01);
+  var tMin = n ? time[0] : 0, tMax = n ? time[n - 1] + interval : 1;
+  if (!(tMax > tMin)) tMax = tMin + 1;
+  function samplesIn(a, b) { var s = 0; for (var k = a; k < b; k++) s += count ? count[k] : 1; return s; }
+  function lowerBound(t) {  /* first row with time >= t */
+    var lo = 0, hi = n;
+    while (lo < hi) { var m = (lo + hi) >> 1; if (time[m] < t) lo = m + 1; else hi = m; }
+    return lo;
+  }
+  function secs(t) { return t.toFixed(Math.abs(t) < 10 ? 2 : 1); }
+
+  /* ---- flame chart boxes: per thread lane, per depth, merged runs of one node ----
+   * A sample lasts until the next sample of its thread when that comes within 1.5 intervals,
+   * else one interval. Binned rows (same time) share their bin in proportion to their counts. */
+  var lanes = [], laneOf = {}, chartT = time;
+  if (TL.bin > 0) {
+    chartT = new Float64Array(n);
+    for (i = 0; i < n;) {
+      var j0 = i, tot = {}, at = {};
+      while (i < n && time[i] === time[j0]) { tot[thread[i]] = (tot[thread[i]] || 0) + (count ? count[i] : 1); i++; }
+      for (var q = j0; q < i; q++) {
+        var th = thread[q], c0 = at[th] || 0;
+        chartT[q] = time[q] + TL.bin * c0 / tot[th];
+        at[th] = c0 + (count ? count[q] : 1);
+      }
+    }
+  }
+  (function build() {
+    var path = [], k, d;
+    function lane(th) {
+      if (laneOf[th] === undefined) {
+        laneOf[th] = lanes.length;
+        lanes.push({thread: th, depth: 0, start: [], end: [], node: [], samples: [], open: [], lastT: -Infinity});
+      }
+      return lanes[laneOf[th]];
+    }
+    function close(L, d, end) {
+      var o = L.open[d];
+      if (!L.start[d]) { L.start[d] = []; L.end[d] = []; L.node[d] = []; L.samples[d] = []; }
+      L.start[d].push(o.start); L.end[d].push(end); L.node[d].push(o.node); L.samples[d].push(o.samples);
+    }
+    for (i = 0; i < n; i++) {
+      var L = lane(thread[i]), s = chartT[i], c = count ? count[i] : 1;
+      path.length = 0;
+      for (k = node[i]; k >= 0; k = D.parent[k]) path.push(k);
+      path.reverse();
+      if (path.length > MAX_DEPTH) path.length = MAX_DEPTH;
+      var contig = s - L.lastT <= 1.5 * interval, endPrev = contig ? s : L.lastT + interval, keep = 0;
+      if (contig) while (keep < path.length && keep < L.open.length && L.open[keep].node === path[keep]) keep++;
+      for (d = L.open.length - 1; d >= keep; d--) close(L, d, endPrev);
+      L.open.length = keep;
+      for (d = 0; d < keep; d++) L.open[d].samples += c;
+      for (d = keep; d < path.length; d++) L.open.push({node: path[d], start: s, samples: c});
+      if (path.length > L.depth) L.depth = path.length;
+      L.lastT = s;
+    }
+    lanes.forEach(function (L) {
+      for (d = L.open.length - 1; d >= 0; d--) close(L, d, L.lastT + interval);
+      delete L.open;
+    });
+    lanes.sort(function (a, b) { return a.thread - b.thread; });
+    lanes.forEach(function (L, j) { laneOf[L.thread] = j; });
+  })();
+
+  /* ---- the section ---- */
+  var sec = el('section', 'fk-card fk-timeline'); sec.id = 'timeline';
+  var h2 = el('h2', null, 'Time order');
+  h2.appendChild(el('span', 'fk-sub', samplesText(TL.samples) + ' over ' + fmt(tMax - tMin, 'seconds') +
+    (lanes.length > 1 ? ' in ' + lanes.length + ' threads' : '')));
+  sec.appendChild(h2);
+  var notes = [];
+  if (TL.note) notes.push('Sample times: ' + TL.note + '.');
+  if (TL.bin > 0) notes.push('Samples are summed in bins of ' + fmt(TL.bin, 'seconds') + ' (' +
+    TL.total.toLocaleString('en-US') + ' samples): the range filter works to one bin.');
+  if (TL.capped) notes.push('Too many samples to embed: the time order stops at ' + TL.capped.until.toFixed(2) +
+    ' s (' + TL.samples.toLocaleString('en-US') + ' of ' + TL.total.toLocaleString('en-US') + ' samples); the flame graph and tables without a range cover all of them.');
+  if (notes.length) { var nt = el('p', 'fk-note', notes.join(' ')); nt.id = 'fk-tl-note'; sec.appendChild(nt); }
+  sec.appendChild(el('p', 'fk-tl-help', 'Drag across the strip below (or the resource timeline) to filter the flame graph, ' +
+    'hotspots and tables to a time range. In the chart: click a frame to zoom to it, Ctrl+wheel to zoom, Shift+wheel to pan.'));
+  var bar = el('div', 'fk-toolbar');
+  function labelled(text, ctl) { var l = el('label', 'fk-ctl'); l.appendChild(el('span', null, text)); l.appendChild(ctl); return l; }
+  var search = el('input'); search.id = 'fk-tl-search'; search.type = 'search'; search.spellcheck = false;
+  search.placeholder = 'Search functions';
+  var regex = el('input'); regex.id = 'fk-tl-regex'; regex.type = 'checkbox';
+  bar.appendChild(labelled('Search', search)); bar.appendChild(labelled('regex', regex));
+  var matchCount = el('span', 'fk-match-count'); matchCount.id = 'fk-tl-match-count'; bar.appendChild(matchCount);
+  function button(id, text, title, fn) {
+    var b = el('button', 'fk-btn', text); b.id = id; b.type = 'button'; b.title = title;
+    b.addEventListener('click', fn); bar.appendChild(b); return b;
+  }
+  button('fk-tl-zoom-in', '+', 'Zoom in', function () { zoomBy(0.5, 0.5); });
+  button('fk-tl-zoom-out', '\u2212', 'Zoom out', function () { zoomBy(2, 0.5); });
+  button('fk-tl-reset', 'Reset zoom', 'Show the whole time span', function () { zoom(tMin, tMax); });
+  var chipT = el('span', 'fk-range-chip'); chipT.hidden = true; bar.appendChild(chipT);
+  sec.appendChild(bar);
+  var ovWrap = el('div', 'fk-tl-overview-wrap');
+  var ov = el('canvas', 'fk-tl-overview'); ov.id = 'fk-tl-overview'; ovWrap.appendChild(ov);
+  sec.appendChild(ovWrap);
+  var wrap = el('div', 'fk-canvas-wrap fk-tl-wrap');
+  var cv = el('canvas', 'fk-canvas'); cv.id = 'fk-tl-canvas'; cv.setAttribute('role', 'img');
+  cv.setAttribute('aria-label', 'Flame chart: time across, callers on top');
+  wrap.appendChild(cv); sec.appendChild(wrap);
+  var tip = el('div', 'fk-tooltip'); tip.id = 'fk-tl-tooltip'; tip.hidden = true; document.body.appendChild(tip);
+  var fg = $('flamegraph');
+  fg.parentNode.insertBefore(sec, fg.nextSibling);
+  var nav = document.querySelector('.fk-nav');
+  if (nav) {
+    var a = el('a', null, 'Time order'); a.href = '#timeline';
+    var after = nav.querySelector('a[href="#flamegraph"]');
+    nav.insertBefore(a, after ? after.nextSibling : null);
+  }
+  /* the chip on the flame graph's card: what the graph and tables are filtered to */
+  var chip = el('div', 'fk-range-chip'); chip.id = 'fk-range-chip'; chip.hidden = true;
+  var chipText = el('span'); chip.appendChild(chipText);
+  var chipReset = el('button', 'fk-btn fk-range-reset', 'Reset range'); chipReset.type = 'button'; chipReset.id = 'fk-range-reset';
+  chipReset.title = 'Show the whole profile again';
+  chipReset.addEventListener('click', function () { reset(); });
+  chip.appendChild(chipReset);
+  var graphEl = $('fk-graph');
+  graphEl.parentNode.insertBefore(chip, graphEl);
+
+  function samplesText(k) { return k.toLocaleString('en-US') + ' sample' + (k === 1 ? '' : 's'); }
+
+  /* ---- search ---- */
+  var match = null;
+  function runSearch() {
+    var p = search.value;
+    matchCount.classList.remove('fk-bad');
+    if (!p) { match = null; matchCount.textContent = ''; draw(); return; }
+    var test;
+    if (regex.checked) {
+      var rx;
+      try { rx = new RegExp(p); } catch (e) { match = null; matchCount.textContent = 'invalid regex'; matchCount.classList.add('fk-bad'); draw(); return; }
+      test = function (s) { return rx.test(s); };
+    } else test = function (s) { return s.indexOf(p) >= 0; };
+    var fm = new Uint8Array(D.names.length), k, hits = 0;
+    for (k = 0; k < fm.length; k++) fm[k] = test(D.names[k]) ? 1 : 0;
+    match = new Uint8Array(D.n);
+    for (k = 0; k < D.n; k++) match[k] = fm[D.frame[k]];
+    lanes.forEach(function (L) { L.node.forEach(function (row) { for (var j = 0; j < row.length; j++) if (match[row[j]]) hits++; }); });
+    matchCount.textContent = hits + ' matching frame' + (hits === 1 ? '' : 's') + ' in time';
+    matchCount.setAttribute('data-count', String(hits));
+    draw();
+  }
+  search.addEventListener('input', runSearch);
+  regex.addEventListener('change', runSearch);
+
+  /* ---- drawing ---- */
+  var view = {t0: tMin, t1: tMax}, hits = [], range = null, W = 0;
+  function colorOf(nd) {
+    var c = g.colorOf({frame: D.frame, src: null}, nd, match ? !!match[nd] : false, !!match);
+    return c;
+  }
+  function draw() {
+    var dpr = window.devicePixelRatio || 1, cssW = Math.max(200, wrap.clientWidth || 1000), y = 0, j;
+    W = cssW;
+    var H = 0;
+    lanes.forEach(function (L) { H += LANE_HEAD + L.depth * ROW + 4; });
+    H = Math.max(H, 40);
+    cv.style.width = cssW + 'px'; cv.style.height = H + 'px';
+    cv.width = Math.round(cssW * dpr); cv.height = Math.round(H * dpr);
+    var c = cv.getContext('2d');
+    c.setTransform(dpr, 0, 0, dpr, 0, 0);
+    c.clearRect(0, 0, cssW, H);
+    c.font = FONT; c.textBaseline = 'middle';
+    var charW = c.measureText('MMMMMMMMMM').width / 10 || 7, span = view.t1 - view.t0, sc = cssW / span;
+    hits = [];
+    lanes.forEach(function (L) {
+      var tn = D.threadNames[L.thread] || 'thread', tid = g.data.p.threads.id[L.thread];
+      c.fillStyle = '#eef0f3'; c.fillRect(0, y, cssW, LANE_HEAD - 2);
+      c.fillStyle = '#1b1b1b';
+      c.fillText(tn + (tid !== undefined ? ' (tid ' + tid + ')' : ''), 4, y + (LANE_HEAD - 2) / 2);
+      var y0 = y + LANE_HEAD, laneHits = {y: y0, depth: L.depth, rows: []};
+      for (var d = 0; d < L.depth; d++) {
+        var S = L.start[d], E = L.end[d], N = L.node[d], rowHits = [];
+        laneHits.rows.push(rowHits);
+        if (!S) continue;
+        var lo = 0, hi = S.length;
+        while (lo < hi) { var m = (lo + hi) >> 1; if (E[m] <= view.t0) lo = m + 1; else hi = m; }
+        var lastPx = -1, by = y0 + d * ROW;
+        for (j = lo; j < S.length && S[j] < view.t1; j++) {
+          var x = (S[j] - view.t0) * sc, w = (E[j] - S[j]) * sc;
+          if (x < 0) { w += x; x = 0; }
+          if (x + w > cssW) w = cssW - x;
+          if (w < 1) { if (Math.floor(x) <= lastPx) continue; w = 1; }
+          lastPx = Math.floor(x + w);
+          c.fillStyle = colorOf(N[j]);
+          c.fillRect(x, by, Math.max(w - 0.5, 0.5), ROW - 1);
+          rowHits.push(j, x, w);
+          if (w > charW * 3 + 6) {
+            var name = D.names[D.frame[N[j]]], max = Math.floor((w - 6) / charW);
+            c.fillStyle = '#1b1b1b';
+            c.fillText(name.length > max ? name.slice(0, Math.max(max - 1, 1)) + '\u2026' : name, x + 3, by + ROW / 2);
+          }
+        }
+      }
+      hits.push(laneHits);
+      y += LANE_HEAD + L.depth * ROW + 4;
+    });
+    if (range) {  /* shade what is outside the range */
+      c.fillStyle = 'rgba(31, 36, 48, 0.18)';
+      var a = (range.lo - view.t0) * sc, b = (range.hi - view.t0) * sc;
+      if (a > 0) c.fillRect(0, 0, Math.min(a, cssW), H);
+      if (b < cssW) c.fillRect(Math.max(b, 0), 0, cssW - Math.max(b, 0), H);
+    }
+    drawOverview();
+  }
+
+  /* the overview: samples per pixel column over the whole span, the range and the zoomed window */
+  var OV_H = 56, OV_L = 0;
+  function drawOverview() {
+    var dpr = window.devicePixelRatio || 1, cssW = Math.max(200, ovWrap.clientWidth || 1000), B = 14;
+    ov.style.width = cssW + 'px'; ov.style.height = OV_H + 'px';
+    ov.width = Math.round(cssW * dpr); ov.height = Math.round(OV_H * dpr);
+    var c = ov.getContext('2d');
+    c.setTransform(dpr, 0, 0, dpr, 0, 0);
+    c.clearRect(0, 0, cssW, OV_H);
+    /* buckets of at least 2 px holding about 4 samples each on average: a density, not a barcode */
+    var nb = Math.max(1, Math.min(Math.floor(cssW / 2), Math.ceil(TL.samples / 4))), bw = cssW / nb;
+    var cols = new Float64Array(nb), mx = 0, k, sc = cssW / (tMax - tMin);
+    for (k = 0; k < n; k++) {
+      var bk = Math.min(nb - 1, Math.floor((time[k] - tMin) * sc / bw));
+      cols[bk] += count ? count[k] : 1;
+    }
+    for (k = 0; k < nb; k++) if (cols[k] > mx) mx = cols[k];
+    c.fillStyle = '#f7f8fa'; c.fillRect(0, 0, cssW, OV_H - B);
+    c.fillStyle = '#e8590c';
+    for (k = 0; k < nb; k++) {
+      if (!cols[k]) continue;
+      var hh = Math.max(1, cols[k] / mx * (OV_H - B - 4));
+      c.fillRect(k * bw, OV_H - B - hh, Math.max(1, bw - 0.5), hh);
+    }
+    c.font = '10px system-ui, sans-serif'; c.fillStyle = '#5f6773'; c.textBaseline = 'top';
+    c.fillText(secs(tMin) + ' s', 2, OV_H - B + 2);
+    var endL = secs(tMax) + ' s';
+    c.fillText(endL, cssW - 2 - c.measureText(endL).width, OV_H - B + 2);
+    if (range) {
+      c.fillStyle = 'rgba(31, 36, 48, 0.22)';
+      var a = (range.lo - tMin) * sc, b = (range.hi - tMin) * sc;
+      c.fillRect(0, 0, Math.max(0, a), OV_H - B); c.fillRect(b, 0, Math.max(0, cssW - b), OV_H - B);
+    }
+    if (view.t0 > tMin || view.t1 < tMax) {
+      c.strokeStyle = '#1971c2'; c.lineWidth = 1.5;
+      c.strokeRect((view.t0 - tMin) * sc + 0.75, 0.75, Math.max(2, (view.t1 - view.t0) * sc - 1.5), OV_H - B - 1.5);
+    }
+    ov.fkAxis = {left: OV_L, right: cssW, t0: tMin, t1: tMax};
+  }
+
+  function zoom(a, b) {
+    var minSpan = Math.max(interval, 1e-6);
+    if (b - a < minSpan) { var mid = (a + b) / 2; a = mid - minSpan / 2; b = mid + minSpan / 2; }
+    view.t0 = Math.max(tMin, a); view.t1 = Math.min(tMax, b);
+    if (!(view.t1 > view.t0)) { view.t0 = tMin; view.t1 = tMax; }
+    cv.setAttribute('data-view', view.t0 + ' ' + view.t1);
+    draw();
+  }
+  function zoomBy(f, at) {
+    var span = view.t1 - view.t0, c = view.t0 + at * span, ns = Math.min(span * f, tMax - tMin);
+    zoom(c - at * ns, c - at * ns + ns);
+  }
+
+  /* ---- hit testing, tooltip, click to zoom, wheel ---- */
+  function hitAt(ev) {
+    var r = cv.getBoundingClientRect(), x = ev.clientX - r.left, y = ev.clientY - r.top;
+    for (var l = 0; l < hits.length; l++) {
+      var H = hits[l], d = Math.floor((y - H.y) / ROW);
+      if (d < 0 || d >= H.rows.length) continue;
+      var row = H.rows[d];
+      for (var k = 0; k < row.length; k += 3) if (x >= row[k + 1] && x < row[k + 1] + row[k + 2]) return {lane: lanes[l], d: d, j: row[k]};
+    }
+    return null;
+  }
+  function showTip(h, ev) {
+    var L = h.lane, nd = L.node[h.d][h.j], f = D.frame[nd], s = L.start[h.d][h.j], e = L.end[h.d][h.j];
+    while (tip.firstChild) tip.removeChild(tip.firstChild);
+    tip.appendChild(el('div', 'fk-tip-name', D.names[f] || '(empty name)'));
+    if (D.files[f]) tip.appendChild(el('div', 'fk-tip-file', D.files[f] + (D.lines[f] ? ':' + D.lines[f] : '')));
+    var rows = [['From', s.toFixed(3) + ' s to ' + e.toFixed(3) + ' s'], ['Duration', fmt(e - s, 'seconds')],
+                ['Samples', samplesText(L.samples[h.d][h.j])], ['Thread', D.threadNames[L.thread] || 'thread']];
+    var tbl = el('table');
+    rows.forEach(function (r) { var tr = el('tr'); tr.appendChild(el('th', null, r[0])); tr.appendChild(el('td', null, r[1])); tbl.appendChild(tr); });
+    tip.appendChild(tbl);
+    tip.hidden = false;
+    var x = ev.clientX + 14, y = ev.clientY + 14, w = tip.offsetWidth, hh = tip.offsetHeight;
+    if (x + w > window.innerWidth - 4) x = Math.max(4, ev.clientX - w - 14);
+    if (y + hh > window.innerHeight - 4) y = Math.max(4, ev.clientY - hh - 14);
+    tip.style.left = (x + window.scrollX) + 'px'; tip.style.top = (y + window.scrollY) + 'px';
+  }
+  cv.addEventListener('mousemove', function (ev) {
+    var h = hitAt(ev);
+    if (!h) { tip.hidden = true; cv.style.cursor = 'default'; return; }
+    cv.style.cursor = 'pointer'; showTip(h, ev);
+  });
+  cv.addEventListener('mouseleave', function () { tip.hidden = true; });
+  cv.addEventListener('click', function (ev) {
+    var h = hitAt(ev);
+    if (!h) return;
+    var s = h.lane.start[h.d][h.j], e = h.lane.end[h.d][h.j];
+    zoom(s, e);
+  });
+  cv.addEventListener('wheel', function (ev) {
+    if (!ev.ctrlKey && !ev.metaKey && !ev.shiftKey) return;  /* plain wheel scrolls the page */
+    ev.preventDefault();
+    var r = cv.getBoundingClientRect(), at = Math.min(1, Math.max(0, (ev.clientX - r.left) / r.width));
+    var dlt = ev.deltaY || ev.deltaX;
+    if (ev.shiftKey) {
+      var span = view.t1 - view.t0, sh = span * 0.1 * (dlt > 0 ? 1 : -1);
+      sh = Math.max(tMin - view.t0, Math.min(tMax - view.t1, sh));
+      zoom(view.t0 + sh, view.t1 + sh);
+    } else zoomBy(dlt > 0 ? 1.25 : 0.8, at);
+  }, {passive: false});
+
+  /* ---- the range filter ---- */
+  function setRange(lo, hi) {
+    if (!(hi > lo)) { reset(); return; }
+    var a = lowerBound(lo), b = lowerBound(hi);
+    var m = b - a, sel = {node: node.subarray(a, b), thread: thread.subarray(a, b),
+                          values: values.map(function (v) { return v.subarray(a, b); })};
+    range = {lo: lo, hi: hi, first: a, end: b, samples: samplesIn(a, b)};
+    D.range = sel; D.rangeKey = lo + ':' + hi;
+    var txt = 'range: ' + lo.toFixed(2) + '\u2013' + hi.toFixed(2) + ' s, ' + samplesText(range.samples) +
+      (TL.bin > 0 ? ' (to one ' + fmt(TL.bin, 'seconds') + ' bin)' : '');
+    chipText.textContent = txt; chipT.textContent = txt;
+    chip.hidden = false; chipT.hidden = false;
+    chip.setAttribute('data-lo', String(lo)); chip.setAttribute('data-hi', String(hi));
+    chip.setAttribute('data-samples', String(range.samples)); chip.setAttribute('data-rows', String(m));
+    api.range = range;
+    g.recompute(); g.changed();
+    zoom(lo, hi);
+    drawSelections();
+  }
+  function reset() {
+    range = null; api.range = null;
+    D.range = null; D.rangeKey = '';
+    chip.hidden = true; chipT.hidden = true;
+    ['data-lo', 'data-hi', 'data-samples', 'data-rows'].forEach(function (k) { chip.removeAttribute(k); });
+    g.recompute(); g.changed();
+    zoom(tMin, tMax);
+    drawSelections();
+  }
+
+  /* hotspots in the range: the top functions by self, from the filtered flame graph (report.js asks) */
+  fk.rangeHotspots = function (gr, functionRows) {
+    if (!range || gr !== g) return null;
+    var rows = functionRows(gr).slice().sort(function (x, y) { return (y.self - x.self) || (x.func - y.func); })
+      .filter(function (r) { return r.self !== 0; }).slice(0, 15);
+    var v = gr.view, best = {}, k;
+    for (k = 0; k < D.n; k++) {
+      var fn = D.func[D.frame[k]];
+      if (v.self[k] !== 0 && (best[fn] === undefined || Math.abs(v.self[k]) > Math.abs(v.self[best[fn]]))) best[fn] = k;
+    }
+    var out = rows.map(function (r) {
+      var path = [], nd = best[r.func], f = D.frame[nd];
+      for (var q = nd; q >= 0; q = D.parent[q]) path.unshift(D.names[D.frame[q]]);
+      return {name: r.name, file: r.file, line: D.lines[f], self: r.self, total: r.total, selfPct: r.selfPct,
+              totalPct: r.totalPct, path: path.slice(-40), pathCut: Math.max(0, path.length - 40)};
+    });
+    var thr = gr.thread < 0 ? 'all threads' : (D.threadNames[gr.thread] || 'thread');
+    return {rows: out, note: ' in ' + range.lo.toFixed(2) + '\u2013' + range.hi.toFixed(2) + ' s (' + thr +
+      '; from the flame graph\'s tree: pruned frames count in "[other]")'};
+  };
+
+  /* ---- drag to select on the overview and on the resource charts ---- */
+  var overlays = [];
+  function selectable(canvas, clockOk) {
+    if (!canvas || !canvas.fkAxis) return;
+    if (!clockOk) { canvas.title = 'The samples\' times are on another clock than this chart: select a range on the Time order strip'; return; }
+    var host = canvas.parentNode;
+    host.classList.add('fk-selectable');
+    var band = el('div', 'fk-sel-band'); band.hidden = true; host.appendChild(band);
+    canvas.classList.add('fk-drag');
+    overlays.push({canvas: canvas, band: band});
+    var startX = null;
+    function tAt(ev) {
+      var ax = canvas.fkAxis, r = canvas.getBoundingClientRect(), x = ev.clientX - r.left;
+      var f = (x - ax.left) / (ax.right - ax.left);
+      return ax.t0 + Math.min(1, Math.max(0, f)) * (ax.t1 - ax.t0);
+    }
+    canvas.addEventListener('mousedown', function (ev) {
+      if (ev.button !== 0) return;
+      ev.preventDefault();
+      startX = tAt(ev);
+      function move(e2) { var t = tAt(e2); placeBand(canvas, band, Math.min(startX, t), Math.max(startX, t)); }
+      function up(e2) {
+        document.removeEventListener('mousemove', move); document.removeEventListener('mouseup', up);
+        var t = tAt(e2), lo = Math.min(startX, t), hi = Math.max(startX, t);
+        startX = null;
+        var ax = canvas.fkAxis, minT = 3 * (ax.t1 - ax.t0) / Math.max(1, ax.right - ax.left);
+        if (hi - lo < minT) { if (!range) band.hidden = true; else drawSelections(); return; }
+        setRange(lo, hi);
+      }
+      document.addEventListener('mousemove', move); document.addEventListener('mouseup', up);
+    });
+  }
+  function placeBand(canvas, band, lo, hi) {
+    var ax = canvas.fkAxis, k = (ax.right - ax.left) / (ax.t1 - ax.t0);
+    var a = ax.left + (Math.max(lo, ax.t0) - ax.t0) * k, b = ax.left + (Math.min(hi, ax.t1) - ax.t0) * k;
+    if (!(b > a)) { band.hidden = true; return; }
+    band.hidden = false;
+    band.style.left = (canvas.offsetLeft + a) + 'px'; band.style.width = (b - a) + 'px';
+    band.style.top = canvas.offsetTop + 'px'; band.style.height = canvas.offsetHeight + 'px';
+  }
+  function drawSelections() {
+    overlays.forEach(function (o) { if (range) placeBand(o.canvas, o.band, range.lo, range.hi); else o.band.hidden = true; });
+  }
+
+  var api = fk.timeline = {setRange: setRange, reset: reset, range: null, rows: n, view: view, lanes: lanes,
+    zoom: zoom, draw: draw,
+    /* every drawn-or-not box of a function: [start, end, thread] (tests read the order of phases) */
+    boxes: function (name) {
+      var out = [];
+      lanes.forEach(function (L) {
+        for (var d = 0; d < L.depth; d++) {
+          var N = L.node[d] || [];
+          for (var j = 0; j < N.length; j++) if (D.names[D.frame[N[j]]] === name) out.push([L.start[d][j], L.end[d][j], L.thread]);
+        }
+      });
+      return out.sort(function (x, y) { return x[0] - y[0]; });
+    }};
+
+  draw();
+  selectable(ov, true);
+  var sameClock = TL.clock === 'recording';
+  ['fk-cpu-chart', 'fk-rss-chart', 'fk-heap-chart'].forEach(function (id) {
+    var c = $(id);
+    if (c && c.fkAxis && !c.closest('[hidden]')) selectable(c, sameClock && id !== 'fk-heap-chart');
+  });
+  var lastW = 0;
+  window.addEventListener('resize', function () {
+    var w = sec.clientWidth;
+    if (w !== lastW) { lastW = w; draw(); drawSelections(); }
+  });
+  state.timeline = api;
+})();
