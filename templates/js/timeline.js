@@ -13,14 +13,16 @@
  * filters the flame graph (Data.range, read by flamegraph.js Data.values), the functions table
  * and the hotspots (flamekit.rangeHotspots, called by report.js).
  *
- * API (tests): window.flamekit.timeline = {setRange(lo, hi), reset(), range, rows,
- *   boxes(name) -> [[start, end, thread], ...], zoom(t0, t1), view}.
+ * API (tests): window.flamekit.timeline = {setRange(lo, hi), reset(), range, rows, lanes,
+ *   boxes(name) -> [[start, end, thread], ...], drawn(name) -> {x, y, start, end, samples} | null,
+ *   zoom(t0, t1), view, buildMs}.
  * Safety: names reach the page through textContent and canvas fillText only.
  */
 (function () {
   'use strict';
   var fk = window.flamekit, state = window.flamekitState;
   if (!fk || !state || !state.doc || !state.doc.report.timeline) return;
+  var T0 = performance.now();
   var TL = state.doc.report.timeline, g = state.graph, D = g.data, el = fk.el, fmt = fk.fmt;
   var ROW = 16, LANE_HEAD = 18, MAX_DEPTH = 80, FONT = '11px ui-monospace, SFMono-Regular, Menlo, Consolas, monospace';
   function $(id) { return document.getElementById(id); }
@@ -47,8 +49,10 @@
 
   /* ---- flame chart boxes: per thread lane, per depth, merged runs of one node ----
    * A sample lasts until the next sample of its thread when that comes within 1.5 intervals,
-   * else one interval. Binned rows (same time) share their bin in proportion to their counts. */
-  var lanes = [], laneOf = {}, chartT = time;
+   * else one interval. Binned rows (same time) share their bin in proportion to their counts.
+   * Boxes are not stored: walk() replays the rows and hands each finished box to a callback,
+   * so memory stays at the rows' size however deep and varied the stacks are. */
+  var chartT = time;
   if (TL.bin > 0) {
     chartT = new Float64Array(n);
     for (i = 0; i < n;) {
@@ -61,42 +65,44 @@
       }
     }
   }
-  (function build() {
-    var path = [], k, d;
-    function lane(th) {
-      if (laneOf[th] === undefined) {
-        laneOf[th] = lanes.length;
-        lanes.push({thread: th, depth: 0, start: [], end: [], node: [], samples: [], open: [], lastT: -Infinity});
-      }
-      return lanes[laneOf[th]];
-    }
-    function close(L, d, end) {
-      var o = L.open[d];
-      if (!L.start[d]) { L.start[d] = []; L.end[d] = []; L.node[d] = []; L.samples[d] = []; }
-      L.start[d].push(o.start); L.end[d].push(end); L.node[d].push(o.node); L.samples[d].push(o.samples);
-    }
+  var nThreads = Math.max(1, D.threadNames.length), laneOf = new Int32Array(nThreads).fill(-1), lanes = [];
+  (function () {
+    var deep = new Int32Array(nThreads), seen = new Uint8Array(nThreads), th;
     for (i = 0; i < n; i++) {
-      var L = lane(thread[i]), s = chartT[i], c = count ? count[i] : 1;
-      path.length = 0;
-      for (k = node[i]; k >= 0; k = D.parent[k]) path.push(k);
-      path.reverse();
-      if (path.length > MAX_DEPTH) path.length = MAX_DEPTH;
-      var contig = s - L.lastT <= 1.5 * interval, endPrev = contig ? s : L.lastT + interval, keep = 0;
-      if (contig) while (keep < path.length && keep < L.open.length && L.open[keep].node === path[keep]) keep++;
-      for (d = L.open.length - 1; d >= keep; d--) close(L, d, endPrev);
-      L.open.length = keep;
-      for (d = 0; d < keep; d++) L.open[d].samples += c;
-      for (d = keep; d < path.length; d++) L.open.push({node: path[d], start: s, samples: c});
-      if (path.length > L.depth) L.depth = path.length;
+      th = thread[i]; seen[th] = 1;
+      var dd = Math.min(D.depth[node[i]] + 1, MAX_DEPTH);
+      if (dd > deep[th]) deep[th] = dd;
+    }
+    for (th = 0; th < nThreads; th++) if (seen[th]) { laneOf[th] = lanes.length; lanes.push({thread: th, depth: deep[th]}); }
+  })();
+  function walk(emit) {  /* emit(laneIndex, depth, node, start, end, samples) for every box */
+    var st = lanes.map(function () {
+      return {node: new Int32Array(MAX_DEPTH), start: new Float64Array(MAX_DEPTH), cum0: new Float64Array(MAX_DEPTH),
+              top: 0, lastT: -Infinity, cum: 0};
+    });
+    var par = D.parent, dep = D.depth, lim = 1.5 * interval, d, x, y;
+    for (var r = 0; r < n; r++) {
+      var li = laneOf[thread[r]], L = st[li], s = chartT[r], leaf = node[r];
+      while (dep[leaf] >= MAX_DEPTH) leaf = par[leaf];
+      var contig = s - L.lastT <= lim, keep = 0;
+      if (contig && L.top > 0) {  /* the deepest frame this sample shares with the open boxes */
+        x = leaf; y = L.node[L.top - 1];
+        while (dep[x] > dep[y]) x = par[x];
+        while (dep[y] > dep[x]) y = par[y];
+        while (x !== y) { x = par[x]; y = par[y]; }
+        keep = x >= 0 ? dep[x] + 1 : 0;
+      }
+      var end = contig ? s : L.lastT + interval;
+      for (d = L.top - 1; d >= keep; d--) emit(li, d, L.node[d], L.start[d], end, L.cum - L.cum0[d]);
+      for (x = leaf; x >= 0 && dep[x] >= keep; x = par[x]) { d = dep[x]; L.node[d] = x; L.start[d] = s; L.cum0[d] = L.cum; }
+      L.top = dep[leaf] + 1;
+      L.cum += count ? count[r] : 1;
       L.lastT = s;
     }
-    lanes.forEach(function (L) {
-      for (d = L.open.length - 1; d >= 0; d--) close(L, d, L.lastT + interval);
-      delete L.open;
+    st.forEach(function (L, li) {
+      for (d = L.top - 1; d >= 0; d--) emit(li, d, L.node[d], L.start[d], L.lastT + interval, L.cum - L.cum0[d]);
     });
-    lanes.sort(function (a, b) { return a.thread - b.thread; });
-    lanes.forEach(function (L, j) { laneOf[L.thread] = j; });
-  })();
+  }
 
   /* ---- the section ---- */
   var sec = el('section', 'fk-card fk-timeline'); sec.id = 'timeline';
@@ -173,7 +179,7 @@
     for (k = 0; k < fm.length; k++) fm[k] = test(D.names[k]) ? 1 : 0;
     match = new Uint8Array(D.n);
     for (k = 0; k < D.n; k++) match[k] = fm[D.frame[k]];
-    lanes.forEach(function (L) { L.node.forEach(function (row) { for (var j = 0; j < row.length; j++) if (match[row[j]]) hits++; }); });
+    walk(function (li, d, nd) { if (match[nd]) hits++; });
     matchCount.textContent = hits + ' matching frame' + (hits === 1 ? '' : 's') + ' in time';
     matchCount.setAttribute('data-count', String(hits));
     draw();
@@ -183,15 +189,50 @@
 
   /* ---- drawing ---- */
   var view = {t0: tMin, t1: tMax}, hits = [], range = null, W = 0;
-  function colorOf(nd) {
-    var c = g.colorOf({frame: D.frame, src: null}, nd, match ? !!match[nd] : false, !!match);
-    return c;
+  /* the flame graph's colour of each node as one RGBA pixel (little-endian: 0xAABBGGRR), cached per search */
+  var colors = new Uint32Array(D.n), colorsFor = null;
+  function pixelOf(nd) {
+    if (colorsFor !== match) { colors = new Uint32Array(D.n); colorsFor = match; }
+    var p = colors[nd];
+    if (p === 0) {
+      var css = g.colorOf({frame: D.frame, src: null}, nd, match ? !!match[nd] : false, !!match), r = 128, gg = 128, b = 128, m;
+      if ((m = /^#([0-9a-f]{2})([0-9a-f]{2})([0-9a-f]{2})$/i.exec(css))) { r = parseInt(m[1], 16); gg = parseInt(m[2], 16); b = parseInt(m[3], 16); }
+      else if ((m = /^rgba?\(\s*([\d.]+)\s*,\s*([\d.]+)\s*,\s*([\d.]+)/.exec(css))) { r = +m[1]; gg = +m[2]; b = +m[3]; }
+      p = colors[nd] = ((255 << 24) | (Math.round(b) << 16) | (Math.round(gg) << 8) | Math.round(r)) >>> 0;
+    }
+    return p;
+  }
+  /* Paint every box of the time window [v0, v1) into an ImageData (a profile has hundreds of
+   * thousands: one fillRect with its own fillStyle each costs seconds). place(lane, depth) -> y
+   * in CSS px (or -1: not shown); rows are rowCss high; a box narrower than a pixel leaves one
+   * mark per pixel column, lane and depth; drawn(lane, depth, node, start, end, samples, x, w, y)
+   * hears of each painted box. */
+  function paintBoxes(img, dpr, cssW, v0, v1, rowCss, place, drawn) {
+    var PW = img.width, PH = img.height, px32 = new Uint32Array(img.data.buffer), sc = cssW / (v1 - v0);
+    var lastPx = new Float64Array(lanes.length * MAX_DEPTH).fill(-1);
+    var rowH = Math.max(1, Math.round((rowCss >= 8 ? rowCss - 1 : rowCss) * dpr));  /* a 1 px gap between readable rows */
+    walk(function (li, d, nd, s, e, k) {
+      if (e <= v0 || s >= v1) return;
+      var by = place(li, d);
+      if (by < 0) return;
+      var x = (s - v0) * sc, w = (e - s) * sc, slot = li * MAX_DEPTH + d;
+      if (x < 0) { w += x; x = 0; }
+      if (x + w > cssW) w = cssW - x;
+      if (w < 1) { if (Math.floor(x) <= lastPx[slot]) return; w = 1; }
+      lastPx[slot] = Math.floor(x + w);
+      var rgba = pixelOf(nd), xa = Math.round(x * dpr), xb = Math.max(xa + 1, Math.round((x + Math.max(w - 0.5, 0.5)) * dpr));
+      var ya = Math.round(by * dpr), yb = Math.min(PH, ya + rowH), yy, o;
+      if (xb > PW) xb = PW;
+      if (xb - xa <= 8) { for (yy = ya; yy < yb; yy++) for (o = yy * PW + xa; o < yy * PW + xb; o++) px32[o] = rgba; }
+      else for (yy = ya; yy < yb; yy++) px32.fill(rgba, yy * PW + xa, yy * PW + xb);
+      if (drawn) drawn(li, d, nd, s, e, k, x, w, by);
+    });
   }
   function draw() {
-    var dpr = window.devicePixelRatio || 1, cssW = Math.max(200, wrap.clientWidth || 1000), y = 0, j;
+    var dpr = window.devicePixelRatio || 1, cssW = Math.max(200, wrap.clientWidth || 1000), y = 0;
     W = cssW;
-    var H = 0;
-    lanes.forEach(function (L) { H += LANE_HEAD + L.depth * ROW + 4; });
+    var H = 0, laneY = [];
+    lanes.forEach(function (L) { laneY.push(H + LANE_HEAD); H += LANE_HEAD + L.depth * ROW + 4; });
     H = Math.max(H, 40);
     cv.style.width = cssW + 'px'; cv.style.height = H + 'px';
     cv.width = Math.round(cssW * dpr); cv.height = Math.round(H * dpr);
@@ -199,51 +240,39 @@
     c.setTransform(dpr, 0, 0, dpr, 0, 0);
     c.clearRect(0, 0, cssW, H);
     c.font = FONT; c.textBaseline = 'middle';
-    var charW = c.measureText('MMMMMMMMMM').width / 10 || 7, span = view.t1 - view.t0, sc = cssW / span;
-    hits = [];
-    lanes.forEach(function (L) {
-      var tn = D.threadNames[L.thread] || 'thread', tid = g.data.p.threads.id[L.thread];
-      c.fillStyle = '#eef0f3'; c.fillRect(0, y, cssW, LANE_HEAD - 2);
+    var charW = c.measureText('MMMMMMMMMM').width / 10 || 7, v0 = view.t0, v1 = view.t1, sc = cssW / (v1 - v0);
+    var PW = cv.width, PH = cv.height, img = c.createImageData(PW, PH), labels = [];
+    hits = lanes.map(function (L) { var r = []; for (var d = 0; d < L.depth; d++) r.push([]); return r; });
+    paintBoxes(img, dpr, cssW, v0, v1, ROW, function (li, d) { return laneY[li] + d * ROW; },
+      function (li, d, nd, s, e, k, x, w, by) {
+        hits[li][d].push(x, w, nd, s, e, k);
+        if (w > charW * 3 + 6) labels.push(nd, x, w, by);
+      });
+    c.putImageData(img, 0, 0);
+    lanes.forEach(function (L, li) {  /* lane headings over the pixels */
+      var tn = D.threadNames[L.thread] || 'thread', tid = D.p.threads.id[L.thread];
+      c.fillStyle = '#eef0f3'; c.fillRect(0, laneY[li] - LANE_HEAD, cssW, LANE_HEAD - 2);
       c.fillStyle = '#1b1b1b';
-      c.fillText(tn + (tid !== undefined ? ' (tid ' + tid + ')' : ''), 4, y + (LANE_HEAD - 2) / 2);
-      var y0 = y + LANE_HEAD, laneHits = {y: y0, depth: L.depth, rows: []};
-      for (var d = 0; d < L.depth; d++) {
-        var S = L.start[d], E = L.end[d], N = L.node[d], rowHits = [];
-        laneHits.rows.push(rowHits);
-        if (!S) continue;
-        var lo = 0, hi = S.length;
-        while (lo < hi) { var m = (lo + hi) >> 1; if (E[m] <= view.t0) lo = m + 1; else hi = m; }
-        var lastPx = -1, by = y0 + d * ROW;
-        for (j = lo; j < S.length && S[j] < view.t1; j++) {
-          var x = (S[j] - view.t0) * sc, w = (E[j] - S[j]) * sc;
-          if (x < 0) { w += x; x = 0; }
-          if (x + w > cssW) w = cssW - x;
-          if (w < 1) { if (Math.floor(x) <= lastPx) continue; w = 1; }
-          lastPx = Math.floor(x + w);
-          c.fillStyle = colorOf(N[j]);
-          c.fillRect(x, by, Math.max(w - 0.5, 0.5), ROW - 1);
-          rowHits.push(j, x, w);
-          if (w > charW * 3 + 6) {
-            var name = D.names[D.frame[N[j]]], max = Math.floor((w - 6) / charW);
-            c.fillStyle = '#1b1b1b';
-            c.fillText(name.length > max ? name.slice(0, Math.max(max - 1, 1)) + '\u2026' : name, x + 3, by + ROW / 2);
-          }
-        }
-      }
-      hits.push(laneHits);
-      y += LANE_HEAD + L.depth * ROW + 4;
+      c.fillText(tn + (tid !== undefined ? ' (tid ' + tid + ')' : ''), 4, laneY[li] - LANE_HEAD + (LANE_HEAD - 2) / 2);
     });
+    c.fillStyle = '#1b1b1b';
+    for (var j = 0; j < labels.length; j += 4) {
+      var name = D.names[D.frame[labels[j]]], max = Math.floor((labels[j + 2] - 6) / charW);
+      c.fillText(name.length > max ? name.slice(0, Math.max(max - 1, 1)) + '\u2026' : name, labels[j + 1] + 3, labels[j + 3] + ROW / 2);
+    }
+    hits.laneY = laneY;
     if (range) {  /* shade what is outside the range */
       c.fillStyle = 'rgba(31, 36, 48, 0.18)';
-      var a = (range.lo - view.t0) * sc, b = (range.hi - view.t0) * sc;
+      var a = (range.lo - v0) * sc, b = (range.hi - v0) * sc;
       if (a > 0) c.fillRect(0, 0, Math.min(a, cssW), H);
       if (b < cssW) c.fillRect(Math.max(b, 0), 0, cssW - Math.max(b, 0), H);
     }
+    void y;
     drawOverview();
   }
 
   /* the overview: samples per pixel column over the whole span, the range and the zoomed window */
-  var OV_H = 56, OV_L = 0;
+  var OV_H = 56, OV_L = 0, mini = null;
   function drawOverview() {
     var dpr = window.devicePixelRatio || 1, cssW = Math.max(200, ovWrap.clientWidth || 1000), B = 14;
     ov.style.width = cssW + 'px'; ov.style.height = OV_H + 'px';
@@ -251,27 +280,24 @@
     var c = ov.getContext('2d');
     c.setTransform(dpr, 0, 0, dpr, 0, 0);
     c.clearRect(0, 0, cssW, OV_H);
-    /* buckets of at least 2 px holding about 4 samples each on average: a density, not a barcode */
-    var nb = Math.max(1, Math.min(Math.floor(cssW / 2), Math.ceil(TL.samples / 4))), bw = cssW / nb;
-    var cols = new Float64Array(nb), mx = 0, k, sc = cssW / (tMax - tMin);
-    for (k = 0; k < n; k++) {
-      var bk = Math.min(nb - 1, Math.floor((time[k] - tMin) * sc / bw));
-      cols[bk] += count ? count[k] : 1;
+    var sc = cssW / (tMax - tMin), band = OV_H - B - 2;
+    /* a miniature of the whole chart: every lane, its first rows, cached per width and search */
+    if (!mini || mini.w !== cssW || mini.dpr !== dpr || mini.match !== match) {
+      var img = c.createImageData(ov.width, ov.height), laneH = band / Math.max(1, lanes.length), deepest = 1;
+      lanes.forEach(function (L) { if (L.depth > deepest) deepest = L.depth; });
+      var k = Math.max(1, Math.min(deepest, Math.floor(laneH / 3))), rh = laneH / k;  /* the outer frames, 3 px or more a row */
+      paintBoxes(img, dpr, cssW, tMin, tMax, rh, function (li, d) { return d < k ? 1 + li * laneH + d * rh : -1; }, null);
+      mini = {w: cssW, dpr: dpr, match: match, img: img};
     }
-    for (k = 0; k < nb; k++) if (cols[k] > mx) mx = cols[k];
     c.fillStyle = '#f7f8fa'; c.fillRect(0, 0, cssW, OV_H - B);
-    c.fillStyle = '#e8590c';
-    for (k = 0; k < nb; k++) {
-      if (!cols[k]) continue;
-      var hh = Math.max(1, cols[k] / mx * (OV_H - B - 4));
-      c.fillRect(k * bw, OV_H - B - hh, Math.max(1, bw - 0.5), hh);
-    }
+    var tmp = mini.img;
+    c.putImageData(tmp, 0, 0, 0, 0, ov.width, Math.round((OV_H - B) * dpr));
     c.font = '10px system-ui, sans-serif'; c.fillStyle = '#5f6773'; c.textBaseline = 'top';
     c.fillText(secs(tMin) + ' s', 2, OV_H - B + 2);
     var endL = secs(tMax) + ' s';
     c.fillText(endL, cssW - 2 - c.measureText(endL).width, OV_H - B + 2);
-    if (range) {
-      c.fillStyle = 'rgba(31, 36, 48, 0.22)';
+    if (range) {  /* outside the range: veiled */
+      c.fillStyle = 'rgba(244, 245, 247, 0.75)';
       var a = (range.lo - tMin) * sc, b = (range.hi - tMin) * sc;
       c.fillRect(0, 0, Math.max(0, a), OV_H - B); c.fillRect(b, 0, Math.max(0, cssW - b), OV_H - B);
     }
@@ -296,23 +322,26 @@
   }
 
   /* ---- hit testing, tooltip, click to zoom, wheel ---- */
-  function hitAt(ev) {
+  function hitAt(ev) {  /* the drawn box under the mouse: {lane, d, node, start, end, samples} */
     var r = cv.getBoundingClientRect(), x = ev.clientX - r.left, y = ev.clientY - r.top;
     for (var l = 0; l < hits.length; l++) {
-      var H = hits[l], d = Math.floor((y - H.y) / ROW);
-      if (d < 0 || d >= H.rows.length) continue;
-      var row = H.rows[d];
-      for (var k = 0; k < row.length; k += 3) if (x >= row[k + 1] && x < row[k + 1] + row[k + 2]) return {lane: lanes[l], d: d, j: row[k]};
+      var d = Math.floor((y - hits.laneY[l]) / ROW), row = hits[l][d];
+      if (d < 0 || !row) continue;
+      for (var k = 0; k < row.length; k += 6) {
+        if (x >= row[k] && x < row[k] + row[k + 1]) {
+          return {lane: lanes[l], d: d, node: row[k + 2], start: row[k + 3], end: row[k + 4], samples: row[k + 5]};
+        }
+      }
     }
     return null;
   }
   function showTip(h, ev) {
-    var L = h.lane, nd = L.node[h.d][h.j], f = D.frame[nd], s = L.start[h.d][h.j], e = L.end[h.d][h.j];
+    var f = D.frame[h.node], s = h.start, e = h.end;
     while (tip.firstChild) tip.removeChild(tip.firstChild);
     tip.appendChild(el('div', 'fk-tip-name', D.names[f] || '(empty name)'));
     if (D.files[f]) tip.appendChild(el('div', 'fk-tip-file', D.files[f] + (D.lines[f] ? ':' + D.lines[f] : '')));
     var rows = [['From', s.toFixed(3) + ' s to ' + e.toFixed(3) + ' s'], ['Duration', fmt(e - s, 'seconds')],
-                ['Samples', samplesText(L.samples[h.d][h.j])], ['Thread', D.threadNames[L.thread] || 'thread']];
+                ['Samples', samplesText(h.samples)], ['Thread', D.threadNames[h.lane.thread] || 'thread']];
     var tbl = el('table');
     rows.forEach(function (r) { var tr = el('tr'); tr.appendChild(el('th', null, r[0])); tr.appendChild(el('td', null, r[1])); tbl.appendChild(tr); });
     tip.appendChild(tbl);
@@ -331,8 +360,7 @@
   cv.addEventListener('click', function (ev) {
     var h = hitAt(ev);
     if (!h) return;
-    var s = h.lane.start[h.d][h.j], e = h.lane.end[h.d][h.j];
-    zoom(s, e);
+    zoom(h.start, h.end);
   });
   cv.addEventListener('wheel', function (ev) {
     if (!ev.ctrlKey && !ev.metaKey && !ev.shiftKey) return;  /* plain wheel scrolls the page */
@@ -398,14 +426,14 @@
 
   /* ---- drag to select on the overview and on the resource charts ---- */
   var overlays = [];
-  function selectable(canvas, clockOk) {
+  function selectable(canvas, clockOk, ownShading) {
     if (!canvas || !canvas.fkAxis) return;
     if (!clockOk) { canvas.title = 'The samples\' times are on another clock than this chart: select a range on the Time order strip'; return; }
     var host = canvas.parentNode;
     host.classList.add('fk-selectable');
     var band = el('div', 'fk-sel-band'); band.hidden = true; host.appendChild(band);
     canvas.classList.add('fk-drag');
-    overlays.push({canvas: canvas, band: band});
+    if (!ownShading) overlays.push({canvas: canvas, band: band});
     var startX = null;
     function tAt(ev) {
       var ax = canvas.fkAxis, r = canvas.getBoundingClientRect(), x = ev.clientX - r.left;
@@ -424,6 +452,7 @@
         var ax = canvas.fkAxis, minT = 3 * (ax.t1 - ax.t0) / Math.max(1, ax.right - ax.left);
         if (hi - lo < minT) { if (!range) band.hidden = true; else drawSelections(); return; }
         setRange(lo, hi);
+        if (ownShading) band.hidden = true;  /* the strip veils what is outside the range itself */
       }
       document.addEventListener('mousemove', move); document.addEventListener('mouseup', up);
     });
@@ -443,19 +472,28 @@
   var api = fk.timeline = {setRange: setRange, reset: reset, range: null, rows: n, view: view, lanes: lanes,
     zoom: zoom, draw: draw,
     /* every drawn-or-not box of a function: [start, end, thread] (tests read the order of phases) */
+    /* the widest drawn box of a function: {x, y} (viewport, its middle), start, end, samples; or null */
+    drawn: function (name) {
+      var r = cv.getBoundingClientRect(), best = null;
+      hits.forEach(function (lane, l) {
+        lane.forEach(function (row, d) {
+          for (var k = 0; k < row.length; k += 6) {
+            if (D.names[D.frame[row[k + 2]]] !== name || (best && best.w >= row[k + 1])) continue;
+            best = {x: r.left + row[k] + row[k + 1] / 2, y: r.top + hits.laneY[l] + d * ROW + ROW / 2, w: row[k + 1],
+                    start: row[k + 3], end: row[k + 4], samples: row[k + 5]};
+          }
+        });
+      });
+      return best;
+    },
     boxes: function (name) {
       var out = [];
-      lanes.forEach(function (L) {
-        for (var d = 0; d < L.depth; d++) {
-          var N = L.node[d] || [];
-          for (var j = 0; j < N.length; j++) if (D.names[D.frame[N[j]]] === name) out.push([L.start[d][j], L.end[d][j], L.thread]);
-        }
-      });
+      walk(function (li, d, nd, s, e) { if (D.names[D.frame[nd]] === name) out.push([s, e, lanes[li].thread]); });
       return out.sort(function (x, y) { return x[0] - y[0]; });
     }};
 
   draw();
-  selectable(ov, true);
+  selectable(ov, true, true);
   var sameClock = TL.clock === 'recording';
   ['fk-cpu-chart', 'fk-rss-chart', 'fk-heap-chart'].forEach(function (id) {
     var c = $(id);
@@ -466,5 +504,6 @@
     var w = sec.clientWidth;
     if (w !== lastW) { lastW = w; draw(); drawSelections(); }
   });
+  api.buildMs = performance.now() - T0;  /* decode, boxes, first drawing (benchmarks/timeline.py reads it) */
   state.timeline = api;
 })();
