@@ -4,13 +4,15 @@ Runs ``perf record -e cpu-clock -F RATE -g`` on a pid (``-p``) or a command
 (``-- CMD``: perf runs it and exits with its status), then ``perf script`` into
 a text file for :mod:`flamekit.formats.perf_script`. ``cpu-clock`` is a
 software event, so it works where hardware counters are not exposed (VMs,
-containers).
+containers). ``-k 1`` stamps samples with CLOCK_MONOTONIC, so :func:`load` puts
+their times on the recording's clock (seconds since it began, the resource
+timeline's), for the report's time order view.
 
 Python frames (CPython's perf support, https://docs.python.org/3/howto/perf_profiling.html),
 chosen by the launched interpreter's version:
 
 * **3.13+**: ``PYTHON_PERF_JIT_SUPPORT=1`` (``-X perf_jit``) with
-  ``--call-graph dwarf -k 1`` and ``perf inject --jit``: full mixed stacks
+  ``--call-graph dwarf`` (and ``-k 1``, which jitdump needs) and ``perf inject --jit``: full mixed stacks
   (``py::function:file`` frames between the interpreter's C frames). This is
   what works on these machines, whose CPython is built without frame pointers.
 * **3.12**: ``PYTHONPERFSUPPORT=1`` (``-X perf``) with ``-g``: Python frames
@@ -133,9 +135,12 @@ def _data(s) -> str:
 
 def argv(s) -> list[str]:
     """Return the ``perf record`` command line."""
-    cmd = [require_tool("perf", INSTALL), "record", "-e", "cpu-clock", "-F", str(s.rate), "-o", _data(s)]
+    # -k 1: time stamps on CLOCK_MONOTONIC (Python's time.monotonic), so load() can put the
+    # samples on the recording's clock, the resource timeline's
+    cmd = [require_tool("perf", INSTALL), "record", "-e", "cpu-clock", "-F", str(s.rate), "-k", "1",
+           "-o", _data(s)]
     if getattr(s, "perf_mode", "fp") == "jit":
-        cmd += ["--call-graph", "dwarf", "-k", "1"]
+        cmd += ["--call-graph", "dwarf"]
     else:
         cmd += ["-g"]
     if s.attach:
@@ -184,6 +189,23 @@ def _cleanup_jit_files(pid: int) -> None:
                 os.unlink(path)
             except OSError:
                 pass
+
+
+def load(s, path: str):
+    """Read ``perf script``'s text with sample times in seconds since the recording began.
+
+    ``perf record -k 1`` stamps samples with CLOCK_MONOTONIC, the clock of
+    ``time.monotonic()``, so subtracting the recording's start puts them on the
+    resource timeline's clock (``meta["sample_clock"] = "recording"``).
+    """
+    from ..formats import load_with_format
+
+    p, _ = load_with_format(path, "perf-script")
+    if p.sample_time is None or not s.clock0:
+        return p
+    meta = dict(p.meta)
+    meta["sample_clock"] = "recording"
+    return p.copy(sample_time=p.sample_time - s.clock0, meta=meta)
 
 
 def stats(log: str) -> dict:

@@ -71,6 +71,7 @@ class Session:
     interrupts: list[float] = field(default_factory=list)  # times of SIGINT/SIGTERM/SIGHUP received
     signums: list[int] = field(default_factory=list)       # and which signal each was
     tool_started: float = 0.0              # seconds from the recording's start to the tool's
+    clock0: float = 0.0                    # time.monotonic() when the recording started
 
     @property
     def attach(self) -> bool:
@@ -201,7 +202,7 @@ def _run(s: Session, tmeta: dict[str, Any]) -> Recording:
     hmeta = host_meta(opts.cwd if not s.attach else tmeta.get("cwd"))
     log_path = os.path.join(s.workdir, "tool.log")
     start_iso = _iso_now()
-    t0 = time.monotonic()
+    t0 = s.clock0 = time.monotonic()
     env = None
     if s.env:
         env = dict(os.environ)

@@ -218,3 +218,25 @@ def test_names_in_the_flame_chart_are_text(browser, tmp_path):
         assert page.fk_dialogs == [] and page.fk_errors == []
     finally:
         page.close()
+
+
+def test_perf_recordings_are_on_the_resource_timelines_clock(tmp_path):
+    """``record --backend perf`` stamps samples with CLOCK_MONOTONIC: their times fall within the recording.
+
+    (Python frames need perf support, Python 3.12+: the phases themselves are checked on py-spy above.)
+    """
+    from conftest import require_tool
+
+    require_tool("perf", "apt-get install linux-perf")
+    out = profile_path(tmp_path, "pf")
+    r = flamekit_record("--backend", "perf", "-o", str(out), "--", sys.executable,
+                        str(WORKLOADS / "ingest_backtest.py"), "--ingest", "0.6", "--backtest", "0.6")
+    assert r.returncode == 0, r.stderr
+    p = flamekit.load(out)
+    assert p.meta["sample_clock"] == "recording"
+    res = p.tables["resources"]["time"]
+    # every sample lies between the recording's start (0) and its end, like the resource samples
+    assert 0 <= p.sample_time.min() and p.sample_time.max() <= p.meta["duration_s"]
+    assert p.sample_time.min() <= res[-1] and p.sample_time.max() >= res[0]
+    # the samples span the command's run: at least half of the 1.2 s of work it does by construction
+    assert p.sample_time.max() - p.sample_time.min() >= 0.6
