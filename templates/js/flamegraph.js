@@ -152,8 +152,9 @@
 
   /* self and total per node for one type and thread (-1: all threads) */
   Data.prototype.values = function (type, thread) {
-    /* range: the time filter's rows (timeline.js), else every sample */
-    var s = this.range || this.p.samples, vals = s.values[type] || [], self = new Float64Array(this.n), i;
+    /* flamekit.sampleRange(data): the time filter's rows for this tree (timeline.js), else every sample */
+    var s = (flamekit.sampleRange && flamekit.sampleRange(this)) || this.p.samples;
+    var vals = s.values[type] || [], self = new Float64Array(this.n), i;
     for (i = 0; i < s.node.length; i++) {
       if (thread < 0 || s.thread[i] === thread) self[s.node[i]] += vals[i];
     }

@@ -117,7 +117,7 @@
 
   var funcCache = null;
   function renderFunctions(g) {
-    var ck = g.type + ':' + g.thread + ':' + g.showBase + ':' + (g.data.rangeKey || '');  /* rangeKey: timeline.js */
+    var ck = g.type + ':' + g.thread + ':' + g.showBase + ':' + (fk.rangeKey || '');  /* the time range (timeline.js) */
     if (!funcCache || funcCache.g !== ck || funcCache.data !== g.data) {
       funcCache = {g: ck, data: g.data, rows: functionRows(g)};
     }
@@ -257,7 +257,7 @@
     if (!series.length) return;
     var i, x1 = 0, ymax = 0;
     series.forEach(function (s) {
-      var n = s.xs.length; if (n && s.xs[n - 1] - s.xs[0] > x1) x1 = s.xs[n - 1] - s.xs[0];
+      var n = s.xs.length; if (n && s.xs[n - 1] > x1) x1 = s.xs[n - 1];  /* times are since the recording began */
       for (i = 0; i < s.ys.length; i++) if (s.ys[i] > ymax) ymax = s.ys[i];
     });
     chart(canvas, [0, x1 || 1], [0, ymax], unit, 'rgba(0,0,0,0)');
@@ -266,7 +266,7 @@
     series.forEach(function (s) {
       c.strokeStyle = s.color; c.lineWidth = 1.5; c.beginPath();
       for (i = 0; i < s.xs.length; i++) {
-        var px = L + (s.xs[i] - s.xs[0]) / X1 * (w - L - 6), py = (h - B) - Math.max(0, s.ys[i]) / Y * (h - B - T);
+        var px = L + s.xs[i] / X1 * (w - L - 6), py = (h - B) - Math.max(0, s.ys[i]) / Y * (h - B - T);
         if (i) c.lineTo(px, py); else c.moveTo(px, py);
       }
       c.stroke();

@@ -23,12 +23,13 @@
   var fk = window.flamekit, state = window.flamekitState;
   if (!fk || !state || !state.doc || !state.doc.report.timeline) return;
   var T0 = performance.now();
-  var TL = state.doc.report.timeline, g = state.graph, D = g.data, el = fk.el, fmt = fk.fmt;
+  var TL = state.doc.report.timeline, g = state.graph, D = null, el = fk.el, fmt = fk.fmt;
   var ROW = 16, LANE_HEAD = 18, MAX_DEPTH = 80, FONT = '11px ui-monospace, SFMono-Regular, Menlo, Consolas, monospace';
   function $(id) { return document.getElementById(id); }
 
   /* ---- rows ---- */
-  var n = TL.dt.length, time = new Float64Array(n), node = Int32Array.from(TL.node), i;
+  /* node0: the payload's nodes; node: the same in the tree the flame graph draws now (sync) */
+  var n = TL.dt.length, time = new Float64Array(n), node0 = Int32Array.from(TL.node), node = node0, i;
   var thread = TL.thread.length ? Int32Array.from(TL.thread) : new Int32Array(n);
   var count = TL.count === 1 ? null : Int32Array.from(TL.count), cum = 0;
   for (i = 0; i < n; i++) { cum += TL.dt[i]; time[i] = TL.t0 + cum * TL.tick; }
@@ -65,17 +66,29 @@
       }
     }
   }
-  var nThreads = Math.max(1, D.threadNames.length), laneOf = new Int32Array(nThreads).fill(-1), lanes = [];
-  (function () {
-    var deep = new Int32Array(nThreads), seen = new Uint8Array(nThreads), th;
-    for (i = 0; i < n; i++) {
-      th = thread[i]; seen[th] = 1;
-      var dd = Math.min(D.depth[node[i]] + 1, MAX_DEPTH);
+  var nThreads = Math.max(1, state.doc.payload.threads.id.length), laneOf = new Int32Array(nThreads).fill(-1), lanes = [];
+  /* follow the flame graph's tree: the "hide library frames" switch swaps in a folded one
+     (libraries.js: payload.folded.nodeMap maps the payload's nodes to it) */
+  function sync() {
+    if (D === g.data) return false;
+    D = g.data;
+    var m = D.p.folded && D.p.folded.nodeMap;
+    node = m ? node0.map(function (x) { return m[x]; }) : node0;
+    var deep = new Int32Array(nThreads), seen = new Uint8Array(nThreads), th, k;
+    for (k = 0; k < n; k++) {
+      th = thread[k]; seen[th] = 1;
+      var dd = Math.min(D.depth[node[k]] + 1, MAX_DEPTH);
       if (dd > deep[th]) deep[th] = dd;
     }
+    lanes.length = 0;
     for (th = 0; th < nThreads; th++) if (seen[th]) { laneOf[th] = lanes.length; lanes.push({thread: th, depth: deep[th]}); }
-  })();
+    colorsFor = undefined; mini = null;
+    if (search && search.value) runSearch(true);
+    return true;
+  }
+  sync();
   function walk(emit) {  /* emit(laneIndex, depth, node, start, end, samples) for every box */
+    sync();
     var st = lanes.map(function () {
       return {node: new Int32Array(MAX_DEPTH), start: new Float64Array(MAX_DEPTH), cum0: new Float64Array(MAX_DEPTH),
               top: 0, lastT: -Infinity, cum: 0};
@@ -165,34 +178,35 @@
 
   /* ---- search ---- */
   var match = null;
-  function runSearch() {
+  function runSearch(quiet) {
     var p = search.value;
     matchCount.classList.remove('fk-bad');
-    if (!p) { match = null; matchCount.textContent = ''; draw(); return; }
+    if (!p) { match = null; matchCount.textContent = ''; if (!quiet) draw(); return; }
     var test;
     if (regex.checked) {
       var rx;
-      try { rx = new RegExp(p); } catch (e) { match = null; matchCount.textContent = 'invalid regex'; matchCount.classList.add('fk-bad'); draw(); return; }
+      try { rx = new RegExp(p); } catch (e) { match = null; matchCount.textContent = 'invalid regex'; matchCount.classList.add('fk-bad'); if (!quiet) draw(); return; }
       test = function (s) { return rx.test(s); };
     } else test = function (s) { return s.indexOf(p) >= 0; };
     var fm = new Uint8Array(D.names.length), k, hits = 0;
     for (k = 0; k < fm.length; k++) fm[k] = test(D.names[k]) ? 1 : 0;
     match = new Uint8Array(D.n);
     for (k = 0; k < D.n; k++) match[k] = fm[D.frame[k]];
-    walk(function (li, d, nd) { if (match[nd]) hits++; });
+    var m0 = match;
+    walk(function (li, d, nd) { if (m0[nd]) hits++; });
     matchCount.textContent = hits + ' matching frame' + (hits === 1 ? '' : 's') + ' in time';
     matchCount.setAttribute('data-count', String(hits));
-    draw();
+    if (!quiet) draw();
   }
-  search.addEventListener('input', runSearch);
-  regex.addEventListener('change', runSearch);
+  search.addEventListener('input', function () { runSearch(false); });
+  regex.addEventListener('change', function () { runSearch(false); });
 
   /* ---- drawing ---- */
   var view = {t0: tMin, t1: tMax}, hits = [], range = null, W = 0;
   /* the flame graph's colour of each node as one RGBA pixel (little-endian: 0xAABBGGRR), cached per search */
-  var colors = new Uint32Array(D.n), colorsFor = null;
+  var colors = null, colorsFor;
   function pixelOf(nd) {
-    if (colorsFor !== match) { colors = new Uint32Array(D.n); colorsFor = match; }
+    if (colorsFor !== match || !colors) { colors = new Uint32Array(D.n); colorsFor = match; }
     var p = colors[nd];
     if (p === 0) {
       var css = g.colorOf({frame: D.frame, src: null}, nd, match ? !!match[nd] : false, !!match), r = 128, gg = 128, b = 128, m;
@@ -229,6 +243,7 @@
     });
   }
   function draw() {
+    sync();
     var dpr = window.devicePixelRatio || 1, cssW = Math.max(200, wrap.clientWidth || 1000), y = 0;
     W = cssW;
     var H = 0, laneY = [];
@@ -375,27 +390,35 @@
   }, {passive: false});
 
   /* ---- the range filter ---- */
+  var cut = null;  /* the rows of the range, in the current tree's nodes: {data, sel} */
+  fk.sampleRange = function (data) {
+    if (!range || data !== g.data) return null;
+    if (!cut || cut.data !== data || cut.range !== range) {
+      sync();
+      var a = range.first, b = range.end;
+      cut = {data: data, range: range, sel: {node: node.subarray(a, b), thread: thread.subarray(a, b),
+                                            values: values.map(function (v) { return v.subarray(a, b); })}};
+    }
+    return cut.sel;
+  };
   function setRange(lo, hi) {
     if (!(hi > lo)) { reset(); return; }
     var a = lowerBound(lo), b = lowerBound(hi);
-    var m = b - a, sel = {node: node.subarray(a, b), thread: thread.subarray(a, b),
-                          values: values.map(function (v) { return v.subarray(a, b); })};
     range = {lo: lo, hi: hi, first: a, end: b, samples: samplesIn(a, b)};
-    D.range = sel; D.rangeKey = lo + ':' + hi;
+    fk.rangeKey = lo + ':' + hi;
     var txt = 'range: ' + lo.toFixed(2) + '\u2013' + hi.toFixed(2) + ' s, ' + samplesText(range.samples) +
       (TL.bin > 0 ? ' (to one ' + fmt(TL.bin, 'seconds') + ' bin)' : '');
     chipText.textContent = txt; chipT.textContent = txt;
     chip.hidden = false; chipT.hidden = false;
     chip.setAttribute('data-lo', String(lo)); chip.setAttribute('data-hi', String(hi));
-    chip.setAttribute('data-samples', String(range.samples)); chip.setAttribute('data-rows', String(m));
+    chip.setAttribute('data-samples', String(range.samples)); chip.setAttribute('data-rows', String(b - a));
     api.range = range;
     g.recompute(); g.changed();
     zoom(lo, hi);
     drawSelections();
   }
   function reset() {
-    range = null; api.range = null;
-    D.range = null; D.rangeKey = '';
+    range = null; api.range = null; fk.rangeKey = '';
     chip.hidden = true; chipT.hidden = true;
     ['data-lo', 'data-hi', 'data-samples', 'data-rows'].forEach(function (k) { chip.removeAttribute(k); });
     g.recompute(); g.changed();
@@ -406,6 +429,7 @@
   /* hotspots in the range: the top functions by self, from the filtered flame graph (report.js asks) */
   fk.rangeHotspots = function (gr, functionRows) {
     if (!range || gr !== g) return null;
+    sync();
     var rows = functionRows(gr).slice().sort(function (x, y) { return (y.self - x.self) || (x.func - y.func); })
       .filter(function (r) { return r.self !== 0; }).slice(0, 15);
     var v = gr.view, best = {}, k;
@@ -504,6 +528,8 @@
     var w = sec.clientWidth;
     if (w !== lastW) { lastW = w; draw(); drawSelections(); }
   });
+  /* report.js calls every view's update after each change: redraw when the tree was swapped */
+  (fk.reportViews = fk.reportViews || []).push({name: 'timeline', update: function () { if (sync()) draw(); }});
   api.buildMs = performance.now() - T0;  /* decode, boxes, first drawing (benchmarks/timeline.py reads it) */
   state.timeline = api;
 })();
