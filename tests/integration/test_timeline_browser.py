@@ -160,6 +160,13 @@ def test_range_on_the_resource_timeline_filters_graph_hotspots_and_tables(browse
         assert got["hot"][0][0] == "ingest_ticks"
         assert all(h[0] != "run_backtest" for h in got["hot"]) and "run_backtest" not in got["funcs"]
         assert f"{chip['lo']:.2f}\u2013{chip['hi']:.2f} s" in got["note"]
+        # the "hide library frames" switch swaps the flame graph's tree: the range stays applied
+        if page.locator("#fk-hide-libraries").count():
+            page.click("#fk-hide-libraries")
+            sw = _page_numbers(page)
+            assert sw["grand"] == pytest.approx(wall, rel=1e-9) and sw["hot"][0][0] == "ingest_ticks"
+            assert _chip(page)["samples"] == n
+            page.click("#fk-hide-libraries")
         # the flame chart zooms to the range
         v = page.evaluate("() => [flamekit.timeline.view.t0, flamekit.timeline.view.t1]")
         assert v == pytest.approx([chip["lo"], chip["hi"]], abs=1e-9)
