@@ -4,7 +4,12 @@ Hostile inputs must end as a :class:`~flamekit.errors.FormatError` or a correct
 import, within a time budget and bounded memory. Loading them in the test
 process would let one runaway importer take the whole suite down, so
 :func:`run_isolated` loads the file in ``sys.executable -c ...`` with
-``RLIMIT_AS`` set and a wall-clock timeout, and returns a JSON-able outcome.
+``RLIMIT_AS`` set and a time budget, and returns a JSON-able outcome.
+
+The budget is CPU time (``RLIMIT_CPU``), so a busy machine cannot make a
+trivial file "time out": the child's imports and load get ``timeout`` seconds
+of CPU, and a wall-clock backstop of ``WALL_FACTOR`` times that (at least
+``WALL_MIN`` s) only catches a child that blocks without using CPU.
 
 Typical use::
 
@@ -17,6 +22,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -29,6 +35,8 @@ ROOT = Path(__file__).resolve().parents[1]
 _CHILD = r"""
 import json, os, resource, sys, time
 limit = int(sys.argv[4])
+cpu = int(sys.argv[5])
+resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu + 5))
 if limit > 0:
     resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
 path, fmt, cap = sys.argv[1], sys.argv[2] or None, sys.argv[3]
@@ -63,6 +71,18 @@ sys.stdout.flush()
 
 _MARK = "@@OUTCOME@@"
 
+#: The wall-clock backstop is this many times the CPU budget, and at least WALL_MIN s.
+WALL_FACTOR = 6
+WALL_MIN = 60.0
+
+
+def _cpu_budget(timeout: float) -> int:
+    return max(1, int(round(timeout)))
+
+
+def _wall_budget(timeout: float) -> float:
+    return max(WALL_MIN, WALL_FACTOR * timeout)
+
 
 def run_isolated(path: str | os.PathLike, fmt: str | None = None,
                  max_decompressed: int | None = None, timeout: float = 10,
@@ -80,7 +100,8 @@ def run_isolated(path: str | os.PathLike, fmt: str | None = None,
     env["PYTHONPATH"] = str(ROOT) + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
     env.setdefault("PYTHONHASHSEED", "0")
     cmd = [sys.executable, "-c", _CHILD, os.fspath(path), fmt or "",
-           "" if max_decompressed is None else str(int(max_decompressed)), str(int(rlimit_as or 0))]
+           "" if max_decompressed is None else str(int(max_decompressed)), str(int(rlimit_as or 0)),
+           str(_cpu_budget(timeout))]
     t0 = time.perf_counter()
     base: dict[str, Any] = {"ok": False, "format": None, "error_type": None, "message": None,
                             "unexpected": False, "n_samples": None, "totals": None,
@@ -89,11 +110,11 @@ def run_isolated(path: str | os.PathLike, fmt: str | None = None,
                             "seconds": None, "timed_out": False, "crashed": False,
                             "returncode": None, "stderr": "", "path": os.fspath(path)}
     try:
-        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=env,
-                              cwd=str(ROOT), errors="replace")
+        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=_wall_budget(timeout),
+                              env=env, cwd=str(ROOT), errors="replace")
     except subprocess.TimeoutExpired as e:
         base.update(timed_out=True, error_type="Timeout",
-                    message=f"load did not finish within {timeout} s",
+                    message=f"load did not finish within {_wall_budget(timeout):g} s of wall time",
                     stderr=(e.stderr or "")[-2000:] if isinstance(e.stderr, str) else "")
         base["wall_seconds"] = time.perf_counter() - t0
         return base
@@ -101,6 +122,10 @@ def run_isolated(path: str | os.PathLike, fmt: str | None = None,
     base["returncode"] = proc.returncode
     base["stderr"] = proc.stderr[-2000:]
     idx = proc.stdout.rfind(_MARK)
+    if idx < 0 and proc.returncode in (-signal.SIGXCPU, -signal.SIGKILL):
+        base.update(timed_out=True, error_type="Timeout",
+                    message=f"load used more than {_cpu_budget(timeout)} s of CPU")
+        return base
     if idx < 0:
         base.update(crashed=True, error_type="Crash",
                     message=f"child exited {proc.returncode} without an outcome: {proc.stderr[-500:]}")
@@ -111,11 +136,12 @@ def run_isolated(path: str | os.PathLike, fmt: str | None = None,
 
 _MANY = r"""
 import json, resource, sys
-limit, cap = int(sys.argv[1]), int(sys.argv[2])
+limit, cap, cpu = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3])
+resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu + 5))
 if limit > 0:
     resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
 from flamekit.formats import load_with_format
-for path in sys.argv[3:]:
+for path in sys.argv[4:]:
     out = {"path": path}
     try:
         p, name = load_with_format(path, None, max_decompressed=cap)
@@ -141,14 +167,16 @@ def run_isolated_many(paths: list[str | os.PathLike], max_decompressed: int = 10
     env = dict(os.environ)
     env["PYTHONPATH"] = str(ROOT) + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
     cmd = [sys.executable, "-c", _MANY, str(int(rlimit_as or 0)), str(int(max_decompressed)),
-           *map(os.fspath, paths)]
+           str(_cpu_budget(timeout)), *map(os.fspath, paths)]
     try:
-        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=env, cwd=str(ROOT),
-                              errors="replace")
+        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=_wall_budget(timeout),
+                              env=env, cwd=str(ROOT), errors="replace")
         stdout, tail = proc.stdout, proc.stderr[-1000:]
+        if proc.returncode in (-signal.SIGXCPU, -signal.SIGKILL):
+            tail = f"used more than {_cpu_budget(timeout)} s of CPU"
     except subprocess.TimeoutExpired as e:
         stdout = e.stdout if isinstance(e.stdout, str) else (e.stdout or b"").decode("utf-8", "replace")
-        tail = f"timed out after {timeout} s"
+        tail = f"timed out after {_wall_budget(timeout):g} s of wall time"
     got = {}
     for ln in stdout.splitlines():
         if ln.startswith(_MARK):
