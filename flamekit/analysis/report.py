@@ -206,7 +206,7 @@ def report_data(profile: Profile, *, sample_type: str | int | None = None,
         memory_timeline=Series(tl["t_sec"], tl["footprint_mb"], "megabytes") if tl else None,
         resources=_table(p, "resources", ("time", "cpu_percent", "rss_bytes")),
         duration_s=dur, meta=meta,
-        warnings=[str(w) for w in p.meta.get("warnings", [])],
+        warnings=[str(w) for w in p.meta.get("warnings") or []],
         approximate=approx if isinstance(approx, str) else None,
         effective_samples=n_eff, rankable=rankable, busy=host_busy(p.meta))
 

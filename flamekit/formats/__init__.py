@@ -39,6 +39,11 @@ collapser the same ``Folder``/``Options``, pprof keeps a ``parsers`` list):
 The registry wraps every load in :func:`guarded`: an unexpected exception inside
 an importer becomes a one-line :class:`FormatError`, never a traceback, and the
 profile's validity check runs before a profile is returned.
+
+Text: a lone UTF-16 surrogate (a JSON ``"\ud800"`` escape) is not Unicode and
+cannot be written as UTF-8. The one rule (:func:`flamekit.model.valid_text`) is
+applied here, once for every format: a loaded profile has each one replaced by
+U+FFFD, with a warning, and so has a profile before any writer sees it.
 """
 from __future__ import annotations
 
@@ -47,7 +52,7 @@ from typing import Any
 
 from ..atomic import atomic_output
 from ..errors import FlamekitError, FormatError
-from ..model import Profile, StackPaths
+from ..model import Profile, StackPaths, valid_text
 from . import _io
 from ._format import Format, guarded
 from ._io import remove_spooled
@@ -158,8 +163,13 @@ def load_with_format(path: str | os.PathLike, fmt: str | None = None, *,
     real = _io.readable_path(source, cap=max_decompressed)
     try:
         p = guarded(f.name, real, lambda: read(real, max_decompressed=max_decompressed).check())
+        p, n = guarded(f.name, real, lambda: valid_text(p))
     except FormatError as e:
         raise _io.renamed(e, real, source) from None
+    if n:
+        warns = p.meta.get("warnings") or []
+        p.meta["warnings"] = [*warns, f"{source}: {n} text field(s) held lone UTF-16 surrogates "
+                                      "(not Unicode text); each was replaced with U+FFFD"]
     return p, f.name
 
 
@@ -218,6 +228,7 @@ def dump(profile: Profile, path: str | os.PathLike, fmt: str | None = None, *,
     f = format_for_output(path, fmt)
     write = f.dump
     assert write is not None  # format_for_output returns writable formats only
+    profile = valid_text(profile)[0]  # lone surrogates: U+FFFD, as on import
     target = os.fspath(path)
     with atomic_output(target, "wb") as out:
         if target.lower().endswith(".gz"):

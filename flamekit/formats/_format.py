@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Callable, Optional
 
 from ..errors import FlamekitError, FormatError
-from ..model import ModelError
+from ..model import LimitError, ModelError
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..model import Profile, StackPaths  # noqa: F401
@@ -82,6 +82,8 @@ def guarded(fmt: str | None, source: str, read: Callable[[], Any]) -> Any:
         return read()
     except FormatError:
         raise
+    except LimitError as e:  # well formed, but beyond what flamekit computes with
+        raise FormatError(fmt, source, None, str(e)) from e
     except ModelError as e:
         err = FormatError(fmt, source, None, f"invalid profile: {e}")
         err.unexpected = True  # type: ignore[attr-defined]

@@ -11,6 +11,7 @@ from typing import BinaryIO
 
 import numpy as np
 
+from ..errors import FlamekitError
 from ..model import Frame, Profile, SampleType, Thread
 from ..strtable import StringTable
 from ._protobuf import field_bytes, field_packed, field_varint
@@ -22,8 +23,14 @@ NO_STACK = "<no stack>"
 NO_STACK_FRAME = Frame(NO_STACK, kind="unknown")
 
 
+#: profile.proto values are int64; float64 holds integers exactly only below 2**63.
+_INT64_LIMIT = 2.0**63
+
+
 def _int_values(p: Profile, cols: list[int]) -> tuple[np.ndarray, list[SampleType]]:
-    """Return int64 values per column; fractional seconds/ms/us become nanoseconds."""
+    """Return int64 values per column; fractional seconds/ms/us become nanoseconds (rounded
+    to 1 ns). Refuse (:class:`FlamekitError`) values pprof cannot hold: fractional values
+    of other units, and values of 2**63 or more in magnitude."""
     out = np.zeros((p.n_samples, len(cols)), dtype=np.int64)
     types = []
     to_ns = {"seconds": 1e9, "s": 1e9, "milliseconds": 1e6, "ms": 1e6,
@@ -31,20 +38,39 @@ def _int_values(p: Profile, cols: list[int]) -> tuple[np.ndarray, list[SampleTyp
     for j, k in enumerate(cols):
         v = p.values[:, k]
         st = p.sample_types[k]
-        if len(v) and not np.all(v == np.round(v)) and st.unit in to_ns:
+        if len(v) and not np.all(v == np.round(v)):
+            if st.unit not in to_ns:
+                x = float(v[np.flatnonzero(v != np.round(v))[0]])
+                raise FlamekitError(f"pprof holds integer values, and {st} has fractional ones "
+                                    f"(e.g. {x!r}); write native or speedscope instead")
             v = v * to_ns[st.unit]
             st = SampleType(st.name, "nanoseconds")
+        if len(v) and not (np.abs(v) < _INT64_LIMIT).all():
+            x = float(v[np.flatnonzero(~(np.abs(v) < _INT64_LIMIT))[0]])
+            raise FlamekitError(f"pprof holds 64-bit integer values, and {st} has {x:.4g} "
+                                "(2**63 or more); write native or speedscope instead")
         out[:, j] = np.round(v).astype(np.int64)
         types.append(st)
     return out, types
+
+
+def _raw_int(raw: dict, key: str) -> int:
+    """An int64 field of ``meta["pprof"]`` (0 when missing or not an int64)."""
+    v = raw.get(key)
+    return v if type(v) is int and -2**63 <= v < 2**63 else 0
+
+
+def _raw_str(raw: dict, key: str) -> str:
+    v = raw.get(key)
+    return v if isinstance(v, str) else ""
 
 
 def dump(profile: Profile, f: BinaryIO, *, sample_type: str | int | None = None) -> None:
     """Write ``profile`` as an uncompressed ``profile.proto`` message to ``f``.
 
     All sample types are written unless ``sample_type`` picks one. Values are
-    rounded to integers (fractional time units are converted to nanoseconds
-    first). Threads become ``thread``/``thread_id``/``pid`` labels. Sample
+    int64: fractional time units are converted to nanoseconds (rounded to 1 ns);
+    other fractional values, and values of 2**63 or more, are refused. Threads become ``thread``/``thread_id``/``pid`` labels. Sample
     times are not written (profile.proto has no per-sample timestamp).
     """
     p = profile
@@ -168,22 +194,26 @@ def dump(profile: Profile, f: BinaryIO, *, sample_type: str | int | None = None)
                                    + field_packed(2, iv[i]) + thread_labels[th_l[i]]
                                    + extra.get(i, b""), keep_empty=True))
 
+    # meta["pprof"] is read from files (native JSON): every field is type-checked here
     raw = p.meta.get("pprof") if isinstance(p.meta.get("pprof"), dict) else {}
     tail = b""
-    dur = raw.get("duration_nanos")
-    if dur is None and isinstance(p.meta.get("duration"), (int, float)):
-        dur = int(round(p.meta["duration"] * 1e9))
-    tail += field_varint(9, int(raw.get("time_nanos", 0))) + field_varint(10, int(dur or 0))
-    if raw.get("period_type"):
-        t, u = raw["period_type"]
-        tail += field_bytes(11, field_varint(1, S(t)) + field_varint(2, S(u)), keep_empty=True)
-    tail += field_varint(12, int(raw.get("period", 0)))
-    if raw.get("comments"):
-        tail += field_packed(13, [S(c) for c in raw["comments"]])
+    dur = _raw_int(raw, "duration_nanos")
+    sec = p.meta.get("duration")
+    if not dur and isinstance(sec, (int, float)) and abs(sec) * 1e9 < _INT64_LIMIT:
+        dur = int(round(sec * 1e9))
+    tail += field_varint(9, _raw_int(raw, "time_nanos")) + field_varint(10, dur)
+    pt = raw.get("period_type")
+    if isinstance(pt, list) and len(pt) == 2 and all(isinstance(x, str) for x in pt):
+        tail += field_bytes(11, field_varint(1, S(pt[0])) + field_varint(2, S(pt[1])),
+                            keep_empty=True)
+    tail += field_varint(12, _raw_int(raw, "period"))
+    comments = raw.get("comments")
+    if isinstance(comments, list) and comments:
+        tail += field_packed(13, [S(c) for c in comments if isinstance(c, str)])
     for fno, key in ((14, "default_sample_type"), (7, "drop_frames"), (8, "keep_frames"),
                      (15, "doc_url")):
-        if raw.get(key):
-            tail += field_varint(fno, S(raw[key]))
+        if _raw_str(raw, key):
+            tail += field_varint(fno, S(_raw_str(raw, key)))
 
     body = b"".join(out) + b"".join(samples)
     body += b"".join(field_bytes(3, m, keep_empty=True) for m in mappings)

@@ -20,6 +20,7 @@ import numpy as np
 
 from ..errors import FormatError
 from ..model import KINDS, Frame, Profile, SampleType, Thread
+from ..model.validate import meta_problem
 from ..strtable import StringTable
 from . import _json
 from ._format import Format
@@ -232,10 +233,13 @@ def from_json_obj(doc: Any, source: str = "<memory>") -> Profile:
     for k, col in enumerate(vals):
         values[:, k] = c.floats(col, f"samples.values[{k}]", n)
 
-    meta = c.obj(doc, "meta", "meta", optional=True) or {}
-    tables = c.obj(doc, "tables", "tables", optional=True) or {}
-    if not isinstance(meta, dict):
-        raise c.fail("meta", "expected a JSON object")
+    meta = c.obj(doc, "meta", "meta", optional=True)
+    meta = {} if meta is None else meta
+    tables = c.obj(doc, "tables", "tables", optional=True)
+    tables = {} if tables is None else tables
+    bad = meta_problem(meta)
+    if bad:
+        raise c.fail(*bad)
     if not isinstance(tables, dict) or not all(isinstance(t, dict) for t in tables.values()):
         raise c.fail("tables", "expected an object of objects")
     p = Profile(frames=frames, stack_prefix=prefix, stack_frame=frame_col, sample_stack=sstack,

@@ -34,6 +34,8 @@ functions returning new profiles; derived views are computed:
 * :mod:`.views`: :func:`call_tree` (:class:`CallTree`), :func:`functions`,
   :func:`duration` (the one accessor of a profile's duration).
 * :mod:`.text`: :func:`to_text`, :func:`equivalent` (golden tests).
+* :mod:`.validate`: what :meth:`Profile.check` adds to the columns (metadata types,
+  bounded totals) and :func:`valid_text`, the one rule for lone surrogates.
 """
 from __future__ import annotations
 
@@ -42,16 +44,18 @@ from .builder import ProfileBuilder, StackPaths, empty_profile
 from .libraries import hide_libraries, is_library
 from .ops import (by_thread, compact, focus, frame_key, frame_keys, group, ignore, merge, scale,
                   select, under)
-from .profile import KINDS, Frame, ModelError, Profile, SampleType, Thread, type_index
+from .profile import KINDS, Frame, LimitError, ModelError, Profile, SampleType, Thread, type_index
 from .text import equivalent, to_text
+from .validate import MAX_TOTAL, valid_text
 from .views import (CallTree, FunctionRow, call_tree, duration, function_rows, functions,
                     meta_duration, path_functions)
 
 #: Former names of :func:`flamekit.tree.from_paths` (kept importable).
 build_trie = paths_trie = from_paths
 
-__all__ = ["KINDS", "CallTree", "Frame", "FunctionRow", "function_rows", "ModelError", "Profile", "ProfileBuilder", "SampleType",
+__all__ = ["KINDS", "MAX_TOTAL", "CallTree", "Frame", "FunctionRow", "function_rows", "LimitError",
+           "ModelError", "Profile", "ProfileBuilder", "SampleType",
            "StackPaths", "Thread", "build_trie", "by_thread", "call_tree", "compact",
            "duration", "empty_profile", "equivalent", "focus", "frame_key", "frame_keys", "functions", "group",
            "hide_libraries", "ignore", "is_library", "merge", "meta_duration", "path_functions",
-           "paths_trie", "scale", "select", "to_text", "type_index", "under"]
+           "paths_trie", "scale", "select", "to_text", "type_index", "under", "valid_text"]

@@ -14,6 +14,7 @@ import numpy as np
 
 from ..tree import from_paths
 from .profile import Frame, ModelError, Profile, SampleType, Thread
+from .validate import check_meta, check_totals
 
 _I64 = np.int64
 
@@ -203,6 +204,8 @@ class StackPaths:
             raise ModelError("thread column length differs from the paths")
         if n and not np.isfinite(self.values).all():
             raise ModelError("a sample value is not finite (NaN or infinity)")
+        check_meta(self.meta)
+        check_totals(self.values, self.sample_types)
         return self
 
     def to_profile(self) -> Profile:

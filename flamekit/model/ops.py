@@ -16,7 +16,7 @@ import numpy as np
 from .. import tree
 from ..errors import FlamekitError
 from .builder import empty_profile
-from .profile import Frame, Profile, SampleType, Thread
+from .profile import LimitError, Frame, Profile, SampleType, Thread
 
 _I64 = np.int64
 
@@ -134,8 +134,8 @@ def merge(*profiles: Profile) -> Profile:
     sstack = np.concatenate(stacks)
     meta = copy.deepcopy(profiles[0].meta)
     if len(profiles) > 1:
-        meta["merged_from"] = sum(int(p.meta.get("merged_from", 1)) for p in profiles)
-        warns = [w for p in profiles for w in p.meta.get("warnings", [])]
+        meta["merged_from"] = sum(int(p.meta.get("merged_from") or 1) for p in profiles)
+        warns = [w for p in profiles for w in p.meta.get("warnings") or []]
         if warns:
             meta["warnings"] = warns
     tables: dict = {}
@@ -148,7 +148,10 @@ def merge(*profiles: Profile) -> Profile:
                   sample_time=np.concatenate(times) if all_timed and times else None,
                   values=np.concatenate(vals), sample_types=types,
                   threads=threads or [Thread(0, "")], meta=meta, tables=tables)
-    return out.check()
+    try:
+        return out.check()
+    except LimitError as e:
+        raise LimitError(f"merging {len(profiles)} profiles: {e}") from None
 
 
 def under(p: Profile, root: Frame) -> Profile:

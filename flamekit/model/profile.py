@@ -70,6 +70,10 @@ class ModelError(FlamekitError):
     """A profile violates the model's invariants (a bug in an importer or an op)."""
 
 
+class LimitError(ModelError):
+    """A well-formed profile is beyond a bound flamekit computes with (bad input, not a bug)."""
+
+
 def _arr(a: Any, dtype: Any) -> np.ndarray:
     out = np.asarray(a, dtype=dtype)
     if out.ndim != 1:
@@ -186,7 +190,9 @@ class Profile:
     def check(self) -> "Profile":
         """Check the model's invariants; raise :class:`ModelError` on the first violation.
 
-        Run after every load (pprof's ``CheckValid``). Returns ``self``.
+        Run after every load (pprof's ``CheckValid``). Besides the columns, the
+        metadata keys flamekit reads must have their types and every sample type's
+        values a bounded sum (:mod:`flamekit.model.validate`). Returns ``self``.
         """
         ns, nf, nsm = self.n_stacks, len(self.frames), self.n_samples
         if len(self.stack_frame) != ns:
@@ -227,6 +233,10 @@ class Profile:
             json.dumps(self.tables, allow_nan=False)
         except (TypeError, ValueError) as e:
             raise ModelError(f"meta/tables are not plain JSON: {e}") from None
+        from .validate import check_meta, check_totals  # validate imports this module
+
+        check_meta(self.meta)
+        check_totals(self.values, self.sample_types)
         return self
 
     # -- comparison --------------------------------------------------------
