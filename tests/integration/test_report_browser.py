@@ -281,3 +281,36 @@ def test_wheel_installs_templates_and_renders(tmp_path):
     assert str(env_dir) in where and str(env_dir) in troot
     html = (tmp_path / "w.html").read_text()
     assert 'id="flamekit-data"' in html and "flamekit.render" in html
+
+
+def test_wide_notes_stay_within_the_page(browser, tmp_path):
+    """A 3,000-column Markdown table (once an 80,000 px page), a 3,000-character word and a
+    long code line in --notes: the page is no wider than the 1280 px window; the table
+    scrolls inside its own box and all of its columns are there."""
+    cols = 3000
+    table = ("| " + " | ".join(f"column{i}" for i in range(cols)) + " |\n"
+             + "|" + "---|" * cols + "\n"
+             + "| " + " | ".join(str(i * 7) for i in range(cols)) + " |\n")
+    notes = (f"## Wide\n\n{table}\n" + "x" * 3000 + "\n\n```\n" + "y = 1; " * 3000 + "\n```\n")
+    out = tmp_path / "wide.html"
+    write_report(report_data(shop_profile()), out, title="wide", notes=notes)
+    page = open_page(browser, out, width=1280, height=900)
+    try:
+        assert page.fk_errors == []
+        sizes = page.evaluate("""() => {
+            const t = document.querySelector('#fk-notes table');
+            const box = document.querySelector('#fk-notes');
+            return {doc: document.documentElement.scrollWidth, body: document.body.scrollWidth,
+                    view: window.innerWidth, th: t.querySelectorAll('th').length,
+                    tableClient: t.clientWidth, tableScroll: t.scrollWidth,
+                    notesRight: box.getBoundingClientRect().right};
+        }""")
+        assert sizes["doc"] <= sizes["view"] == 1280, sizes
+        assert sizes["body"] <= 1280 and sizes["notesRight"] <= 1280, sizes
+        assert sizes["th"] == cols
+        assert sizes["tableClient"] < 1280 < sizes["tableScroll"], sizes  # it scrolls inside
+        page.locator("#notes").scroll_into_view_if_needed()
+        page.mouse.wheel(0, -200)
+        page.screenshot(path=str(tmp_path / "wide-notes.png"))
+    finally:
+        page.close()
