@@ -12,8 +12,11 @@ import re
 from ..model import Frame
 from ._kinds import frame_kind
 
-THREAD_RX = re.compile(rb"^thread \((0x[0-9a-fA-F]+|[0-9]+)\)(?:: (.*))?$", re.S)
-PROCESS_RX = re.compile(rb'^process ([0-9]+):"(.*)"$', re.S)
+THREAD_RX = re.compile(rb"^thread \((0x[0-9a-fA-F]{1,16}|-?[0-9]{1,19})\)(?:: (.*))?$", re.S)
+PROCESS_RX = re.compile(rb'^process (-?[0-9]{1,19}):"(.*)"$', re.S)
+_I64 = 2**63
+_LINE_RX = re.compile(r"-?[0-9]{1,19}", re.A)  # a line number: int64 (negative ones too)
+_LINE_END_RX = re.compile(r":-?[0-9]{1,19}$", re.A)
 ANNOT = {"k": "kernel", "j": "jit", "i": "inlined"}
 ANNOT_OF_KIND = {v: k for k, v in ANNOT.items()}
 _UNESC_RX = re.compile(r"\\x(3[bB]|0[aA]|0[dD]|5[cC]|28|29|5[bB]|22)")
@@ -32,7 +35,7 @@ def _split_structure(t: str) -> tuple[str, str | None, int]:
             inner = t[idx + 2:-1]
             if inner and "(" not in inner and ")" not in inner:
                 f, sep, ln = inner.rpartition(":")
-                if sep and ln.isdigit() and ln.isascii() and len(ln) < 10:
+                if sep and _LINE_RX.fullmatch(ln) and -_I64 <= int(ln) < _I64:
                     return t[:idx], f, int(ln)
                 return t[:idx], inner, 0
     return t, None, 0
@@ -77,7 +80,7 @@ def format_frame(f: Frame) -> str:
         if f.line:
             loc = f"{file}:{f.line}"
         else:
-            loc = f"{file}:0" if re.search(r":[0-9]+$", file) or not file else file
+            loc = f"{file}:0" if _LINE_END_RX.search(file) or not file else file
         text = f"{name} ({loc})"
     else:
         text = name
@@ -119,17 +122,19 @@ class FrameIds(dict):
 
     def __missing__(self, raw: bytes) -> int:
         if raw[:8] == b"thread (" or raw[:8] == b"process ":
+            # ids are int64 (the model's bound); names are escaped as frames are
             m = THREAD_RX.match(raw)
-            if m:
-                tid = int(m.group(1), 16) if m.group(1)[:2] == b"0x" else int(m.group(1))
-                name = (m.group(2) or b"").decode("utf-8", "replace")
+            tid = None if not m else int(m.group(1), 16) if m.group(1)[:2] == b"0x" \
+                else int(m.group(1))
+            if tid is not None and -_I64 <= tid < _I64:
+                name = _unescape((m.group(2) or b"").decode("utf-8", "replace"))
                 self.markers.append(("thread", tid, name, raw))
                 i = self[raw] = -len(self.markers)
                 return i
             m = PROCESS_RX.match(raw)
-            if m and len(m.group(1)) < 12:
+            if m and -_I64 <= int(m.group(1)) < _I64:
                 self.markers.append(("process", int(m.group(1)),
-                                     m.group(2).decode("utf-8", "replace"), raw))
+                                     _unescape(m.group(2).decode("utf-8", "replace")), raw))
                 i = self[raw] = -len(self.markers)
                 return i
         name, file, line, kind = _frame_fields(raw.decode("utf-8", "replace"))

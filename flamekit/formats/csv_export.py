@@ -41,9 +41,17 @@ NAME = "csv"
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
+class _Number(str):
+    """A number already formatted (``format_number``): never defused (``-3`` stays ``-3``)."""
+
+
+def _num(x: float) -> _Number:
+    return _Number(format_number(x))
+
+
 def defuse(cell: object) -> object:
     """Neutralize a spreadsheet formula in an untrusted text cell (OWASP); other values unchanged."""
-    if isinstance(cell, str) and cell.startswith(_FORMULA_START):
+    if isinstance(cell, str) and not isinstance(cell, _Number) and cell.startswith(_FORMULA_START):
         return "'" + cell
     return cell
 
@@ -112,7 +120,7 @@ def _stacks(p: Profile, cols: list[int], w) -> None:
         names = [p.frames[i].label() for i in fids]
         w.writerow([t.id, t.name, "" if t.pid is None else t.pid, len(fids),
                     names[-1], ";".join(_esc_frame(n) for n in names)]
-                   + [format_number(v) for v in sums[r]])
+                   + [_num(v) for v in sums[r]])
 
 
 def _functions(p: Profile, cols: list[int], w) -> None:
@@ -133,7 +141,7 @@ def _functions(p: Profile, cols: list[int], w) -> None:
     merged = merged.sort_values([header[4], "name", "file"], ascending=[False, True, True],
                                 kind="mergesort")
     for row in merged[header].itertuples(index=False):
-        w.writerow([str(x) for x in row[:4]] + [format_number(x) for x in row[4:]])
+        w.writerow([str(x) for x in row[:4]] + [_num(x) for x in row[4:]])
 
 
 #: This module's entry in the format registry (see :mod:`flamekit.formats`).

@@ -190,7 +190,7 @@ def from_json_obj(doc: Any, source: str = "<memory>") -> Profile:
     names = c.ints(c.obj(fr, "name", "frames.name"), "frames.name", 0, ns)
     nf = len(names)
     files = c.ints(c.obj(fr, "file", "frames.file"), "frames.file", 0, ns, nf)
-    lines = c.ints(c.obj(fr, "line", "frames.line"), "frames.line", 0, 2**63 - 1, nf)
+    lines = c.ints(c.obj(fr, "line", "frames.line"), "frames.line", -2**63, 2**63, nf)
     modules = c.ints(c.obj(fr, "module", "frames.module"), "frames.module", 0, ns, nf)
     kinds = c.ints(c.obj(fr, "kind", "frames.kind"), "frames.kind", 0, ns, nf)
     frames = []
@@ -210,10 +210,10 @@ def from_json_obj(doc: Any, source: str = "<memory>") -> Profile:
         raise c.fail(f"stacks.prefix[{i}]", "a prefix must refer to an earlier row")
 
     th = c.obj(doc, "threads", "threads")
-    tids = c.ints(c.obj(th, "id", "threads.id"), "threads.id", -2**63, 2**63 - 1)
+    tids = c.ints(c.obj(th, "id", "threads.id"), "threads.id", -2**63, 2**63)
     nt = len(tids)
     tnames = c.ints(c.obj(th, "name", "threads.name"), "threads.name", 0, ns, nt)
-    tpids = c.ints(c.obj(th, "pid", "threads.pid"), "threads.pid", -2**63, 2**63 - 1, nt,
+    tpids = c.ints(c.obj(th, "pid", "threads.pid"), "threads.pid", -2**63, 2**63, nt,
                    nullable=True)
     threads = [Thread(int(tids[i]), strings[int(tnames[i])], tpids[i]) for i in range(nt)]
     if not threads:

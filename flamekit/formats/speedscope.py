@@ -65,9 +65,12 @@ frame's file, or its module when it has none) and one profile **per (thread,
 sample type)**, unless ``sample_type`` picks a single type. A sample goes into the
 profile of every type in which it is non-zero (all-zero samples into the first
 type's). The file says ``version`` 0.6.0 and keeps the source's exporter
-(``flamekit@<version>`` when unknown). Timed profiles whose type has a time unit and whose samples do not
-overlap are written as *evented* profiles (gaps preserved); everything else as
-*sampled* profiles. The unit is the type's unit when speedscope knows it, else
+(``flamekit@<version>`` when unknown). Timed profiles whose type has a time unit, whose samples do not
+overlap and whose values the event times carry exactly (``at + value - at == value``
+in float64) are written as *evented* profiles (gaps preserved); everything else as
+*sampled* profiles (weights are exact). Frame lines and thread ids are 64-bit
+integers, negative ones included; a sample type's name and unit in the `` [name/unit]``
+tag are percent-encoded (UTF-8) outside ``A-Z a-z 0-9 _ . - ~``. The unit is the type's unit when speedscope knows it, else
 ``none`` plus the `` [name/unit]`` name tag. ``meta["speedscope"]`` is written
 back, so ``load(dump(p))`` is equivalent to ``p`` for profiles read from speedscope.
 """
@@ -77,6 +80,7 @@ import json
 import os
 import re
 from typing import Any, BinaryIO
+from urllib.parse import quote, unquote
 
 import numpy as np
 
@@ -98,8 +102,10 @@ TIME_UNITS = {"nanoseconds": 1e9, "microseconds": 1e6, "milliseconds": 1e3, "sec
 _UNIT_TYPES = {"none": SampleType("samples", "count"), "bytes": SampleType("alloc_space", "bytes")}
 _UNIT_TYPES.update({u: SampleType("wall", u) for u in TIME_UNITS})
 
-_TAG_RX = re.compile(r"^(.*) \[([A-Za-z0-9_.\-]+)/([A-Za-z0-9_.\-]+)\]$", re.S)
-_PYSPY_RX = re.compile(r'^Thread (\d{1,19})(?: "(.*)")?(?: pid (\d{1,19}))?$', re.S)
+#: `` [name/unit]`` after a profile name: the sample type when the unit alone does not say
+#: it; other characters than these are percent-encoded (UTF-8), so any name reads back
+_TAG_RX = re.compile(r"^(.*) \[([A-Za-z0-9_.~\-%]*)/([A-Za-z0-9_.~\-%]*)\]$", re.S)
+_PYSPY_RX = re.compile(r'^Thread (-?\d{1,19})(?: "(.*)")?(?: pid (-?\d{1,19}))?$', re.S)
 _AUSTIN_RX = re.compile(r"\bfor (\d{1,19}):(\d{1,19})$")
 _TID_RX = re.compile(r"^(.*?)[\s,;:(\[]*\btid[:=]?\s*(\d{1,19})\)?\]?$", re.S | re.I)
 _MAX_ID = 2**63 - 1
@@ -115,10 +121,14 @@ def sniff(head: bytes) -> bool | None:
     return b'"profiles"' in h and b'"shared"' in h and b'"frames"' in h
 
 
+def _int64(digits: str) -> bool:
+    return -_MAX_ID - 1 <= int(digits) <= _MAX_ID
+
+
 def parse_thread(name: str, index: int) -> tuple[int, str, int | None]:
     """Return ``(tid, thread name, pid)`` parsed from a speedscope profile name."""
     m = _PYSPY_RX.match(name)
-    if m and int(m.group(1)) <= _MAX_ID and (m.group(3) is None or int(m.group(3)) <= _MAX_ID):
+    if m and _int64(m.group(1)) and (m.group(3) is None or _int64(m.group(3))):
         return int(m.group(1)), m.group(2) or "", int(m.group(3)) if m.group(3) else None
     m = _AUSTIN_RX.search(name)
     if m and int(m.group(1)) <= _MAX_ID and int(m.group(2)) <= _MAX_ID:
@@ -200,8 +210,8 @@ def from_json(doc: Any, source: str = "<speedscope>", *, sampled_times: bool = F
         line = fr.get("line")
         if line is None:
             line = 0
-        elif not _json.is_number(line) or line != int(line) or not 0 <= line <= _MAX_ID:
-            raise L.fail(p + ".line", f"must be a non-negative integer, got {_json.describe(line)}")
+        elif not _json.is_number(line) or line != int(line) or not -_MAX_ID - 1 <= line <= _MAX_ID:
+            raise L.fail(p + ".line", f"must be a 64-bit integer, got {_json.describe(line)}")
         fids.append(b.frame(name, file, int(line), "", frame_kind(file)))
     nframes = len(fids)
 
@@ -243,7 +253,7 @@ def from_json(doc: Any, source: str = "<speedscope>", *, sampled_times: bool = F
             raise L.fail(pp + ".unit", f"must be a string, got {_json.describe(unit)}")
         tag = _TAG_RX.match(pname)
         if tag:
-            pname, st = tag.group(1), SampleType(tag.group(2), tag.group(3))
+            pname, st = tag.group(1), SampleType(unquote(tag.group(2)), unquote(tag.group(3)))
         elif unit in _UNIT_TYPES:
             st = _UNIT_TYPES[unit]
         else:
@@ -361,6 +371,11 @@ def _frame_name(b: ProfileBuilder, fid: int) -> str:
 # ---------------------------------------------------------------------------
 # Export
 # ---------------------------------------------------------------------------
+def _tag(s: str) -> str:
+    """Percent-encode a sample type's name or unit for the profile name tag (see ``_TAG_RX``)."""
+    return quote(s, safe="")  # keeps only A-Z a-z 0-9 _ . - ~
+
+
 def _unit_for(st: SampleType) -> tuple[str, bool]:
     """Return ``(speedscope unit, needs name tag)`` for a sample type."""
     unit = st.unit if st.unit in TIME_UNITS or st.unit == "bytes" else "none"
@@ -412,7 +427,7 @@ def dump(profile: Profile, f: BinaryIO, *, sample_type: str | int | None = None)
             unit, tagged = _unit_for(st)
             name = f'Thread {th.id} "{th.name}"' + (f" pid {th.pid}" if th.pid is not None else "")
             if tagged:
-                name += f" [{st.name}/{st.unit}]"
+                name += f" [{_tag(st.name)}/{_tag(st.unit)}]"
             entry: dict[str, Any] = {"type": "sampled", "name": name, "unit": unit}
             ev = _evented(p, idx, k, unit, path)
             if ev is not None:
@@ -463,6 +478,8 @@ def _evented(p: Profile, idx: np.ndarray, k: int, unit: str, path) -> tuple | No
     at1 = [_fmt_at(a + w) for a, w in zip(at0, v.tolist())]
     if any(at1[i] > at0[i + 1] for i in range(len(at0) - 1)):
         return None  # samples overlap in time: not representable as nested events
+    if any(b - a != w for a, b, w in zip(at0, at1, v.tolist())):
+        return None  # a value the event times cannot carry exactly (rounding, 1e30 + 1): weights can
     events: list[dict] = []
     open_: list[int] = []
     for i, s in enumerate(p.sample_stack[idx].tolist()):

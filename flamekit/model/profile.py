@@ -18,6 +18,8 @@ from ..tree import depths
 KINDS = ("python", "native", "kernel", "jit", "inlined", "unknown")
 
 _I64 = np.int64
+#: Frame lines, thread ids and pids are 64-bit signed integers (every format's bound).
+_INT64 = 2**63
 
 
 @dataclass(frozen=True, order=True)
@@ -228,6 +230,11 @@ class Profile:
         for f in self.frames:
             if f.kind not in KINDS:
                 raise ModelError(f"frame kind {f.kind!r} is not one of {KINDS}")
+            if not -_INT64 <= f.line < _INT64:
+                raise ModelError(f"frame {f.name!r:.60} has line {f.line}, beyond a 64-bit integer")
+        for t in self.threads:
+            if not -_INT64 <= t.id < _INT64 or (t.pid is not None and not -_INT64 <= t.pid < _INT64):
+                raise ModelError(f"thread {t.id} (pid {t.pid}) has an id beyond a 64-bit integer")
         try:
             json.dumps(self.meta, allow_nan=False)
             json.dumps(self.tables, allow_nan=False)
