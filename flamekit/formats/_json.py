@@ -14,6 +14,7 @@ import os
 from typing import Any
 
 from ..errors import FormatError
+from ..model.validate import describe as describe_json
 from . import _io
 
 #: Largest JSON document read into memory (decompressed bytes).
@@ -81,21 +82,8 @@ def parse_json(text: str, fmt: str, source: str, *, allow_nan: bool = False,
         raise FormatError(fmt, source, None, "JSON nested too deeply to load") from None
 
 
-def describe(value: Any) -> str:
-    """Return a short, safe description of an unexpected JSON value for error messages."""
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "a boolean"
-    if isinstance(value, (int, float)):
-        return f"the number {value!r}"[:60]
-    if isinstance(value, str):
-        return "the string " + json.dumps(value[:40])
-    if isinstance(value, list):
-        return "a list"
-    if isinstance(value, dict):
-        return "an object"
-    return type(value).__name__
+#: A short, safe description of an unexpected JSON value for error messages (the model's).
+describe = describe_json
 
 
 def is_number(v: Any) -> bool:

@@ -32,20 +32,22 @@ MAX_TOTAL = 2.0**128
 _SURROGATE = re.compile("[\ud800-\udfff]")
 
 
-def _describe(v: Any) -> str:
-    if v is None:
+def describe(value: Any) -> str:
+    """Return a short, safe description of a JSON value for error messages
+    (``null``, ``a boolean``, ``the number 5``, ``the string "x"``, ``a list``...)."""
+    if value is None:
         return "null"
-    if isinstance(v, bool):
+    if isinstance(value, bool):
         return "a boolean"
-    if isinstance(v, (int, float)):
-        return f"the number {v!r}"[:60]
-    if isinstance(v, str):
-        return "a string"
-    if isinstance(v, list):
+    if isinstance(value, (int, float)):
+        return f"the number {value!r}"[:60]
+    if isinstance(value, str):
+        return "the string " + json.dumps(value[:40])
+    if isinstance(value, list):
         return "a list"
-    if isinstance(v, dict):
+    if isinstance(value, dict):
         return "an object"
-    return type(v).__name__
+    return type(value).__name__
 
 
 def _number(v: Any) -> bool:
@@ -89,11 +91,11 @@ def meta_problem(meta: Any) -> tuple[str, str] | None:
     ``field`` is ``meta`` or ``meta.<key>``; ``problem`` reads "expected X, got Y".
     """
     if not isinstance(meta, dict):
-        return "meta", f"expected a JSON object, got {_describe(meta)}"
+        return "meta", f"expected a JSON object, got {describe(meta)}"
     for key, (ok, want) in META_TYPES.items():
         v = meta.get(key)
         if v is not None and not ok(v):
-            return f"meta.{key}", f"expected {want}, got {_describe(v)}"
+            return f"meta.{key}", f"expected {want}, got {describe(v)}"
     return None
 
 
