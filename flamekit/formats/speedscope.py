@@ -80,7 +80,7 @@ import json
 import os
 import re
 from typing import Any, BinaryIO
-from urllib.parse import quote, unquote
+from urllib.parse import unquote
 
 import numpy as np
 
@@ -90,6 +90,7 @@ from ..numfmt import as_number
 from . import _json
 from ._format import Format
 from ._kinds import frame_kind
+from ._speedscope_names import MAX_ID, TAG_RX, parse_thread, tag_text
 
 NAME = "speedscope"
 SCHEMA_URL = "https://www.speedscope.app/file-format-schema.json"
@@ -102,14 +103,6 @@ TIME_UNITS = {"nanoseconds": 1e9, "microseconds": 1e6, "milliseconds": 1e3, "sec
 _UNIT_TYPES = {"none": SampleType("samples", "count"), "bytes": SampleType("alloc_space", "bytes")}
 _UNIT_TYPES.update({u: SampleType("wall", u) for u in TIME_UNITS})
 
-#: `` [name/unit]`` after a profile name: the sample type when the unit alone does not say
-#: it; other characters than these are percent-encoded (UTF-8), so any name reads back
-_TAG_RX = re.compile(r"^(.*) \[([A-Za-z0-9_.~\-%]*)/([A-Za-z0-9_.~\-%]*)\]$", re.S)
-_PYSPY_RX = re.compile(r'^Thread (-?\d{1,19})(?: "(.*)")?(?: pid (-?\d{1,19}))?$', re.S)
-_AUSTIN_RX = re.compile(r"\bfor (\d{1,19}):(\d{1,19})$")
-_TID_RX = re.compile(r"^(.*?)[\s,;:(\[]*\btid[:=]?\s*(\d{1,19})\)?\]?$", re.S | re.I)
-_MAX_ID = 2**63 - 1
-
 
 def sniff(head: bytes) -> bool | None:
     """Claim JSON objects carrying the speedscope schema URL or its top-level keys."""
@@ -119,24 +112,6 @@ def sniff(head: bytes) -> bool | None:
     if b"speedscope.app/file-format-schema" in h:
         return True
     return b'"profiles"' in h and b'"shared"' in h and b'"frames"' in h
-
-
-def _int64(digits: str) -> bool:
-    return -_MAX_ID - 1 <= int(digits) <= _MAX_ID
-
-
-def parse_thread(name: str, index: int) -> tuple[int, str, int | None]:
-    """Return ``(tid, thread name, pid)`` parsed from a speedscope profile name."""
-    m = _PYSPY_RX.match(name)
-    if m and _int64(m.group(1)) and (m.group(3) is None or _int64(m.group(3))):
-        return int(m.group(1)), m.group(2) or "", int(m.group(3)) if m.group(3) else None
-    m = _AUSTIN_RX.search(name)
-    if m and int(m.group(1)) <= _MAX_ID and int(m.group(2)) <= _MAX_ID:
-        return int(m.group(2)), name, int(m.group(1))
-    m = _TID_RX.match(name)
-    if m and int(m.group(2)) <= _MAX_ID:
-        return int(m.group(2)), m.group(1).strip(), None
-    return index, name, None
 
 
 class _Loader:
@@ -210,7 +185,7 @@ def from_json(doc: Any, source: str = "<speedscope>", *, sampled_times: bool = F
         line = fr.get("line")
         if line is None:
             line = 0
-        elif not _json.is_number(line) or line != int(line) or not -_MAX_ID - 1 <= line <= _MAX_ID:
+        elif not _json.is_number(line) or line != int(line) or not -MAX_ID - 1 <= line <= MAX_ID:
             raise L.fail(p + ".line", f"must be a 64-bit integer, got {_json.describe(line)}")
         fids.append(b.frame(name, file, int(line), "", frame_kind(file)))
     nframes = len(fids)
@@ -251,7 +226,7 @@ def from_json(doc: Any, source: str = "<speedscope>", *, sampled_times: bool = F
         unit = prof.get("unit", "none")
         if not isinstance(unit, str):
             raise L.fail(pp + ".unit", f"must be a string, got {_json.describe(unit)}")
-        tag = _TAG_RX.match(pname)
+        tag = TAG_RX.match(pname)
         if tag:
             pname, st = tag.group(1), SampleType(unquote(tag.group(2)), unquote(tag.group(3)))
         elif unit in _UNIT_TYPES:
@@ -371,11 +346,6 @@ def _frame_name(b: ProfileBuilder, fid: int) -> str:
 # ---------------------------------------------------------------------------
 # Export
 # ---------------------------------------------------------------------------
-def _tag(s: str) -> str:
-    """Percent-encode a sample type's name or unit for the profile name tag (see ``_TAG_RX``)."""
-    return quote(s, safe="")  # keeps only A-Z a-z 0-9 _ . - ~
-
-
 def _unit_for(st: SampleType) -> tuple[str, bool]:
     """Return ``(speedscope unit, needs name tag)`` for a sample type."""
     unit = st.unit if st.unit in TIME_UNITS or st.unit == "bytes" else "none"
@@ -427,7 +397,7 @@ def dump(profile: Profile, f: BinaryIO, *, sample_type: str | int | None = None)
             unit, tagged = _unit_for(st)
             name = f'Thread {th.id} "{th.name}"' + (f" pid {th.pid}" if th.pid is not None else "")
             if tagged:
-                name += f" [{_tag(st.name)}/{_tag(st.unit)}]"
+                name += f" [{tag_text(st.name)}/{tag_text(st.unit)}]"
             entry: dict[str, Any] = {"type": "sampled", "name": name, "unit": unit}
             ev = _evented(p, idx, k, unit, path)
             if ev is not None:
