@@ -155,7 +155,7 @@ def test_prune_merges_into_other_and_reports_share():
     for i in range(50):
         b.add(b.stack([m, b.frame(f"tiny{i}"), b.frame("deeper")]), 1)
     p = b.build()
-    q, info = prune(p, 1 / 1000)
+    q, info = prune(p, 1 / 1000, max_nodes=0)  # the share rule alone (no detail budget)
     q.check()
     assert info.pruned_nodes == 100 and q.n_stacks == 3
     assert info.share[0] == pytest.approx(50 / 10050)
@@ -164,11 +164,13 @@ def test_prune_merges_into_other_and_reports_share():
     assert names == {"main", "big", "[other]"}
     other = [i for i, f in enumerate(q.stack_frame) if q.frames[f].name == "[other]"][0]
     assert call_tree(q).total[other] == 50
-    payload, _ = build_payload(p, prune_fraction=1 / 1000)
+    payload, _ = build_payload(p, prune_fraction=1 / 1000, max_nodes=0)
     assert payload["pruned"]["nodes"] == 100
+    assert payload["pruned"]["other"] == {"node": [2], "children": [50], "frames": [100]}
     assert payload["strings"][payload["frames"]["name"][payload["pruned"]["otherFrame"]]] == "[other]"
-    # nothing pruned at 0
+    # nothing pruned at 0, nor when the budget holds every node
     assert prune(p, 0)[1].pruned_nodes == 0
+    assert prune(p, 1 / 1000)[1].pruned_nodes == 0
 
 
 def test_report_deterministic_and_no_environment(monkeypatch):

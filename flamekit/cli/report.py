@@ -9,7 +9,10 @@ from .. import formats
 from ..atomic import check_output, protect_input
 from ..errors import UsageError
 from ..model import merge
-from .options import FRACTION, NON_NEGATIVE
+from .options import FRACTION, NON_NEGATIVE, number
+
+PERCENT = number(0, 100)
+NODES = number(0, integer=True)
 
 NAME = "report"
 HELP = "write a self-contained HTML report (flame graph, hotspots, allocations, notes)"
@@ -31,13 +34,15 @@ flame graph, named by --label (default: its file name), as wide as its own
 total; tooltips give shares of the whole page and of the input's own total,
 and every panel lists every input ("Side by side" on the page shows the first
 two as separate flame graphs). --merge adds them into one profile instead.
-Frames narrower than 0.1 px of a 1200 px graph are merged into "[other]" nodes
-(the report says how much); see --min-width/--prune.
+The flame graph keeps every frame holding at least 0.1% of its thread's total
+(zoom into any of them and its children are there), then the heaviest others up to
+50,000 frames; the rest is merged, per parent, into "[other]" frames with exact
+totals (the report says how much); see --min-share and --max-nodes.
 
 USAGE: flamekit report PROFILE [PROFILE...] [-o report.html] [--title T]
                        [--notes WRITEUP.md] [--label NAME]... [--merge]
-                       [--sample-type T] [--min-width PX | --prune FRACTION]
-                       [--by function|line] [--svg FLAME.svg] [--no-source]
+                       [--sample-type T] [--min-share PCT | --prune FRACTION | --min-width PX]
+                       [--max-nodes N] [--by function|line] [--svg FLAME.svg] [--no-source]
 
 The source view shows a selected function's lines with self and total per
 line, from the source the profile carries (scalene) or the .py files named
@@ -48,7 +53,8 @@ examples:
   flamekit record -o run.json -- python sample_workloads/cpu_split.py
   flamekit report run.json -o report.html --title "pricing loop" --notes notes.md
   flamekit report base.json head.json --label before --label after   # two labelled roots
-  flamekit report a.folded b.folded --merge --prune 0   # one merged profile, every frame
+  flamekit report a.folded b.folded --merge --min-share 0   # one merged profile, every frame
+  flamekit report big.folded --max-nodes 200000      # more detail (a larger page)
 """
 
 
@@ -70,10 +76,16 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--sample-type", metavar="T",
                    help="sample type shown first (name or name/unit; default: the first)")
     g = p.add_mutually_exclusive_group()
-    g.add_argument("--min-width", type=NON_NEGATIVE, metavar="PX",
-                   help="merge frames narrower than PX pixels of a 1200 px graph (default 0.1)")
+    g.add_argument("--min-share", type=PERCENT, metavar="PCT",
+                   help="keep every frame holding at least PCT%% of its thread's total "
+                        "(default 0.1; 0 keeps every frame)")
     g.add_argument("--prune", type=FRACTION, metavar="FRACTION",
-                   help="merge frames below FRACTION of the total (0 keeps all; default 1/12000)")
+                   help="the same as a fraction (--prune 0.001 is --min-share 0.1)")
+    g.add_argument("--min-width", type=NON_NEGATIVE, metavar="PX",
+                   help="the same in pixels of a 1200 px graph (--min-width 1.2 is --min-share 0.1)")
+    p.add_argument("--max-nodes", type=NODES, metavar="N", default=None,
+                   help="detail budget: beyond those, keep the heaviest frames up to N in all "
+                        "(default 50000; 0: only the --min-share rule)")
     p.add_argument("--by", choices=("function", "line"), default="function",
                    help="flame graph frames per function (default) or per line")
     p.add_argument("--from", metavar="FORMAT", dest="from_format",
@@ -88,18 +100,18 @@ def run(args: argparse.Namespace) -> int:
     """Load, merge, render and write the report."""
     from ..analysis.report import input_labels, report_data, report_inputs
     from ..render.html import write_report
-    from ..render.payload import DEFAULT_PRUNE
+    from ..render.prune import DEFAULT_MAX_NODES, DEFAULT_MIN_SHARE
 
-    if args.min_width is not None:
-        if not args.min_width >= 0:
-            raise UsageError("--min-width must be >= 0")
+    explicit = args.min_share is not None or args.min_width is not None or args.prune is not None
+    if args.min_share is not None:
+        fraction = args.min_share / 100.0
+    elif args.min_width is not None:
         fraction = args.min_width / 1200.0
     elif args.prune is not None:
-        if not 0 <= args.prune <= 1:
-            raise UsageError("--prune must be a fraction between 0 and 1")
         fraction = args.prune
     else:
-        fraction = DEFAULT_PRUNE
+        fraction = DEFAULT_MIN_SHARE
+    max_nodes = DEFAULT_MAX_NODES if args.max_nodes is None else int(args.max_nodes)
     labels = args.label or []
     if len(labels) > len(args.profiles):
         raise UsageError(f"{len(labels)} --label values for {len(args.profiles)} input(s): "
@@ -128,12 +140,13 @@ def run(args: argparse.Namespace) -> int:
         if args.sample_type is not None:
             profile.type_index(args.sample_type)  # a clear error listing the choices
         data = report_data(profile, sample_type=args.sample_type, by=args.by, source=not args.no_source)
-    write_report(data, args.output, title=args.title, notes=notes, prune_fraction=fraction)
+    write_report(data, args.output, title=args.title, notes=notes, prune_fraction=fraction,
+                 max_nodes=max_nodes)
     print(f"wrote {args.output}", file=sys.stderr)
     if args.svg:
         from ..render.svg import write_svg
         write_svg(profile, args.svg, args.sample_type, title=args.title, by=args.by,
-                  min_width=fraction * 1200.0)
+                  **({"min_width": fraction * 1200.0} if explicit else {}))
         print(f"wrote {args.svg}", file=sys.stderr)
     return 0
 

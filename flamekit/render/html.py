@@ -28,7 +28,8 @@ from markupsafe import Markup
 from ..atomic import write_output
 from ..analysis.report import REPRO_KEYS, ReportData
 from ..version import __version__
-from .payload import DEFAULT_PRUNE, clip, frame_map, payload_from_pruned, prune
+from .payload import clip, frame_map, payload_from_pruned
+from .prune import DEFAULT_MAX_NODES, DEFAULT_MIN_SHARE, prune, prune_note
 from .report_sections import (alloc_rows, busy_text, coverage, display_text, hotspot_row, input_section,
                               meta_rows, prune_inputs)
 from .report_views import libraries_json, source_json
@@ -123,18 +124,21 @@ def render_page(template: str, *, title: str, data: Any,
 
 
 def report_json(data: ReportData, *, title: str, notes_html: str = "",
-                prune_fraction: float = DEFAULT_PRUNE) -> dict:
+                prune_fraction: float = DEFAULT_MIN_SHARE,
+                max_nodes: int = DEFAULT_MAX_NODES) -> dict:
     """Return the JSON document a report embeds: the flame graph payload and report sections.
 
     The flame graph (and the in-page function table) show ``data.flame``
-    pruned at ``prune_fraction`` (the pruned share is reported); hotspots are
-    exact (computed on the whole profile by :mod:`flamekit.analysis.report`).
+    pruned to the detail budget (:func:`flamekit.render.prune.prune`: every
+    node of at least ``prune_fraction`` of its thread, then the heaviest up to
+    ``max_nodes``; the notice says what went); hotspots are exact (computed on
+    the whole profile by :mod:`flamekit.analysis.report`).
     """
     p = data.profile
     if data.parts:  # several inputs: each pruned on its own, under its labelled root
-        pruned, info, roots = prune_inputs(data, prune_fraction)
+        pruned, info, roots = prune_inputs(data, prune_fraction, max_nodes)
     else:
-        (pruned, info), roots = prune(data.flame, prune_fraction), []
+        (pruned, info), roots = prune(data.flame, prune_fraction, max_nodes), []
     payload = payload_from_pruned(pruned, info, default_type=data.default_type)
     if data.parts:
         fmap = frame_map(pruned)
@@ -153,6 +157,7 @@ def report_json(data: ReportData, *, title: str, notes_html: str = "",
         "busy": display_text(busy_text(data), 600),
         "warnings": [display_text(w, 300) for w in warnings[:50]],
         "warningCount": len(warnings),
+        "pruneNote": prune_note(info, [st.name for st in p.sample_types]),
         "nSamples": p.n_samples,
         "effectiveSamples": [round(n, 3) for n in data.effective_samples],
         "rankable": data.rankable,
@@ -201,26 +206,30 @@ def default_title(data: ReportData) -> str:
 
 
 def render_report(data: ReportData, *, title: str | None = None, notes: str | None = None,
-                  prune_fraction: float = DEFAULT_PRUNE) -> str:
+                  prune_fraction: float = DEFAULT_MIN_SHARE,
+                  max_nodes: int = DEFAULT_MAX_NODES) -> str:
     """Return the HTML text of a report (deterministic for the same inputs).
 
     ``data`` comes from :func:`flamekit.analysis.report.report_data`; ``notes``
-    is Markdown text (rendered and sanitized); ``prune_fraction`` is the
-    pruning threshold (fraction of the total; 0 keeps everything).
+    is Markdown text (rendered and sanitized); ``prune_fraction`` (share of a
+    thread's total kept whatever the budget; 0 keeps everything) and
+    ``max_nodes`` (the detail budget) set the pruning (:func:`report_json`).
     """
     from .notes import render_notes
 
     if title is None:
         title = default_title(data)
     notes_html = render_notes(notes) if notes else ""
-    doc = report_json(data, title=title, notes_html=notes_html, prune_fraction=prune_fraction)
+    doc = report_json(data, title=title, notes_html=notes_html, prune_fraction=prune_fraction,
+                      max_nodes=max_nodes)
     approx = data.approximate
     return render_page("report.html.j2", title=title, data=doc, notes_html=Markup(notes_html),
                        approximate=display_text(approx, 500) if approx else "")
 
 
 def write_report(data: ReportData, path: str | os.PathLike, *, title: str | None = None,
-                 notes: str | None = None, prune_fraction: float = DEFAULT_PRUNE) -> None:
+                 notes: str | None = None, prune_fraction: float = DEFAULT_MIN_SHARE,
+                 max_nodes: int = DEFAULT_MAX_NODES) -> None:
     """Write a self-contained HTML report to ``path`` (``-``: stdout) atomically (see :func:`render_report`)."""
     write_output(path, render_report(data, title=title, notes=notes,
-                                     prune_fraction=prune_fraction))
+                                     prune_fraction=prune_fraction, max_nodes=max_nodes))

@@ -24,7 +24,11 @@ Payload version 1::
                   "command": [si]},       # the process's command line ("" when unknown)
       "defaultType": int,                            # index into types
       "pruned":  {"fraction": num, "nodes": int, "share": [num per type],
-                  "otherFrame": int},                # -1 when nothing was pruned
+                  "otherFrame": int,                 # -1 when nothing was pruned
+                  "maxNodes": int,                   # the detail budget (0: none)
+                  "other": {"node": [int], "children": [int], "frames": [int]}},
+                  # per [other] node: how many children of its parent it replaces,
+                  # and how many frames (call-tree nodes) in all
       "diff":    {"base": int, "head": int}          # OPTIONAL: differential mode
     }
 
@@ -35,89 +39,35 @@ in "…" (plain text, before any escaping). Sample rows are in order of first
 appearance of their (node, thread) in the profile's samples, as the Python
 exporters write them.
 
-Pruning (:func:`prune`) runs *before* the payload is built: stack rows whose
-total (absolute value, in every sample type) is below ``fraction`` of the grand
-total are merged, per parent, into one ``[other]`` row, and the pruned share is
-reported in ``pruned``.
+Pruning (:func:`flamekit.render.prune.prune`) runs *before* the payload is
+built: rows outside the detail budget (below ``fraction`` of their thread's
+total in every sample type, and beyond the ``maxNodes`` heaviest) are merged,
+per parent, into one ``[other]`` row, and the pruned share is reported in
+``pruned``.
 
 :func:`decode` is a small Python mirror of the JavaScript decoder, for tests.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from ..model import Frame, Profile, SampleType, is_library
+from ..model import Profile, SampleType, is_library
 from ..numfmt import as_numbers
 from ..strtable import StringTable
-from ..tree import accumulate_up, depths, prune as prune_table
+from .prune import (DEFAULT_MAX_NODES, DEFAULT_MIN_SHARE, DEFAULT_PRUNE, OTHER_FRAME, PruneInfo,
+                    prune)
+
+__all__ = ["PAYLOAD_VERSION", "MAX_STRING", "DEFAULT_MAX_NODES", "DEFAULT_MIN_SHARE",
+           "DEFAULT_PRUNE", "OTHER_FRAME", "PruneInfo", "prune", "clip", "frame_map",
+           "build_payload", "payload_from_pruned", "Decoded", "decode"]
 
 PAYLOAD_VERSION = 1
-#: Default pruning threshold: 0.1 px of a 1200 px wide graph.
-DEFAULT_PRUNE = 1.0 / 12000
 #: Longest string kept in the payload (characters); longer ones are cut and end in "…".
 MAX_STRING = 1024
-#: The frame that stands for the merged, pruned children of a node.
-OTHER_FRAME = Frame("[other]", "", 0, "flamekit", "unknown")
-
-
-@dataclass
-class PruneInfo:
-    """What :func:`prune` removed: the threshold, rows merged, and share per sample type."""
-
-    fraction: float
-    nodes_before: int
-    nodes_after: int
-    pruned_nodes: int = 0
-    share: list[float] = field(default_factory=list)
-    other_frame: int = -1
-
-
-def prune(p: Profile, fraction: float = DEFAULT_PRUNE) -> tuple[Profile, PruneInfo]:
-    """Merge stack rows narrower than ``fraction`` of the total into one ``[other]`` row per parent.
-
-    A row is kept when, in at least one sample type, its subtree's absolute value
-    is at least ``fraction`` of that type's absolute grand total (so keeping is
-    closed under ancestors). Samples of a pruned subtree move to the ``[other]``
-    child of the subtree's nearest kept ancestor (a root-level ``[other]`` row
-    when there is none). Returns the new profile and a :class:`PruneInfo`.
-    """
-    n, k = p.n_stacks, len(p.sample_types)
-    info = PruneInfo(float(fraction), n, n, 0, [0.0] * k, -1)
-    if n == 0 or fraction <= 0 or p.n_samples == 0:
-        return p, info
-    absv = np.abs(p.values)
-    depth = depths(p.stack_prefix)
-    grand = np.zeros(k)
-    keep = np.zeros(n, dtype=bool)
-    for t in range(k):  # one type at a time: a few n-long arrays alive, not n x k ones
-        self_t = np.bincount(p.sample_stack, weights=absv[:, t], minlength=n)
-        grand[t] = self_t.sum()
-        if grand[t] > 0:
-            keep |= accumulate_up(p.stack_prefix, self_t, depth) / grand[t] >= fraction
-        del self_t
-    if not (grand > 0).any() or keep.all():
-        return p, info
-    pr = prune_table(p.stack_prefix, keep, depth)
-    del depth
-    n_keep = pr.n_kept
-    other_fid = len(p.frames)
-    new_prefix = pr.prefix
-    new_frame = np.concatenate([p.stack_frame[pr.kept],
-                                np.full(len(new_prefix) - n_keep, other_fid, dtype=np.int64)])
-    new_s = pr.new_rows(p.sample_stack)
-    moved = ~keep[p.sample_stack]
-    moved_share = absv[moved].sum(axis=0)
-    info.share = [float(m / g) if g > 0 else 0.0 for m, g in zip(moved_share, grand)]
-    info.pruned_nodes = int(n - n_keep)
-    info.nodes_after = int(len(new_prefix))
-    info.other_frame = other_fid
-    q = p.copy(frames=list(p.frames) + [OTHER_FRAME], stack_prefix=new_prefix,
-               stack_frame=new_frame, sample_stack=new_s)
-    return q, info
 
 
 def clip(s: object, limit: int = MAX_STRING) -> str:
@@ -150,17 +100,19 @@ def frame_map(q: Profile) -> np.ndarray:
     return np.where(used, np.cumsum(used) - 1, -1)
 
 
-def build_payload(p: Profile, *, prune_fraction: float = DEFAULT_PRUNE,
+def build_payload(p: Profile, *, prune_fraction: float = DEFAULT_MIN_SHARE,
+                  max_nodes: int = DEFAULT_MAX_NODES,
                   sample_type: str | int | SampleType | None = None,
                   diff: tuple[int, int] | None = None) -> tuple[dict, PruneInfo]:
     """Prune ``p`` and return ``(payload, prune_info)``; see the module docstring for the layout.
 
-    ``sample_type`` picks the type shown first (default: the first type).
-    ``diff=(base, head)`` names two sample type indices and turns on the
-    differential mode of the flame graph.
+    ``prune_fraction`` and ``max_nodes`` are :func:`~flamekit.render.prune.prune`'s
+    ``min_share`` and ``max_nodes``. ``sample_type`` picks the type shown first
+    (default: the first type). ``diff=(base, head)`` names two sample type
+    indices and turns on the differential mode of the flame graph.
     """
     default_type = p.type_index(sample_type) if p.sample_types else 0
-    q, info = prune(p, prune_fraction)
+    q, info = prune(p, prune_fraction, max_nodes)
     return payload_from_pruned(q, info, default_type=default_type, diff=diff), info
 
 
@@ -211,7 +163,11 @@ def payload_from_pruned(q: Profile, info: PruneInfo, *, default_type: int = 0,
                     "command": [strings(_command(q, t.pid)) for t in q.threads]},
         "defaultType": int(default_type),
         "pruned": {"fraction": float(info.fraction), "nodes": int(info.pruned_nodes),
-                   "share": [float(x) for x in info.share], "otherFrame": other},
+                   "share": [float(x) for x in info.share], "otherFrame": other,
+                   "maxNodes": int(info.max_nodes),
+                   "other": {"node": info.other_rows.tolist(),
+                             "children": info.other_children.tolist(),
+                             "frames": info.other_nodes.tolist()}},
     }
     if diff is not None:
         b, h = (q.type_index(x) for x in diff)

@@ -24,7 +24,8 @@ from ..analysis.report import REPRO_KEYS, ReportData, input_frame
 from ..analysis.uncertainty import margin
 from ..model import Profile, SampleType, merge
 from .coverage import coverage_text
-from .payload import OTHER_FRAME, PruneInfo, clip, prune
+from .payload import clip
+from .prune import DEFAULT_MAX_NODES, OTHER_FRAME, PruneInfo, prune
 
 _MAX_META = 2000
 _BAD_CHARS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]")
@@ -125,13 +126,19 @@ def alloc_rows(d: ReportData) -> list[dict[str, Any]]:
             for r in d.allocation_sites.itertuples(index=False)]
 
 
-def prune_inputs(data: ReportData, fraction: float) -> tuple[Profile, PruneInfo, list[int]]:
+def prune_inputs(data: ReportData, fraction: float, max_nodes: int = DEFAULT_MAX_NODES
+                 ) -> tuple[Profile, PruneInfo, list[int]]:
     """Prune each input's flame graph on its own, merge them; return ``(profile, info, root frames)``.
 
     ``root frames`` are the indices (in the returned profile's frames) of each
-    input's labelled root. The info's shares are of the whole (all inputs).
+    input's labelled root. Each input gets an even part of the ``max_nodes``
+    budget. The info's shares are of the whole (all inputs);
+    its ``[other]`` rows are found in the merged profile through their samples
+    (:func:`~flamekit.model.merge` keeps sample order; a row without samples
+    has no width and is left out).
     """
-    pieces = [prune(d.flame, fraction) for d in data.parts]
+    share = max_nodes // len(data.parts) if max_nodes > 0 else 0  # the budget, split evenly
+    pieces = [prune(d.flame, fraction, max(share, 1 if max_nodes > 0 else 0)) for d in data.parts]
     q = merge(*(p for p, _ in pieces))
     types = list(q.sample_types)
     moved, grand = np.zeros(len(types)), np.zeros(len(types))
@@ -141,10 +148,26 @@ def prune_inputs(data: ReportData, fraction: float) -> tuple[Profile, PruneInfo,
             k = types.index(st)
             grand[k] += absv[j]
             moved[k] += (info.share[j] if j < len(info.share) else 0.0) * absv[j]
+    rows, kids, held = [], [], []
+    offset = 0
+    for piece, info in pieces:
+        if len(info.other_rows):
+            first = np.full(piece.n_stacks, -1, dtype=np.int64)
+            at = np.arange(piece.n_samples - 1, -1, -1)
+            first[piece.sample_stack[at]] = at  # the first sample of each row
+            s = first[info.other_rows]
+            ok = s >= 0
+            rows.append(q.sample_stack[offset + s[ok]])
+            kids.append(info.other_children[ok])
+            held.append(info.other_nodes[ok])
+        offset += piece.n_samples
+    cat = (lambda xs: np.concatenate(xs) if xs else np.zeros(0, dtype=np.int64))
     info = PruneInfo(fraction=float(fraction), nodes_before=sum(i.nodes_before for _, i in pieces),
                      nodes_after=q.n_stacks, pruned_nodes=sum(i.pruned_nodes for _, i in pieces),
                      share=[float(m / g) if g > 0 else 0.0 for m, g in zip(moved, grand)],
-                     other_frame=list(q.frames).index(OTHER_FRAME) if OTHER_FRAME in q.frames else -1)
+                     other_frame=list(q.frames).index(OTHER_FRAME) if OTHER_FRAME in q.frames else -1,
+                     max_nodes=int(max_nodes), other_rows=cat(rows), other_children=cat(kids),
+                     other_nodes=cat(held))
     frames = list(q.frames)
     roots = [frames.index(f) if f in frames else -1 for f in (input_frame(d.label or "") for d in data.parts)]
     return q, info, roots

@@ -10,7 +10,9 @@
  *   nodes    {parent:[int], frame:[int]} call tree, ROOT FIRST: parent[i] < i, -1 at a root
  *   samples  {node:[int], thread:[int], values:[[num per row] per type]}  (aggregated)
  *   types    {name:[si], unit:[si]}       threads {name:[si], id:[int], pid:[int]}
- *   defaultType int;  pruned {fraction, nodes, share:[per type], otherFrame}
+ *   defaultType int;  pruned {fraction, nodes, share:[per type], otherFrame, maxNodes,
+ *            other: {node:[int], children:[int], frames:[int]}}  (per [other] node: the children
+ *            of its parent it stands for, and all the frames merged into it; render/prune.py)
  *   diff     OPTIONAL {base:int, head:int}: differential mode (see below)
  *   inputs   OPTIONAL {frame:[int]}: several inputs as labelled roots; frame[k] is the frame of
  *            input k's root (its name is the input's label; -1 when the input had no samples)
@@ -148,7 +150,22 @@
         if (k >= 0) this.inputRoot[k] = i;
       }
     }
+    var po = (payload.pruned && payload.pruned.other) || {node: [], children: [], frames: []};
+    this.otherKids = {}; this.otherFrames = {};
+    for (i = 0; i < po.node.length; i++) {
+      this.otherKids[po.node[i]] = po.children[i]; this.otherFrames[po.node[i]] = po.frames[i];
+    }
   }
+
+  /* the label of a node: an [other] node of the main tree says how many frames it merges */
+  Data.prototype.label = function (node, src) {
+    var name = this.names[this.frame[node]];
+    if (src >= 0 && this.otherFrames[src] !== undefined) {
+      var k = this.otherFrames[src];
+      return '[other] ' + k + ' smaller frame' + (k === 1 ? '' : 's');
+    }
+    return name;
+  };
 
   /* self and total per node for one type and thread (-1: all threads) */
   Data.prototype.values = function (type, thread) {
@@ -259,7 +276,7 @@
       ctx.fillRect(bx, y, Math.max(bw - 0.5, 0.5), ROW - 1);
       this.rows[dep].push(node, bx, bw);
       if (bw > charW * 3 + 6) {
-        var name = names[t.frame[node]], max = Math.floor((bw - 6) / charW);
+        var name = t.src ? D.label(node, t.src[node]) : names[t.frame[node]], max = Math.floor((bw - 6) / charW);
         var label = name.length > max ? name.slice(0, Math.max(max - 1, 1)) + '\u2026' : name;
         ctx.fillStyle = '#1b1b1b';
         ctx.fillText(label, bx + 3, y + ROW / 2);
@@ -503,6 +520,13 @@
                '  (Δ ' + fmt(info.head.self - info.base.self, u) + ')'],
               ['Total', 'base ' + fmt(info.base.total, u) + ' → head ' + fmt(info.head.total, u) +
                '  (Δ ' + fmt(info.head.total - info.base.total, u) + ')']];
+    }
+    if (info.node >= 0 && this.data.otherFrames[info.node] !== undefined) {
+      var nk = this.data.otherKids[info.node], nf = this.data.otherFrames[info.node];
+      var up = this.data.parent[info.node];
+      rows.push(['Merged', nk + (up >= 0 ? ' smaller callee' + (nk === 1 ? '' : 's') + ' of ' +
+                 (this.data.names[this.data.frame[up]] || '(empty name)') : ' smaller root' + (nk === 1 ? '' : 's')) +
+                 ', ' + nf + ' frame' + (nf === 1 ? '' : 's') + ' in all']);
     }
     if (this.opts.tooltipRows) rows = rows.concat(this.opts.tooltipRows(info) || []);
     var tbl = el('table');

@@ -76,12 +76,10 @@
         'sample types with the Sample type selector.';
     }).join('');
   $('fk-summary').parentNode.insertBefore(sn, $('fk-summary').nextSibling);
-  if (P.pruned.nodes > 0) {
+  if (R.pruneNote) {  /* what the detail budget dropped and how to keep more (render/prune.py) */
     var pn = $('fk-pruned');
     pn.hidden = false;
-    pn.textContent = 'Pruned ' + P.pruned.nodes + ' call-tree nodes narrower than ' +
-      (100 * P.pruned.fraction).toPrecision(2) + '% of the total into "[other]" nodes (' +
-      P.pruned.share.map(function (s, i) { return (100 * s).toFixed(3) + '% of ' + typeName[i]; }).join(', ') + ').';
+    pn.textContent = R.pruneNote;
   }
 
   /* functions table, computed from the payload for the graph's type and thread */

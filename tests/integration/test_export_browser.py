@@ -116,9 +116,9 @@ def test_export_of_a_pruned_per_function_report(browser, tmp_path):
     """The default report exports the tree it draws: Python's dump of the grouped, pruned profile."""
     p = flamekit.load(DATA / "py-spy/0.4.3/regression_pair-head.raw.txt")
     out = tmp_path / "r.html"
-    write_report(report_data(p), out, prune_fraction=0.005)
+    write_report(report_data(p), out, prune_fraction=0.005, max_nodes=0)
     # the page draws one frame per function, at the lowest line sampled in it (its tooltip's file:line)
-    shown, info = prune(first_lines(p, group(p, "function")), 0.005)
+    shown, info = prune(first_lines(p, group(p, "function")), 0.005, max_nodes=0)
     assert info.pruned_nodes > 0 and len(shown.frames) < len(p.frames)
     buf = io.BytesIO()
     get("folded").dump(shown, buf)
