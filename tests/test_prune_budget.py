@@ -195,3 +195,31 @@ def test_keep_mask_ties_and_edges():
     # zero scores are never spent budget on; min_share keeps past the budget
     assert keep_mask(s, 0.9, 10).tolist() == [True, True, True, True, False]
     assert keep_mask(s, 0.5, 1).tolist() == [True, True, True, True, False]
+
+
+def test_several_inputs_share_the_budget_and_keep_their_other_counts():
+    """Two inputs as labelled roots: each pruned on its own half of the budget; every
+    ``[other]`` node of the merged page still says what it merges."""
+    from flamekit.analysis.report import report_inputs
+    from flamekit.render.html import report_json
+
+    paths, w, th = budget_paths()
+    half = [[i for i in range(len(paths)) if i % 2 == k] for k in (0, 1)]
+    profiles = [to_stack_paths([paths[i] for i in ix], [w[i] for i in ix], [th[i] for i in ix]).to_profile()
+                for ix in half]
+    data = report_inputs(profiles, ["even", "odd"])
+    doc = report_json(data, title="two", prune_fraction=SHARE, max_nodes=20_000)
+    payload = doc["payload"]
+    dec = decode(payload)
+    names = dec.node_names()
+    other = payload["pruned"]["other"]
+    solo = [prune(d.flame, SHARE, 10_000)[1] for d in data.parts]
+    assert payload["pruned"]["nodes"] == sum(i.pruned_nodes for i in solo) > 0
+    kept = len(names) - len(other["node"])
+    assert kept <= 20_000 + 2 + sum(1 for n in names if n in ("even", "odd"))
+    # every drawn [other] node is listed with its counts, and the counts are the inputs' own
+    total = dec.view()[1]
+    drawn = {i for i, n in enumerate(names) if n == "[other]" and total[i] != 0}
+    assert set(other["node"]) == drawn
+    assert sorted(other["frames"]) == sorted(x for i in solo for x in i.other_nodes.tolist())
+    assert sum(other["frames"]) == payload["pruned"]["nodes"]

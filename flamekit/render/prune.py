@@ -149,9 +149,7 @@ def prune(p: Profile, min_share: float = DEFAULT_MIN_SHARE,
     # per [other] row: the children it replaces (cut rows) and all the nodes it holds
     info.other_rows = np.arange(n_keep, n_keep + n_other, dtype=np.int64)
     info.other_children = np.bincount(pr.cut_other - n_keep, minlength=n_other).astype(np.int64)
-    pruned_rows = np.flatnonzero(~keep)
-    info.other_nodes = np.bincount(pr.new_rows(pruned_rows) - n_keep,
-                                   minlength=n_other).astype(np.int64)
+    info.other_nodes = np.bincount(pr.dest[~keep] - n_keep, minlength=n_other).astype(np.int64)
     q = p.copy(frames=list(p.frames) + [OTHER_FRAME], stack_prefix=pr.prefix,
                stack_frame=new_frame, sample_stack=new_s)
     return q, info
