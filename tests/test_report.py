@@ -415,7 +415,7 @@ def test_each_input_is_pruned_on_its_own_and_a_small_one_is_kept():
     big = prof([(["main", "big"], 99_990), (["main", "tiny"], 10)])
     small = prof([(["main", "only"], 1)])
     data = report_inputs([big, small], ["big", "small"])
-    q, info, roots = prune_inputs(data, 0.001)
+    q, info, roots = prune_inputs(data, 0.001, max_nodes=0)  # the share rule alone (no budget)
     names = [q.frames[int(f)].name for f in q.stack_frame]
     assert "tiny" not in names and "[other]" in names  # 0.01 % of its input: pruned
     assert "only" in names and all(r >= 0 for r in roots)  # 100 % of its (tiny) input: kept
