@@ -29,6 +29,8 @@ CASES = [
     (["record", "-o", "x.json"], "--pid", ["0", "-1", "1.5"], "1"),
     (["report", "p.json"], "--prune", ["-0.1", "1.1"], "0.001"),
     (["report", "p.json"], "--min-width", ["-1"], "0.5"),
+    (["report", "p.json"], "--min-share", ["-1", "101"], "0.1"),
+    (["report", "p.json"], "--max-nodes", ["-1", "1.5"], "1000"),
     (["top"], "--interval", ["0", "-1"], "2"),
     (["top"], "--window", ["0"], "5"),
     (["dump"], "--pid", ["0", "-5"], "1"),

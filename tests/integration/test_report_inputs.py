@@ -294,7 +294,7 @@ def test_legend_lists_exactly_the_kinds_drawn(browser, corpus, tmp_path):
     p = flamekit.load(src)
     kinds = {f.kind if f.kind in ("python", "native", "kernel") else "unknown" for f in p.frames}
     out = tmp_path / "perf.html"
-    r = _report(tmp_path, str(src), "-o", str(out), "--prune", "0.01")
+    r = _report(tmp_path, str(src), "-o", str(out), "--prune", "0.01", "--max-nodes", "0")
     assert r.returncode == 0, r.stderr
     page = open_page(browser, out, width=1280)
     try:
