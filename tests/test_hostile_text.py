@@ -232,3 +232,35 @@ def test_lone_surrogates_through_every_command_and_exporter(tmp_path: Path) -> N
                 if cmd[3] != "csv":
                     r, _ = load_with_format(out)
                     assert any("\ufffd" in f.name for f in r.frames), cmd
+
+
+def test_tables_flamekit_writes_back_are_type_checked(tmp_path: Path) -> None:
+    """pprof's mapping and label tables (written back by ``convert --to pprof``) are checked at
+    load like the metadata: a column missing, of the wrong type or length is refused by name."""
+    doc = _base_doc()
+    good_maps = {"id": [1], "memory_start": [0], "memory_limit": [0], "file_offset": [0],
+                 "filename": ["a.so"], "build_id": [""], "has_functions": [True],
+                 "has_filenames": [True], "has_line_numbers": [True], "has_inline_frames": [False]}
+    good_labels = {"sample": [0], "stack": [1], "key": ["k"], "str": ["v"], "num": [0],
+                   "num_unit": [""]}
+    cases = [("pprof_mappings", {"id": ["x"]}, "tables.pprof_mappings.id"),
+             ("pprof_mappings", {"id": [1]}, "tables.pprof_mappings.memory_start"),
+             ("pprof_mappings", {**good_maps, "filename": [5]}, "tables.pprof_mappings.filename"),
+             ("pprof_mappings", {**good_maps, "build_id": ["", ""]}, "tables.pprof_mappings"),
+             ("pprof_mappings", [1], "tables"),
+             ("pprof_labels", {**good_labels, "sample": ["x"]}, "tables.pprof_labels.sample"),
+             ("pprof_labels", {**good_labels, "num": [None]}, "tables.pprof_labels.num")]
+    prof = tmp_path / "t.json"
+    for name, table, field in cases:
+        d = json.loads(json.dumps(doc))
+        d["tables"] = {name: table}
+        prof.write_text(json.dumps(d))
+        for cmd in (["info", prof], ["convert", prof, "--to", "pprof", "-o", tmp_path / "t.pb"]):
+            code, _, err = run(*cmd)
+            assert code == 2 and f"field {field}: native: " in err, (name, table, err)
+    for name, table in (("pprof_mappings", good_maps), ("pprof_labels", good_labels)):
+        d = json.loads(json.dumps(doc))
+        d["tables"] = {name: table}
+        prof.write_text(json.dumps(d))
+        code, _, err = run("convert", prof, "--to", "pprof", "-o", tmp_path / f"{name}.pb")
+        assert code == 0, err

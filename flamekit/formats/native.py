@@ -20,7 +20,7 @@ import numpy as np
 
 from ..errors import FormatError
 from ..model import KINDS, Frame, Profile, SampleType, Thread
-from ..model.validate import meta_problem
+from ..model.validate import meta_problem, table_problem
 from ..strtable import StringTable
 from . import _json
 from ._format import Format
@@ -242,6 +242,9 @@ def from_json_obj(doc: Any, source: str = "<memory>") -> Profile:
         raise c.fail(*bad)
     if not isinstance(tables, dict) or not all(isinstance(t, dict) for t in tables.values()):
         raise c.fail("tables", "expected an object of objects")
+    bad = table_problem(tables)
+    if bad:
+        raise c.fail(*bad)
     p = Profile(frames=frames, stack_prefix=prefix, stack_frame=frame_col, sample_stack=sstack,
                 sample_thread=sthread, sample_time=times, values=values,
                 sample_types=sample_types, threads=threads, meta=meta, tables=tables)

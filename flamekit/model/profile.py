@@ -240,9 +240,10 @@ class Profile:
             json.dumps(self.tables, allow_nan=False)
         except (TypeError, ValueError) as e:
             raise ModelError(f"meta/tables are not plain JSON: {e}") from None
-        from .validate import check_meta, check_totals  # validate imports this module
+        from .validate import check_meta, check_tables, check_totals  # validate imports this module
 
         check_meta(self.meta)
+        check_tables(self.tables)
         check_totals(self.values, self.sample_types)
         return self
 

@@ -5,6 +5,8 @@ types, value totals and text, each rule kept once here.
   type (:data:`META_TYPES`); any other key is a free-form label (any JSON).
   :meth:`Profile.check` runs it, so every importer's output is checked at load,
   and the native reader reports the field (``meta.warnings``).
+* :func:`check_tables`: the tables flamekit writes back (``pprof_mappings``,
+  ``pprof_labels``: :data:`TABLE_TYPES`) have their columns, types and one length.
 * :func:`check_totals`: every sample type's values must sum (in absolute value)
   below :data:`MAX_TOTAL`. Values are float64, so integer counts are exact up to
   2**53 and larger ones are rounded; a sum past 2**1024 would be infinity and turn
@@ -99,9 +101,63 @@ def meta_problem(meta: Any) -> tuple[str, str] | None:
     return None
 
 
+def _ints(v: Any) -> bool:
+    return isinstance(v, list) and all(type(x) is int and -2**63 <= x < 2**64 for x in v)
+
+
+def _strs(v: Any) -> bool:
+    return isinstance(v, list) and all(isinstance(x, str) for x in v)
+
+
+def _bools(v: Any) -> bool:
+    return isinstance(v, list) and all(isinstance(x, bool) for x in v)
+
+
+#: Tables flamekit writes back (pprof's mappings and labels): name -> {column: (test, want)}.
+#: Every column is required and all have one length. Other tables are free-form.
+TABLE_TYPES: dict[str, dict[str, tuple[Callable[[Any], bool], str]]] = {
+    "pprof_mappings": {
+        **{c: (_ints, "a list of integers") for c in ("id", "memory_start", "memory_limit",
+                                                       "file_offset")},
+        **{c: (_strs, "a list of strings") for c in ("filename", "build_id")},
+        **{c: (_bools, "a list of booleans") for c in ("has_functions", "has_filenames",
+                                                        "has_line_numbers", "has_inline_frames")}},
+    "pprof_labels": {
+        **{c: (_ints, "a list of integers") for c in ("sample", "stack", "num")},
+        **{c: (_strs, "a list of strings") for c in ("key", "str", "num_unit")}},
+}
+
+
+def table_problem(tables: Any) -> tuple[str, str] | None:
+    """Return ``(field, problem)`` for the first known table of the wrong shape, or None."""
+    if not isinstance(tables, dict):
+        return "tables", f"expected a JSON object, got {describe(tables)}"
+    for name, cols in TABLE_TYPES.items():
+        t = tables.get(name)
+        if t is None:
+            continue
+        if not isinstance(t, dict):
+            return f"tables.{name}", f"expected an object of columns, got {describe(t)}"
+        lengths = set()
+        for col, (ok, want) in cols.items():
+            if not ok(t.get(col)):
+                return f"tables.{name}.{col}", f"expected {want}, got {describe(t.get(col))}"
+            lengths.add(len(t[col]))
+        if len(lengths) > 1:
+            return f"tables.{name}", "columns differ in length"
+    return None
+
+
 def check_meta(meta: Any) -> None:
     """Raise :class:`ModelError` naming the field when a known metadata key has the wrong type."""
     bad = meta_problem(meta)
+    if bad:
+        raise ModelError(f"{bad[0]}: {bad[1]}")
+
+
+def check_tables(tables: Any) -> None:
+    """Raise :class:`ModelError` naming the field when a known table has the wrong shape."""
+    bad = table_problem(tables)
     if bad:
         raise ModelError(f"{bad[0]}: {bad[1]}")
 
