@@ -48,7 +48,7 @@ def loop_is_faster(levels: int, items: int) -> bool:
 
 
 def depths(prefix: np.ndarray) -> np.ndarray:
-    """Return the depth of each row (a root has depth 1).
+    """Return the depth of each row (a root has depth 1; int32 below 2**31 rows).
 
     Sweeps blocks of rows whose parents lie before the block (one per level in a
     level ordered table); after :data:`LOOP_DEPTH` small blocks (depth-first order)
@@ -58,7 +58,8 @@ def depths(prefix: np.ndarray) -> np.ndarray:
     n = len(prefix)
     if n == 0:
         return np.zeros(0, dtype=_I64)
-    d = np.empty(n, dtype=_I64)
+    it = np.int32 if n < 2**31 - 1 else _I64  # compact: a 20M-row table's depths in 80 MB
+    d = np.empty(n, dtype=it)
     cummax = np.maximum.accumulate(prefix)
     i = 0
     for _ in range(LOOP_DEPTH):
@@ -69,14 +70,13 @@ def depths(prefix: np.ndarray) -> np.ndarray:
         i = j
         if i >= n:
             return d
-    it = np.int32 if n < 2**31 - 1 else _I64
     # node n is a sentinel above every root: jump[n] = n, dist[n] = 0
     jump = np.append(np.where(prefix >= 0, prefix, n), n).astype(it)
     dist = np.append(prefix >= 0, False).astype(it)
     while jump.min() != n:
         dist += dist.take(jump)
         jump = jump.take(jump)
-    return dist[:n].astype(_I64) + 1
+    return dist[:n] + 1
 
 
 def levels(depth: np.ndarray) -> tuple[np.ndarray | None, np.ndarray]:
@@ -350,21 +350,22 @@ def _walk(flat: np.ndarray, starts: np.ndarray, ends: np.ndarray, nodes: np.ndar
     return np.asarray(pl, dtype=_I64), np.asarray(fl, dtype=_I64)
 
 
-def merge(tables: Sequence[tuple], nkeys: int, sort: bool = False
-          ) -> tuple[np.ndarray, np.ndarray, list[np.ndarray], np.ndarray]:
+def merge(tables: Sequence[tuple], nkeys: int, sort: bool = False, with_depth: bool = True
+          ) -> tuple[np.ndarray, np.ndarray, list[np.ndarray], np.ndarray | None]:
     """Merge prefix tables ``(prefix, key, depth)`` (keys below ``nkeys``) into one trie
     keyed by ``(parent, key)``; one table whose keys were mapped is re-interned so.
 
-    Returns ``(prefix, key, old_to_new, depth)``: old_to_new per input table. One
-    hash factorization per depth (rows level ordered; with ``sort`` by (parent, key)
-    within a level), or row by row for deep, narrow tables (:func:`loop_is_faster`).
+    Returns ``(prefix, key, old_to_new, depth)`` (old_to_new per table; depth None unless
+    ``with_depth``). One hash factorization per depth (rows level ordered; ``sort``: by
+    (parent, key) within a level), or row by row for deep, narrow tables (:func:`loop_is_faster`).
     """
     maxd = max((int(t[2].max()) for t in tables if len(t[2])), default=0)
     nrows = sum(len(t[0]) for t in tables)
     if loop_is_faster(maxd, nrows):
         up, uk, o2n = _merge_loop(tables)
-        return up, uk, o2n, depths(up)
-    return _merge_levels(tables, maxd, nkeys, sort)
+        return up, uk, o2n, depths(up) if with_depth else None
+    up, uk, o2n, lvl_n = _merge_levels(tables, maxd, nkeys, sort)
+    return up, uk, o2n, np.repeat(np.arange(1, maxd + 1, dtype=_I64), lvl_n) if with_depth else None
 
 
 def _merge_loop(tables: Sequence[tuple]) -> tuple[np.ndarray, np.ndarray, list[np.ndarray]]:
@@ -389,7 +390,8 @@ def _merge_loop(tables: Sequence[tuple]) -> tuple[np.ndarray, np.ndarray, list[n
 
 def _merge_levels(tables: Sequence[tuple], maxd: int, nk: int, sort: bool
                   ) -> tuple[np.ndarray, np.ndarray, list[np.ndarray], np.ndarray]:
-    """Merge the tables level by level: one hash factorization of (parent, key) per depth."""
+    """Merge the tables level by level (one hash factorization of (parent, key) per depth);
+    last item: the rows per level."""
     import pandas as pd
 
     # rows of each table grouped by depth (level ordered tables already are: no sort then)
@@ -432,7 +434,7 @@ def _merge_levels(tables: Sequence[tuple], maxd: int, nk: int, sort: bool
         total += len(uniq)
     uprefix = np.concatenate(pres) if pres else np.zeros(0, _I64)
     ukey = np.concatenate(ukeys) if ukeys else np.zeros(0, _I64)
-    return uprefix, ukey, o2n, np.repeat(np.arange(1, maxd + 1, dtype=_I64), lvl_n)
+    return uprefix, ukey, o2n, lvl_n
 
 
 @dataclass
@@ -460,9 +462,8 @@ class Pruned:
 
 def prune(prefix: np.ndarray, keep: np.ndarray, depth: np.ndarray | None = None) -> Pruned:
     """Cut the rows outside ``keep`` (closed under ancestors, as a width threshold on
-    subtree totals is): each pruned subtree goes into the ``[other]`` row of its
-    nearest kept ancestor (a root-level one when there is none). See :class:`Pruned`.
-    Row maps are int32 below 2**30 rows (a 15M-row table's maps: 60 MB, not 120)."""
+    subtree totals is): each pruned subtree goes into the ``[other]`` row of its nearest
+    kept ancestor (a root-level one when there is none). See :class:`Pruned` (int32 maps)."""
     n = len(prefix)
     it = np.int32 if n < 2**30 else _I64
     parent_kept = np.where(prefix >= 0, keep[np.maximum(prefix, 0)], True)

@@ -69,7 +69,7 @@ def hotspots(p: Profile, sample_type: str | int | SampleType | None = None, n: i
     ct = call_tree(p, sample_type, thread)
     rows, fk = frame_keys(p.frames, "function")
     nk = len(rows)
-    node_key = fk[p.stack_frame]
+    node_key = fk.astype(np.int32 if nk < 2**31 else np.int64)[p.stack_frame]  # half the memory
     self_k = np.bincount(node_key, weights=ct.self_, minlength=nk)
     nz = np.flatnonzero(self_k != 0)
     if not len(nz):

@@ -178,11 +178,13 @@ def report_data(profile: Profile, *, sample_type: str | int | None = None,
     """
     p = profile
     default_type = p.type_index(sample_type) if p.sample_types else 0
+    # hotspots first: their scratch arrays and the grouped tree are never alive at once
+    # (peak memory of a million-stack report)
+    hs = [hotspots(p, k, n=HOTSPOTS) for k in range(len(p.sample_types))]
+    sites = allocation_sites(p, n=ALLOCATION_SITES)
     flame = p
     if by == "function" and any(f.line for f in p.frames):
         flame = first_lines(p, group(p, "function"))  # one frame per function, not per line (py-spy)
-    hs = [hotspots(p, k, n=HOTSPOTS) for k in range(len(p.sample_types))]
-    sites = allocation_sites(p, n=ALLOCATION_SITES)
     tl = _table(p, "scalene_memory_timeline", ("t_sec", "footprint_mb"))
     dur = duration(p)
     approx = p.meta.get("approximate")

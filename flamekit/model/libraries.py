@@ -74,7 +74,8 @@ def hide_libraries(p: Profile) -> Profile:
     used = np.flatnonzero(still)  # frames no stack uses any more leave the frame list
     k_frame = np.searchsorted(used, k_frame).astype(_I64)
     # two user calls that reached the same callee through different library paths meet here
-    m_prefix, m_frame, o2n, _ = tree.merge([(k_prefix, k_frame, tree.depths(k_prefix))], len(used))
+    m_prefix, m_frame, o2n, _ = tree.merge([(k_prefix, k_frame, tree.depths(k_prefix))], len(used),
+                                          with_depth=False)
     q = p.copy(frames=[p.frames[i] for i in used.tolist()], stack_prefix=m_prefix, stack_frame=m_frame,
                sample_stack=o2n[0][newid[target]][sstack] if p.n_samples else sstack)
     q.meta["hidden_libraries"] = info

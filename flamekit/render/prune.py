@@ -74,10 +74,10 @@ def node_scores(p: Profile, depth: np.ndarray | None = None) -> np.ndarray:
     """Return each stack row's score: max over types of the sum over threads of its
     subtree's share of the thread's total (absolute values; see the module docstring)."""
     n = p.n_stacks
-    score = np.zeros(n)
-    if n == 0 or p.n_samples == 0:
-        return score
+    if n == 0 or p.n_samples == 0 or not p.sample_types:
+        return np.zeros(n)
     nt = max(len(p.threads), 1)
+    score = None
     for t in range(len(p.sample_types)):  # one type at a time: a few n-long arrays alive
         w = np.abs(p.values[:, t])
         grand = np.bincount(p.sample_thread, weights=w, minlength=nt)
@@ -85,9 +85,41 @@ def node_scores(p: Profile, depth: np.ndarray | None = None) -> np.ndarray:
         w *= inv[p.sample_thread]
         self_t = np.bincount(p.sample_stack, weights=w, minlength=n)
         del w
-        np.maximum(score, accumulate_up(p.stack_prefix, self_t, depth), out=score)
+        tot = accumulate_up(p.stack_prefix, self_t, depth)
         del self_t
+        if score is None:
+            score = tot
+        else:
+            np.maximum(score, tot, out=score)
+        del tot
     return score
+
+
+def kth_largest(x: np.ndarray, k: int) -> float:
+    """Return the ``k``-th largest value of ``x`` (``1 <= k <= len(x)``).
+
+    Narrows a bracket ``[lo, hi]`` around it by counting (geometric steps on
+    positive values: scores are heavy-tailed) until at most 2**20 values lie
+    inside, then sorts those: ``np.partition`` took seconds on 15M scores with
+    many ties; each count here is one pass.
+    """
+    lo, hi = float(x.min()), float(x.max())
+    for _ in range(200):
+        inside = np.count_nonzero((x >= lo) & (x <= hi))
+        if inside <= 1 << 20 or lo == hi:
+            break
+        mid = (lo * hi) ** 0.5 if lo > 0 else (lo + hi) / 2 if lo < 0 or hi <= 1e-300 else hi * 1e-6
+        if not lo < mid < hi:
+            mid = lo + (hi - lo) / 2
+            if not lo < mid < hi:
+                break
+        if np.count_nonzero(x >= mid) >= k:
+            lo = mid  # still k values at or above lo
+        else:
+            hi = mid  # fewer than k values above hi
+    above = int(np.count_nonzero(x > hi))
+    band = np.sort(x[(x >= lo) & (x <= hi)])
+    return float(band[len(band) - (k - above)])
 
 
 def keep_mask(score: np.ndarray, min_share: float, max_nodes: int) -> np.ndarray:
@@ -100,8 +132,7 @@ def keep_mask(score: np.ndarray, min_share: float, max_nodes: int) -> np.ndarray
     positive = score > 0
     if int(positive.sum()) <= max_nodes:
         return keep | positive
-    kth = len(score) - int(max_nodes)
-    v = float(np.partition(score, kth)[kth])  # the max_nodes-th highest score (> 0 here)
+    v = kth_largest(score, int(max_nodes))  # > 0 here: more positive scores than the budget
     keep |= score > v
     room = int(max_nodes) - int(keep.sum())
     if room > 0:  # ties at v: the lowest rows (a parent before its children)
