@@ -106,6 +106,19 @@ def stats(log: str) -> dict:
     return {"tool_sample_count": int(m.group(1)), "errored_samples": int(m.group(2))}
 
 
+#: What py-spy says when it attached before the launched interpreter was ready.
+_TOO_EARLY = ("failed to find python version", "failed to find a python interpreter",
+              "couldn't find python", "failed to get process executable name")
+
+
+def attached_too_early(s, log: str) -> bool:
+    """Tell whether py-spy gave up on a launched command that may not have been ready yet."""
+    if os.path.exists(output_path(s)) and os.path.getsize(output_path(s)) > 0:
+        return False
+    low = log.lower()
+    return any(m in low for m in _TOO_EARLY)
+
+
 def diagnose(s, rc: int, log: str) -> str | None:
     """Turn a failed py-spy run into one line with the fix (None when it wrote its output)."""
     if os.path.exists(output_path(s)) and os.path.getsize(output_path(s)) > 0:

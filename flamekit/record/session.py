@@ -45,6 +45,7 @@ from . import (RecordOptions, Recorder, ResourceSampler, check_pid, command_inte
                redact_argv, target_meta, version_tuple)
 from .progress import ProgressDisplay
 from .stopping import exit_code as _exit_code, kill_tree, say_killed, stop_grace, stop_process
+from . import procs
 from .tidy import no_samples_message, tidy_profile, time_coverage
 
 
@@ -72,6 +73,7 @@ class Session:
     signums: list[int] = field(default_factory=list)       # and which signal each was
     tool_started: float = 0.0              # seconds from the recording's start to the tool's
     clock0: float = 0.0                    # time.monotonic() when the recording started
+    restart_tool: Any = None               # starts the tool again (an attach that came too early)
 
     @property
     def attach(self) -> bool:
@@ -91,33 +93,6 @@ class Recording:
 
 def _iso_now() -> str:
     return _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
-
-
-def _sigint_reaches_group() -> bool:
-    """Tell whether a Ctrl-C most likely hit our whole process group (a terminal's foreground)."""
-    try:
-        fd = sys.stdin.fileno()
-        return os.isatty(fd) and os.tcgetpgrp(fd) == os.getpgrp()
-    except (OSError, ValueError, AttributeError):
-        return False
-
-
-def _allow_any_tracer() -> None:  # runs in the child between fork and exec
-    """Let a sibling py-spy ptrace this child under Yama ptrace_scope=1 (PR_SET_PTRACER_ANY)."""
-    try:
-        import ctypes
-
-        ctypes.CDLL(None).prctl(0x59616D61, ctypes.c_ulong(-1 & 0xFFFFFFFFFFFFFFFF), 0, 0, 0)
-    except Exception:
-        pass
-
-
-def _yama_scope() -> int:
-    try:
-        with open("/proc/sys/kernel/yama/ptrace_scope") as f:
-            return int(f.read().strip())
-    except (OSError, ValueError):
-        return 0
 
 
 def _resolve_target(opts: RecordOptions) -> tuple[str, dict[str, Any], str | None, str | None]:
@@ -143,22 +118,6 @@ def _resolve_target(opts: RecordOptions) -> tuple[str, dict[str, Any], str | Non
     if pyver:
         tmeta["python_version"] = pyver
     return backend, tmeta, interp, pyver
-
-
-def _find_child(parent_pid: int, timeout: float = 3.0) -> int | None:
-    """Return the pid of the first child of ``parent_pid`` (the command a tool launched)."""
-    import psutil
-
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        try:
-            kids = psutil.Process(parent_pid).children()
-        except psutil.Error:
-            return None
-        if kids:
-            return kids[0].pid
-        time.sleep(0.005)
-    return None
 
 
 def run_recording(opts: RecordOptions) -> Recording:
@@ -210,7 +169,7 @@ def _run(s: Session, tmeta: dict[str, Any]) -> Recording:
     launched_by_us = not s.attach and not rec.LAUNCHES_TARGET
     grace = stop_grace()  # a bad FLAMEKIT_STOP_GRACE fails before anything starts
     if launched_by_us:
-        pre = _allow_any_tracer if _yama_scope() >= 1 else None
+        pre = procs.allow_any_tracer if procs.yama_scope() >= 1 else None
         try:
             s.target = subprocess.Popen(s.command, env=env, preexec_fn=pre, cwd=opts.cwd)
         except OSError as e:
@@ -235,18 +194,20 @@ def _run(s: Session, tmeta: dict[str, Any]) -> Recording:
     s.tool_started = time.monotonic() - t0
     tee = None
     if passthrough:
-        tee = threading.Thread(target=_tee, args=(s.tool.stderr, log, getattr(rec, "TOOL_LINE", None)),
+        tee = threading.Thread(target=procs.tee, args=(s.tool.stderr, log, getattr(rec, "TOOL_LINE", None)),
                                name="flamekit-stderr", daemon=True)
         tee.start()
     else:
         log.close()
     if s.target_pid is None:  # the tool launched the command
-        s.target_pid = s.tool.pid if getattr(rec, "TARGET_IS_TOOL", False) else _find_child(s.tool.pid)
+        s.target_pid = s.tool.pid if getattr(rec, "TARGET_IS_TOOL", False) else procs.find_child(s.tool.pid)
 
     sampler = None
     if s.target_pid is not None:
         sampler = ResourceSampler(s.target_pid, t0, opts.resource_interval, children=opts.subprocesses)
         sampler.start()
+    if launched_by_us and not passthrough and getattr(rec, "attached_too_early", None):
+        s.restart_tool = lambda: _restart_tool(s, argv, env, log_path, t0)
     stopped_by = _watch(s, sampler, t0, grace)
     elapsed = time.monotonic() - t0
     if sampler is not None:
@@ -264,7 +225,9 @@ def _run(s: Session, tmeta: dict[str, Any]) -> Recording:
     with open(log_path, "rb") as f:
         log_text = f.read(2_000_000).decode("utf-8", "replace")
     problem = rec.diagnose(s, tool_rc, log_text)
-    if problem and stopped_by == "interrupt":  # Ctrl-C before the tool had anything to write
+    if problem and (stopped_by == "interrupt" or s.interrupts):
+        # Ctrl-C before the tool had anything to write (also one that reached the command
+        # and the tool before flamekit's own handler ran)
         raise _interrupted(s, f"interrupted after {elapsed:.1f} s, before {s.backend} wrote any sample; "
                               f"no profile written")
     if problem:
@@ -339,23 +302,6 @@ def _end_facts(meta: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def _tee(src, log, tool_line) -> None:
-    """Copy the tool's stderr to ours and to ``log`` line by line; the tool's own lines go to the log only."""
-    out = getattr(sys.stderr, "buffer", None)
-    try:
-        for line in iter(src.readline, b""):
-            log.write(line)
-            if out is not None and not (tool_line and tool_line.match(line.decode("utf-8", "replace"))):
-                try:
-                    out.write(line)
-                    out.flush()
-                except (OSError, ValueError):
-                    out = None
-    finally:
-        log.close()
-        src.close()
-
-
 def _no_samples(s: Session, elapsed: float, stopped_by: str, exit_code: int | None) -> RecordError:
     name = None
     if s.attach:
@@ -401,6 +347,31 @@ def _kill_launched(s: Session, grace: float) -> None:
         say_killed(_label(s), pids[0], grace, killed)
 
 
+#: For this long after the start, a tool that attached to the command flamekit launched
+#: before its interpreter was ready (a shell shim like pyenv's, a busy host) and gave up
+#: is started again while the command runs.
+_ATTACH_WINDOW = 15.0
+
+
+def _restart_tool(s: Session, argv: list[str], env: dict[str, str] | None, log_path: str,
+                  t0: float) -> bool:
+    """Start the tool again when it gave up on a launched command too early; True if it did."""
+    if (s.interrupts or s.target is None or s.target.poll() is not None
+            or time.monotonic() - t0 > _ATTACH_WINDOW
+            or not s.recorder.attached_too_early(s, procs.read_log(log_path))):
+        return False
+    time.sleep(0.1)
+    with open(log_path, "wb") as log:
+        try:
+            s.tool = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT,
+                                      stdin=subprocess.DEVNULL, start_new_session=True,
+                                      env=env, cwd=s.opts.cwd)
+        except OSError:
+            return False
+    s.tool_started = time.monotonic() - t0
+    return True
+
+
 def _watch(s: Session, sampler: ResourceSampler | None, t0: float, grace: float) -> str:
     """Wait for the tool while showing progress; handle Ctrl-C and the deadline. Return why it stopped.
 
@@ -421,7 +392,9 @@ def _watch(s: Session, sampler: ResourceSampler | None, t0: float, grace: float)
                               label=f"{s.backend} {label}", interval=opts.progress_interval)
     try:
         display.start()
-        while tool.poll() is None:
+        while tool.poll() is None or (signalled == 0 and s.restart_tool is not None
+                                      and s.restart_tool()):
+            tool = s.tool
             now = time.monotonic()
             if s.target is not None:
                 s.target.poll()  # reap an exited command at once so the tool sees it gone
@@ -430,7 +403,7 @@ def _watch(s: Session, sampler: ResourceSampler | None, t0: float, grace: float)
                 if signalled == 0:
                     # only a terminal's Ctrl-C reaches the whole group; SIGTERM/SIGHUP
                     # came to flamekit alone, so the tool is told here
-                    if not (grouped and signums[0] == signal.SIGINT and _sigint_reaches_group()):
+                    if not (grouped and signums[0] == signal.SIGINT and procs.sigint_reaches_group()):
                         _signal(tool, signal.SIGINT)
                     asked_at = now
                 else:  # a second Ctrl-C: the user insists

@@ -194,6 +194,24 @@ def test_target_exiting_early_keeps_its_samples(tmp_path):
     assert p.n_samples > 20 and "price_options" in hot_names(p, 8)
 
 
+def test_pyspy_waits_for_an_interpreter_behind_a_shim(tmp_path):
+    """A launcher that starts Python late (a pyenv-style shell shim; any launch on a busy host).
+
+    py-spy attaches to the pid flamekit started and gives up after about 0.5 s when no
+    interpreter is there yet; flamekit used to stop the command then and blame it
+    ("the command exited (status -2) before py-spy could attach"). It now starts py-spy
+    again while the command runs, and the shim's 1.5 s of shell are no obstacle.
+    """
+    shim = tmp_path / "python3"
+    shim.write_text(f"#!/bin/sh\nsleep 1.5\nexec {sys.executable} \"$@\"\n")
+    shim.chmod(0o755)
+    out = profile_path(tmp_path)
+    r = flamekit_record("-o", str(out), "--", str(shim), CPU_SPLIT, "--seconds", "1")
+    assert r.returncode == 0, r.stderr
+    p = flamekit.load(out)
+    assert p.n_samples > 20 and "price_options" in hot_names(p, 8)
+
+
 EXIT7 = "import sys, time\nt = time.time()\nwhile time.time() - t < 0.4: pass\nsys.exit(7)"
 
 
