@@ -85,9 +85,9 @@ def levels(depth: np.ndarray) -> tuple[np.ndarray | None, np.ndarray]:
     already (:func:`from_paths`, :func:`merge`): levels are then plain slices."""
     maxd = int(depth.max()) if len(depth) else 0
     if len(depth) < 2 or bool((depth[1:] >= depth[:-1]).all()):
-        return None, np.searchsorted(depth, np.arange(1, maxd + 2))
+        return None, np.searchsorted(depth, np.arange(1, maxd + 2, dtype=depth.dtype))
     order = np.argsort(depth, kind="stable")
-    return order, np.searchsorted(depth[order], np.arange(1, maxd + 2))
+    return order, np.searchsorted(depth[order], np.arange(1, maxd + 2, dtype=depth.dtype))
 
 
 def _plan(prefix: np.ndarray, depth: np.ndarray | None) -> tuple[np.ndarray, int, bool]:
