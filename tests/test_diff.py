@@ -457,6 +457,33 @@ def test_parallel_loading_gives_the_same_profiles_and_the_usual_errors(tmp_path,
         inputs.map_paths(load, [str(a), str(bad)], workers=2)
 
 
+def test_before_fork_runs_once_here_and_the_children_inherit_it(tmp_path, monkeypatch):
+    """What ``before_fork`` imports or sets is done once, in this process, before the children
+    start (they see it), and not at all when nothing is forked."""
+    from flamekit.analysis.diff import inputs
+
+    a, b = tmp_path / "a.folded", tmp_path / "b.folded"
+    a.write_text("main;price 5\n")
+    b.write_text("main;risk 3\n")
+    calls: list[int] = []
+
+    def seen(path):  # runs in a child: did it inherit what before_fork did here?
+        return (os.path.basename(path), len(calls), os.getpid())
+
+    monkeypatch.setattr(inputs, "PARALLEL_MIN_BYTES", 0)
+    monkeypatch.setattr(inputs.os, "sched_getaffinity", lambda pid: {0, 1}, raising=False)
+    got = inputs.map_paths(seen, [str(a), str(b)], workers=2,
+                           before_fork=lambda: calls.append(os.getpid()))
+    assert calls == [os.getpid()]
+    assert [g[:2] for g in got] == [("a.folded", 1), ("b.folded", 1)]
+    assert all(g[2] != os.getpid() for g in got)  # really done in children
+    calls.clear()
+    monkeypatch.setattr(inputs, "PARALLEL_MIN_BYTES", 1 << 40)  # small: done here, no fork
+    got = inputs.map_paths(seen, [str(a), str(b)], workers=2,
+                           before_fork=lambda: calls.append(os.getpid()))
+    assert calls == [] and [g[2] for g in got] == [os.getpid()] * 2
+
+
 def test_two_functions_only_the_other_share_is_not_judged_on_rounding():
     # with two functions, the share outside the most-changed one is 100 % on both sides;
     # rounding (100.00000000000001 vs 99.99999999999999) must not read as a sure change
