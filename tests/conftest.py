@@ -159,3 +159,37 @@ def pytest_report_header(config: pytest.Config) -> str:
         return f"flamekit conformance corpus: {CORPUS}; hostile family: {HOSTILE} (generated)"
     return (f"flamekit conformance corpus: MISSING ({CORPUS}): the real-world tests will fail; run {FETCH_HINT}; "
             f"hostile family: {HOSTILE} (generated)")
+
+
+@pytest.fixture(scope="session")
+def linetab_module(tmp_path_factory):
+    """The compiled ``flamekit.formats._linetab`` module; None only without a C compiler.
+
+    When the extension is not built in this checkout (a venv installed before it
+    existed) it is built in a temporary folder with setuptools, so the compiled
+    path and its pure-Python twin are always compared where a compiler exists.
+    """
+    import importlib.machinery
+    import importlib.util
+    import shutil
+    import subprocess
+    import sys
+
+    from flamekit.formats import _lines
+    if _lines.ACCELERATED:
+        import flamekit.formats._linetab as mod
+        return mod
+    if shutil.which(os.environ.get("CC", "cc")) is None and shutil.which("gcc") is None:
+        return None
+    out = tmp_path_factory.mktemp("linetab")
+    root = Path(__file__).resolve().parents[1]
+    proc = subprocess.run([sys.executable, "setup.py", "-q", "build_ext", "--build-lib", str(out),
+                           "--build-temp", str(out / "tmp")], cwd=root, capture_output=True,
+                          text=True, timeout=300)
+    built = sorted(out.glob("flamekit/formats/_linetab*"))
+    assert proc.returncode == 0 and built, f"building the C extension failed:\n{proc.stderr[-2000:]}"
+    loader = importlib.machinery.ExtensionFileLoader("flamekit.formats._linetab", str(built[0]))
+    spec = importlib.util.spec_from_file_location("flamekit.formats._linetab", built[0], loader=loader)
+    mod = importlib.util.module_from_spec(spec)
+    loader.exec_module(mod)
+    return mod

@@ -9,12 +9,6 @@ the pure-Python twin alone (that is what such an install uses).
 """
 from __future__ import annotations
 
-import importlib.machinery
-import importlib.util
-import os
-import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -26,27 +20,11 @@ from flamekit.version import tokenizer
 
 from conftest import require_corpus
 
-ROOT = Path(__file__).resolve().parents[1]
-
 
 @pytest.fixture(scope="module")
-def compiled(tmp_path_factory):
+def compiled(linetab_module):
     """The compiled LineTable class; None only when no C compiler is installed."""
-    if _lines.ACCELERATED:
-        return _lines.LineTable
-    if shutil.which(os.environ.get("CC", "cc")) is None and shutil.which("gcc") is None:
-        return None
-    out = tmp_path_factory.mktemp("linetab")
-    proc = subprocess.run([sys.executable, "setup.py", "-q", "build_ext", "--build-lib", str(out),
-                           "--build-temp", str(out / "tmp")], cwd=ROOT, capture_output=True,
-                          text=True, timeout=300)
-    built = sorted(out.glob("flamekit/formats/_linetab*"))
-    assert proc.returncode == 0 and built, f"building the C extension failed:\n{proc.stderr[-2000:]}"
-    loader = importlib.machinery.ExtensionFileLoader("flamekit.formats._linetab", str(built[0]))
-    spec = importlib.util.spec_from_file_location("flamekit.formats._linetab", built[0], loader=loader)
-    mod = importlib.util.module_from_spec(spec)
-    loader.exec_module(mod)
-    return mod.LineTable
+    return None if linetab_module is None else linetab_module.LineTable
 
 
 def corpus_files() -> list[Path]:

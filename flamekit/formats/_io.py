@@ -323,20 +323,23 @@ def read_all_bytes(path: str | os.PathLike, *, limit: int | None = None,
     return b"".join(chunks)
 
 
-def text_blocks(f: BinaryIO, chunk: int) -> Iterator[bytes]:
+def text_blocks(f: BinaryIO, chunk: int, *, reuse: bool = False) -> Iterator[bytes]:
     """Yield the text ``chunk`` bytes at a time as UTF-8 with LF line endings (cut anywhere).
 
     A UTF-8 BOM is dropped, UTF-16 (with a BOM) is decoded to UTF-8, CR and CRLF
-    become LF (a CR at the end of a chunk waits for the next one).
+    become LF (a CR at the end of a chunk waits for the next one). ``reuse``: read
+    into one ``bytearray`` that each block overwrites (no fresh pages per block on
+    big files), so a block is valid only until the next one is asked for.
     """
     first = f.read(chunk)
     dec = None
     if first.startswith(codecs.BOM_UTF8):
-        first = first[3:]
+        first = first[3:] or f.read(chunk)  # a chunk of just the BOM is not the end
     elif first.startswith(codecs.BOM_UTF16_LE) or first.startswith(codecs.BOM_UTF16_BE):
         dec = codecs.getincrementaldecoder("utf-16")(errors="replace")
     hold = b""
     block = first
+    into: bytearray | None = None
     while True:
         eof = not block
         if dec is not None:
@@ -350,7 +353,13 @@ def text_blocks(f: BinaryIO, chunk: int) -> Iterator[bytes]:
         if eof and not block:
             return
         yield block
-        block = f.read(chunk)
+        if reuse and dec is None:
+            if into is None:
+                into = bytearray(chunk)
+            n = f.readinto(into)  # type: ignore[attr-defined]
+            block = into if n == chunk else bytes(into[:n])
+        else:
+            block = f.read(chunk)
 
 
 def iter_lines(f: BinaryIO, chunk: int) -> Iterator[list[bytes]]:

@@ -6,6 +6,9 @@ and gives each distinct token a dense id in order of first appearance over the
 table's life. ``intern(buf, sep=-1)`` returns ``(ids, lengths, new)``: ``ids`` one
 native int32 per token (as bytes), ``lengths`` the tokens per line (int32 bytes;
 None when ``sep < 0``), ``new`` the tokens first seen in this call, in id order.
+``folded(buf, start=0, end=-1)`` reads folded-stack lines ``STACK COUNT`` the same
+way (see :meth:`PyLineTable.folded`); :func:`paths_tree` (compiled only; its
+pure-Python equivalent is :func:`flamekit.tree.from_paths`) builds a stack table.
 
 The compiled :mod:`._linetab` (built by ``setup.py`` when a C compiler is present)
 is used when it imports; :class:`PyLineTable` is its pure-Python twin with identical
@@ -13,9 +16,17 @@ results. :data:`ACCELERATED` tells which one is in use (``flamekit --version`` p
 """
 from __future__ import annotations
 
+import math
+import re
 from array import array
+from bisect import bisect_left
+from itertools import accumulate
 
-__all__ = ["ACCELERATED", "LineTable", "PyLineTable"]
+__all__ = ["ACCELERATED", "LineTable", "PyLineTable", "paths_tree"]
+
+#: folded.py's count grammar: the count is the last ``[ \t]COUNT`` of the line
+_COUNT_RX = re.compile(rb"^(.*)[ \t]([0-9]+(?:\.[0-9]+)?)[ \t]*$", re.S)
+_MARKERS = (b"thread (", b"process ")
 
 
 class _Ids(dict):
@@ -34,6 +45,7 @@ class PyLineTable:
 
     def __init__(self) -> None:
         self._ids = _Ids()
+        self._split: tuple[object, list[bytes], list[int]] | None = None
 
     def __len__(self) -> int:
         return len(self._ids)
@@ -59,10 +71,91 @@ class PyLineTable:
             lens.append(len(toks))
         return ids.tobytes(), lens.tobytes(), new
 
+    def folded(self, buf: bytes, start: int = 0, end: int = -1
+               ) -> tuple[bytes, bytes, bytes, list[bytes], int, int, int, list[int]]:
+        """Read the folded-stack lines of ``buf[start:end]``; stop before a line not taken.
+
+        Each line is ``STACK COUNT`` (the count: the last space- or tab-separated
+        ``[0-9]+(.[0-9]+)?`` of the line, spaces and tabs after it allowed); STACK is
+        cut at ``;`` and its tokens interned as by :meth:`intern`. Blank lines and
+        lines without a valid count are passed over (the latter counted). The call
+        stops before the first line with a count that is not a finite float64 (or an
+        integer of over 308 digits) or with a token starting ``thread (`` or
+        ``process ``, interning none of its tokens. Returns ``(ids, lengths, counts,
+        new, pos, lines, skipped, first_skipped)``: ``counts`` one native float64 per
+        stack (bytes), ``pos`` the offset where it stopped (the end when every line
+        was taken), ``lines`` the lines passed, ``skipped`` how many had no count and
+        ``first_skipped`` the indexes of the first five (0: the line at ``start``).
+        """
+        d = self._ids
+        d.new = new = []
+        get = d.__getitem__
+        if end < 0 or end > len(buf):
+            end = len(buf)
+        lines, offs = self._lines_of(buf)
+        i = bisect_left(offs, start)
+        ids = array("i")
+        lens = array("i")
+        cnts = array("d")
+        ids_extend, lens_append, cnts_append = ids.extend, lens.append, cnts.append
+        skipped: list[int] = []
+        nskipped = 0
+        first = i
+        nlines = len(lines)
+        while i < nlines and offs[i] < end:
+            line = lines[i]
+            stack, sep, cnt = line.rpartition(b" ")
+            if sep and cnt.isdigit() and len(cnt) < 16:
+                c = float(int(cnt))
+            elif not line.strip():
+                i += 1
+                continue
+            else:
+                m = _COUNT_RX.match(line)
+                if m is None:
+                    if nskipped < 5:
+                        skipped.append(i - first)
+                    nskipped += 1
+                    i += 1
+                    continue
+                stack, cnt = m.group(1), m.group(2)
+                if b"." not in cnt and len(cnt) > 308:
+                    break
+                c = float(cnt)
+                if not math.isfinite(c):
+                    break
+            toks = stack.split(b";")
+            if (b"thread (" in stack or b"process " in stack) and \
+                    any(t.startswith(_MARKERS) for t in toks):
+                break
+            ids_extend(map(get, toks))
+            lens_append(len(toks))
+            cnts_append(c)
+            i += 1
+        pos = min(offs[i], end) if i < nlines else end
+        return (ids.tobytes(), lens.tobytes(), cnts.tobytes(), new, pos, i - first, nskipped,
+                skipped)
+
+    def _lines_of(self, buf: bytes) -> tuple[list[bytes], list[int]]:
+        """The lines of ``buf`` and their offsets, kept for the next call on the same buffer
+        (a block read with many lines handled elsewhere is split once, not once a call)."""
+        if self._split is not None and self._split[0] is buf:
+            return self._split[1], self._split[2]
+        lines = bytes(buf).split(b"\n")
+        offs = [0]
+        offs.extend(accumulate(len(x) + 1 for x in lines))
+        offs.pop()
+        if lines and not lines[-1]:  # after the last newline: not a line
+            lines.pop()
+            offs.pop()
+        self._split = (buf, lines, offs)
+        return lines, offs
+
 
 try:
-    from ._linetab import LineTable
+    from ._linetab import LineTable, paths_tree
     ACCELERATED = True
 except ImportError:  # no compiler at install time: the identical pure-Python loop
     LineTable = PyLineTable  # type: ignore[misc,assignment]
+    paths_tree = None
     ACCELERATED = False

@@ -65,18 +65,17 @@ import numpy as np
 from ..errors import FlamekitError, FormatError
 from ..model import Profile, SampleType, StackPaths, Thread
 from . import _io
-from ._folded_frames import FrameIds, esc_common, format_frame, parse_frame
+from ._folded_frames import esc_common, format_frame, parse_frame
+from ._folded_read import COUNT_RX, SAMPLE_TYPE, build_profile
+from ._folded_read import load_paths as _read_paths
 from ._format import Format
 
 NAME = "folded"
 __all__ = ["NAME", "FORMAT", "SAMPLE_TYPE", "sniff", "load", "load_paths", "dump", "parse_frame",
            "format_frame", "format_count", "leaf_paths"]
 
-SAMPLE_TYPE = SampleType("samples", "count")
-CHUNK = 8 * 1024 * 1024
-_MAX_INT_DIGITS = 308  # 10**308 < float max; longer integer counts overflow to inf
-
-_COUNT_RX = re.compile(rb"^(.*)[ \t]([0-9]+(?:\.[0-9]+)?)[ \t]*$", re.S)
+CHUNK = 8 * 1024 * 1024  #: bytes read at a time
+_COUNT_RX = COUNT_RX
 
 
 # ---------------------------------------------------------------------------
@@ -111,156 +110,16 @@ def sniff(head: bytes) -> bool | None:
 
 
 # ---------------------------------------------------------------------------
-# Import
+# Import (the loop is in ._folded_read)
 # ---------------------------------------------------------------------------
-def _parse_count(cnt: bytes, source: str, lineno: int) -> float:
-    if b"." not in cnt and len(cnt) > _MAX_INT_DIGITS:
-        raise FormatError(NAME, source, lineno,
-                          f"count has {len(cnt)} digits, too large for a float64 value")
-    v = float(cnt)
-    if not math.isfinite(v):
-        raise FormatError(NAME, source, lineno, "count too large for a float64 value")
-    return v
-
-
 def load(path: str | os.PathLike, *, max_decompressed: int | None = None) -> Profile:
     """Load a folded / collapsed stack file (see the module docstring for the grammar)."""
-    return load_paths(path, max_decompressed=max_decompressed).to_profile()
+    return build_profile(load_paths(path, max_decompressed=max_decompressed))
 
 
 def load_paths(path: str | os.PathLike, *, max_decompressed: int | None = None) -> StackPaths:
     """Read a folded file into root-first paths, one per line, without building a stack table."""
-    source = os.fspath(path)
-    ids = FrameIds()
-    get = ids.__getitem__
-    flat_parts: list[np.ndarray] = []
-    len_parts: list[np.ndarray] = []
-    cnt_parts: list[np.ndarray] = []
-    thr_parts: list[np.ndarray] = []
-    thread_keys: dict[tuple, int] = {}
-    thread_names: dict[int, str] = {}
-    processes: dict[str, str] = {}
-    skipped = 0
-    skipped_lines: list[int] = []
-    lineno = 0
-    any_markers = False
-    count_rx = _COUNT_RX.match
-    markers = ids.markers
-    with _io.open_binary(source, max_decompressed=max_decompressed) as f:
-        for lines in _io.iter_lines(f, CHUNK):
-            flat: list[int] = []
-            lengths: list[int] = []
-            counts: list[float] = []
-            thr: list[int] = []
-            base = lineno
-            flat_extend = flat.extend
-            len_append = lengths.append
-            cnt_append = counts.append
-            for i, line in enumerate(lines):
-                stack, sep, cnt = line.rpartition(b" ")
-                if sep and cnt.isdigit() and len(cnt) < 16:
-                    c: float = int(cnt)
-                else:
-                    m = count_rx(line)
-                    if m is None:
-                        if line.strip():
-                            skipped += 1
-                            if len(skipped_lines) < 5:
-                                skipped_lines.append(base + i + 1)
-                        continue
-                    stack = m.group(1)
-                    c = _parse_count(m.group(2), source, base + i + 1)
-                toks = stack.split(b";")
-                flat_extend(map(get, toks))
-                if markers:
-                    if not any_markers:
-                        any_markers = True
-                        if lengths or len_parts:  # earlier lines had no markers: thread 0
-                            thread_keys[(None, None)] = 0
-                    n0 = len(flat) - len(toks)
-                    t = _strip_markers(ids, flat, n0, thread_keys, thread_names, processes)
-                    thr.append(t)
-                    len_append(len(flat) - n0)
-                else:
-                    len_append(len(toks))
-                cnt_append(c)
-            lineno = base + len(lines)
-            if lengths:
-                flat_parts.append(np.array(flat, dtype=np.int32))
-                len_parts.append(np.array(lengths, dtype=np.int64))
-                cnt_parts.append(np.array(counts, dtype=np.float64))
-                if any_markers:
-                    if len(thr) < len(lengths):  # markers first seen inside this block
-                        thr = [0] * (len(lengths) - len(thr)) + thr
-                    thr_parts.append(np.array(thr, dtype=np.int64))
-    return _paths(source, ids, flat_parts, len_parts, cnt_parts, thr_parts, thread_keys,
-                  thread_names, processes, skipped, skipped_lines)
-
-
-def _strip_markers(ids: FrameIds, flat: list[int], n0: int, thread_keys: dict,
-                   thread_names: dict, processes: dict) -> int:
-    """Remove py-spy process/thread root frames from the line's ids; return its thread index."""
-    pid = tid = None
-    name = ""
-    k = n0
-    n = len(flat)
-    while k < n and k < n0 + 2 and flat[k] < 0:
-        kind, num, text, _ = ids.markers[-1 - flat[k]]
-        if kind == "process" and pid is None and tid is None:
-            pid = num
-            processes.setdefault(str(num), text)
-        elif kind == "thread" and tid is None:
-            tid, name = num, text
-        else:
-            break
-        k += 1
-    if k == n:  # only markers: the innermost one stays as a frame
-        k -= 1
-    if k > n0:
-        del flat[n0:k]
-    if min(flat[n0:]) < 0:
-        for j in range(n0, len(flat)):
-            if flat[j] < 0:
-                flat[j] = ids.as_frame(flat[j])
-    key = (pid, tid)
-    t = thread_keys.get(key)
-    if t is None:
-        t = thread_keys[key] = len(thread_keys)
-    if name and not thread_names.get(t):
-        thread_names[t] = name
-    return t
-
-
-def _paths(source: str, ids: FrameIds, flat_parts, len_parts, cnt_parts, thr_parts,
-           thread_keys: dict, thread_names: dict, processes: dict, skipped: int,
-           skipped_lines: list[int]) -> StackPaths:
-    meta: dict = {}
-    if skipped:
-        where = ", ".join(str(x) for x in skipped_lines) + (", ..." if skipped > len(skipped_lines) else "")
-        meta["warnings"] = [f"{source}: skipped {skipped} line(s) without a valid "
-                            f"'stack COUNT' form (line {where})"]
-    if processes:
-        meta["processes"] = processes
-    if thread_keys:
-        threads = tuple(Thread(tid if tid is not None else 0, thread_names.get(i, ""), pid)
-                        for (pid, tid), i in sorted(thread_keys.items(), key=lambda kv: kv[1]))
-    else:
-        threads = (Thread(0, ""),)
-    if not len_parts:
-        e = np.zeros(0, dtype=np.int64)
-        return StackPaths(list(ids.frames), np.zeros(0, dtype=np.int32), e, np.zeros((0, 1)),
-                          (SAMPLE_TYPE,), None, threads, meta)
-    flat = np.concatenate(flat_parts)
-    flat_parts.clear()  # the blocks' copies are no longer needed (peak memory on big files)
-    lengths = np.concatenate(len_parts)
-    counts = np.concatenate(cnt_parts)
-    thr = None
-    if thr_parts:
-        thr = np.concatenate(thr_parts)
-        if len(thr) < len(lengths):
-            thr = np.concatenate([np.zeros(len(lengths) - len(thr), dtype=np.int64), thr])
-    return StackPaths(ids.frames, flat, lengths, counts.reshape(-1, 1), (SAMPLE_TYPE,), thr,
-                      threads, meta)
+    return _read_paths(path, max_decompressed=max_decompressed, chunk=CHUNK)
 
 
 # ---------------------------------------------------------------------------

@@ -8,7 +8,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Iterable, Sequence
+from typing import Callable, Iterable, Sequence
 
 import numpy as np
 
@@ -208,16 +208,23 @@ class StackPaths:
         check_totals(self.values, self.sample_types)
         return self
 
-    def to_profile(self) -> Profile:
+    def to_profile(self, tree: Callable[[np.ndarray, np.ndarray],
+                                        tuple[np.ndarray, np.ndarray, np.ndarray]] = from_paths
+                   ) -> Profile:
         """Build the profile: a stack table of the paths, and one sample row per distinct
-        (stack, thread), values summed, in order of first appearance."""
+        (stack, thread), values summed, in order of first appearance.
+
+        ``tree(flat, lengths) -> (prefix, frame, leaf)`` builds the stack table; an
+        importer may pass a compiled equivalent of the default,
+        :func:`flamekit.tree.from_paths` (it must number the rows the same way).
+        """
         import pandas as pd
 
         if not self.n_paths:
             return Profile(frames=self.frames, stack_prefix=[], stack_frame=[], sample_stack=[],
                            values=np.zeros((0, len(self.sample_types))),
                            sample_types=self.sample_types, threads=self.threads, meta=self.meta)
-        prefix, frame, leaf = from_paths(self.flat, self.lengths)
+        prefix, frame, leaf = tree(self.flat, self.lengths)
         thr = self.thread if self.thread is not None else np.zeros(self.n_paths, dtype=_I64)
         nt = max(len(self.threads), 1)
         codes, uniq = pd.factorize(leaf * nt + thr, sort=False)
