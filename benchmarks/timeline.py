@@ -10,8 +10,11 @@ sample times (the same-run baseline: no time order section). Prints for each:
 * build: seconds of ``render_report`` + write (in this process), and the HTML size;
 * page: time until ``flamekitState.ready`` in headless Chromium (the flame graph drawn),
   the timeline's own build time (``flamekit.timeline.buildMs``: decode the rows, build
-  the flame chart's boxes, first drawing), and the time of ``setRange`` over the middle
-  third of the time (filter the flame graph, hotspots, functions table; redraw the chart);
+  the flame chart's boxes, first drawing), the time of ``setRange`` over the middle
+  third of the time (filter the flame graph, hotspots, functions table; redraw the chart),
+  of ``reset``, and of the flame graph's own recompute (what a thread or sample-type change
+  costs); each both as the call's own time and until the next frame is painted (style,
+  layout and paint of what the call changed included);
 
 and the ratios timed / untimed.
 
@@ -20,6 +23,7 @@ and the ratios timed / untimed.
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import sys
 import tempfile
@@ -80,11 +84,18 @@ def page_times(browser, html: Path, timed: bool) -> dict:
     t0 = time.perf_counter()
     page = open_page(browser, html, width=1280, timeout_ms=120_000)
     out = {"ready_s": time.perf_counter() - t0, "draw_ms": page.evaluate("flamekitState.drawMs")}
+    # each action: its synchronous time, and the time until the next frame is painted (style,
+    # layout and paint included: what a user waits for; rAF runs before the frame, a task
+    # queued from it after)
+    act = """(code) => new Promise(res => { const a = performance.now(); (0, eval)(code);
+        const sync = performance.now() - a;
+        requestAnimationFrame(() => setTimeout(() => res([sync, performance.now() - a]), 0)); })"""
+    out["recompute_ms"], out["recompute_frame_ms"] = page.evaluate(act, "flamekit.instances.fk.recompute()")
     if timed:
         out["timeline_ms"] = page.evaluate("flamekit.timeline.buildMs")
-        out["range_ms"] = page.evaluate("""() => { const tl = flamekit.timeline, v = tl.view, s = v.t1 - v.t0;
-            const a = performance.now(); tl.setRange(v.t0 + s / 3, v.t0 + 2 * s / 3); return performance.now() - a; }""")
-        out["reset_ms"] = page.evaluate("() => { const a = performance.now(); flamekit.timeline.reset(); return performance.now() - a; }")
+        out["range_ms"], out["range_frame_ms"] = page.evaluate(
+            act, "{ const tl = flamekit.timeline, v = tl.view, s = v.t1 - v.t0; tl.setRange(v.t0 + s / 3, v.t0 + 2 * s / 3); }")
+        out["reset_ms"], out["reset_frame_ms"] = page.evaluate(act, "flamekit.timeline.reset()")
     page.close()
     return out
 
@@ -133,10 +144,13 @@ def main(argv: list[str] | None = None) -> int:
         if "ready_s" in r:
             line += f", page ready {r['ready_s']:.2f} s (flame graph drawn in {r['draw_ms']:.0f} ms)"
         if "timeline_ms" in r:
-            line += (f", timeline built+drawn {r['timeline_ms']:.0f} ms, setRange {r['range_ms']:.0f} ms, "
-                     f"reset {r['reset_ms']:.0f} ms")
+            line += (f", timeline built+drawn {r['timeline_ms']:.0f} ms, setRange {r['range_ms']:.0f} ms "
+                     f"(painted {r['range_frame_ms']:.0f}), reset {r['reset_ms']:.0f} ms (painted {r['reset_frame_ms']:.0f})")
+        if "recompute_ms" in r:
+            line += f", flame graph recompute {r['recompute_ms']:.0f} ms (painted {r['recompute_frame_ms']:.0f})"
         print(line)
     a, b_ = res["timed"], res["untimed"]
+    print(f"load average (1, 5, 15 min) at the end: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
     print(f"ratios timed/untimed: build {a['build_s'] / b_['build_s']:.2f}, HTML {a['bytes'] / b_['bytes']:.2f}"
           + (f", page ready {a['ready_s'] / b_['ready_s']:.2f}" if "ready_s" in a else ""))
     return 0

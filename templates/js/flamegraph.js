@@ -186,20 +186,28 @@
 
   /* ---- one drawable tree: {n, parent, frame, depth, width, self, total, kids...} ---- */
   function layout(t, names) {
-    var n = t.n, x = new Float64Array(n), i, j, order = [];
-    function sortKids(list) {
-      return list.sort(function (a, b) {
-        return (t.width[b] - t.width[a]) || (names[t.frame[a]] < names[t.frame[b]] ? -1 :
-          names[t.frame[a]] > names[t.frame[b]] ? 1 : a - b);
-      });
+    var n = t.n, x = new Float64Array(n), w = t.width, fr = t.frame, ks = t.kids, i, j, c, buf = [], small = [], zero = [];
+    function byWidth(a, b) {  /* widest first, then by name: the same order on every redraw */
+      return (w[b] - w[a]) || (names[fr[a]] < names[fr[b]] ? -1 : names[fr[a]] > names[fr[b]] ? 1 : a - b);
     }
-    var roots = sortKids(t.roots.slice()), cum = 0;
-    for (i = 0; i < roots.length; i++) { x[roots[i]] = cum; cum += t.width[roots[i]]; }
+    var roots = t.roots.slice().sort(byWidth), cum = 0;
+    for (i = 0; i < roots.length; i++) { x[roots[i]] = cum; cum += w[roots[i]]; }
+    /* children of a node, widest first from its left edge; those too narrow ever to be drawn
+       (under 0.3 px of an 8192 px canvas zoomed to their parent: their subtrees keep their own
+       intervals) after them in tree order, then those of zero width where the others end. A
+       range, one thread or a wide parent (thousands of small callees) leaves most unsorted. */
     for (i = 0; i < n; i++) {
       var a = t.kidStart[i], b = t.kidStart[i + 1];
-      if (b - a === 0) continue;
-      var list = sortKids(Array.prototype.slice.call(t.kids, a, b)), c = x[i];
-      for (j = 0; j < list.length; j++) { x[list[j]] = c; c += t.width[list[j]]; }
+      if (b === a) continue;
+      c = x[i];
+      if (b - a === 1 || !(w[i] > 0)) { for (j = a; j < b; j++) x[ks[j]] = c; continue; }
+      var tiny = w[i] * (0.3 / 8192), wk;
+      buf.length = 0; small.length = 0; zero.length = 0;
+      for (j = a; j < b; j++) { wk = w[ks[j]]; (wk >= tiny ? buf : wk > 0 ? small : zero).push(ks[j]); }
+      if (buf.length > 1) buf.sort(byWidth);
+      for (j = 0; j < buf.length; j++) { x[buf[j]] = c; c += w[buf[j]]; }
+      for (j = 0; j < small.length; j++) { x[small[j]] = c; c += w[small[j]]; }
+      for (j = 0; j < zero.length; j++) x[zero[j]] = c;
     }
     t.x = x; t.W = cum;
     return t;
@@ -440,9 +448,17 @@
       if (isMatch) return MATCH_COLOR;
       return '#e6e2dc';
     }
+    if (!this.diff) {  /* a frame's colour depends on the frame only: kept per tree */
+      var cache = D.colorCache || (D.colorCache = []), cf = cache[f];
+      if (cf === undefined) {
+        cf = cache[f] = f === D.p.pruned.otherFrame ? OTHER_COLOR : D.inputFrames.length && D.inputFrames.indexOf(f) >= 0
+          ? INPUT_COLOR : kindColor(D.kinds[f], hash(name), hash(name + '#'));
+      }
+      return cf;
+    }
     if (f === this.data.p.pruned.otherFrame) return OTHER_COLOR;
     if (D.inputFrames.length && D.inputFrames.indexOf(f) >= 0) return INPUT_COLOR;
-    if (this.diff && t.src) {
+    if (t.src) {
       var src = t.src[node], b = this.baseV.total[src], h = this.headV.total[src];
       var m = Math.max(Math.abs(b), Math.abs(h)), d = m ? (h - b) / m : 0, a = Math.min(Math.abs(d), 1);
       var lo = Math.round(225 - 165 * a);
@@ -713,11 +729,12 @@
       if (isF && !ph && v.width[i] > 0) top.push(i);
     }
     var rootFrame = top.length ? D.frame[top[0]] : -1;
-    function Tree() { this.parent = [-1]; this.frame = [rootFrame]; this.self = [0]; this.total = [0]; this.width = [0]; this.map = {}; }
+    var nFrames = D.names.length + 1;
+    function Tree() { this.parent = [-1]; this.frame = [rootFrame]; this.self = [0]; this.total = [0]; this.width = [0]; this.map = new Map(); }
     Tree.prototype.child = function (p, f) {
-      var key = p + ':' + f, c = this.map[key];
+      var key = p * nFrames + f, c = this.map.get(key);
       if (c === undefined) {
-        c = this.map[key] = this.parent.length;
+        c = this.parent.length; this.map.set(key, c);
         this.parent.push(p); this.frame.push(f); this.self.push(0); this.total.push(0); this.width.push(0);
       }
       return c;

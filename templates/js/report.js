@@ -17,7 +17,7 @@
   var typeName = P.types.name.map(function (k) { return S[k]; });
   var typeUnit = P.types.unit.map(function (k) { return S[k]; });
   function $(id) { return document.getElementById(id); }
-  function clear(n) { while (n.firstChild) n.removeChild(n.firstChild); }
+  function clear(n) { n.textContent = ''; }
   function pct(v) { return (v || 0).toFixed(2) + '%'; }
   /* a share with its 95 % interval, as flamekit/analysis/uncertainty.py computes it (Wilson score
    * interval for n effective samples, shown as its larger distance from the share, in points) */
@@ -82,28 +82,53 @@
     pn.textContent = R.pruneNote;
   }
 
+  /* per tree, once: whether a node's function already occurs among its callers (recursion: its
+     total counts once, at the outermost occurrence on each path; a labelled input root is no
+     function), and the largest function id */
+  function nestedOf(D) {
+    if (D.nested) return D.nested;
+    var n = D.n, nested = new Uint8Array(n), maxFn = 0, i, a;
+    for (i = 0; i < n; i++) if (D.func[D.frame[i]] > maxFn) maxFn = D.func[D.frame[i]];
+    var onPath = new Int32Array(maxFn + 1), stack = [];  /* depth-first; ~k marks leaving node k */
+    for (i = D.roots.length - 1; i >= 0; i--) stack.push(D.roots[i]);
+    while (stack.length) {
+      var k = stack.pop();
+      if (k < 0) { onPath[D.func[D.frame[~k]]]--; continue; }
+      if (D.inputOf[k] >= 0 && D.parent[k] < 0) { for (a = D.kidStart[k + 1] - 1; a >= D.kidStart[k]; a--) stack.push(D.kids[a]); continue; }
+      var fn = D.func[D.frame[k]];
+      nested[k] = onPath[fn] > 0 ? 1 : 0;
+      onPath[fn]++;
+      stack.push(~k);
+      for (a = D.kidStart[k + 1] - 1; a >= D.kidStart[k]; a--) stack.push(D.kids[a]);
+    }
+    D.maxFunc = maxFn;
+    return (D.nested = nested);
+  }
+
   /* functions table, computed from the payload for the graph's type and thread */
   var sortKey = 'self', sortDir = -1;
   function functionRows(g) {
-    var D = g.data, v = g.view, n = D.n, acc = {}, list = [], i;
-    var stackOf = {};
+    var D = g.data, v = g.view, n = D.n, list = [], i, nested = nestedOf(D);
+    var acc = D.inputFrames.length ? {} : null, idx = acc ? null : new Int32Array(D.maxFunc + 1).fill(-1);
     for (i = 0; i < n; i++) {
-      var f = D.frame[i], fn = D.func[f], q = D.parent[i], inp = D.inputOf[i];
-      if (inp >= 0 && q < 0) { stackOf[i] = null; continue; }  /* a labelled root is no function */
-      var key0 = inp < 0 ? fn : inp + ':' + fn, r = acc[key0];  /* one input: numeric keys, as before */
-      if (!r) {
-        r = acc[key0] = {func: fn, name: D.names[f], file: D.files[f], self: 0, total: 0, inp: inp,
-                         input: inp >= 0 ? D.names[D.inputFrames[inp]] : ''};
+      var f = D.frame[i], fn = D.func[f], inp = D.inputOf[i], r;
+      if (inp >= 0 && D.parent[i] < 0) continue;  /* a labelled root is no function */
+      if (acc) {
+        var key0 = inp < 0 ? fn : inp + ':' + fn;
+        r = acc[key0];
+        if (!r) {
+          r = acc[key0] = {func: fn, name: D.names[f], file: D.files[f], self: 0, total: 0, inp: inp,
+                           input: inp >= 0 ? D.names[D.inputFrames[inp]] : ''};
+          list.push(r);
+        }
+      } else if (idx[fn] >= 0) r = list[idx[fn]];
+      else {
+        idx[fn] = list.length;
+        r = {func: fn, name: D.names[f], file: D.files[f], self: 0, total: 0, inp: -1, input: ''};
         list.push(r);
       }
       r.self += v.self[i];
-      // recursion counts once: add total only at the outermost occurrence on each path
-      var key = fn + 1, anc = q >= 0 ? stackOf[q] : null;
-      var nested = false;
-      for (var a = anc; a; a = a.up) if (a.fn === key) { nested = true; break; }
-      if (!nested) r.total += v.total[i];
-      stackOf[i] = {fn: key, up: anc, depth: anc ? anc.depth + 1 : 0};
-      if (stackOf[i].depth > 200) stackOf[i] = {fn: key, up: null, depth: 0};
+      if (!nested[i]) r.total += v.total[i];
     }
     /* shares of the row's own input (its root's total in this view), or of the whole graph */
     var gts = D.inputRoot.map(function (rt) { return rt >= 0 ? v.total[rt] : 0; });
@@ -113,13 +138,21 @@
     });
   }
 
-  var funcCache = null;
-  function renderFunctions(g) {
-    var ck = g.type + ':' + g.thread + ':' + g.showBase + ':' + (fk.rangeKey || '');  /* the time range (timeline.js) */
-    if (!funcCache || funcCache.g !== ck || funcCache.data !== g.data) {
-      funcCache = {g: ck, data: g.data, rows: functionRows(g)};
+  /* the rows for the graph's type, thread, base toggle and time range (timeline.js), made once */
+  var funcCache = null, funcDrawn = null;
+  function cachedRows(g) {
+    var ck = g.type + ':' + g.thread + ':' + g.showBase + ':' + (fk.rangeKey || '');
+    if (!funcCache || funcCache.g !== ck || funcCache.data !== g.data || funcCache.view !== g.view) {
+      funcCache = {g: ck, data: g.data, view: g.view, rows: functionRows(g)};
     }
+    return funcCache.rows;
+  }
+  function renderFunctions(g) {
+    cachedRows(g);
     var q = $('fk-func-filter').value.toLowerCase(), unit = g.unit();
+    var drawn = [funcCache, q, sortKey, sortDir, unit];  /* the same rows, filter and order: nothing to redo */
+    if (funcDrawn && drawn.every(function (x, i) { return x === funcDrawn[i]; })) return;
+    funcDrawn = drawn;
     var rows = funcCache.rows.filter(function (r) {
       return !q || r.name.toLowerCase().indexOf(q) >= 0 || r.file.toLowerCase().indexOf(q) >= 0 ||
         r.input.toLowerCase().indexOf(q) >= 0;
@@ -169,7 +202,7 @@
   }
   function renderHotspots(g) {
     var k = g.widthType();
-    var rh = !MULTI && fk.rangeHotspots ? fk.rangeHotspots(g, functionRows) : null;  /* time range (timeline.js) */
+    var rh = !MULTI && fk.rangeHotspots ? fk.rangeHotspots(g, cachedRows) : null;  /* time range (timeline.js) */
     $('fk-hotspots-type').textContent = 'by self ' + typeName[k] + (rh ? rh.note : ' (all threads' + (MULTI ? '; per input' : '') + ')' +
       (R.hotspotsExact ? '' : '; computed on the pruned tree: values can be low by up to the pruned share'));
     if (!MULTI) fillHotspots($('fk-hotspots').tBodies[0], rh ? rh.rows : R.hotspots[k] || [], typeUnit[k]);

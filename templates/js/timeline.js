@@ -52,7 +52,8 @@
    * A sample lasts until the next sample of its thread when that comes within 1.5 intervals,
    * else one interval. Binned rows (same time) share their bin in proportion to their counts.
    * Boxes are not stored: walk() replays the rows and hands each finished box to a callback,
-   * so memory stays at the rows' size however deep and varied the stacks are. */
+   * so memory stays at the rows' size however deep and varied the stacks are; a zoomed window
+   * replays only its own rows, from the checkpoint before it (see checkpoints()). */
   var chartT = time;
   if (TL.bin > 0) {
     chartT = new Float64Array(n);
@@ -82,20 +83,74 @@
     }
     lanes.length = 0;
     for (th = 0; th < nThreads; th++) if (seen[th]) { laneOf[th] = lanes.length; lanes.push({thread: th, depth: deep[th]}); }
-    colorsFor = undefined; mini = null;
+    colorsFor = undefined; mini = null; ck = null; fullView = null;
     if (search && search.value) runSearch(true);
     return true;
   }
   sync();
-  function walk(emit) {  /* emit(laneIndex, depth, node, start, end, samples) for every box */
+  /* Checkpoints, so that a zoomed drawing replays only the rows of its window: every `every`
+   * rows, each lane's open boxes (node, start, samples before it) and, filled in when each box
+   * closes later in the same walk, its final end and samples. Made by the first whole walk over
+   * a tree (sync() drops them with the tree); about a million numbers at most. */
+  var ck = null;
+  function checkpoints() {
+    var nl = lanes.length, laneOff = new Int32Array(nl + 1), li;
+    for (li = 0; li < nl; li++) laneOff[li + 1] = laneOff[li] + lanes[li].depth;
+    var sumD = Math.max(1, laneOff[nl]), every = Math.max(256, Math.ceil(n * sumD / 262144)), nc = Math.ceil(n / every);
+    return {D: D, every: every, count: nc, laneOff: laneOff, sumD: sumD, done: false,
+            top: new Int32Array(nc * nl), lastT: new Float64Array(nc * nl), cum: new Float64Array(nc * nl),
+            node: new Int32Array(nc * sumD), start: new Float64Array(nc * sumD), cum0: new Float64Array(nc * sumD),
+            end: new Float64Array(nc * sumD), k: new Float64Array(nc * sumD),
+            since: new Int32Array(nl * MAX_DEPTH).fill(-1)};  /* per lane and depth: first checkpoint of its open box */
+  }
+  /* emit(laneIndex, depth, node, start, end, samples) for every box; with a window [v0, v1)
+   * (after one whole walk) only for the boxes of the rows from the checkpoint before v0 to the
+   * one after v1: a superset of the boxes that overlap the window, with their true ends. */
+  function walk(emit, v0, v1) {
     sync();
+    var nl = lanes.length, C = ck && ck.D === D && ck.done ? ck : null, build = !C, r0 = 0, r1 = n, c1 = -1, li, d, e;
     var st = lanes.map(function () {
       return {node: new Int32Array(MAX_DEPTH), start: new Float64Array(MAX_DEPTH), cum0: new Float64Array(MAX_DEPTH),
               top: 0, lastT: -Infinity, cum: 0};
     });
-    var par = D.parent, dep = D.depth, lim = 1.5 * interval, d, x, y;
-    for (var r = 0; r < n; r++) {
-      var li = laneOf[thread[r]], L = st[li], s = chartT[r], leaf = node[r];
+    if (build) ck = C = checkpoints();
+    else if (v0 !== undefined && C.count > 1) {
+      var every = C.every, margin = (TL.bin > 0 ? TL.bin : 0) + interval, c0 = 0;
+      /* boxes closed before checkpoint c end by its row's time + one bin: before v0 when that is early enough */
+      while (c0 + 1 < C.count && time[(c0 + 1) * every] <= v0 - margin) c0++;
+      for (var c = c0 + 1; c < C.count; c++) if (time[c * every] >= v1) { c1 = c; break; }
+      st.forEach(function (L, li2) {
+        var o = c0 * nl + li2, b = c0 * C.sumD + C.laneOff[li2];
+        L.top = C.top[o]; L.lastT = C.lastT[o]; L.cum = C.cum[o];
+        L.node.set(C.node.subarray(b, b + L.top)); L.start.set(C.start.subarray(b, b + L.top)); L.cum0.set(C.cum0.subarray(b, b + L.top));
+      });
+      r0 = c0 * every; r1 = c1 >= 0 ? c1 * every : n;
+    }
+    var taken = 0;  /* checkpoints taken so far (building) */
+    function close(li3, d3, L, end) {  /* a box ends: to emit, and its checkpoints learn its end */
+      var kk = L.cum - L.cum0[d3];
+      if (build) {
+        var si = li3 * MAX_DEPTH + d3, c3 = C.since[si];
+        if (c3 >= 0) {
+          for (; c3 < taken; c3++) { e = c3 * C.sumD + C.laneOff[li3] + d3; C.end[e] = end; C.k[e] = kk; }
+          C.since[si] = -1;
+        }
+      }
+      emit(li3, d3, L.node[d3], L.start[d3], end, kk);
+    }
+    var par = D.parent, dep = D.depth, lim = 1.5 * interval, x, y;
+    for (var r = r0; r < r1; r++) {
+      if (build && r % C.every === 0) {  /* a checkpoint: the open boxes before row r */
+        for (li = 0; li < nl; li++) {
+          var P = st[li], o = taken * nl + li, b = taken * C.sumD + C.laneOff[li];
+          C.top[o] = P.top; C.lastT[o] = P.lastT; C.cum[o] = P.cum;
+          C.node.set(P.node.subarray(0, P.top), b); C.start.set(P.start.subarray(0, P.top), b); C.cum0.set(P.cum0.subarray(0, P.top), b);
+          for (d = 0; d < P.top; d++) if (C.since[li * MAX_DEPTH + d] < 0) C.since[li * MAX_DEPTH + d] = taken;
+        }
+        taken++;
+      }
+      li = laneOf[thread[r]];
+      var L = st[li], s = chartT[r], leaf = node[r];
       while (dep[leaf] >= MAX_DEPTH) leaf = par[leaf];
       var contig = s - L.lastT <= lim, keep = 0;
       if (contig && L.top > 0) {  /* the deepest frame this sample shares with the open boxes */
@@ -106,15 +161,20 @@
         keep = x >= 0 ? dep[x] + 1 : 0;
       }
       var end = contig ? s : L.lastT + interval;
-      for (d = L.top - 1; d >= keep; d--) emit(li, d, L.node[d], L.start[d], end, L.cum - L.cum0[d]);
+      for (d = L.top - 1; d >= keep; d--) close(li, d, L, end);
       for (x = leaf; x >= 0 && dep[x] >= keep; x = par[x]) { d = dep[x]; L.node[d] = x; L.start[d] = s; L.cum0[d] = L.cum; }
       L.top = dep[leaf] + 1;
       L.cum += count ? count[r] : 1;
       L.lastT = s;
     }
-    st.forEach(function (L, li) {
-      for (d = L.top - 1; d >= 0; d--) emit(li, d, L.node[d], L.start[d], L.lastT + interval, L.cum - L.cum0[d]);
+    st.forEach(function (L, li4) {
+      if (c1 < 0) { for (d = L.top - 1; d >= 0; d--) close(li4, d, L, L.lastT + interval); return; }
+      for (d = L.top - 1; d >= 0; d--) {  /* open at checkpoint c1: their ends are known */
+        e = c1 * C.sumD + C.laneOff[li4] + d;
+        emit(li4, d, L.node[d], L.start[d], C.end[e], C.k[e]);
+      }
     });
+    if (build) C.done = true;
   }
 
   /* ---- the section ---- */
@@ -202,7 +262,17 @@
   regex.addEventListener('change', function () { runSearch(false); });
 
   /* ---- drawing ---- */
-  var view = {t0: tMin, t1: tMax}, hits = [], range = null, W = 0;
+  /* the chart's and the strip's widths, read once and when they change (ResizeObserver, resize):
+     a read in draw() would force the page to lay out at once all that a range just changed
+     (tables, call tree), which the browser otherwise does once for the next frame, and not at
+     all for the sections out of sight */
+  var widths = null;
+  function measure() {
+    var old = widths;
+    widths = {chart: Math.max(200, wrap.clientWidth || 1000), strip: Math.max(200, ovWrap.clientWidth || 1000)};
+    return !old || old.chart !== widths.chart || old.strip !== widths.strip;
+  }
+  var view = {t0: tMin, t1: tMax}, hits = [], range = null, W = 0, fullView = null, scratch = null;
   /* the flame graph's colour of each node as one RGBA pixel (little-endian: 0xAABBGGRR), cached per search */
   var colors = null, colorsFor;
   function pixelOf(nd) {
@@ -240,15 +310,16 @@
       if (xb - xa <= 8) { for (yy = ya; yy < yb; yy++) for (o = yy * PW + xa; o < yy * PW + xb; o++) px32[o] = rgba; }
       else for (yy = ya; yy < yb; yy++) px32.fill(rgba, yy * PW + xa, yy * PW + xb);
       if (drawn) drawn(li, d, nd, s, e, k, x, w, by);
-    });
+    }, v0, v1);
   }
   function draw() {
     sync();
-    var dpr = window.devicePixelRatio || 1, cssW = Math.max(200, wrap.clientWidth || 1000), y = 0;
-    W = cssW;
+    var dpr = window.devicePixelRatio || 1, y = 0;
     var H = 0, laneY = [];
     lanes.forEach(function (L) { laneY.push(H + LANE_HEAD); H += LANE_HEAD + L.depth * ROW + 4; });
     H = Math.max(H, 40);
+    if (!widths) { cv.style.height = H + 'px'; measure(); }  /* first: with the chart's height (its scroll bar) */
+    var cssW = W = widths.chart;
     cv.style.width = cssW + 'px'; cv.style.height = H + 'px';
     cv.width = Math.round(cssW * dpr); cv.height = Math.round(H * dpr);
     var c = cv.getContext('2d');
@@ -256,13 +327,28 @@
     c.clearRect(0, 0, cssW, H);
     c.font = FONT; c.textBaseline = 'middle';
     var charW = c.measureText('MMMMMMMMMM').width / 10 || 7, v0 = view.t0, v1 = view.t1, sc = cssW / (v1 - v0);
-    var PW = cv.width, PH = cv.height, img = c.createImageData(PW, PH), labels = [];
-    hits = lanes.map(function (L) { var r = []; for (var d = 0; d < L.depth; d++) r.push([]); return r; });
-    paintBoxes(img, dpr, cssW, v0, v1, ROW, function (li, d) { return laneY[li] + d * ROW; },
-      function (li, d, nd, s, e, k, x, w, by) {
-        hits[li][d].push(x, w, nd, s, e, k);
-        if (w > charW * 3 + 6) labels.push(nd, x, w, by);
-      });
+    var PW = cv.width, PH = cv.height, img, labels;
+    /* the whole span's drawing is kept (per tree, width, search): a range's reset puts it back */
+    var whole = v0 <= tMin && v1 >= tMax, fv = fullView;
+    if (whole && fv && fv.D === D && fv.PW === PW && fv.PH === PH && fv.match === match && fv.charW === charW) {
+      img = fv.img; labels = fv.labels; hits = fv.hits;
+    } else {
+      /* a zoomed view paints into one kept buffer (a new 10 MB one each time costs its page faults) */
+      if (whole) img = c.createImageData(PW, PH);
+      else {
+        if (!scratch || scratch.width !== PW || scratch.height !== PH) scratch = c.createImageData(PW, PH);
+        else new Uint32Array(scratch.data.buffer).fill(0);
+        img = scratch;
+      }
+      labels = [];
+      hits = lanes.map(function (L) { var r = []; for (var d = 0; d < L.depth; d++) r.push([]); return r; });
+      paintBoxes(img, dpr, cssW, v0, v1, ROW, function (li, d) { return laneY[li] + d * ROW; },
+        function (li, d, nd, s, e, k, x, w, by) {
+          hits[li][d].push(x, w, nd, s, e, k);
+          if (w > charW * 3 + 6) labels.push(nd, x, w, by);
+        });
+      if (whole) fullView = {D: D, PW: PW, PH: PH, match: match, charW: charW, img: img, labels: labels, hits: hits};
+    }
     c.putImageData(img, 0, 0);
     lanes.forEach(function (L, li) {  /* lane headings over the pixels */
       var tn = D.threadNames[L.thread] || 'thread', tid = D.p.threads.id[L.thread];
@@ -289,7 +375,8 @@
   /* the overview: samples per pixel column over the whole span, the range and the zoomed window */
   var OV_H = 56, OV_L = 0, mini = null;
   function drawOverview() {
-    var dpr = window.devicePixelRatio || 1, cssW = Math.max(200, ovWrap.clientWidth || 1000), B = 14;
+    if (!widths) measure();
+    var dpr = window.devicePixelRatio || 1, cssW = widths.strip, B = 14;
     ov.style.width = cssW + 'px'; ov.style.height = OV_H + 'px';
     ov.width = Math.round(cssW * dpr); ov.height = Math.round(OV_H * dpr);
     var c = ov.getContext('2d');
@@ -432,11 +519,15 @@
     sync();
     var rows = functionRows(gr).slice().sort(function (x, y) { return (y.self - x.self) || (x.func - y.func); })
       .filter(function (r) { return r.self !== 0; }).slice(0, 15);
-    var v = gr.view, best = {}, k;
-    for (k = 0; k < D.n; k++) {
-      var fn = D.func[D.frame[k]];
-      if (v.self[k] !== 0 && (best[fn] === undefined || Math.abs(v.self[k]) > Math.abs(v.self[best[fn]]))) best[fn] = k;
+    var v = gr.view, want = new Map(), k, fn;
+    rows.forEach(function (r) { want.set(r.func, -1); });
+    for (k = 0; k < D.n; k++) {  /* each row's node of the largest self (its path is shown) */
+      if (v.self[k] === 0) continue;
+      var b = want.get(fn = D.func[D.frame[k]]);
+      if (b !== undefined && (b < 0 || Math.abs(v.self[k]) > Math.abs(v.self[b]))) want.set(fn, k);
     }
+    var best = {};
+    want.forEach(function (nd, f) { best[f] = nd; });
     var out = rows.map(function (r) {
       var path = [], nd = best[r.func], f = D.frame[nd];
       for (var q = nd; q >= 0; q = D.parent[q]) path.unshift(D.names[D.frame[q]]);
@@ -489,8 +580,16 @@
     band.style.left = (canvas.offsetLeft + a) + 'px'; band.style.width = (b - a) + 'px';
     band.style.top = canvas.offsetTop + 'px'; band.style.height = canvas.offsetHeight + 'px';
   }
+  /* the bands over the resource charts: placed before the next frame (placing reads the charts'
+     offsets, which would force a layout of all that just changed) */
+  var bandsDue = false;
   function drawSelections() {
-    overlays.forEach(function (o) { if (range) placeBand(o.canvas, o.band, range.lo, range.hi); else o.band.hidden = true; });
+    if (bandsDue) return;
+    bandsDue = true;
+    requestAnimationFrame(function () {
+      bandsDue = false;
+      overlays.forEach(function (o) { if (range) placeBand(o.canvas, o.band, range.lo, range.hi); else o.band.hidden = true; });
+    });
   }
 
   var api = fk.timeline = {setRange: setRange, reset: reset, range: null, rows: n, view: view, lanes: lanes,
@@ -523,11 +622,9 @@
     var c = $(id);
     if (c && c.fkAxis && !c.closest('[hidden]')) selectable(c, sameClock && id !== 'fk-heap-chart');
   });
-  var lastW = 0;
-  window.addEventListener('resize', function () {
-    var w = sec.clientWidth;
-    if (w !== lastW) { lastW = w; draw(); drawSelections(); }
-  });
+  function resized() { if (measure()) { draw(); drawSelections(); } }
+  if (window.ResizeObserver) { var ro = new ResizeObserver(resized); ro.observe(wrap); ro.observe(ovWrap); }
+  window.addEventListener('resize', resized);
   /* report.js calls every view's update after each change: redraw when the tree was swapped */
   (fk.reportViews = fk.reportViews || []).push({name: 'timeline', update: function () { if (sync()) draw(); }});
   api.buildMs = performance.now() - T0;  /* decode, boxes, first drawing (benchmarks/timeline.py reads it) */
