@@ -265,8 +265,10 @@
     var rows = t.n ? maxDepth + 1 : 1, cssH = rows * ROW + 2, dpr = window.devicePixelRatio || 1;
     canvas.style.width = cssW + 'px';
     canvas.style.height = cssH + 'px';
-    canvas.width = Math.round(cssW * dpr);
-    canvas.height = Math.round(cssH * dpr);
+    if (canvas.width !== Math.round(cssW * dpr) || canvas.height !== Math.round(cssH * dpr)) {  /* else: keep the bitmap */
+      canvas.width = Math.round(cssW * dpr);
+      canvas.height = Math.round(cssH * dpr);
+    }
     ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
     ctx.clearRect(0, 0, cssW, cssH);
     ctx.font = FONT;
@@ -722,11 +724,21 @@
   };
 
   FlameGraph.prototype.sandwichTrees = function (func) {
-    var D = this.data, v = this.view, n = D.n, i, has = new Uint8Array(n), top = [];
+    var D = this.data, v = this.view, n = D.n, i, has = new Uint8Array(n), top = [], outer = -1, outers = 0, nested = false;
     for (i = 0; i < n; i++) {
       var q = D.parent[i], isF = D.func[D.frame[i]] === func ? 1 : 0, ph = q >= 0 ? has[q] : 0;
       has[i] = ph || isF;
-      if (isF && !ph && v.width[i] > 0) top.push(i);
+      if (isF && ph) nested = true;
+      if (isF && !ph) { outer = i; outers++; if (v.width[i] > 0) top.push(i); }
+    }
+    var callees0 = null;
+    if (outers === 1 && !nested && top.length === 1 && this.tree && this.tree.n === n && this.tree.width === v.width) {
+      /* one occurrence, no recursion: its callees are its subtree in the flame graph's own tree,
+         laid out there already (x from its left edge, depth from it; the rest has no width) */
+      var T0 = this.tree, w = new Float64Array(n), dep = new Int32Array(n), x = new Float64Array(n), d0 = D.depth[outer], x0 = T0.x[outer];
+      for (i = outer; i < n; i++) if (has[i]) { w[i] = v.width[i]; dep[i] = D.depth[i] - d0; x[i] = T0.x[i] - x0; }
+      callees0 = {n: n, parent: D.parent, frame: D.frame, depth: dep, width: w, self: v.self, total: v.total,
+                  x: x, W: v.width[outer], root: outer, src: null};
     }
     var rootFrame = top.length ? D.frame[top[0]] : -1;
     var nFrames = D.names.length + 1;
@@ -749,7 +761,7 @@
       }
     });
     var dmap = new Int32Array(n).fill(-1);
-    for (i = 0; i < n; i++) {
+    for (i = 0; i < n && !callees0; i++) {
       var p = D.parent[i], id = -1;
       if (has[i] && D.func[D.frame[i]] === func && (p < 0 || !has[p])) id = 0;
       else if (p >= 0 && dmap[p] >= 0) id = callees.child(dmap[p], D.frame[i]);
@@ -773,7 +785,7 @@
                      kidStart: csr.kidStart, kids: csr.kids, roots: top.length ? csr.roots : [], src: null},
                     D.names);
     }
-    return {callers: finish(callers, false), callees: finish(callees, true), occurrences: top.length};
+    return {callers: finish(callers, false), callees: callees0 || finish(callees, true), occurrences: top.length};
   };
 
   FlameGraph.prototype.renderSandwich = function () {
@@ -788,8 +800,9 @@
     this.swTitle.textContent = 'Sandwich: ' + (D.names[fr] || '(empty name)');
     this.swTitle.title = D.files[fr] || '';
     function list(T, ol) {
-      var kids = [];
-      for (var k = 1; k < T.n; k++) if (T.parent[k] === 0) kids.push(k);
+      var kids = [], k;
+      if (T.root !== undefined) for (k = D.kidStart[T.root]; k < D.kidStart[T.root + 1]; k++) kids.push(D.kids[k]);
+      else for (k = 1; k < T.n; k++) if (T.parent[k] === 0) kids.push(k);
       kids.sort(function (a, b) { return (T.width[b] - T.width[a]) || (a - b); });
       kids.forEach(function (k) {
         var li = el('li');

@@ -106,7 +106,7 @@
   /* emit(laneIndex, depth, node, start, end, samples) for every box; with a window [v0, v1)
    * (after one whole walk) only for the boxes of the rows from the checkpoint before v0 to the
    * one after v1: a superset of the boxes that overlap the window, with their true ends. */
-  function walk(emit, v0, v1) {
+  function walk(emit, v0, v1, dLo, dHi) {  /* dLo, dHi: per lane, only the depths in [dLo, dHi) (not while building) */
     sync();
     var nl = lanes.length, C = ck && ck.D === D && ck.done ? ck : null, build = !C, r0 = 0, r1 = n, c1 = -1, li, d, e;
     var st = lanes.map(function () {
@@ -161,7 +161,11 @@
         keep = x >= 0 ? dep[x] + 1 : 0;
       }
       var end = contig ? s : L.lastT + interval;
-      for (d = L.top - 1; d >= keep; d--) close(li, d, L, end);
+      if (build) for (d = L.top - 1; d >= keep; d--) close(li, d, L, end);
+      else {
+        var lo = dLo ? Math.max(keep, dLo[li]) : keep;
+        for (d = Math.min(L.top, dHi ? dHi[li] : L.top) - 1; d >= lo; d--) emit(li, d, L.node[d], L.start[d], end, L.cum - L.cum0[d]);
+      }
       for (x = leaf; x >= 0 && dep[x] >= keep; x = par[x]) { d = dep[x]; L.node[d] = x; L.start[d] = s; L.cum0[d] = L.cum; }
       L.top = dep[leaf] + 1;
       L.cum += count ? count[r] : 1;
@@ -270,6 +274,7 @@
   function measure() {
     var old = widths;
     widths = {chart: Math.max(200, wrap.clientWidth || 1000), strip: Math.max(200, ovWrap.clientWidth || 1000)};
+    box.h = wrap.clientHeight; box.top = wrap.scrollTop;
     return !old || old.chart !== widths.chart || old.strip !== widths.strip;
   }
   var view = {t0: tMin, t1: tMax}, hits = [], range = null, W = 0, fullView = null, scratch = null;
@@ -291,7 +296,7 @@
    * in CSS px (or -1: not shown); rows are rowCss high; a box narrower than a pixel leaves one
    * mark per pixel column, lane and depth; drawn(lane, depth, node, start, end, samples, x, w, y)
    * hears of each painted box. */
-  function paintBoxes(img, dpr, cssW, v0, v1, rowCss, place, drawn) {
+  function paintBoxes(img, dpr, cssW, v0, v1, rowCss, place, drawn, dLo, dHi) {
     var PW = img.width, PH = img.height, px32 = new Uint32Array(img.data.buffer), sc = cssW / (v1 - v0);
     var lastPx = new Float64Array(lanes.length * MAX_DEPTH).fill(-1);
     var rowH = Math.max(1, Math.round((rowCss >= 8 ? rowCss - 1 : rowCss) * dpr));  /* a 1 px gap between readable rows */
@@ -310,24 +315,37 @@
       if (xb - xa <= 8) { for (yy = ya; yy < yb; yy++) for (o = yy * PW + xa; o < yy * PW + xb; o++) px32[o] = rgba; }
       else for (yy = ya; yy < yb; yy++) px32.fill(rgba, yy * PW + xa, yy * PW + xb);
       if (drawn) drawn(li, d, nd, s, e, k, x, w, by);
-    }, v0, v1);
+    }, v0, v1, dLo, dHi);
   }
-  function draw() {
+  /* A zoomed drawing paints first the rows in and next to the chart's scroll box (box: its
+   * scrollTop and height, kept from scroll events and measure(): reading them would force a
+   * layout), then, once the page is idle after that frame, every row (paintRest). Scrolling to rows not yet
+   * painted, hovering, or drawn() paints every row at once. */
+  var box = {top: 0, h: 0}, drawSeq = 0, partial = null;
+  wrap.addEventListener('scroll', function () {
+    box.top = wrap.scrollTop;
+    if (partial && (box.top < partial.y0 || box.top + box.h > partial.y1)) paintRest();
+  }, {passive: true});
+  function paintRest() { if (partial) { partial = null; draw(true); } }
+  function draw(all) {
     sync();
-    var dpr = window.devicePixelRatio || 1, y = 0;
+    var dpr = window.devicePixelRatio || 1, y = 0, seq = ++drawSeq;
     var H = 0, laneY = [];
     lanes.forEach(function (L) { laneY.push(H + LANE_HEAD); H += LANE_HEAD + L.depth * ROW + 4; });
     H = Math.max(H, 40);
     if (!widths) { cv.style.height = H + 'px'; measure(); }  /* first: with the chart's height (its scroll bar) */
     var cssW = W = widths.chart;
     cv.style.width = cssW + 'px'; cv.style.height = H + 'px';
-    cv.width = Math.round(cssW * dpr); cv.height = Math.round(H * dpr);
+    if (cv.width !== Math.round(cssW * dpr) || cv.height !== Math.round(H * dpr)) {  /* a new size: a new bitmap */
+      cv.width = Math.round(cssW * dpr); cv.height = Math.round(H * dpr);
+    }
+    partial = null;
     var c = cv.getContext('2d');
     c.setTransform(dpr, 0, 0, dpr, 0, 0);
     c.clearRect(0, 0, cssW, H);
     c.font = FONT; c.textBaseline = 'middle';
     var charW = c.measureText('MMMMMMMMMM').width / 10 || 7, v0 = view.t0, v1 = view.t1, sc = cssW / (v1 - v0);
-    var PW = cv.width, PH = cv.height, img, labels;
+    var PW = cv.width, PH = cv.height, img, labels, y0 = 0, y1 = H;
     /* the whole span's drawing is kept (per tree, width, search): a range's reset puts it back */
     var whole = v0 <= tMin && v1 >= tMax, fv = fullView;
     if (whole && fv && fv.D === D && fv.PW === PW && fv.PH === PH && fv.match === match && fv.charW === charW) {
@@ -342,14 +360,27 @@
       }
       labels = [];
       hits = lanes.map(function (L) { var r = []; for (var d = 0; d < L.depth; d++) r.push([]); return r; });
+      var dLo = null, dHi = null;
+      if (!whole && !all && box.h > 0 && H > 3 * box.h) {  /* the scroll box and half its height either side */
+        y0 = Math.max(0, box.top - box.h / 2); y1 = Math.min(H, box.top + 1.5 * box.h);
+        dLo = new Int32Array(lanes.length); dHi = new Int32Array(lanes.length);
+        lanes.forEach(function (L, li) {
+          dLo[li] = Math.max(0, Math.floor((y0 - laneY[li]) / ROW)); dHi[li] = Math.max(0, Math.min(L.depth, Math.ceil((y1 - laneY[li]) / ROW)));
+        });
+        partial = {seq: seq, y0: y0, y1: y1};
+        var rest = function () { if (partial && partial.seq === seq) paintRest(); };  /* when the page is idle after that frame */
+        if (window.requestIdleCallback) requestIdleCallback(rest, {timeout: 250});
+        else requestAnimationFrame(function () { setTimeout(rest, 0); });
+      }
       paintBoxes(img, dpr, cssW, v0, v1, ROW, function (li, d) { return laneY[li] + d * ROW; },
         function (li, d, nd, s, e, k, x, w, by) {
           hits[li][d].push(x, w, nd, s, e, k);
           if (w > charW * 3 + 6) labels.push(nd, x, w, by);
-        });
+        }, dLo, dHi);
       if (whole) fullView = {D: D, PW: PW, PH: PH, match: match, charW: charW, img: img, labels: labels, hits: hits};
     }
-    c.putImageData(img, 0, 0);
+    if (partial) c.putImageData(img, 0, 0, 0, Math.floor(y0 * dpr), PW, Math.ceil((y1 - y0) * dpr));
+    else c.putImageData(img, 0, 0);
     lanes.forEach(function (L, li) {  /* lane headings over the pixels */
       var tn = D.threadNames[L.thread] || 'thread', tid = D.p.threads.id[L.thread];
       c.fillStyle = '#eef0f3'; c.fillRect(0, laneY[li] - LANE_HEAD, cssW, LANE_HEAD - 2);
@@ -425,6 +456,7 @@
 
   /* ---- hit testing, tooltip, click to zoom, wheel ---- */
   function hitAt(ev) {  /* the drawn box under the mouse: {lane, d, node, start, end, samples} */
+    paintRest();
     var r = cv.getBoundingClientRect(), x = ev.clientX - r.left, y = ev.clientY - r.top;
     for (var l = 0; l < hits.length; l++) {
       var d = Math.floor((y - hits.laneY[l]) / ROW), row = hits[l][d];
@@ -517,8 +549,14 @@
   fk.rangeHotspots = function (gr, functionRows) {
     if (!range || gr !== g) return null;
     sync();
-    var rows = functionRows(gr).slice().sort(function (x, y) { return (y.self - x.self) || (x.func - y.func); })
-      .filter(function (r) { return r.self !== 0; }).slice(0, 15);
+    var rows = [], bySelf = function (x, y) { return (y.self - x.self) || (x.func - y.func); };
+    functionRows(gr).forEach(function (r) {  /* the first 15 by self, kept in order (no sort of every row) */
+      if (r.self === 0 || (rows.length === 15 && bySelf(r, rows[14]) >= 0)) return;
+      var at = rows.length;
+      while (at > 0 && bySelf(r, rows[at - 1]) < 0) at--;
+      rows.splice(at, 0, r);
+      if (rows.length > 15) rows.pop();
+    });
     var v = gr.view, want = new Map(), k, fn;
     rows.forEach(function (r) { want.set(r.func, -1); });
     for (k = 0; k < D.n; k++) {  /* each row's node of the largest self (its path is shown) */
@@ -597,6 +635,7 @@
     /* every drawn-or-not box of a function: [start, end, thread] (tests read the order of phases) */
     /* the widest drawn box of a function: {x, y} (viewport, its middle), start, end, samples; or null */
     drawn: function (name) {
+      paintRest();
       var r = cv.getBoundingClientRect(), best = null;
       hits.forEach(function (lane, l) {
         lane.forEach(function (row, d) {
