@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .. import tree
-from ..model import Frame, Profile, SampleType, call_tree, frame_keys, functions
+from ..model import CallTree, Frame, Profile, SampleType, call_tree, frame_keys, functions
 
 #: Sample type names that mean "memory allocated / held" (pprof, scalene, memray).
 MEMORY_NAMES = ("alloc_space", "alloc_objects", "alloc", "allocations", "memory", "malloc",
@@ -54,23 +54,36 @@ def _exact_totals(p: Profile, ct, node_key: np.ndarray, cand: np.ndarray, nk: in
     return np.bincount(node_key[top], weights=ct.total[top], minlength=nk)
 
 
+def row_functions(p: Profile) -> tuple[list[Frame], np.ndarray]:
+    """Return ``(functions, key)``: the functions of ``p`` (:func:`flamekit.model.frame_keys`
+    by function) and each stack row's function index (int32 below 2**31 functions)."""
+    rows, fk = frame_keys(p.frames, "function")
+    return rows, fk.astype(np.int32 if len(rows) < 2**31 else np.int64)[p.stack_frame]
+
+
 def hotspots(p: Profile, sample_type: str | int | SampleType | None = None, n: int = 20,
-             thread: int | None = None) -> list[Hotspot]:
+             thread: int | None = None, *, tree: CallTree | None = None,
+             functions_of_rows: tuple[list[Frame], np.ndarray] | None = None) -> list[Hotspot]:
     """Return the ``n`` functions with the largest self value, heaviest occurrence first.
 
     A function is ``(name, file, module, kind)``; ``line`` and ``path`` come from
     the stack row of that function with the largest self value (ties: the
     largest total, then the lowest row id). Self, total and percentages are the
     ones :func:`flamekit.model.functions` reports (exact, recursion counted once),
-    computed only for the functions that can make the top ``n``.
+    computed only for the functions that can make the top ``n``. ``tree``
+    (``call_tree(p, sample_type, thread)``) and ``functions_of_rows``
+    (:func:`row_functions`) may be given when the caller has them already.
     """
     if p.n_samples == 0 or not p.sample_types or n <= 0:
         return []
-    ct = call_tree(p, sample_type, thread)
-    rows, fk = frame_keys(p.frames, "function")
+    ct = tree if tree is not None else call_tree(p, sample_type, thread)
+    rows, node_key = functions_of_rows if functions_of_rows is not None else row_functions(p)
     nk = len(rows)
-    node_key = fk.astype(np.int32 if nk < 2**31 else np.int64)[p.stack_frame]  # half the memory
-    self_k = np.bincount(node_key, weights=ct.self_, minlength=nk)
+    # only rows with a self value count (a tenth or less of a 20M-row table: the leaves);
+    # the sums add the same values in the same order as over every row
+    live = np.flatnonzero(ct.self_)
+    live_key = node_key[live]
+    self_k = np.bincount(live_key, weights=ct.self_[live], minlength=nk)
     nz = np.flatnonzero(self_k != 0)
     if not len(nz):
         return []
@@ -87,10 +100,9 @@ def hotspots(p: Profile, sample_type: str | int | SampleType | None = None, n: i
     gt = ct.grand_total
     ranked = sorted(cand.tolist(), key=lambda j: (-self_k[j], -total_k[j], rows[j].name,
                                                   rows[j].file, j))[:n]
-    return _build(p, ct, rows, node_key, [(j, float(self_k[j]), float(total_k[j]),
-                                           float(self_k[j] / gt * 100) if gt else 0.0,
-                                           float(total_k[j] / gt * 100) if gt else 0.0)
-                                          for j in ranked])
+    return _build(p, ct, rows, live_key, live,
+                  [(j, float(self_k[j]), float(total_k[j]), float(self_k[j] / gt * 100) if gt else 0.0,
+                    float(total_k[j] / gt * 100) if gt else 0.0) for j in ranked])
 
 
 def _hotspots_from_table(p, sample_type, n, thread, ct, rows, node_key) -> list[Hotspot]:
@@ -99,21 +111,28 @@ def _hotspots_from_table(p, sample_type, n, thread, ct, rows, node_key) -> list[
     index = {k: i for i, k in reversed(list(enumerate(rows)))}
     picked = [(index[Frame(r.name, r.file, 0, r.module, r.kind)], float(r.self), float(r.total),
                float(r.self_pct), float(r.total_pct)) for r in df.itertuples(index=False)]
-    return _build(p, ct, rows, node_key, picked)
+    live = np.flatnonzero(ct.self_)
+    return _build(p, ct, rows, node_key[live], live, picked)
 
 
-def _build(p: Profile, ct, rows: list[Frame], node_key: np.ndarray, picked: list) -> list[Hotspot]:
-    """Make :class:`Hotspot` rows; the heaviest occurrence of each function gives line and path."""
+def _build(p: Profile, ct, rows: list[Frame], live_key: np.ndarray, live: np.ndarray,
+           picked: list) -> list[Hotspot]:
+    """Make :class:`Hotspot` rows; the heaviest occurrence of each function gives line and path.
+
+    ``live``: the rows with a self value (ascending), ``live_key`` their function: a picked
+    function's heaviest occurrence has the largest |self|, never 0 (its self sum is not).
+    """
     if not picked:
         return []
     keys = np.asarray([k for k, *_ in picked], dtype=np.int64)
     wanted = np.zeros(len(rows), dtype=bool)
     wanted[keys] = True
-    at = np.flatnonzero(wanted[node_key])
-    ks = node_key[at]
+    sel = np.flatnonzero(wanted[live_key])
+    at, ks = live[sel], live_key[sel]
     o = np.argsort(ks, kind="stable")  # rows of one function together, by row id
     at, ks = at[o], ks[o]
-    ukeys, starts = np.unique(ks, return_index=True)
+    starts = np.flatnonzero(np.r_[True, ks[1:] != ks[:-1]]) if len(ks) else np.zeros(0, np.int64)
+    ukeys = ks[starts]
     ends = np.r_[starts[1:], len(at)]
     best_of = {}
     for k, lo, hi in zip(ukeys.tolist(), starts.tolist(), ends.tolist()):

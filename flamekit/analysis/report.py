@@ -19,8 +19,9 @@ from typing import Any
 import pandas as pd
 
 from ..errors import FlamekitError
-from ..model import Frame, Profile, Thread, duration, group, hide_libraries, is_library, merge, under
-from .hotspots import Hotspot, allocation_sites, hotspots, memory_types
+from ..model import (Frame, Profile, Thread, call_tree, duration, group, hide_libraries, is_library,
+                     merge, under)
+from .hotspots import Hotspot, allocation_sites, hotspots, memory_types, row_functions
 from .source import LineData, line_data
 from .uncertainty import effective_samples, resolution
 
@@ -151,8 +152,10 @@ def _table(p: Profile, name: str, columns: tuple[str, ...]) -> dict[str, list[fl
     return out if n else None
 
 
-def _views(p: Profile, default_type: int, source: bool, with_hotspots: bool = True) -> dict[str, Any]:
-    """Return the library switch's and the source view's fields of :class:`ReportData` for ``p``."""
+def _views(p: Profile, default_type: int, source: bool, with_hotspots: bool = True,
+           **shared: Any) -> dict[str, Any]:
+    """Return the library switch's and the source view's fields of :class:`ReportData` for ``p``
+    (``shared``: :func:`line_data`'s ``trees`` and ``functions_of_rows``)."""
     libs, hs_hidden, hidden = None, None, None
     if any(is_library(f) for f in p.frames):
         hidden = hide_libraries(p)
@@ -162,7 +165,7 @@ def _views(p: Profile, default_type: int, source: bool, with_hotspots: bool = Tr
     python = any(f.kind == "python" for f in p.frames)
     return {"libraries": libs, "hotspots_hidden": hs_hidden,
             "hide_libraries": bool(python and libs and libs.get("rows")),
-            "lines": line_data(p, source=source, sample_type=default_type, hidden=hidden)}
+            "lines": line_data(p, source=source, sample_type=default_type, hidden=hidden, **shared)}
 
 
 def report_data(profile: Profile, *, sample_type: str | int | None = None,
@@ -178,9 +181,18 @@ def report_data(profile: Profile, *, sample_type: str | int | None = None,
     """
     p = profile
     default_type = p.type_index(sample_type) if p.sample_types else 0
-    # hotspots first: their scratch arrays and the grouped tree are never alive at once
-    # (peak memory of a million-stack report)
-    hs = [hotspots(p, k, n=HOTSPOTS) for k in range(len(p.sample_types))]
+    # hotspots and the source view first, sharing the function of each stack row and the
+    # shown type's call tree; freed before the grouped tree exists (peak memory at 1M stacks)
+    rows = row_functions(p)
+    hs, shown = [], {}
+    for k in range(len(p.sample_types)):
+        ct = call_tree(p, k)
+        hs.append(hotspots(p, k, n=HOTSPOTS, tree=ct, functions_of_rows=rows))
+        if k == default_type:
+            shown[k] = ct
+        del ct
+    views_data = _views(p, default_type, source, trees=shown, functions_of_rows=rows) if views else {}
+    del rows, shown
     sites = allocation_sites(p, n=ALLOCATION_SITES)
     flame = p
     if by == "function" and any(f.line for f in p.frames):
@@ -201,7 +213,7 @@ def report_data(profile: Profile, *, sample_type: str | int | None = None,
         if v is not None:
             meta.append((k, v))
     return ReportData(
-        **(_views(p, default_type, source) if views else {}),
+        **views_data,
         profile=p, flame=flame, default_type=default_type, hotspots=hs,
         memory_types=mem, allocation_sites=sites, alloc_graph_type=graph_type,
         memory=_table(p, "memory", ("time", "heap_bytes", "rss_bytes")),

@@ -28,7 +28,8 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .. import tree
-from ..model import Frame, Profile, frame_keys
+from ..model import CallTree, Frame, Profile, frame_keys
+from .hotspots import row_functions
 
 #: Functions that get per-line figures (the heaviest by absolute total of the shown type).
 MAX_FUNCTIONS = 4000
@@ -86,19 +87,24 @@ class LineData:
 
 
 def line_data(p: Profile, *, source: bool = True, sample_type: int = 0,
-              max_functions: int = MAX_FUNCTIONS, hidden: Profile | None = None) -> LineData:
+              max_functions: int = MAX_FUNCTIONS, hidden: Profile | None = None,
+              trees: dict[int, CallTree] | None = None,
+              functions_of_rows: tuple[list[Frame], np.ndarray] | None = None) -> LineData:
     """Return per-line self and total of the heaviest functions of ``p`` (see the module docstring).
 
     Functions are ranked by absolute total of ``sample_type``; only functions
     seen with a line number are listed. ``source=False`` keeps no text.
     ``hidden`` is ``hide_libraries(p)``: each function then also gets its lines'
     self values with library frames folded into it (``self_hidden``).
+    ``trees`` (call trees of ``p`` by sample type index) and ``functions_of_rows``
+    (:func:`.hotspots.row_functions`) save computing them again.
     """
     out = LineData(omitted=not source)
     if p.n_samples == 0 or not p.sample_types or not any(f.line for f in p.frames):
         return out
     out.approximate = p.n_stacks > EXACT_ROWS
-    keys, pfunc, pline, sp, tp = _pairs(p, exact=not out.approximate)
+    keys, pfunc, pline, sp, tp = _pairs(p, exact=not out.approximate, trees=trees,
+                                        functions_of_rows=functions_of_rows)
     func_total = np.bincount(pfunc, weights=np.abs(tp[sample_type]), minlength=len(keys))
     has_line = np.bincount(pfunc, weights=(pline > 0).astype(float), minlength=len(keys)) > 0
     cand = np.flatnonzero(has_line & (func_total > 0))
@@ -121,28 +127,41 @@ def line_data(p: Profile, *, source: bool = True, sample_type: int = 0,
     return out
 
 
-def _pairs(p: Profile, exact: bool = True
+def _pairs(p: Profile, exact: bool = True, trees: dict[int, CallTree] | None = None,
+           functions_of_rows: tuple[list[Frame], np.ndarray] | None = None
            ) -> tuple[list[Frame], np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Return ``(functions, function, line, self, total)`` per (function, line), sorted by both.
 
     ``self``/``total`` have one row per sample type; ``function`` indexes ``functions``.
     ``exact=False``: a row counts in totals unless its parent is the same function
-    (direct recursion once, indirect recursion more than once).
+    (direct recursion once, indirect recursion more than once). ``trees`` (by sample
+    type index, ``call_tree(p, t)``) and ``functions_of_rows`` (:func:`.hotspots.row_functions`)
+    are used when given instead of being computed again.
     """
-    keys, fk = frame_keys(p.frames, "function")
+    keys, key = functions_of_rows if functions_of_rows is not None else row_functions(p)
+    fk = np.asarray(frame_keys(p.frames, "function")[1])
     nf, n, k = len(p.frames), p.n_stacks, len(p.sample_types)
-    depth = tree.depths(p.stack_prefix)
-    key = fk[p.stack_frame]
+    trees = trees or {}
+    depth = p.stack_depths()
     if exact:
         outer = tree.topmost(p.stack_prefix, key, depth)
     else:
-        outer = (p.stack_prefix < 0) | (key[np.maximum(p.stack_prefix, 0)] != key)
+        outer = key[p.stack_prefix] != key  # a root's prefix -1 reads the last row: fixed below
+        outer |= p.stack_prefix < 0
     self_f, total_f = np.zeros((k, nf)), np.zeros((k, nf))
     for t in range(k):
-        self_row = np.bincount(p.sample_stack, weights=p.values[:, t], minlength=n)
-        total_row = tree.accumulate_up(p.stack_prefix, self_row, depth)
+        ct = trees.get(t)
+        if ct is None:
+            self_row = np.bincount(p.sample_stack, weights=p.values[:, t], minlength=n)
+            total_row = tree.accumulate_up(p.stack_prefix, self_row, depth)
+        else:
+            self_row, total_row = ct.self_, ct.total
         self_f[t] = np.bincount(p.stack_frame, weights=self_row, minlength=nf)
-        total_f[t] = np.bincount(p.stack_frame[outer], weights=total_row[outer], minlength=nf)
+        del self_row
+        # adding the zeros of the other rows leaves every sum as it was (row order kept)
+        total_f[t] = np.bincount(p.stack_frame, weights=np.where(outer, total_row, 0.0), minlength=nf)
+        del total_row
+    del outer
     line = np.maximum(np.fromiter((f.line for f in p.frames), dtype=np.int64, count=nf), 0)
     m = int(line.max()) + 1 if nf else 1
     # one row per (function, line): frames that differ only in module or kind stay apart

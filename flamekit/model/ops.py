@@ -21,25 +21,32 @@ from .profile import LimitError, Frame, Profile, SampleType, Thread
 _I64 = np.int64
 
 
-def _reintern(prefix: np.ndarray, frame: np.ndarray, frame_map: np.ndarray
-              ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _reintern(prefix: np.ndarray, frame: np.ndarray, frame_map: np.ndarray,
+              depth: np.ndarray | None = None, with_depth: bool = False
+              ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray | None]:
     """Re-intern a stack table after mapping frames (``frame_map[f]``: new id of frame ``f``).
 
-    Returns ``(new_prefix, new_frame, old_to_new)`` (:func:`flamekit.tree.merge`).
+    Returns ``(new_prefix, new_frame, old_to_new, new_depth)`` (:func:`flamekit.tree.merge`;
+    ``depth``: the old table's depths when known; ``new_depth`` None unless ``with_depth``).
     """
     frame_map = np.asarray(frame_map, dtype=_I64)
     nkeys = int(frame_map.max()) + 1 if len(frame_map) else 1
     if nkeys < 2**31:  # int32 keys: half the memory of a 20M-row table's column
         frame_map = frame_map.astype(np.int32)
     keys = frame_map[frame] if len(frame) else np.zeros(0, dtype=_I64)
-    new_prefix, new_frame, o2n, _ = tree.merge([(prefix, keys, tree.depths(prefix))], nkeys,
-                                                with_depth=False)
-    return new_prefix, new_frame, o2n[0]
+    if depth is None:
+        depth = tree.depths(prefix)
+    new_prefix, new_frame, o2n, new_depth = tree.merge([(prefix, keys, depth)], nkeys,
+                                                        with_depth=with_depth)
+    if new_depth is not None and len(new_prefix) < 2**31 - 1:  # the dtype tree.depths gives (half the memory)
+        new_depth = new_depth.astype(np.int32)
+    return new_prefix, new_frame, o2n[0], new_depth
 
 
 def _remap_frames(p: Profile, new_frames: list[Frame], frame_map: np.ndarray) -> Profile:
-    """Apply a frame mapping, drop emptied samples, re-intern."""
-    prefix, frame, o2n = _reintern(p.stack_prefix, p.stack_frame, frame_map)
+    """Apply a frame mapping, drop emptied samples, re-intern (the depths known on both sides)."""
+    prefix, frame, o2n, depth = _reintern(p.stack_prefix, p.stack_frame, frame_map,
+                                          p.stack_depths(), with_depth=True)
     sstack = o2n[p.sample_stack] if p.n_samples else p.sample_stack
     ok = sstack >= 0
     q = Profile(frames=new_frames, stack_prefix=prefix, stack_frame=frame,
@@ -47,6 +54,7 @@ def _remap_frames(p: Profile, new_frames: list[Frame], frame_map: np.ndarray) ->
                 sample_time=None if p.sample_time is None else p.sample_time[ok],
                 values=p.values[ok], sample_types=p.sample_types, threads=p.threads,
                 meta=copy.deepcopy(p.meta), tables=copy.deepcopy(p.tables))
+    q.know_depths(depth)
     return _drop_unused(q)
 
 
@@ -133,7 +141,7 @@ def merge(*profiles: Profile) -> Profile:
     cat_prefix = np.concatenate(pres) if pres else np.zeros(0, dtype=_I64)
     cat_frame = np.concatenate(frs) if frs else np.zeros(0, dtype=_I64)
     ident = np.arange(len(frames), dtype=_I64)
-    new_prefix, new_frame, o2n = _reintern(cat_prefix, cat_frame, ident)
+    new_prefix, new_frame, o2n, _ = _reintern(cat_prefix, cat_frame, ident)
     sstack = np.concatenate(stacks)
     meta = copy.deepcopy(profiles[0].meta)
     if len(profiles) > 1:

@@ -115,8 +115,11 @@ class Profile:
     new profiles.
     """
 
-    __slots__ = ("frames", "stack_prefix", "stack_frame", "sample_stack", "sample_thread",
-                 "sample_time", "values", "sample_types", "threads", "meta", "tables")
+    #: the columns and facts a profile is made of (what :meth:`copy` copies)
+    FIELDS = ("frames", "stack_prefix", "stack_frame", "sample_stack", "sample_thread",
+              "sample_time", "values", "sample_types", "threads", "meta", "tables")
+    # plus a cache: (the stack_prefix array it was computed from, its depths)
+    __slots__ = FIELDS + ("_depths",)
 
     def __init__(self, *, frames: Sequence[Frame], stack_prefix: Any, stack_frame: Any,
                  sample_stack: Any, values: Any, sample_types: Sequence[SampleType],
@@ -177,16 +180,39 @@ class Profile:
         return out
 
     def stack_depths(self) -> np.ndarray:
-        """Return the depth of every stack row (roots have depth 1)."""
-        return depths(self.stack_prefix)
+        """Return the depth of every stack row (roots have depth 1; int32 below 2**31 rows).
+
+        Computed once per profile and shared (read-only): a report's hotspots,
+        grouping, source lines and pruning walk the same 20M-row table.
+        """
+        d = getattr(self, "_depths", None)
+        if d is None or d[0] is not self.stack_prefix:
+            d = self.know_depths(depths(self.stack_prefix))
+        return d[1]
+
+    def know_depths(self, depth: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Remember ``depth`` (computed elsewhere, e.g. by :func:`flamekit.tree.merge`) as
+        :meth:`stack_depths`; returns the cache entry. The caller vouches for the values."""
+        depth = np.asarray(depth)
+        if len(depth) != len(self.stack_prefix):
+            raise ValueError("know_depths: one depth per stack row")
+        if depth.flags.writeable:
+            depth = depth.view()
+            depth.flags.writeable = False
+        self._depths = (self.stack_prefix, depth)
+        return self._depths
 
     def copy(self, **changes: Any) -> "Profile":
         """Return a shallow copy with some attributes replaced."""
-        kw = {k: getattr(self, k) for k in self.__slots__}
+        kw = {k: getattr(self, k) for k in self.FIELDS}
         kw["meta"] = copy.deepcopy(self.meta)
         kw["tables"] = copy.deepcopy(self.tables)
         kw.update(changes)
-        return Profile(**kw)
+        out = Profile(**kw)
+        d = getattr(self, "_depths", None)
+        if d is not None and d[0] is self.stack_prefix and out.stack_prefix is self.stack_prefix:
+            out.know_depths(d[1])  # the same stack table: the same depths
+        return out
 
     # -- validity ----------------------------------------------------------
     def check(self) -> "Profile":

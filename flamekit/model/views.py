@@ -60,7 +60,7 @@ def call_tree(p: Profile, sample_type: str | int | SampleType | None = None,
         m = p.sample_thread == thread
         st, v = p.sample_stack[m], p.values[m, k]
     self_ = np.bincount(st, weights=v, minlength=ns).astype(np.float64, copy=False) if ns else np.zeros(0)
-    depth = tree.depths(p.stack_prefix)
+    depth = p.stack_depths()
     total = tree.accumulate_up(p.stack_prefix, self_, depth)
     return CallTree(p, p.sample_types[k], p.stack_prefix, p.stack_frame, self_, total, depth,
                     float(self_.sum()))

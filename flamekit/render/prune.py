@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..model import Frame, Profile
-from ..tree import accumulate_up, depths, prune as prune_table
+from ..tree import accumulate_up, prune as prune_table
 
 #: Default share of its thread's total a node needs to be kept whatever the budget (0.1 %).
 DEFAULT_MIN_SHARE = 0.001
@@ -156,7 +156,7 @@ def prune(p: Profile, min_share: float = DEFAULT_MIN_SHARE,
     info = PruneInfo(float(min_share), n, n, 0, [0.0] * k, -1, max_nodes)
     if n == 0 or min_share <= 0 or p.n_samples == 0:
         return p, info
-    depth = depths(p.stack_prefix)
+    depth = p.stack_depths()
     keep = keep_mask(node_scores(p, depth), min_share, max_nodes)
     if keep.all():
         return p, info

@@ -1,0 +1,135 @@
+"""What a report computes once and shares (depths, each row's function, the shown type's call
+tree) gives what each part computed alone gives, and the per-line figures match plain-Python
+ground truth on small random profiles (exact and, as above 500k rows, approximate totals)."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from flamekit import model as M
+from flamekit.analysis import source
+from flamekit.analysis.hotspots import hotspots, row_functions
+from flamekit.analysis.report import first_lines, report_data
+
+TYPES = [M.SampleType("cpu", "samples"), M.SampleType("wall", "seconds")]
+
+
+@st.composite
+def profiles(draw):
+    """Random profiles: functions seen at several lines, direct and indirect recursion,
+    negative and fractional values, two sample types."""
+    nfuncs = draw(st.integers(1, 4))
+    b = M.ProfileBuilder(TYPES)
+    frames = [b.frame(f"f{draw(st.integers(0, nfuncs - 1))}", "m.py", draw(st.integers(0, 4)),
+                      kind="python") for _ in range(draw(st.integers(1, 8)))]
+    for _ in range(draw(st.integers(1, 25))):
+        path = draw(st.lists(st.sampled_from(frames), min_size=1, max_size=7))
+        b.add(b.stack(path), (float(draw(st.integers(-2, 6))), draw(st.sampled_from([0.0, 0.25, 1.5]))))
+    return b.build()
+
+
+def ref_depths(prefix):
+    d = []
+    for q in prefix.tolist():
+        d.append(1 if q < 0 else d[q] + 1)
+    return np.asarray(d)
+
+
+def ref_lines(p, exact):
+    """Per (function, line): self and total, by walking every sample's stack in plain Python."""
+    fn = {i: (f.name, f.file, f.module, f.kind) for i, f in enumerate(p.frames)}
+    self_, total = {}, {}
+    for s, v in zip(p.sample_stack.tolist(), p.values.tolist()):
+        path = p.stack_frames(s)
+        leaf = (fn[path[-1]], max(p.frames[path[-1]].line, 0))
+        self_[leaf] = [a + b for a, b in zip(self_.get(leaf, [0.0] * len(v)), v)]
+        seen = set()
+        for i, f in enumerate(path):
+            key = fn[f]
+            outer = key not in seen if exact else (i == 0 or fn[path[i - 1]] != key)
+            seen.add(key)
+            if outer:
+                at = (key, max(p.frames[f].line, 0))
+                total[at] = [a + b for a, b in zip(total.get(at, [0.0] * len(v)), v)]
+    return self_, total
+
+
+def got_lines(ld, t):
+    out_self, out_total = {}, {}
+    for fl in ld.functions:
+        key = (fl.function.name, fl.function.file, fl.function.module, fl.function.kind)
+        for j, ln in enumerate(fl.lines):
+            out_self[(key, ln)] = fl.self[t, j]
+            out_total[(key, ln)] = fl.total[t, j]
+    return out_self, out_total
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(profiles(), st.booleans())
+def test_line_figures_match_plain_python(p, exact):
+    if not exact:
+        old, source.EXACT_ROWS = source.EXACT_ROWS, 0  # the approximate rule of large tables
+    try:
+        plain = source.line_data(p, source=False, max_functions=100)
+        shared = source.line_data(p, source=False, max_functions=100,
+                                  trees={0: M.call_tree(p, 0), 1: M.call_tree(p, 1)},
+                                  functions_of_rows=row_functions(p))
+    finally:
+        if not exact:
+            source.EXACT_ROWS = old
+    assert plain.approximate == (not exact) or not any(f.line for f in p.frames)
+    want_self, want_total = ref_lines(p, exact)
+    for ld in (plain, shared):
+        for t in range(2):
+            got_self, got_total = got_lines(ld, t)
+            for k, v in got_self.items():  # every listed line's figures are exact
+                assert v == pytest.approx(want_self.get(k, [0.0, 0.0])[t])
+                assert got_total[k] == pytest.approx(want_total.get(k, [0.0, 0.0])[t])
+        for fl in ld.functions:  # each listed function shows every line with a figure
+            key = (fl.function.name, fl.function.file, fl.function.module, fl.function.kind)
+            want = {ln for (k, ln) in set(want_self) | set(want_total) if k == key and
+                    any(want_self.get((k, ln), [0.0, 0.0])) or any(want_total.get((k, ln), [0.0, 0.0]))
+                    and k == key}
+            assert fl.lines == sorted(want)
+    # sharing changes nothing: the same numbers in the same order
+    assert [(f.function, f.lines) for f in plain.functions] == \
+        [(f.function, f.lines) for f in shared.functions]
+    for a, b in zip(plain.functions, shared.functions):
+        assert np.array_equal(a.self, b.self) and np.array_equal(a.total, b.total)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(profiles())
+def test_hotspots_with_a_shared_tree_are_the_same(p):
+    for t in range(2):
+        assert hotspots(p, t, n=3, tree=M.call_tree(p, t), functions_of_rows=row_functions(p)) \
+            == hotspots(p, t, n=3)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(profiles())
+def test_depths_are_computed_once_and_follow_the_table(p):
+    d = p.stack_depths()
+    assert np.array_equal(d, ref_depths(p.stack_prefix))
+    assert p.stack_depths() is d and not d.flags.writeable
+    assert p.copy(meta={"x": 1}).stack_depths() is d  # the same table: the same depths
+    q = M.group(p, "function")  # depths known from the re-interning
+    assert np.array_equal(q.stack_depths(), ref_depths(q.stack_prefix))
+    other = p.copy(stack_prefix=np.full(p.n_stacks, -1), stack_frame=np.arange(p.n_stacks) % len(p.frames))
+    assert np.array_equal(other.stack_depths(), np.ones(p.n_stacks))
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(profiles())
+def test_report_data_shares_without_changing_a_figure(p):
+    d = report_data(p)
+    assert d.hotspots == [hotspots(p, t, n=15) for t in range(2)]
+    alone = source.line_data(p, sample_type=d.default_type)
+    assert [(f.function, f.lines) for f in d.lines.functions] == \
+        [(f.function, f.lines) for f in alone.functions]
+    for a, b in zip(d.lines.functions, alone.functions):
+        assert np.array_equal(a.self, b.self) and np.array_equal(a.total, b.total)
+    if any(f.line for f in p.frames):
+        assert d.flame == first_lines(p, M.group(p, "function"))
