@@ -253,17 +253,13 @@ def _topmost_of(prefix: np.ndarray, key: np.ndarray, depth: np.ndarray, keys: np
     for s in range(0, len(keys), 64):
         batch = keys[s:s + 64]
         dt = np.uint16 if len(batch) <= 16 else np.uint32 if len(batch) <= 32 else np.uint64
-        slot = np.full(nk, -1, dtype=np.int8)
-        slot[batch] = np.arange(len(batch))
-        rs = slot[key]
-        at = np.flatnonzero(rs >= 0)  # the rows of this batch's keys
-        own = np.left_shift(dt(1), rs[at].astype(dt))
-        bits = np.zeros(n, dtype=dt)
-        bits[at] = own
-        path = union_down(prefix, bits, depth)
-        pa = prefix[at]
-        above = np.where(pa >= 0, path[np.maximum(pa, 0)], dt(0))
-        top[at[(above & own) == 0]] = True
+        bit = np.zeros(nk, dtype=dt)
+        bit[batch] = np.left_shift(dt(1), np.arange(len(batch), dtype=dt))
+        own = bit[key]  # a row's own bit, 0 outside the batch (whole columns: no row lists)
+        above = union_down(prefix, own, depth)[prefix]  # a root's -1 reads the last row:
+        above[prefix < 0] = 0  # nothing is above a root
+        above &= own
+        top |= (above == 0) & (own != 0)
     return top
 
 

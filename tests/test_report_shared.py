@@ -133,3 +133,36 @@ def test_report_data_shares_without_changing_a_figure(p):
         assert np.array_equal(a.self, b.self) and np.array_equal(a.total, b.total)
     if any(f.line for f in p.frames):
         assert d.flame == first_lines(p, M.group(p, "function"))
+
+
+def test_kth_largest_from_a_sampled_bracket_is_exact():
+    # above 4M scores the bracket comes from every 64th value or so; the answer must not change
+    from flamekit.render.prune import kth_largest
+
+    rng = np.random.default_rng(7)
+    heavy = rng.pareto(1.5, 1 << 22)
+    ties = np.repeat(rng.random(512), 1 << 13)
+    zeros = np.r_[np.zeros(1 << 22), rng.random(1000)]
+    for x in (heavy, ties, zeros, heavy[::-1].copy()):
+        desc = np.sort(x)[::-1]
+        for k in (1, 37, 50_000, 300_000, len(x)):
+            assert kth_largest(x, k) == desc[k - 1]
+
+
+@settings(max_examples=80, deadline=None)
+@given(st.lists(st.integers(0, 40), min_size=1, max_size=120), st.integers(1, 5),
+       st.lists(st.integers(0, 6), min_size=1, max_size=70))
+def test_topmost_of_a_few_keys_matches_plain_python(parents, nkeys, wanted):
+    from flamekit import tree
+
+    prefix = np.asarray([-1] + [min(q, i) - 1 if q % 3 else -1 for i, q in enumerate(parents)])
+    key = np.asarray([(i * 7 + q) % nkeys for i, q in enumerate(prefix.tolist())])
+    keys = np.unique(np.asarray(wanted) % (nkeys + 1))  # some keys never occur; >16 and >64 bits
+    keys = np.unique(np.r_[keys, np.arange(0, 70 * (len(wanted) > 40), 1)])
+    got = tree.topmost(prefix, key, keys=keys)
+    for i in range(len(prefix)):
+        q, seen = int(prefix[i]), False
+        while q >= 0:
+            seen |= bool(key[q] == key[i])
+            q = int(prefix[q])
+        assert got[i] == (key[i] in keys and not seen)

@@ -310,4 +310,4 @@ def group(p: Profile, by: str = "function") -> Profile:
     grouping only renames frames, the stack shape is kept.
     """
     new_frames, fmap = frame_keys(p.frames, by)
-    return _remap_frames(p, new_frames, fmap).check()
+    return _remap_frames(p, new_frames, fmap).check(trie=False)  # re-interned: a trie

@@ -215,12 +215,15 @@ class Profile:
         return out
 
     # -- validity ----------------------------------------------------------
-    def check(self) -> "Profile":
+    def check(self, *, trie: bool = True) -> "Profile":
         """Check the model's invariants; raise :class:`ModelError` on the first violation.
 
         Run after every load (pprof's ``CheckValid``). Besides the columns, the
         metadata keys flamekit reads must have their types and every sample type's
-        values a bounded sum (:mod:`flamekit.model.validate`). Returns ``self``.
+        values a bounded sum (:mod:`flamekit.model.validate`). ``trie=False`` skips
+        the test for duplicate ``(prefix, frame)`` rows (a sort of every row) for a
+        table :func:`flamekit.tree.merge` just built: a trie by construction.
+        Returns ``self``.
         """
         ns, nf, nsm = self.n_stacks, len(self.frames), self.n_samples
         if len(self.stack_frame) != ns:
@@ -231,6 +234,8 @@ class Profile:
                 raise ModelError("stack table is not topologically ordered (prefix must be < row)")
             if (self.stack_frame < 0).any() or (self.stack_frame >= nf).any():
                 raise ModelError("stack table refers to a frame that does not exist")
+            del idx
+        if ns and trie:
             key = (self.stack_prefix + 1) * (nf + 1) + self.stack_frame
             key.sort()  # numpy's vectorized sort beats a hash table here (~5x)
             if ns > 1 and not (key[1:] != key[:-1]).all():

@@ -103,7 +103,7 @@ def kth_largest(x: np.ndarray, k: int) -> float:
     inside, then sorts those: ``np.partition`` took seconds on 15M scores with
     many ties; each count here is one pass.
     """
-    lo, hi = float(x.min()), float(x.max())
+    lo, hi = _sampled_bracket(x, k)
     for _ in range(200):
         inside = np.count_nonzero((x >= lo) & (x <= hi))
         if inside <= 1 << 20 or lo == hi:
@@ -120,6 +120,24 @@ def kth_largest(x: np.ndarray, k: int) -> float:
     above = int(np.count_nonzero(x > hi))
     band = np.sort(x[(x >= lo) & (x <= hi)])
     return float(band[len(band) - (k - above)])
+
+
+def _sampled_bracket(x: np.ndarray, k: int) -> tuple[float, float]:
+    """Return ``[lo, hi]`` holding the ``k``-th largest of ``x``: from the order statistics of
+    every 64th value or so when they bracket it tightly (two counting passes check that),
+    else ``[min, max]``."""
+    n = len(x)
+    if n < 1 << 22:
+        return float(x.min()), float(x.max())
+    step = n >> 18
+    s = np.sort(x[::step])
+    want = k / step  # the k-th largest of x is about the want-th largest of the sample
+    margin = 6 * want ** 0.5 + 16
+    lo = float(s[max(len(s) - int(want + margin) - 1, 0)])
+    hi = float(s[min(len(s) - int(max(want - margin, 0.0)), len(s) - 1)])
+    if np.count_nonzero(x >= lo) >= k and np.count_nonzero(x > hi) < k:
+        return lo, hi
+    return float(x.min()), float(x.max())
 
 
 def keep_mask(score: np.ndarray, min_share: float, max_nodes: int) -> np.ndarray:
