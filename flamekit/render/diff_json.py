@@ -76,6 +76,14 @@ def function_rows(result: DiffResult, limit: int | None = None, status: str | No
     :meth:`DiffResult.tree`). Built a column at a time (a 100k-function diff has
     2.5M cells).
     """
+    names, cols = _row_columns(result, limit, status, keys)
+    return [dict(zip(names, vals)) for vals in zip(*cols)]
+
+
+def _row_columns(result: DiffResult, limit: int | None = None, status: str | None = None,
+                 keys: bool = False) -> tuple[list[str], list[list]]:
+    """Return the names and the value lists of :func:`function_rows`' columns (those of
+    :data:`_TEXT_COLUMNS` hold strings only; the others numbers, booleans and None)."""
     t = result.table
     if status is not None:
         t = t[t["status"] == status]
@@ -103,13 +111,50 @@ def function_rows(result: DiffResult, limit: int | None = None, status: str | No
         bh = (t["head_" + o.metric].to_numpy(dtype=np.float64) * times.head_s
               - t["base_" + o.metric].to_numpy(dtype=np.float64) * times.base_s) / 100.0
         cols.append([_num(x) for x in bh.tolist()])
-    return [dict(zip(names, vals)) for vals in zip(*cols)]
+    return names, cols
+
+
+#: The row columns that hold strings (every other one holds numbers, booleans or None).
+_TEXT_COLUMNS = frozenset(c for c, kind in _ROW_COLUMNS if kind == "str") | {"status_text"}
+
+
+def _encoded(col: list, text: bool) -> list[str]:
+    """Return each value of one column as the JSON text :func:`json.dumps` writes for it:
+    strings (``text``) one by one, numbers, booleans and None by one C-encoded list split at
+    its commas."""
+    if not col:
+        return []
+    if text:
+        return list(map(json.encoder.encode_basestring, col))  # json.dumps' own, ensure_ascii=False
+    return _dumps(col)[1:-1].split(",")
+
+
+def _dumps(obj: Any) -> str:
+    return json.dumps(obj, sort_keys=True, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
+
+
+def rows_text(names: list[str], cols: list[list]) -> str:
+    """Return the compact JSON text of the rows ``dict(zip(names, values))`` (keys sorted): the
+    same characters as :func:`json.dumps` of that list writes, in a tenth of its time.
+
+    Each column is encoded once (:func:`_encoded`); each row is then one ``%``
+    of a template holding the sorted keys.
+    """
+    order = sorted(range(len(names)), key=lambda i: names[i])
+    template = "{" + ",".join(_dumps(names[i]) + ":%s" for i in order) + "}"
+    enc = [_encoded(cols[i], names[i] in _TEXT_COLUMNS) for i in order]
+    return "[" + ",".join([template % vals for vals in zip(*enc)]) + "]"
 
 
 def to_dict(result: DiffResult, limit: int | None = None) -> dict[str, Any]:
     """Return the ``flamekit-diff`` v1 document for a :class:`~flamekit.analysis.diff.DiffResult`."""
-    o = result.options
     rows = function_rows(result, limit)
+    return _document(result, rows, len(rows))
+
+
+def _document(result: DiffResult, rows: Any, n_rows: int) -> dict[str, Any]:
+    """The document of :func:`to_dict` with ``rows`` (``n_rows`` of them) as its ``functions``."""
+    o = result.options
     regs = result.regressions()
     times = words.run_times(result)
     return {
@@ -141,19 +186,33 @@ def to_dict(result: DiffResult, limit: int | None = None) -> dict[str, Any]:
                          _num(words.row_seconds(r, o.metric, times))}
                         for r in regs.to_dict("records")],
         "functions": rows,
-        "functions_omitted": int(len(result.table) - len(rows)),
+        "functions_omitted": int(len(result.table) - n_rows),
         **({"memory": result.normalization["memory"]} if "memory" in result.normalization else {}),
     }
+
+
+#: Stands for the rows in the compact document until their text replaces it (a JSON string
+#: holding NULs cannot occur as the value of the top-level key "functions" otherwise).
+_ROWS_MARK = "\x00flamekit-diff-rows\x00"
 
 
 def dumps(result: DiffResult, limit: int | None = None, indent: int | None = None) -> str:
     """Return the JSON text: sorted keys, UTF-8 characters kept, compact unless ``indent``.
 
     Compact by default because the C encoder only serves ``indent=None``
-    (about 10x faster on 100k-function diffs).
+    (about 10x faster on 100k-function diffs); the compact rows are written a
+    column at a time (:func:`rows_text`), the same characters in a third of the time.
     """
-    return json.dumps(to_dict(result, limit), sort_keys=True, indent=indent, ensure_ascii=False,
-                      allow_nan=False, separators=(",", ":") if indent is None else None) + "\n"
+    if indent is not None:
+        return json.dumps(to_dict(result, limit), sort_keys=True, indent=indent, ensure_ascii=False,
+                          allow_nan=False) + "\n"
+    names, cols = _row_columns(result, limit)
+    n = len(cols[0]) if cols else 0
+    head = _dumps(_document(result, _ROWS_MARK, n))
+    mark = '"functions":' + _dumps(_ROWS_MARK)
+    if head.count(mark) != 1:  # never expected; the plain way gives the same text
+        return _dumps(to_dict(result, limit)) + "\n"
+    return head.replace(mark, '"functions":' + rows_text(names, cols)) + "\n"
 
 
 def write(result: DiffResult, path: str | os.PathLike, limit: int | None = None,
