@@ -564,8 +564,8 @@ def test_pruned_tree_equals_the_full_union_tree_cut_at_the_threshold(seed, thr, 
     from flamekit.tree import depths
 
     if walk == "levels":
-        monkeypatch.setattr(U, "_match_children", lambda prefix, gkey, m, index, base:
-                            U._match_levels(prefix, gkey, depths(prefix), m, index, base))
+        monkeypatch.setattr(U, "_match_children", lambda prefix, key, g, m, index, base, found:
+                            U._match_levels(prefix, key, g, depths(prefix), m, index, base, found))
     rng = np.random.default_rng(seed)
     res = diff(_random_runs(rng, 2, 0), _random_runs(rng, 3, 5))
     full = res.tree()

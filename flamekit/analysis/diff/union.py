@@ -98,22 +98,26 @@ def _as_diff_tree(prefix: np.ndarray, gkey: np.ndarray, selfm: np.ndarray, totm:
 
 
 def _lookup(rows: np.ndarray, parent_c: np.ndarray, gkey: np.ndarray, m: np.ndarray,
-            index: pd.Index, base: int) -> None:
+            index: pd.Index, base: int, found: list[np.ndarray]) -> None:
     """Map ``rows`` (not yet matched; parents matched to ``parent_c``, -1 at a root) onto
-    the candidate nodes in ``index`` (codes ``(parent + 1) * base + key``); -1 when absent."""
+    the candidate nodes in ``index`` (codes ``(parent + 1) * base + key``, ``gkey`` the
+    global key of each of ``rows``); -1 when absent. The rows matched are added to ``found``."""
     if len(rows):
-        m[rows] = index.get_indexer((parent_c + 1) * base + gkey[rows])
+        got = index.get_indexer((parent_c + 1) * base + gkey)
+        m[rows] = got
+        found.append(rows[got >= 0])
 
 
-def _match_children(prefix: np.ndarray, gkey: np.ndarray, m: np.ndarray, index: pd.Index,
-                    base: int) -> None:
+def _match_children(prefix: np.ndarray, key: np.ndarray, g: np.ndarray, m: np.ndarray,
+                    index: pd.Index, base: int, found: list[np.ndarray]) -> None:
     """Match a run's rows to the candidate nodes, walking down from the roots through the
     children of matched rows only (``prefix`` never decreases, so a row's children are
-    one contiguous range found by binary search): work in proportion to the matches."""
+    one contiguous range found by binary search): work in proportion to the matches.
+    ``g[key[i]]`` is row ``i``'s global key."""
     nroot = int(np.searchsorted(prefix, -1, side="right"))
     front = np.arange(nroot, dtype=np.int64)
     todo = front[m[front] < 0]
-    _lookup(todo, np.full(len(todo), -1, np.int64), gkey, m, index, base)
+    _lookup(todo, np.full(len(todo), -1, np.int64), g[key[todo]], m, index, base, found)
     front = front[m[front] >= 0]
     while len(front):
         lo = np.searchsorted(prefix, front, side="left")
@@ -124,12 +128,12 @@ def _match_children(prefix: np.ndarray, gkey: np.ndarray, m: np.ndarray, index: 
         # children of every frontier row, back to back
         kids = np.repeat(lo - np.cumsum(n) + n, n) + np.arange(int(n.sum()), dtype=np.int64)
         todo = kids[m[kids] < 0]
-        _lookup(todo, m[prefix[todo]], gkey, m, index, base)
+        _lookup(todo, m[prefix[todo]], g[key[todo]], m, index, base, found)
         front = kids[m[kids] >= 0]
 
 
-def _match_levels(prefix: np.ndarray, gkey: np.ndarray, depth: np.ndarray, m: np.ndarray,
-                  index: pd.Index, base: int) -> None:
+def _match_levels(prefix: np.ndarray, key: np.ndarray, g: np.ndarray, depth: np.ndarray,
+                  m: np.ndarray, index: pd.Index, base: int, found: list[np.ndarray]) -> None:
     """:func:`_match_children` for tables in any order: one pass over each depth level."""
     order, bounds = tree.levels(depth)
     b = bounds.tolist()
@@ -142,7 +146,8 @@ def _match_levels(prefix: np.ndarray, gkey: np.ndarray, depth: np.ndarray, m: np
         pm = np.where(par >= 0, m[np.maximum(par, 0)], -1)
         sel = (m[lv] < 0) & ((pm >= 0) | (par < 0))
         if sel.any():
-            _lookup(lv[sel], pm[sel], gkey, m, index, base)
+            rows = lv[sel]
+            _lookup(rows, pm[sel], g[key[rows]], m, index, base, found)
 
 
 def pruned_tree(runs: list[PreparedRun], gmaps: list[np.ndarray], key_map: np.ndarray,
@@ -225,10 +230,9 @@ def _union_pruned(runs: list[PreparedRun], gmaps: list[np.ndarray], own: np.ndar
     subs, cand_rows = [], []
     for r, g, f in zip(runs, gmaps, own):
         rows = np.flatnonzero(r.total * f >= thr) if len(r.total) else np.zeros(0, np.int64)
-        remap = np.full(len(r.prefix), -1, np.int64)
-        remap[rows] = np.arange(len(rows))
+        # a wide row's parent is wide too (closed upward): its place among the sorted rows
         par = r.prefix[rows]
-        subs.append((np.where(par >= 0, remap[np.maximum(par, 0)], -1),
+        subs.append((np.where(par >= 0, np.searchsorted(rows, par), -1),
                      g[r.key[rows]] if len(rows) else np.zeros(0, np.int64), r.depth[rows]))
         cand_rows.append(rows)
     cprefix, ckey, o2n, _ = tree.merge(subs, nk)
@@ -241,11 +245,12 @@ def _union_pruned(runs: list[PreparedRun], gmaps: list[np.ndarray], own: np.ndar
     for i, (r, g, rows, m0) in enumerate(zip(runs, gmaps, cand_rows, o2n)):
         m = np.full(len(r.prefix), -1, np.int64)
         m[rows] = m0
+        found = [rows]  # every row matched to a candidate: the wide rows and those looked up
         if len(r.prefix) > 1 and bool((r.prefix[1:] >= r.prefix[:-1]).all()):
-            _match_children(r.prefix, g[r.key], m, index, base)
+            _match_children(r.prefix, r.key, g, m, index, base, found)
         else:
-            _match_levels(r.prefix, g[r.key], r.depth, m, index, base)
-        hit = m >= 0
+            _match_levels(r.prefix, r.key, g, r.depth, m, index, base, found)
+        hit = np.concatenate(found)
         selfm[:, i] = np.bincount(m[hit], weights=r.self_[hit], minlength=nc)
         totm[:, i] = np.bincount(m[hit], weights=r.total[hit], minlength=nc)
     return cprefix, ckey, selfm, totm
