@@ -115,6 +115,7 @@ def _import_for_children() -> None:
 
 def _quietly_each(fn: Callable[[str], Any], paths: Sequence[str]) -> list:
     """Run ``fn`` on each path in a child process; a failure gives None (the parent redoes it)."""
+    _forked.keep_freed_heap()  # the child exits after these loads: freed memory is reused
     out = []
     for p in paths:
         try:
