@@ -30,6 +30,28 @@ def flamekit_record(*args: str, timeout: float = 60, **kw) -> subprocess.Complet
                           timeout=timeout, stdin=subprocess.DEVNULL, **kw)
 
 
+def perf_runs(folder: Path, n: int, command: list[str], timeout: float = 180
+              ) -> list[tuple[str, flamekit.Profile]]:
+    """Record ``command`` ``n`` times with perf, two recordings at a time; return each
+    recording's standard output (the command's own lines pass through) and profile.
+
+    perf samples CPU time (``cpu-clock`` of the task), so a recording beside another
+    one samples the same work: what it attributes does not change, only the wall time
+    of the test halves on two CPUs (py-spy, sampling wall time, would cluster the
+    samples of a preempted thread, so its recordings stay one at a time).
+    """
+    from concurrent.futures import ThreadPoolExecutor
+
+    def one(i: int) -> tuple[str, flamekit.Profile]:
+        out = profile_path(folder, f"perf-{i}")
+        r = flamekit_record("--backend", "perf", "-o", str(out), "--", *command, timeout=timeout)
+        assert r.returncode == 0, r.stderr
+        return r.stdout, flamekit.load(out)
+
+    with ThreadPoolExecutor(2) as pool:
+        return list(pool.map(one, range(n)))
+
+
 def profile_path(tmp_path: Path, name: str = "out") -> Path:
     """Return an output path whose suffix names a writable format keeping meta (native if present)."""
     return tmp_path / (f"{name}.json" if "native" in names(writable=True) else f"{name}.speedscope.json")

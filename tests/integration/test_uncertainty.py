@@ -16,11 +16,11 @@ import sys
 import pytest
 
 import flamekit
-from flamekit.record import RecordOptions, record
 from flamekit.analysis.uncertainty import effective_samples, margin, margins, resolution, wilson
 
 from conftest import require_tool
-from record_helpers import REPO, WORKLOADS, env, flamekit_record, profile_path, python, start_service, stop
+from record_helpers import (REPO, WORKLOADS, env, flamekit_record, perf_runs, profile_path, python,
+                            start_service, stop)
 
 pytestmark = pytest.mark.integration
 
@@ -42,26 +42,25 @@ def test_wilson_interval_matches_the_textbook_values():
     assert not resolution([0.36, 0.34, 0.3], 30).enough
 
 
-def test_interval_covers_the_workloads_own_split_17_of_20(capfd):
+def test_interval_covers_the_workloads_own_split_17_of_20(tmp_path):
     """perf (CPU-time sampling) on CPython 3.13, at flamekit's default rate.
 
     The workload measures its split in CPU time (``thread_time``), which is what perf's
     ``cpu-clock`` samples. py-spy samples wall time: on an overloaded host (load 11 on 2
     cores) a preempted thread is sampled again and again in the same frame, so its samples
     are clustered and its split strays beyond a binomial interval more often (16-19 of 20
-    seen), which is a different quantity, not a narrower truth.
+    seen), which is a different quantity, not a narrower truth. (Recorded two at a time:
+    CPU-time sampling is not changed by a neighbour; see ``perf_runs``.)
     """
     require_tool("perf", "apt-get install linux-perf")
     py313 = python("3.13")
     assert py313, "Python 3.13 is needed for perf's Python frames: pyenv install 3.13 (.ci/run)"
     covered, seen = 0, []
-    for _ in range(20):
-        rec = record(RecordOptions(backend="perf", command=[py313, CPU_SPLIT, "--seconds", "0.5"],
-                                   progress=False))
-        m = _MEASURED.search(capfd.readouterr().out)  # the workload's own line (it shares our stdout)
-        assert m and rec.exit_code == 0, m
+    for out, prof in perf_runs(tmp_path, 20, [py313, CPU_SPLIT, "--seconds", "0.5"]):
+        m = _MEASURED.search(out)  # the workload's own line (it passes through flamekit record)
+        assert m, out
         truth = float(m.group(1)) / (float(m.group(1)) + float(m.group(2)))
-        p = flamekit.focus(rec.profile, r"^(price_options|update_risk)$")
+        p = flamekit.focus(prof, r"^(price_options|update_risk)$")
         n = effective_samples(p)
         df = flamekit.functions(p)
         share = float(df[df["name"] == "price_options"]["total"].sum() / df["total"].max())
@@ -94,8 +93,11 @@ def test_top_prints_each_share_with_its_interval(tmp_path):
     text = top()
     shown = re.findall(r"(\d+\.\d\d)% ±(\d+\.\d)\b", text)
     assert len(shown) == 10, text  # self% and total% of five rows
-    want = {(f"{float(r[c]):.2f}", f"{float(r[c + '_pm']):.1f}") for r in rows for c in ("self_pct", "total_pct")}
-    assert set(shown) == want, (shown, want)
+    # the terminal rounds the exact share, the CSV gives it to 4 places: rounding the CSV's figure
+    # again may differ in the last digit (31.565 shows as 31.57; the CSV's "31.5650" gives 31.56)
+    want = [(float(r[c]), float(r[c + "_pm"])) for r in rows for c in ("self_pct", "total_pct")]
+    for (pct, pm), (w, wpm) in zip(shown, want):  # both in the table's order: row by row, self, total
+        assert abs(float(pct) - w) <= 0.00501 and abs(float(pm) - wpm) <= 0.0501, (shown, want)
     assert f"95% interval from {round(n):,} samples" in text, text
 
 
