@@ -89,7 +89,7 @@ FORMATS: tuple[Format, ...] = (
     CSV,
 )
 
-__all__ = ["FORMATS", "Format", "names", "get", "detect_head", "detect", "guarded", "remove_spooled",
+__all__ = ["FORMATS", "paths_tree", "Format", "names", "get", "detect_head", "detect", "guarded", "remove_spooled",
            "load_with_format", "load_paths", "load", "format_for_output", "dump"]
 
 
@@ -190,6 +190,22 @@ def load_paths(path: str | os.PathLike, fmt: str | None = None, *,
         return guarded(f.name, real, lambda: read(real, max_decompressed=max_decompressed).check())
     except FormatError as e:
         raise _io.renamed(e, real, source) from None
+
+
+def paths_tree(flat: Any, lengths: Any) -> tuple[Any, Any, Any] | None:
+    """Return :func:`flamekit.tree.from_paths` ``(prefix, frame, leaf)`` of root-first paths
+    (``sort=False``: level by level, each level in first-seen order) computed by the compiled
+    extension, or None where it is not built or the input does not suit it (ids beyond int32,
+    a path of length 0, 2**31 paths or more): then use :func:`flamekit.tree.from_paths`."""
+    import numpy as np
+
+    from . import _folded_read, _lines
+
+    lengths = np.asarray(lengths)
+    if _lines.paths_tree is None or not len(lengths) or int(lengths.min()) < 1 \
+            or len(lengths) >= 2**31 - 1 or (len(flat) and int(np.max(flat)) >= 2**31 - 1):
+        return None
+    return _folded_read.stack_table(np.asarray(flat, dtype=np.int32), lengths)
 
 
 def load(path: str | os.PathLike, fmt: str | None = None, *,

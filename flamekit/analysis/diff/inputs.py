@@ -102,15 +102,20 @@ def map_paths(fn: Callable[[str], Any], paths: Sequence[str], *, workers: int | 
 
 
 def _import_for_children() -> None:
-    """Import what preparing a run imports (pandas: about 0.25 s of CPU) once, before forking.
+    """Import what preparing a run imports, once, before forking (each child would import it
+    again: issue 15 counts CPU seconds on a shared machine).
 
-    Each forked child would import it again; the diff's own tables need pandas
-    here afterwards anyway, so the import costs this process nothing more and
-    saves each child its own (issue 15: CPU seconds count on a shared machine).
+    The format registry always; pandas (about 0.25 s of CPU) only where the
+    compiled tree builder is missing and the children's ``tree.from_paths`` needs
+    its hashing; otherwise this process imports it while the children work (the
+    diff's tables need it here anyway).
     """
-    import pandas  # noqa: F401
+    import numpy as np
 
-    from ... import formats  # noqa: F401
+    from ... import formats
+
+    if formats.paths_tree(np.zeros(1, np.int32), np.ones(1, np.int64)) is None:
+        import pandas  # noqa: F401
 
 
 def _quietly_each(fn: Callable[[str], Any], paths: Sequence[str]) -> list:

@@ -232,9 +232,50 @@ def prepare_paths(sp: StackPaths, *, by: str = "function", normalize: bool = Tru
     keys, fk = _frame_keys(frames, by)
     if not sp.n_paths:
         return _finish(info, st, by, normalize, changed, keys, None, values)
-    prefix, key, leaf = tree.from_paths(fk[sp.flat], sp.lengths, sort=True)
+    prefix, key, leaf, depth = keyed_tree(fk[sp.flat], sp.lengths)
     self_ = np.bincount(leaf, weights=values, minlength=len(prefix))
-    return _finish(info, st, by, normalize, changed, keys, (prefix, key, tree.depths(prefix)), self_)
+    return _finish(info, st, by, normalize, changed, keys, (prefix, key, depth), self_)
+
+
+def keyed_tree(flat: np.ndarray, lengths: np.ndarray
+               ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Return :func:`flamekit.tree.from_paths` ``(prefix, key, leaf)`` with ``sort=True`` and
+    the rows' depths: the same arrays, from the compiled tree builder when it is built.
+
+    The compiled builder (:func:`flamekit.formats.paths_tree`, about 4x faster on
+    100k folded stacks) numbers each level's rows in first-seen order; they are
+    then renumbered level by level in ``(parent, key)`` order, which is what
+    ``sort=True`` gives (one argsort per level). Paths deeper than
+    :data:`flamekit.tree.LOOP_DEPTH`, whose tails ``from_paths`` walks in a loop
+    (unsorted), and inputs the builder does not take go to ``from_paths`` itself.
+    """
+    from ... import formats
+
+    lengths = np.asarray(lengths)
+    got = None
+    if len(lengths) and int(lengths.max()) <= tree.LOOP_DEPTH:
+        got = formats.paths_tree(flat, lengths)
+    if got is None:
+        prefix, key, leaf = tree.from_paths(flat, lengths, sort=True)
+        return prefix, key, leaf, tree.depths(prefix)
+    prefix, key, leaf = got
+    depth = tree.depths(prefix)
+    _, bounds = tree.levels(depth)  # level ordered: each level is one slice
+    b = bounds.tolist()
+    base = int(key.max()) + 1 if len(key) else 1
+    new = np.empty(len(prefix), dtype=np.int64)  # old row -> row in (parent, key) order
+    for d in range(1, len(b)):
+        lo, hi = b[d - 1], b[d]
+        if hi == lo:
+            continue
+        # codes are distinct (one row per parent and key): any sort gives the one order
+        code = key[lo:hi] if d == 1 else new[prefix[lo:hi]] * base + key[lo:hi]
+        new[lo + np.argsort(code)] = np.arange(lo, hi, dtype=np.int64)
+    sprefix = np.empty_like(prefix)
+    sprefix[new] = np.where(prefix >= 0, new[np.maximum(prefix, 0)], -1)
+    skey = np.empty_like(key)
+    skey[new] = key
+    return sprefix, skey, new[leaf], depth
 
 
 def _pick_type(types: Sequence[SampleType], sample_type: str | None, source: str,
