@@ -424,13 +424,14 @@ def _merge_levels(tables: Sequence[tuple], maxd: int, nk: int, sort: bool
             n = (idx.stop - idx.start) if isinstance(idx, slice) else len(idx)
             m[idx] = codes[pos:pos + n]
             pos += n
-        pres.append(uniq // base - 1)  # a root's code is its key: (-1 + 1) * base + key
-        ukeys.append(uniq % base)
+        it = np.int32 if total + len(uniq) < 2**31 and nk < 2**31 else _I64  # lists: half the memory
+        pres.append((uniq // base - 1).astype(it))  # a root's code is its key: (-1 + 1) * base + key
+        ukeys.append((uniq % base).astype(it))
         lvl_n[d - 1] = len(uniq)
         total += len(uniq)
-    uprefix = np.concatenate(pres) if pres else np.zeros(0, _I64)
-    ukey = np.concatenate(ukeys) if ukeys else np.zeros(0, _I64)
-    return uprefix, ukey, o2n, lvl_n
+    uprefix = np.concatenate(pres, dtype=_I64) if pres else np.zeros(0, _I64)
+    del pres[:]  # freed before the keys' column exists (peak memory of a 20M-row merge)
+    return uprefix, np.concatenate(ukeys, dtype=_I64) if ukeys else np.zeros(0, _I64), o2n, lvl_n
 
 
 @dataclass

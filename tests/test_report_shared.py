@@ -117,6 +117,9 @@ def test_depths_are_computed_once_and_follow_the_table(p):
     assert p.copy(meta={"x": 1}).stack_depths() is d  # the same table: the same depths
     q = M.group(p, "function")  # depths known from the re-interning
     assert np.array_equal(q.stack_depths(), ref_depths(q.stack_prefix))
+    p.forget_depths()
+    again = p.stack_depths()
+    assert again is not d and np.array_equal(again, d)
     other = p.copy(stack_prefix=np.full(p.n_stacks, -1), stack_frame=np.arange(p.n_stacks) % len(p.frames))
     assert np.array_equal(other.stack_depths(), np.ones(p.n_stacks))
 
@@ -166,3 +169,19 @@ def test_topmost_of_a_few_keys_matches_plain_python(parents, nkeys, wanted):
             seen |= bool(key[q] == key[i])
             q = int(prefix[q])
         assert got[i] == (key[i] in keys and not seen)
+
+
+def test_check_finds_a_forward_prefix_in_any_block():
+    # check() tests the prefix column in blocks of 2**20 rows: a bad row in a later block
+    n = (1 << 20) + 5000
+    for bad_row, bad_prefix in ((n - 3, n - 3), ((1 << 20) + 1, n - 1), (7, -2)):
+        prefix = np.arange(-1, n - 1)
+        prefix[bad_row] = bad_prefix
+        p = M.Profile(frames=[M.Frame("a")], stack_prefix=prefix, stack_frame=np.zeros(n, dtype=np.int64),
+                      sample_stack=[n - 1], values=[1.0], sample_types=[TYPES[0]])
+        with pytest.raises(M.ModelError, match="topologically"):
+            p.check(trie=False)
+    ok = M.Profile(frames=[M.Frame("a")], stack_prefix=np.arange(-1, n - 1),
+                   stack_frame=np.zeros(n, dtype=np.int64), sample_stack=[n - 1], values=[1.0],
+                   sample_types=[TYPES[0]])
+    assert ok.check() is ok

@@ -36,10 +36,12 @@ def _reintern(prefix: np.ndarray, frame: np.ndarray, frame_map: np.ndarray,
     keys = frame_map[frame] if len(frame) else np.zeros(0, dtype=_I64)
     if depth is None:
         depth = tree.depths(prefix)
-    new_prefix, new_frame, o2n, new_depth = tree.merge([(prefix, keys, depth)], nkeys,
-                                                        with_depth=with_depth)
-    if new_depth is not None and len(new_prefix) < 2**31 - 1:  # the dtype tree.depths gives (half the memory)
-        new_depth = new_depth.astype(np.int32)
+    new_prefix, new_frame, o2n, _ = tree.merge([(prefix, keys, depth)], nkeys, with_depth=False)
+    del keys
+    new_depth = None
+    if with_depth:  # a new row's depth is any of its old rows' (in their dtype: no int64 copy)
+        new_depth = np.empty(len(new_prefix), dtype=depth.dtype)
+        new_depth[o2n[0]] = depth
     return new_prefix, new_frame, o2n[0], new_depth
 
 
@@ -48,6 +50,7 @@ def _remap_frames(p: Profile, new_frames: list[Frame], frame_map: np.ndarray) ->
     prefix, frame, o2n, depth = _reintern(p.stack_prefix, p.stack_frame, frame_map,
                                           p.stack_depths(), with_depth=True)
     sstack = o2n[p.sample_stack] if p.n_samples else p.sample_stack
+    del o2n  # 8 bytes an old row, freed before the checks below
     ok = sstack >= 0
     q = Profile(frames=new_frames, stack_prefix=prefix, stack_frame=frame,
                 sample_stack=sstack[ok], sample_thread=p.sample_thread[ok],
@@ -67,8 +70,9 @@ def _drop_unused(p: Profile) -> Profile:
         return p
     hit = np.zeros(ns, dtype=bool)
     hit[p.sample_stack] = True
-    inner = np.zeros(ns, dtype=bool)
-    inner[p.stack_prefix[p.stack_prefix >= 0]] = True
+    inner = np.zeros(ns + 1, dtype=bool)
+    inner[p.stack_prefix] = True  # a root's -1 marks the spare last slot (no copy of the column)
+    inner = inner[:ns]
     if (hit | inner).all():
         # every leaf has samples, so every row is used: only frames may be unused
         frames_used = np.zeros(len(p.frames), dtype=bool)

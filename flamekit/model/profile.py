@@ -190,6 +190,10 @@ class Profile:
             d = self.know_depths(depths(self.stack_prefix))
         return d[1]
 
+    def forget_depths(self) -> None:
+        """Drop the depths :meth:`stack_depths` keeps (4 bytes a row) once nothing needs them."""
+        self._depths = None
+
     def know_depths(self, depth: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Remember ``depth`` (computed elsewhere, e.g. by :func:`flamekit.tree.merge`) as
         :meth:`stack_depths`; returns the cache entry. The caller vouches for the values."""
@@ -228,13 +232,12 @@ class Profile:
         ns, nf, nsm = self.n_stacks, len(self.frames), self.n_samples
         if len(self.stack_frame) != ns:
             raise ModelError("stack_prefix and stack_frame differ in length")
-        if ns:
-            idx = np.arange(ns, dtype=_I64)
-            if (self.stack_prefix < -1).any() or (self.stack_prefix >= idx).any():
+        for lo in range(0, ns, 1 << 20):  # blocks: no row-number column of a 20M-row table
+            pre = self.stack_prefix[lo:lo + (1 << 20)]
+            if (pre < -1).any() or (pre >= np.arange(lo, lo + len(pre), dtype=_I64)).any():
                 raise ModelError("stack table is not topologically ordered (prefix must be < row)")
-            if (self.stack_frame < 0).any() or (self.stack_frame >= nf).any():
-                raise ModelError("stack table refers to a frame that does not exist")
-            del idx
+        if ns and ((self.stack_frame < 0).any() or (self.stack_frame >= nf).any()):
+            raise ModelError("stack table refers to a frame that does not exist")
         if ns and trie:
             key = (self.stack_prefix + 1) * (nf + 1) + self.stack_frame
             key.sort()  # numpy's vectorized sort beats a hash table here (~5x)
