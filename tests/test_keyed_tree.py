@@ -45,8 +45,9 @@ def test_keyed_tree_is_from_paths_sorted_and_the_plain_trie(seed):
         flat, lengths = _random_paths(rng, n, maxlen, nkeys)
         want = tree.from_paths(flat, lengths, sort=True)
         got = P.keyed_tree(flat, lengths)
-        for w, g in zip(want, got):
-            assert w.dtype == g.dtype and np.array_equal(w, g), (n, maxlen, nkeys)
+        for w, g, g32 in zip(want, got, P.keyed_tree(flat.astype(np.int32), lengths)):
+            assert w.dtype == g.dtype == g32.dtype and np.array_equal(w, g), (n, maxlen, nkeys)
+            assert np.array_equal(w, g32), ("int32 ids", n, maxlen, nkeys)
         assert np.array_equal(got[3], tree.depths(want[0]))
         if maxlen <= tree.LOOP_DEPTH:  # from_paths sorts every level (no loop-walked tail)
             for w, g in zip(_plain_trie(flat, lengths), got):
