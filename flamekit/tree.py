@@ -60,11 +60,14 @@ def depths(prefix: np.ndarray) -> np.ndarray:
         return np.zeros(0, dtype=_I64)
     it = np.int32 if n < 2**31 - 1 else _I64  # compact: a 20M-row table's depths in 80 MB
     d = np.empty(n, dtype=it)
-    cummax = np.maximum.accumulate(prefix)
+    nb = n // 1024  # running maxima of 1024-row blocks (no n-long running maximum)
+    bmax = np.maximum.accumulate(np.r_[prefix[:nb * 1024].reshape(nb, 1024).max(axis=1),
+                                       prefix[nb * 1024:].max(initial=-1)])
     i = 0
     for _ in range(LOOP_DEPTH):
-        # rows [i, j) have every parent before i (prefix[k] < k, so the running max decides)
-        j = max(i + int(np.searchsorted(cummax[i:], i, side="left")), i + 1)
+        # rows [i, j) have every parent before i: j is the first row with a parent at i or after
+        b = int(np.searchsorted(bmax, i, side="left"))  # (prefix[k] < k: never a row before i)
+        j = max(n if b > nb else b * 1024 + int(np.argmax(prefix[b * 1024:b * 1024 + 1024] >= i)), i + 1)
         blk = prefix[i:j]
         d[i:j] = np.where(blk >= 0, d[np.maximum(blk, 0)] + 1, 1)
         i = j

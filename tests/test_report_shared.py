@@ -185,3 +185,22 @@ def test_check_finds_a_forward_prefix_in_any_block():
                    stack_frame=np.zeros(n, dtype=np.int64), sample_stack=[n - 1], values=[1.0],
                    sample_types=[TYPES[0]])
     assert ok.check() is ok
+
+
+@pytest.mark.parametrize("n", [1023, 1024, 1025, 2049, 4096 + 17])
+def test_depths_at_the_block_edges_of_the_running_maximum(n):
+    # tree.depths finds each level's end from running maxima of 1024-row blocks
+    from flamekit import tree
+
+    rng = np.random.default_rng(n)
+    for roots in (0.0, 0.02, 0.5):
+        prefix = np.full(n, -1)
+        for i in range(1, n):
+            prefix[i] = -1 if rng.random() < roots else (i - 1 if rng.random() < 0.5 else rng.integers(-1, i))
+        d = ref_depths(prefix)
+        order = np.argsort(d, kind="stable")  # the same tree in level order (one block a level)
+        inv = np.empty(n, dtype=np.int64)
+        inv[order] = np.arange(n)
+        level = np.where(prefix[order] >= 0, inv[np.maximum(prefix[order], 0)], -1)
+        for pr in (prefix, level, np.arange(-1, n - 1)):
+            assert np.array_equal(tree.depths(pr), ref_depths(pr))
