@@ -31,10 +31,17 @@ def profiles(draw):
 
 
 def ref_depths(prefix):
-    d = []
-    for q in prefix.tolist():
-        d.append(1 if q < 0 else d[q] + 1)
-    return np.asarray(d)
+    """Depths by walking up from each row to a row of known depth (the root's parent: 0)."""
+    known = {-1: 0}
+    for i in range(len(prefix)):
+        path, q = [], i
+        while q not in known:
+            path.append(q)
+            q = int(prefix[q])
+        for r in reversed(path):
+            known[r] = known[q] + 1
+            q = r
+    return np.asarray([known[i] for i in range(len(prefix))])
 
 
 def ref_lines(p, exact):
