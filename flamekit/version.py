@@ -24,8 +24,10 @@ def tokenizer() -> str:
                 spec = importlib.util.spec_from_file_location("flamekit.formats._linetab", path,
                                                               loader=loader)
                 if spec is not None:
-                    loader.exec_module(loader.create_module(spec))
-                    return "compiled"
+                    mod = loader.create_module(spec)
+                    loader.exec_module(mod)
+                    if hasattr(mod, "paths_tree"):  # else a stale build: _lines ignores it
+                        return "compiled"
             except ImportError:
                 pass
     return "pure-Python"

@@ -59,7 +59,10 @@ class _Reader:
         self.py_lens: list[int] = []
         self.py_cnts: list[float] = []
         self.py_thr: list[int] = []
-        self.flat: list[np.ndarray] = []
+        # every path's frame ids back to back, in one buffer grown in place (resize: a
+        # realloc, so neither a copy of the ids read nor a second buffer to concatenate)
+        self.flat = np.empty(1 << 16, dtype=np.int32)
+        self.nflat = 0
         self.lens: list[np.ndarray] = []
         self.cnts: list[np.ndarray] = []
         self.thr: list[np.ndarray] = []
@@ -86,10 +89,21 @@ class _Reader:
         self.tok2frame[self.ntok:n] = fids
         self.ntok = n
 
+    def _put(self, ids: np.ndarray, mapping: np.ndarray | None) -> None:
+        """Append frame ids (``mapping[ids]`` when a mapping is given) to :attr:`flat`."""
+        end = self.nflat + len(ids)
+        if end > len(self.flat):
+            self.flat.resize(max(end, 2 * len(self.flat)), refcheck=False)
+        if mapping is None:
+            self.flat[self.nflat:end] = ids
+        else:
+            np.take(mapping, ids, out=self.flat[self.nflat:end], mode="wrap")  # ids < ntok
+        self.nflat = end
+
     def _flush(self) -> None:
         """Move the lines read one at a time into the parts."""
         if self.py_lens:
-            self.flat.append(np.array(self.py_flat, dtype=np.int32))
+            self._put(np.array(self.py_flat, dtype=np.int32), None)
             self.lens.append(np.array(self.py_lens, dtype=np.int64))
             self.cnts.append(np.array(self.py_cnts, dtype=np.float64))
             if self.any_markers:
@@ -115,7 +129,7 @@ class _Reader:
                 if self.any_markers:  # lines without py-spy root frames: the default thread
                     t = self.thread_keys.setdefault((None, None), len(self.thread_keys))
                     self.thr.append(np.full(len(lens_a), t, dtype=np.int64))
-                self.flat.append(self.tok2frame[np.frombuffer(tok, dtype=np.int32)])
+                self._put(np.frombuffer(tok, dtype=np.int32), self.tok2frame)
                 self.lens.append(lens_a)
                 self.cnts.append(np.frombuffer(cnts, dtype=np.float64))
                 self.nlines += len(lens_a)
@@ -211,8 +225,9 @@ class _Reader:
             e = np.zeros(0, dtype=np.int64)
             return StackPaths(list(frames), np.zeros(0, dtype=np.int32), e, np.zeros((0, 1)),
                               (SAMPLE_TYPE,), None, threads, meta)
-        flat = np.concatenate(self.flat) if len(self.flat) > 1 else self.flat[0].copy()
-        self.flat.clear()  # the blocks' copies are no longer needed (peak memory on big files)
+        flat = self.flat
+        flat.resize(self.nflat, refcheck=False)  # no view of it exists
+        self.flat = np.empty(0, dtype=np.int32)
         lengths = np.concatenate(self.lens)
         counts = np.concatenate(self.cnts)
         thr = None
@@ -292,8 +307,10 @@ def stack_table(flat: np.ndarray, lengths: np.ndarray, *, paths_tree=None
     frame = np.empty(len(flat), dtype=np.int64)
     leaf = np.empty(n, dtype=np.int64)
     rows = paths_tree(np.ascontiguousarray(flat, dtype=np.int32), starts, lengths,
-                             np.ascontiguousarray(order, dtype=np.int64), levels, prefix, frame, leaf)
-    return prefix[:rows], frame[:rows], leaf
+                      np.ascontiguousarray(order, dtype=np.int64), levels, prefix, frame, leaf)
+    prefix.resize(rows, refcheck=False)  # in place: the untouched tail is given back
+    frame.resize(rows, refcheck=False)
+    return prefix, frame, leaf
 
 
 def build_profile(sp: StackPaths) -> Profile:

@@ -80,8 +80,10 @@ class PyLineTable:
         cut at ``;`` and its tokens interned as by :meth:`intern`. Blank lines and
         lines without a valid count are passed over (the latter counted). The call
         stops before the first line with a count that is not a finite float64 (or an
-        integer of over 308 digits) or with a token starting ``thread (`` or
-        ``process ``, interning none of its tokens. Returns ``(ids, lengths, counts,
+        integer of over 308 digits), interning none of its tokens, or with a token
+        starting ``thread (`` or ``process `` (py-spy's root frames), interning the
+        tokens before that one (the caller reads that line next, so they are met in
+        the same order). Returns ``(ids, lengths, counts,
         new, pos, lines, skipped, first_skipped)``: ``counts`` one native float64 per
         stack (bytes), ``pos`` the offset where it stopped (the end when every line
         was taken), ``lines`` the lines passed, ``skipped`` how many had no count and
@@ -127,6 +129,10 @@ class PyLineTable:
             toks = stack.split(b";")
             if (b"thread (" in stack or b"process " in stack) and \
                     any(t.startswith(_MARKERS) for t in toks):
+                for t in toks:  # the tokens before the first root frame are interned
+                    if t.startswith(_MARKERS):
+                        break
+                    get(t)
                 break
             ids_extend(map(get, toks))
             lens_append(len(toks))
@@ -154,6 +160,8 @@ class PyLineTable:
 
 try:
     from ._linetab import LineTable, paths_tree
+    if not hasattr(LineTable, "folded"):  # a stale build from before the folded reader's loop
+        raise ImportError("flamekit.formats._linetab is out of date: reinstall flamekit")
     ACCELERATED = True
 except ImportError:  # no compiler at install time: the identical pure-Python loop
     LineTable = PyLineTable  # type: ignore[misc,assignment]

@@ -54,22 +54,35 @@ static int ints_push(Ints *a, int32_t v)
     return 0;
 }
 
+#define HASH_SEED 0x9E3779B97F4A7C15ULL
+
+static inline uint64_t hash_word(uint64_t h, uint64_t w)
+{
+    h = (h ^ w) * 0xFF51AFD7ED558CCDULL;
+    return h ^ (h >> 32);
+}
+
+/* the last (n % 8 bytes, zero-padded) word and the length */
+static inline uint64_t hash_final(uint64_t h, uint64_t w, Py_ssize_t n)
+{
+    h = (h ^ w ^ ((uint64_t)n << 3)) * 0xC4CEB9FE1A85EC53ULL;
+    return h ^ (h >> 29);
+}
+
 static uint64_t hash_bytes(const unsigned char *s, Py_ssize_t n)
 {
-    uint64_t h = 0x9E3779B97F4A7C15ULL ^ (uint64_t)n;
-    while (n >= 8) {
+    uint64_t h = HASH_SEED;
+    Py_ssize_t k = n;
+    while (k >= 8) {
         uint64_t w;
         memcpy(&w, s, 8);
-        h = (h ^ w) * 0xFF51AFD7ED558CCDULL;
-        h ^= h >> 32;
+        h = hash_word(h, w);
         s += 8;
-        n -= 8;
+        k -= 8;
     }
     uint64_t w = 0;
-    memcpy(&w, s, (size_t)n);
-    h = (h ^ w) * 0xC4CEB9FE1A85EC53ULL;
-    h ^= h >> 29;
-    return h;
+    memcpy(&w, s, (size_t)k);
+    return hash_final(h, w, n);
 }
 
 static int table_init_slots(LineTable *t, Py_ssize_t cap)
@@ -109,10 +122,11 @@ static int table_grow(LineTable *t)
     return 0;
 }
 
-/* The id of s[0:n], adding it (and appending a bytes copy to ``new``) when unseen. */
-static int32_t table_intern(LineTable *t, const char *s, Py_ssize_t n, PyObject *new)
+/* The id of s[0:n] (whose hash_bytes is h), adding it (and appending a bytes copy to
+ * ``new``) when unseen. */
+static int32_t table_intern_h(LineTable *t, const char *s, Py_ssize_t n, uint64_t h,
+                              PyObject *new)
 {
-    uint64_t h = hash_bytes((const unsigned char *)s, n);
     Py_ssize_t mask = t->cap - 1;
     Py_ssize_t j = (Py_ssize_t)(h & (uint64_t)mask);
     for (;;) {
@@ -156,6 +170,11 @@ static int32_t table_intern(LineTable *t, const char *s, Py_ssize_t n, PyObject 
     if (t->count * 2 > t->cap && table_grow(t) < 0)
         return -1;
     return id;
+}
+
+static int32_t table_intern(LineTable *t, const char *s, Py_ssize_t n, PyObject *new)
+{
+    return table_intern_h(t, s, n, hash_bytes((const unsigned char *)s, n), new);
 }
 
 static PyObject *ints_bytes(Ints *a)
@@ -229,9 +248,10 @@ done:
  * cut at ';' into tokens, which are interned like intern(). Blank lines (only
  * whitespace bytes, as bytes.strip()) are passed over; lines without a valid count
  * are passed over and counted. The call stops before the first line it does not
- * take, without interning any of that line's tokens: a count that is not a finite
- * float64 (or an integer of more than 308 digits), or a token starting with
- * "thread (" or "process " (py-spy's root frames). Returns (ids, lengths, counts,
+ * take: a count that is not a finite float64 (or an integer of more than 308
+ * digits; none of its tokens is interned), or a token starting with "thread (" or
+ * "process " (py-spy's root frames; the tokens before it are interned, and since
+ * folded.py reads that line next they are met in the same order). Returns (ids, lengths, counts,
  * new, pos, lines, skipped, first_skipped): ids and lengths as in intern(), counts
  * one native float64 per stack (as bytes), pos the offset where it stopped (``end``
  * when every line was taken), lines the number of lines passed (blank and skipped
@@ -323,37 +343,48 @@ static int is_blank(const char *p, const char *e)
     return 1;
 }
 
-typedef struct {
-    const char **p;
-    Py_ssize_t n, cap;
-} Cuts;
+#if defined(__GNUC__) && defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+#define SWAR 1 /* find ';' eight bytes at a time while hashing them */
+#endif
 
-/* Cut [p, e) at ';' into cuts (token i is [cuts[i], cuts[i+1] - 1), the last ends at e);
- * return 1 when a token starts with py-spy's "thread (" or "process ", -1 on no memory. */
-static int cut_tokens(const char *p, const char *e, Cuts *c)
+/* A token starting at q (before e) that begins like py-spy's "thread (" or "process ". */
+static inline int is_marker(const char *q, const char *e)
 {
-    int marker = 0;
-    c->n = 0;
-    const char *q = p;
-    for (;;) {
-        if (c->n == c->cap) {
-            Py_ssize_t cap = c->cap ? c->cap * 2 : 256;
-            const char **np_ = PyMem_Realloc(c->p, (size_t)cap * sizeof(char *));
-            if (!np_) {
-                PyErr_NoMemory();
-                return -1;
-            }
-            c->p = np_;
-            c->cap = cap;
+    return e - q >= 8 && (memcmp(q, "thread (", 8) == 0 || memcmp(q, "process ", 8) == 0);
+}
+
+/* The end of the token starting at q (the next ';' or e) and its hash_bytes. */
+static inline const char *scan_token(const char *q, const char *e, uint64_t *hash)
+{
+    uint64_t h = HASH_SEED;
+    const char *w8 = q;
+#ifdef SWAR
+    while (e - w8 >= 8) {
+        uint64_t w;
+        memcpy(&w, w8, 8);
+        uint64_t x = w ^ 0x3B3B3B3B3B3B3B3BULL;
+        uint64_t m = (x - 0x0101010101010101ULL) & ~x & 0x8080808080808080ULL;
+        if (m) {
+            int k = __builtin_ctzll(m) >> 3; /* the first ';' of the word */
+            uint64_t tail = k ? (w & ((1ULL << (8 * k)) - 1)) : 0;
+            *hash = hash_final(h, tail, (w8 - q) + k);
+            return w8 + k;
         }
-        c->p[c->n++] = q;
-        if (e - q >= 8 && (memcmp(q, "thread (", 8) == 0 || memcmp(q, "process ", 8) == 0))
-            marker = 1;
-        const char *s = memchr(q, ';', (size_t)(e - q));
-        if (!s)
-            return marker;
-        q = s + 1;
+        h = hash_word(h, w);
+        w8 += 8;
     }
+#endif
+    const char *te = w8;
+    while (te < e && *te != ';')
+        te++;
+#ifndef SWAR
+    *hash = hash_bytes((const unsigned char *)q, te - q);
+#else
+    uint64_t tail = 0;
+    memcpy(&tail, w8, (size_t)(te - w8));
+    *hash = hash_final(h, tail, te - q);
+#endif
+    return te;
 }
 
 static PyObject *LineTable_folded(LineTable *t, PyObject *args, PyObject *kw)
@@ -369,7 +400,6 @@ static PyObject *LineTable_folded(LineTable *t, PyObject *args, PyObject *kw)
         start = 0;
     Ints ids = {0}, lens = {0};
     Doubles counts = {0};
-    Cuts cuts = {0};
     Py_ssize_t nlines = 0, nskipped = 0;
     PyObject *new = PyList_New(0), *skipped = PyList_New(0), *res = NULL;
     if (!new || !skipped)
@@ -397,18 +427,31 @@ static PyObject *LineTable_folded(LineTable *t, PyObject *args, PyObject *kw)
             }
             if (ok < 0)
                 break;
-            int m = cut_tokens(p, se, &cuts);
-            if (m < 0)
-                goto done;
-            if (m)
-                break;
-            for (Py_ssize_t i = 0; i < cuts.n; i++) {
-                const char *q = cuts.p[i], *te = i + 1 < cuts.n ? cuts.p[i + 1] - 1 : se;
-                int32_t id = table_intern(t, q, te - q, new);
+            /* tokens are interned as they are cut; a py-spy root frame stops the call
+             * before this line (its first tokens stay interned: folded.py reads the
+             * line next and meets them first, in the same order) */
+            Py_ssize_t n0 = ids.n;
+            int marker = 0;
+            const char *q = p;
+            for (;;) {
+                if (is_marker(q, se)) {
+                    marker = 1;
+                    break;
+                }
+                uint64_t h;
+                const char *te = scan_token(q, se, &h);
+                int32_t id = table_intern_h(t, q, te - q, h, new);
                 if (id < 0 || ints_push(&ids, id) < 0)
                     goto done;
+                if (te == se)
+                    break;
+                q = te + 1;
             }
-            if (ints_push(&lens, (int32_t)cuts.n) < 0 || doubles_push(&counts, v) < 0)
+            if (marker) {
+                ids.n = n0;
+                break;
+            }
+            if (ints_push(&lens, (int32_t)(ids.n - n0)) < 0 || doubles_push(&counts, v) < 0)
                 goto done;
         }
         nlines++;
@@ -429,7 +472,6 @@ done:
     PyMem_Free(ids.p);
     PyMem_Free(lens.p);
     PyMem_Free(counts.p);
-    PyMem_Free(cuts.p);
     Py_XDECREF(new);
     Py_XDECREF(skipped);
     PyBuffer_Release(&view);
@@ -510,7 +552,13 @@ typedef struct {
     int32_t prow, frame, stamp, k;
 } LevelSlot;
 
-#define COLS 16 /* levels copied to columns at a time */
+#define COLS 8 /* levels copied to columns at a time */
+#define AHEAD 8 /* items prefetched ahead in the loops over paths */
+#if defined(__GNUC__)
+#define PREFETCH(p) __builtin_prefetch(p)
+#else
+#define PREFETCH(p) ((void)0)
+#endif
 
 typedef struct {
     int64_t parent;
@@ -609,6 +657,12 @@ static PyObject *paths_tree(PyObject *self, PyObject *args)
                 goto done;
             }
             for (Py_ssize_t j = 0; j < alive; j++) {
+                if (j + 2 * AHEAD < alive) { /* the paths lie anywhere: fetch them early */
+                    PREFETCH(&starts[order[j + 2 * AHEAD]]);
+                    PREFETCH(&lengths[order[j + 2 * AHEAD]]);
+                }
+                if (j + AHEAD < alive)
+                    PREFETCH(flat + starts[order[j + AHEAD]] + d);
                 int64_t p = order[j], m = lengths[p] - d;
                 const int32_t *src = flat + starts[p] + d;
                 if (m > COLS)
@@ -637,6 +691,11 @@ static PyObject *paths_tree(PyObject *self, PyObject *args)
             fc_k[i] = -1;
         int32_t k = 0;
         for (Py_ssize_t j = 0; j < alive; j++) {
+            if (j + AHEAD < alive) { /* a pair not under its parent's first child: fetch its slot */
+                int32_t f2 = col[j + AHEAD], pr2 = (int32_t)(node[j + AHEAD] - pbase);
+                if (fc_k[pr2] >= 0 && fc_frame[pr2] != f2)
+                    PREFETCH(&lt[pair_hash((uint64_t)(uint32_t)pr2, (uint64_t)(uint32_t)f2) & mask]);
+            }
             int32_t f = col[j];
             int32_t pr = (int32_t)(node[j] - pbase);
             int32_t got;
