@@ -26,17 +26,21 @@ __all__ = ["ACCELERATED", "LineTable", "PyLineTable", "paths_tree"]
 
 #: folded.py's count grammar: the count is the last ``[ \t]COUNT`` of the line
 _COUNT_RX = re.compile(rb"^(.*)[ \t]([0-9]+(?:\.[0-9]+)?)[ \t]*$", re.S)
-_MARKERS = (b"thread (", b"process ")
+_MARKERS = frozenset((b"thread (", b"process "))  # py-spy's root frames start so
 
 
 class _Ids(dict):
-    """token -> id; a missing token gets the next id and is recorded in ``new``."""
+    """token -> id; a missing token gets the next id and is recorded in ``new`` (and its id
+    in ``markers`` when it starts like a py-spy root frame)."""
 
     new: list[bytes]
+    markers: set[int]
 
     def __missing__(self, token: bytes) -> int:
         i = self[token] = len(self)
         self.new.append(token)
+        if token[:8] in _MARKERS:
+            self.markers.add(i)
         return i
 
 
@@ -45,6 +49,7 @@ class PyLineTable:
 
     def __init__(self) -> None:
         self._ids = _Ids()
+        self._ids.markers = set()
         self._split: tuple[object, list[bytes], list[int]] | None = None
 
     def __len__(self) -> int:
@@ -53,6 +58,7 @@ class PyLineTable:
     def clear(self) -> None:
         """Forget every token."""
         self._ids.clear()
+        self._ids.markers.clear()
 
     def intern(self, buf: bytes, sep: int = -1) -> tuple[bytes, bytes | None, list[bytes]]:
         """Return ``(ids, lengths, new)`` for ``buf`` (see the module docstring)."""
@@ -92,25 +98,26 @@ class PyLineTable:
         d = self._ids
         d.new = new = []
         get = d.__getitem__
+        markers = d.markers
         if end < 0 or end > len(buf):
             end = len(buf)
         lines, offs = self._lines_of(buf)
-        i = bisect_left(offs, start)
-        ids = array("i")
-        lens = array("i")
-        cnts = array("d")
+        first = bisect_left(offs, start)
+        last = bisect_left(offs, end)  # the lines that start before ``end``
+        ids: list[int] = []
+        lens: list[int] = []
+        cnts: list[float] = []
         ids_extend, lens_append, cnts_append = ids.extend, lens.append, cnts.append
         skipped: list[int] = []
         nskipped = 0
-        first = i
-        nlines = len(lines)
-        while i < nlines and offs[i] < end:
-            line = lines[i]
+        i = first - 1
+        stopped = False
+        for line in lines[first:last]:
+            i += 1
             stack, sep, cnt = line.rpartition(b" ")
             if sep and cnt.isdigit() and len(cnt) < 16:
-                c = float(int(cnt))
+                c: float = int(cnt)  # exact: below 2**53
             elif not line.strip():
-                i += 1
                 continue
             else:
                 m = _COUNT_RX.match(line)
@@ -118,29 +125,34 @@ class PyLineTable:
                     if nskipped < 5:
                         skipped.append(i - first)
                     nskipped += 1
-                    i += 1
                     continue
                 stack, cnt = m.group(1), m.group(2)
                 if b"." not in cnt and len(cnt) > 308:
+                    stopped = True
                     break
                 c = float(cnt)
                 if not math.isfinite(c):
+                    stopped = True
                     break
             toks = stack.split(b";")
-            if (b"thread (" in stack or b"process " in stack) and \
-                    any(t.startswith(_MARKERS) for t in toks):
-                for t in toks:  # the tokens before the first root frame are interned
-                    if t.startswith(_MARKERS):
-                        break
-                    get(t)
-                break
+            n0, k0 = len(ids), len(new)
             ids_extend(map(get, toks))
+            if markers and not markers.isdisjoint(ids[n0:]):
+                # a py-spy root frame: only the tokens before the first one stay interned
+                del ids[n0:]
+                k = next(j for j, t in enumerate(toks) if t[:8] in _MARKERS)
+                keep = set(toks[:k])
+                while len(new) > k0 and new[-1] not in keep:
+                    markers.discard(d.pop(new.pop()))
+                stopped = True
+                break
             lens_append(len(toks))
             cnts_append(c)
-            i += 1
-        pos = min(offs[i], end) if i < nlines else end
-        return (ids.tobytes(), lens.tobytes(), cnts.tobytes(), new, pos, i - first, nskipped,
-                skipped)
+        if not stopped:
+            i = last
+        pos = min(offs[i], end) if i < len(lines) else end
+        return (array("i", ids).tobytes(), array("i", lens).tobytes(),
+                array("d", cnts).tobytes(), new, pos, i - first, nskipped, skipped)
 
     def _lines_of(self, buf: bytes) -> tuple[list[bytes], list[int]]:
         """The lines of ``buf`` and their offsets, kept for the next call on the same buffer
