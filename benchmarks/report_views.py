@@ -38,7 +38,7 @@ MEASURE = """() => {
   const fk = window.flamekit, g = fk.instances.fk, t = fk.callTree, now = () => performance.now();
   const view = name => fk.reportViews.find(v => v.name === name);
   const out = {};
-  let t0 = now(); g.recompute(); out['flame graph recompute (baseline)'] = now() - t0;
+  let t0 = now(); g.recompute(true); out['flame graph recompute (baseline)'] = now() - t0;
   t.data = null; t0 = now(); t.update(g); out['calltree build'] = now() - t0;
   const closed = [...document.querySelectorAll('#fk-calltree-body .fk-ct-row[aria-expanded=false]')]
     .map(r => +r.getAttribute('data-node')).sort((a, b) => g.view.total[b] - g.view.total[a]);

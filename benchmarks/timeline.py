@@ -90,7 +90,7 @@ def page_times(browser, html: Path, timed: bool) -> dict:
     act = """(code) => new Promise(res => { const a = performance.now(); (0, eval)(code);
         const sync = performance.now() - a;
         requestAnimationFrame(() => setTimeout(() => res([sync, performance.now() - a]), 0)); })"""
-    out["recompute_ms"], out["recompute_frame_ms"] = page.evaluate(act, "flamekit.instances.fk.recompute()")
+    out["recompute_ms"], out["recompute_frame_ms"] = page.evaluate(act, "flamekit.instances.fk.recompute(true)")
     if timed:
         out["timeline_ms"] = page.evaluate("flamekit.timeline.buildMs")
         out["range_ms"], out["range_frame_ms"] = page.evaluate(

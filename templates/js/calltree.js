@@ -42,16 +42,43 @@
     this.body.addEventListener('keydown', function (ev) { self.key(ev); });
   }
 
-  /* children of node i (-1: the roots) with a non-zero width, heaviest first */
-  CallTree.prototype.kids = function (i) {
-    var D = this.data, w = this.view.width, names = D.names, out = [], a;
-    if (i < 0) out = D.roots.slice();
-    else for (a = D.kidStart[i]; a < D.kidStart[i + 1]; a++) out.push(D.kids[a]);
-    out = out.filter(function (k) { return w[k] > 0; });
-    return out.sort(function (x, y) {
+  /* children of node i (-1: the roots) with a non-zero width, heaviest first (then by name);
+     with lim, only the first lim of them (a node can have thousands: no need to sort them all),
+     and list.count says how many there are */
+  CallTree.prototype.order = function () {
+    var D = this.data, w = this.view.width, names = D.names;
+    return function (x, y) {
       var nx = names[D.frame[x]], ny = names[D.frame[y]];
       return (w[y] - w[x]) || (nx < ny ? -1 : nx > ny ? 1 : x - y);
-    });
+    };
+  };
+  CallTree.prototype.kids = function (i, lim) {
+    var D = this.data, w = this.view.width, cmp = this.order(), out = [], count = 0, a, k;
+    var src = i < 0 ? D.roots : D.kids, a0 = i < 0 ? 0 : D.kidStart[i], a1 = i < 0 ? D.roots.length : D.kidStart[i + 1];
+    var keep = lim === undefined || a1 - a0 <= 4 * lim ? Infinity : lim;
+    for (a = a0; a < a1; a++) {
+      k = src[a];
+      if (!(w[k] > 0)) continue;
+      count++;
+      if (keep === Infinity) { out.push(k); continue; }
+      if (out.length === keep && cmp(k, out[keep - 1]) >= 0) continue;
+      var lo = 0, hi = out.length;  /* insert in order, keep the first `keep` */
+      while (lo < hi) { var m = (lo + hi) >> 1; if (cmp(out[m], k) < 0) lo = m + 1; else hi = m; }
+      out.splice(lo, 0, k);
+      if (out.length > keep) out.pop();
+    }
+    if (keep === Infinity) { out.sort(cmp); if (lim !== undefined && out.length > lim) out.length = lim; }
+    out.count = count;
+    return out;
+  };
+
+  /* the place of node k among its parent's children in kids() order (-1: not shown, no width) */
+  CallTree.prototype.rank = function (k) {
+    var D = this.data, w = this.view.width, cmp = this.order(), p = D.parent[k], r = 0, a;
+    if (!(w[k] > 0)) return -1;
+    var src = p < 0 ? D.roots : D.kids, a0 = p < 0 ? 0 : D.kidStart[p], a1 = p < 0 ? D.roots.length : D.kidStart[p + 1];
+    for (a = a0; a < a1; a++) if (w[src[a]] > 0 && cmp(src[a], k) < 0) r++;
+    return r;
   };
 
   CallTree.prototype.hasKids = function (i) {
@@ -96,17 +123,18 @@
 
   /* (re)make the rows of node i's children in its container */
   CallTree.prototype.fill = function (i) {
-    var box = i < 0 ? this.body : this.kidsBox.get(i), list = this.kids(i), lim = this.limit.get(i) || PAGE;
+    var box = i < 0 ? this.body : this.kidsBox.get(i), lim = this.limit.get(i) || PAGE;
     if (!box) return;
+    var list = this.kids(i, lim);
     while (box.firstChild) box.removeChild(box.firstChild);
     for (var j = 0; j < list.length && j < lim; j++) {
       var k = list[j];
       box.appendChild(this.rowFor(k));
       if (this.open.has(k)) this.expand(k);
     }
-    if (list.length > lim) {
-      var more = fk.el('div', 'fk-ct-row fk-ct-more', '\u2026 ' + (list.length - lim) + ' more (show ' +
-                       Math.min(PAGE, list.length - lim) + ')');
+    if (list.count > lim) {
+      var more = fk.el('div', 'fk-ct-row fk-ct-more', '\u2026 ' + (list.count - lim) + ' more (show ' +
+                       Math.min(PAGE, list.count - lim) + ')');
       more.setAttribute('data-more', String(i));
       more.style.paddingLeft = ((i < 0 ? 0 : this.data.depth[i] + 1) * INDENT + 18) + 'px';
       box.appendChild(more);
@@ -177,7 +205,7 @@
     var D = this.data, path = [], j;
     for (var a = k; a >= 0; a = D.parent[a]) path.unshift(a);
     for (j = 0; j < path.length; j++) {
-      var par = j ? path[j - 1] : -1, list = this.kids(par), pos = list.indexOf(path[j]);
+      var par = j ? path[j - 1] : -1, pos = this.rank(path[j]);
       if (pos < 0) return null;
       if (pos >= (this.limit.get(par) || PAGE)) { this.limit.set(par, (Math.floor(pos / PAGE) + 1) * PAGE); this.fill(par); }
       if (j < path.length - 1 && !(this.open.has(path[j]) && this.kidsBox.has(path[j]))) this.expand(path[j]);

@@ -58,7 +58,7 @@
   flamekit.instances = flamekit.instances || {};
 
   var ROW = 18, FONT = '12px ui-monospace, SFMono-Regular, Menlo, Consolas, monospace';
-  var MAX_ROWS = 800;
+  var MAX_ROWS = 800, LIST_MAX = 200;
 
   function el(tag, cls, text) {
     var e = document.createElement(tag);
@@ -268,10 +268,11 @@
     if (canvas.width !== Math.round(cssW * dpr) || canvas.height !== Math.round(cssH * dpr)) {  /* else: keep the bitmap */
       canvas.width = Math.round(cssW * dpr);
       canvas.height = Math.round(cssH * dpr);
+      canvas.fkFont = null;
     }
     ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
     ctx.clearRect(0, 0, cssW, cssH);
-    ctx.font = FONT;
+    if (canvas.fkFont !== FONT) { ctx.font = FONT; canvas.fkFont = FONT; }  /* once per bitmap: setting it resolves the page's styles */
     ctx.textBaseline = 'middle';
     var charW = ctx.measureText('MMMMMMMMMM').width / 10 || 7;
     this.rows = [];
@@ -420,21 +421,35 @@
     return this.diff ? (this.showBase ? this.diff.base : this.diff.head) : this.type;
   };
 
-  FlameGraph.prototype.recompute = function () {
-    var D = this.data, t = this.widthType(), v = D.values(t, this.thread);
-    this.view = v;
-    if (this.diff) {
-      this.baseV = D.values(this.diff.base, this.thread);
-      this.headV = D.values(this.diff.head, this.thread);
+  /* the values and layout of the whole profile (no time range: flamekit.sampleRange) are kept
+     per tree for the last few types and threads: a range's reset, or going back to a thread,
+     finds them made (the view object is kept too: what the views cache on it stays valid) */
+  var MEMO = 4;
+  FlameGraph.prototype.recompute = function (fresh) {  /* fresh: make them again (benchmarks) */
+    var D = this.data, t = this.widthType(), whole = !(flamekit.sampleRange && flamekit.sampleRange(D));
+    var key = t + ':' + this.thread, memo = D.memo || (D.memo = new Map()), m = whole && !fresh ? memo.get(key) : null;
+    if (!m) {
+      var v = D.values(t, this.thread);
+      m = {view: v};
+      if (this.diff) {
+        m.baseV = D.values(this.diff.base, this.thread);
+        m.headV = D.values(this.diff.head, this.thread);
+      }
+      var tree = {n: D.n, parent: D.parent, frame: D.frame, depth: D.depth, width: v.width,
+                  self: v.self, total: v.total, kidStart: D.kidStart, kids: D.kids, roots: D.roots, src: null};
+      var ident = new Int32Array(D.n);
+      for (var i = 0; i < D.n; i++) ident[i] = i;
+      tree.src = ident;
+      m.tree = layout(tree, D.names);
+      m.grand = 0;
+      for (var r = 0; r < D.roots.length; r++) m.grand += v.total[D.roots[r]];
+      if (whole) {
+        memo.delete(key); memo.set(key, m);
+        if (memo.size > MEMO) memo.delete(memo.keys().next().value);
+      }
     }
-    var tree = {n: D.n, parent: D.parent, frame: D.frame, depth: D.depth, width: v.width,
-                self: v.self, total: v.total, kidStart: D.kidStart, kids: D.kids, roots: D.roots, src: null};
-    var ident = new Int32Array(D.n);
-    for (var i = 0; i < D.n; i++) ident[i] = i;
-    tree.src = ident;
-    this.tree = layout(tree, D.names);
-    this.grand = 0;
-    for (var r = 0; r < D.roots.length; r++) this.grand += v.total[D.roots[r]];
+    this.view = m.view; this.tree = m.tree; this.grand = m.grand;
+    if (this.diff) { this.baseV = m.baseV; this.headV = m.headV; }
     this.grandAbs = this.tree.W;
     if (this.pattern !== undefined) this.search(this.pattern, this.regex);
     this.redraw();
@@ -796,7 +811,9 @@
       this.calleesCanvas.draw({n: 0, W: 0, x: [], width: [], depth: [], parent: [], frame: []});
       return;
     }
-    var fr = D.func.indexOf(func), tr = this.sandwichTrees(func);
+    var fr = D.func.indexOf(func), v = this.view, tr;
+    if (v.sandwich && v.sandwich.func === func && v.sandwich.data === D) tr = v.sandwich.tr;  /* made for this view already */
+    else { tr = this.sandwichTrees(func); v.sandwich = {func: func, data: D, tr: tr}; }
     this.swTitle.textContent = 'Sandwich: ' + (D.names[fr] || '(empty name)');
     this.swTitle.title = D.files[fr] || '';
     function list(T, ol) {
@@ -804,6 +821,8 @@
       if (T.root !== undefined) for (k = D.kidStart[T.root]; k < D.kidStart[T.root + 1]; k++) kids.push(D.kids[k]);
       else for (k = 1; k < T.n; k++) if (T.parent[k] === 0) kids.push(k);
       kids.sort(function (a, b) { return (T.width[b] - T.width[a]) || (a - b); });
+      var more = kids.length - LIST_MAX;  /* the widest LIST_MAX: a root's callees can be thousands */
+      if (more > 0) kids.length = LIST_MAX;
       kids.forEach(function (k) {
         var li = el('li');
         var nm = el('span', 'fk-name', D.names[T.frame[k]] || '(empty name)');
@@ -812,6 +831,7 @@
         li.setAttribute('data-value', String(T.total[k]));
         ol.appendChild(li);
       });
+      if (more > 0) ol.appendChild(el('li', 'fk-none', '\u2026 ' + more.toLocaleString('en-US') + ' more (all in the flame graph below)'));
       if (!kids.length) ol.appendChild(el('li', 'fk-none', 'none'));
     }
     list(tr.callers, this.callersList);

@@ -138,48 +138,65 @@
     });
   }
 
-  /* the rows for the graph's type, thread, base toggle and time range (timeline.js), made once */
+  /* the rows of the graph's view (its type, thread, base toggle and time range), made once per
+     view: the flame graph keeps the whole profile's views, so a range's reset finds them */
   var funcCache = null, funcDrawn = null;
   function cachedRows(g) {
-    var ck = g.type + ':' + g.thread + ':' + g.showBase + ':' + (fk.rangeKey || '');
-    if (!funcCache || funcCache.g !== ck || funcCache.data !== g.data || funcCache.view !== g.view) {
-      funcCache = {g: ck, data: g.data, view: g.view, rows: functionRows(g)};
-    }
+    var v = g.view;
+    if (!v.functionRows || v.functionRows.data !== g.data) v.functionRows = {data: g.data, rows: functionRows(g)};
+    funcCache = v.functionRows;
     return funcCache.rows;
   }
+  /* a table body for what it shows (key): kept for the last few keys and put back when the key
+     comes back (a range's reset: the whole profile's rows again, without making them again) */
+  function bodyFor(table, key, fill) {
+    var kept = table.fkBodies || (table.fkBodies = []), cur = table.tBodies[0], hit = null;
+    kept.forEach(function (b) { if (b.key.length === key.length && b.key.every(function (x, i) { return x === key[i]; })) hit = b; });
+    if (hit && hit.body === cur) return;
+    var body = hit ? hit.body : document.createElement('tbody');
+    if (!hit) {
+      fill(body);
+      kept.push({key: key, body: body});
+      if (kept.length > 3) kept.shift();
+    }
+    table.replaceChild(body, cur);
+  }
+  function same(x, y) { return !!x && !!y && x.length === y.length && x.every(function (v, i) { return v === y[i]; }); }
   function renderFunctions(g) {
     cachedRows(g);
     var q = $('fk-func-filter').value.toLowerCase(), unit = g.unit();
     var drawn = [funcCache, q, sortKey, sortDir, unit];  /* the same rows, filter and order: nothing to redo */
-    if (funcDrawn && drawn.every(function (x, i) { return x === funcDrawn[i]; })) return;
+    if (same(drawn, funcDrawn)) return;
     funcDrawn = drawn;
-    var rows = funcCache.rows.filter(function (r) {
-      return !q || r.name.toLowerCase().indexOf(q) >= 0 || r.file.toLowerCase().indexOf(q) >= 0 ||
-        r.input.toLowerCase().indexOf(q) >= 0;
+    bodyFor($('fk-functions'), drawn, function (body) {
+      var rows = funcCache.rows.filter(function (r) {
+        return !q || r.name.toLowerCase().indexOf(q) >= 0 || r.file.toLowerCase().indexOf(q) >= 0 ||
+          r.input.toLowerCase().indexOf(q) >= 0;
+      });
+      rows.sort(function (a, b) {
+        var x = a[sortKey], y = b[sortKey];
+        var c = typeof x === 'string' ? (x < y ? -1 : x > y ? 1 : 0) : x - y;
+        return c * sortDir || (b.self - a.self) || a.func - b.func;
+      });
+      var shown = rows.slice(0, 500), D = g.data;
+      // effective samples of the shown thread(s): the type's, in proportion to their share of the total
+      var nfs = SECTIONS.map(function (s, k) {
+        var all = (s.totals || [])[g.type] || 0, rt = MULTI ? D.inputRoot[k] : -1;
+        var shown_ = rt >= 0 ? g.view.total[rt] : (g.grand || 0);
+        return ((s.effectiveSamples || [])[g.type] || 0) * (all ? shown_ / all : 0);
+      });
+      shown.forEach(function (r) {
+        var nf = nfs[r.inp >= 0 ? r.inp : 0];
+        var cells = [{text: r.name || '(empty name)', cls: 'fk-fn'}, {text: r.file, cls: 'fk-file'},
+          {text: fmt(r.self, unit), cls: 'fk-num'}, {text: pctPm(r.selfPct, nf), cls: 'fk-num'},
+          {text: fmt(r.total, unit), cls: 'fk-num'}, {text: pctPm(r.totalPct, nf), cls: 'fk-num'}];
+        if (MULTI) cells.unshift({text: r.input, cls: 'fk-input'});
+        body.appendChild(row(cells));
+      });
+      body.fkCount = rows.length + ' of ' + funcCache.rows.length + ' functions' +
+        (rows.length > shown.length ? ' (first ' + shown.length + ' shown)' : '');
     });
-    rows.sort(function (a, b) {
-      var x = a[sortKey], y = b[sortKey];
-      var c = typeof x === 'string' ? (x < y ? -1 : x > y ? 1 : 0) : x - y;
-      return c * sortDir || (b.self - a.self) || a.func - b.func;
-    });
-    var body = $('fk-functions').tBodies[0], shown = rows.slice(0, 500), D = g.data;
-    // effective samples of the shown thread(s): the type's, in proportion to their share of the total
-    var nfs = SECTIONS.map(function (s, k) {
-      var all = (s.totals || [])[g.type] || 0, rt = MULTI ? D.inputRoot[k] : -1;
-      var shown_ = rt >= 0 ? g.view.total[rt] : (g.grand || 0);
-      return ((s.effectiveSamples || [])[g.type] || 0) * (all ? shown_ / all : 0);
-    });
-    clear(body);
-    shown.forEach(function (r) {
-      var nf = nfs[r.inp >= 0 ? r.inp : 0];
-      var cells = [{text: r.name || '(empty name)', cls: 'fk-fn'}, {text: r.file, cls: 'fk-file'},
-        {text: fmt(r.self, unit), cls: 'fk-num'}, {text: pctPm(r.selfPct, nf), cls: 'fk-num'},
-        {text: fmt(r.total, unit), cls: 'fk-num'}, {text: pctPm(r.totalPct, nf), cls: 'fk-num'}];
-      if (MULTI) cells.unshift({text: r.input, cls: 'fk-input'});
-      body.appendChild(row(cells));
-    });
-    $('fk-func-count').textContent = rows.length + ' of ' + funcCache.rows.length + ' functions' +
-      (rows.length > shown.length ? ' (first ' + shown.length + ' shown)' : '');
+    $('fk-func-count').textContent = $('fk-functions').tBodies[0].fkCount;
     var ths = $('fk-functions').tHead.rows[0].cells;
     for (var i = 0; i < ths.length; i++) {
       var k = ths[i].getAttribute('data-key');
@@ -201,11 +218,16 @@
     });
   }
   function renderHotspots(g) {
-    var k = g.widthType();
-    var rh = !MULTI && fk.rangeHotspots ? fk.rangeHotspots(g, cachedRows) : null;  /* time range (timeline.js) */
+    var k = g.widthType(), v = g.view, rh = null;
+    if (!MULTI && fk.rangeHotspots) {  /* time range (timeline.js): once per view */
+      if (!v.rangeHotspots || v.rangeHotspots.data !== g.data) v.rangeHotspots = {data: g.data, rh: fk.rangeHotspots(g, cachedRows)};
+      rh = v.rangeHotspots.rh;
+    }
     $('fk-hotspots-type').textContent = 'by self ' + typeName[k] + (rh ? rh.note : ' (all threads' + (MULTI ? '; per input' : '') + ')' +
       (R.hotspotsExact ? '' : '; computed on the pruned tree: values can be low by up to the pruned share'));
-    if (!MULTI) fillHotspots($('fk-hotspots').tBodies[0], rh ? rh.rows : R.hotspots[k] || [], typeUnit[k]);
+    if (!MULTI) {
+      bodyFor($('fk-hotspots'), [rh, k], function (body) { fillHotspots(body, rh ? rh.rows : R.hotspots[k] || [], typeUnit[k]); });
+    }
     else SECTIONS.forEach(function (s, i) { fillHotspots($('fk-hotspots-' + i).tBodies[0], s.hotspots[k] || [], typeUnit[k]); });
   }
   function fillHotspots(body, rows, unit) {

@@ -337,13 +337,16 @@
     var cssW = W = widths.chart;
     cv.style.width = cssW + 'px'; cv.style.height = H + 'px';
     if (cv.width !== Math.round(cssW * dpr) || cv.height !== Math.round(H * dpr)) {  /* a new size: a new bitmap */
-      cv.width = Math.round(cssW * dpr); cv.height = Math.round(H * dpr);
+      cv.width = Math.round(cssW * dpr); cv.height = Math.round(H * dpr); cv.fkFont = null;
     }
     partial = null;
     var c = cv.getContext('2d');
     c.setTransform(dpr, 0, 0, dpr, 0, 0);
     c.clearRect(0, 0, cssW, H);
-    c.font = FONT; c.textBaseline = 'middle';
+    /* the font is set once per bitmap: setting it makes the page resolve its styles first, all
+       that a range just changed included */
+    if (cv.fkFont !== FONT) { c.font = FONT; cv.fkFont = FONT; }
+    c.textBaseline = 'middle';
     var charW = c.measureText('MMMMMMMMMM').width / 10 || 7, v0 = view.t0, v1 = view.t1, sc = cssW / (v1 - v0);
     var PW = cv.width, PH = cv.height, img, labels, y0 = 0, y1 = H;
     /* the whole span's drawing is kept (per tree, width, search): a range's reset puts it back */
@@ -409,7 +412,9 @@
     if (!widths) measure();
     var dpr = window.devicePixelRatio || 1, cssW = widths.strip, B = 14;
     ov.style.width = cssW + 'px'; ov.style.height = OV_H + 'px';
-    ov.width = Math.round(cssW * dpr); ov.height = Math.round(OV_H * dpr);
+    if (ov.width !== Math.round(cssW * dpr) || ov.height !== Math.round(OV_H * dpr)) {  /* else: keep the bitmap and font */
+      ov.width = Math.round(cssW * dpr); ov.height = Math.round(OV_H * dpr); ov.fkFont = null;
+    }
     var c = ov.getContext('2d');
     c.setTransform(dpr, 0, 0, dpr, 0, 0);
     c.clearRect(0, 0, cssW, OV_H);
@@ -425,7 +430,8 @@
     c.fillStyle = '#f7f8fa'; c.fillRect(0, 0, cssW, OV_H - B);
     var tmp = mini.img;
     c.putImageData(tmp, 0, 0, 0, 0, ov.width, Math.round((OV_H - B) * dpr));
-    c.font = '10px system-ui, sans-serif'; c.fillStyle = '#5f6773'; c.textBaseline = 'top';
+    if (ov.fkFont !== 1) { c.font = '10px system-ui, sans-serif'; ov.fkFont = 1; }
+    c.fillStyle = '#5f6773'; c.textBaseline = 'top';
     c.fillText(secs(tMin) + ' s', 2, OV_H - B + 2);
     var endL = secs(tMax) + ' s';
     c.fillText(endL, cssW - 2 - c.measureText(endL).width, OV_H - B + 2);
