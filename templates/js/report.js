@@ -226,7 +226,8 @@
     $('fk-hotspots-type').textContent = 'by self ' + typeName[k] + (rh ? rh.note : ' (all threads' + (MULTI ? '; per input' : '') + ')' +
       (R.hotspotsExact ? '' : '; computed on the pruned tree: values can be low by up to the pruned share'));
     if (!MULTI) {
-      bodyFor($('fk-hotspots'), [rh, k], function (body) { fillHotspots(body, rh ? rh.rows : R.hotspots[k] || [], typeUnit[k]); });
+      var hs = rh ? rh.rows : R.hotspots[k] || [];  /* libraries.js swaps R.hotspots with its switch */
+      bodyFor($('fk-hotspots'), [hs, typeUnit[k]], function (body) { fillHotspots(body, hs, typeUnit[k]); });
     }
     else SECTIONS.forEach(function (s, i) { fillHotspots($('fk-hotspots-' + i).tBodies[0], s.hotspots[k] || [], typeUnit[k]); });
   }
