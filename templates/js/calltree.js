@@ -126,7 +126,7 @@
     var box = i < 0 ? this.body : this.kidsBox.get(i), lim = this.limit.get(i) || PAGE;
     if (!box) return;
     var list = this.kids(i, lim);
-    while (box.firstChild) box.removeChild(box.firstChild);
+    box.textContent = '';
     for (var j = 0; j < list.length && j < lim; j++) {
       var k = list[j];
       box.appendChild(this.rowFor(k));

@@ -272,9 +272,11 @@
     }
     ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
     ctx.clearRect(0, 0, cssW, cssH);
-    if (canvas.fkFont !== FONT) { ctx.font = FONT; canvas.fkFont = FONT; }  /* once per bitmap: setting it resolves the page's styles */
+    if (canvas.fkFont !== FONT) {  /* once per bitmap: setting or measuring it resolves the page's styles */
+      ctx.font = FONT; canvas.fkFont = FONT; canvas.fkCharW = ctx.measureText('MMMMMMMMMM').width / 10 || 7;
+    }
     ctx.textBaseline = 'middle';
-    var charW = ctx.measureText('MMMMMMMMMM').width / 10 || 7;
+    var charW = canvas.fkCharW;
     this.rows = [];
     for (i = 0; i <= maxDepth; i++) this.rows.push([]);
     var matched = this.owner.matchNode, hasSearch = !!matched;
@@ -805,8 +807,8 @@
 
   FlameGraph.prototype.renderSandwich = function () {
     var D = this.data, self = this, func = this.sandwichFunc, unit = this.unit();
-    [this.callersList, this.calleesList].forEach(function (l) { while (l.firstChild) l.removeChild(l.firstChild); });
     if (func < 0) {
+      this.callersList.textContent = ''; this.calleesList.textContent = ''; this.sandwich = null;
       this.callersCanvas.draw({n: 0, W: 0, x: [], width: [], depth: [], parent: [], frame: []});
       this.calleesCanvas.draw({n: 0, W: 0, x: [], width: [], depth: [], parent: [], frame: []});
       return;
@@ -814,6 +816,11 @@
     var fr = D.func.indexOf(func), v = this.view, tr;
     if (v.sandwich && v.sandwich.func === func && v.sandwich.data === D) tr = v.sandwich.tr;  /* made for this view already */
     else { tr = this.sandwichTrees(func); v.sandwich = {func: func, data: D, tr: tr}; }
+    if (tr === this.sandwich) {  /* the same trees (a zoom or search): only their drawings change */
+      this.callersCanvas.draw(tr.callers); this.calleesCanvas.draw(tr.callees);
+      return;
+    }
+    this.callersList.textContent = ''; this.calleesList.textContent = '';
     this.swTitle.textContent = 'Sandwich: ' + (D.names[fr] || '(empty name)');
     this.swTitle.title = D.files[fr] || '';
     function list(T, ol) {

@@ -345,9 +345,9 @@
     c.clearRect(0, 0, cssW, H);
     /* the font is set once per bitmap: setting it makes the page resolve its styles first, all
        that a range just changed included */
-    if (cv.fkFont !== FONT) { c.font = FONT; cv.fkFont = FONT; }
+    if (cv.fkFont !== FONT) { c.font = FONT; cv.fkFont = FONT; cv.fkCharW = c.measureText('MMMMMMMMMM').width / 10 || 7; }
     c.textBaseline = 'middle';
-    var charW = c.measureText('MMMMMMMMMM').width / 10 || 7, v0 = view.t0, v1 = view.t1, sc = cssW / (v1 - v0);
+    var charW = cv.fkCharW, v0 = view.t0, v1 = view.t1, sc = cssW / (v1 - v0);
     var PW = cv.width, PH = cv.height, img, labels, y0 = 0, y1 = H;
     /* the whole span's drawing is kept (per tree, width, search): a range's reset puts it back */
     var whole = v0 <= tMin && v1 >= tMax, fv = fullView;
@@ -430,11 +430,11 @@
     c.fillStyle = '#f7f8fa'; c.fillRect(0, 0, cssW, OV_H - B);
     var tmp = mini.img;
     c.putImageData(tmp, 0, 0, 0, 0, ov.width, Math.round((OV_H - B) * dpr));
-    if (ov.fkFont !== 1) { c.font = '10px system-ui, sans-serif'; ov.fkFont = 1; }
+    var endL = secs(tMax) + ' s';
+    if (ov.fkFont !== endL) { c.font = '10px system-ui, sans-serif'; ov.fkFont = endL; ov.fkEndW = c.measureText(endL).width; }
     c.fillStyle = '#5f6773'; c.textBaseline = 'top';
     c.fillText(secs(tMin) + ' s', 2, OV_H - B + 2);
-    var endL = secs(tMax) + ' s';
-    c.fillText(endL, cssW - 2 - c.measureText(endL).width, OV_H - B + 2);
+    c.fillText(endL, cssW - 2 - ov.fkEndW, OV_H - B + 2);
     if (range) {  /* outside the range: veiled */
       c.fillStyle = 'rgba(244, 245, 247, 0.75)';
       var a = (range.lo - tMin) * sc, b = (range.hi - tMin) * sc;
