@@ -161,6 +161,11 @@
     }
     table.replaceChild(body, cur);
   }
+  var FIRST_ROWS = 100;
+  function later(fn) {
+    if (window.requestIdleCallback) requestIdleCallback(fn, {timeout: 500});
+    else setTimeout(fn, 50);
+  }
   function same(x, y) { return !!x && !!y && x.length === y.length && x.every(function (v, i) { return v === y[i]; }); }
   function renderFunctions(g) {
     cachedRows(g);
@@ -185,14 +190,20 @@
         var shown_ = rt >= 0 ? g.view.total[rt] : (g.grand || 0);
         return ((s.effectiveSamples || [])[g.type] || 0) * (all ? shown_ / all : 0);
       });
-      shown.forEach(function (r) {
-        var nf = nfs[r.inp >= 0 ? r.inp : 0];
-        var cells = [{text: r.name || '(empty name)', cls: 'fk-fn'}, {text: r.file, cls: 'fk-file'},
-          {text: fmt(r.self, unit), cls: 'fk-num'}, {text: pctPm(r.selfPct, nf), cls: 'fk-num'},
-          {text: fmt(r.total, unit), cls: 'fk-num'}, {text: pctPm(r.totalPct, nf), cls: 'fk-num'}];
-        if (MULTI) cells.unshift({text: r.input, cls: 'fk-input'});
-        body.appendChild(row(cells));
-      });
+      function add(from, to) {
+        shown.slice(from, to).forEach(function (r) {
+          var nf = nfs[r.inp >= 0 ? r.inp : 0];
+          var cells = [{text: r.name || '(empty name)', cls: 'fk-fn'}, {text: r.file, cls: 'fk-file'},
+            {text: fmt(r.self, unit), cls: 'fk-num'}, {text: pctPm(r.selfPct, nf), cls: 'fk-num'},
+            {text: fmt(r.total, unit), cls: 'fk-num'}, {text: pctPm(r.totalPct, nf), cls: 'fk-num'}];
+          if (MULTI) cells.unshift({text: r.input, cls: 'fk-input'});
+          body.appendChild(row(cells));
+        });
+      }
+      /* the rows the table's box shows first, the rest once the page is idle (laying out 500 rows
+         would delay the frame that shows a range or thread change) */
+      add(0, FIRST_ROWS);
+      if (shown.length > FIRST_ROWS) later(function () { add(FIRST_ROWS, shown.length); });
       body.fkCount = rows.length + ' of ' + funcCache.rows.length + ' functions' +
         (rows.length > shown.length ? ' (first ' + shown.length + ' shown)' : '');
     });

@@ -319,12 +319,12 @@
   }
   /* A zoomed drawing paints first the rows in and next to the chart's scroll box (box: its
    * scrollTop and height, kept from scroll events and measure(): reading them would force a
-   * layout), then, once the page is idle after that frame, every row (paintRest). Scrolling to rows not yet
-   * painted, hovering, or drawn() paints every row at once. */
+   * layout), labels in the box only, then, once the page is idle after that frame, every row
+   * and label (paintRest). Scrolling the chart, hovering, or drawn() paints them all at once. */
   var box = {top: 0, h: 0}, drawSeq = 0, partial = null;
   wrap.addEventListener('scroll', function () {
     box.top = wrap.scrollTop;
-    if (partial && (box.top < partial.y0 || box.top + box.h > partial.y1)) paintRest();
+    paintRest();  /* scrolled before the rest was painted: paint it now */
   }, {passive: true});
   function paintRest() { if (partial) { partial = null; draw(true); } }
   function draw(all) {
@@ -363,9 +363,9 @@
       }
       labels = [];
       hits = lanes.map(function (L) { var r = []; for (var d = 0; d < L.depth; d++) r.push([]); return r; });
-      var dLo = null, dHi = null;
+      var dLo = null, dHi = null, ly0 = 0, ly1 = H;  /* labels: in the scroll box only, until the rest is painted */
       if (!whole && !all && box.h > 0 && H > 3 * box.h) {  /* the scroll box and half its height either side */
-        y0 = Math.max(0, box.top - box.h / 2); y1 = Math.min(H, box.top + 1.5 * box.h);
+        y0 = Math.max(0, box.top - box.h / 2); y1 = Math.min(H, box.top + 1.5 * box.h); ly0 = box.top; ly1 = box.top + box.h;
         dLo = new Int32Array(lanes.length); dHi = new Int32Array(lanes.length);
         lanes.forEach(function (L, li) {
           dLo[li] = Math.max(0, Math.floor((y0 - laneY[li]) / ROW)); dHi[li] = Math.max(0, Math.min(L.depth, Math.ceil((y1 - laneY[li]) / ROW)));
@@ -378,7 +378,7 @@
       paintBoxes(img, dpr, cssW, v0, v1, ROW, function (li, d) { return laneY[li] + d * ROW; },
         function (li, d, nd, s, e, k, x, w, by) {
           hits[li][d].push(x, w, nd, s, e, k);
-          if (w > charW * 3 + 6) labels.push(nd, x, w, by);
+          if (w > charW * 3 + 6 && by + ROW > ly0 && by < ly1) labels.push(nd, x, w, by);
         }, dLo, dHi);
       if (whole) fullView = {D: D, PW: PW, PH: PH, match: match, charW: charW, img: img, labels: labels, hits: hits};
     }
