@@ -279,7 +279,9 @@ def _tree_levels(lengths: np.ndarray) -> tuple[np.ndarray, int]:
     maxlen = int(lengths.max())
     if loop_is_faster(maxlen, int(lengths.sum())):
         return np.arange(len(lengths), dtype=np.int64), 0
-    order = np.argsort(-lengths, kind="stable")
+    # stable order by length, longest first (int16 keys: numpy's radix sort, ~5x faster)
+    keys = -lengths.astype(np.int16) if maxlen < 2**15 else -lengths
+    order = np.argsort(keys, kind="stable")
     lens_sorted = lengths[order]
     if maxlen <= LOOP_DEPTH:  # loop_is_faster needs more than LOOP_DEPTH levels left
         return order, maxlen
