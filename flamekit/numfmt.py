@@ -38,10 +38,25 @@ def as_number(x: float) -> int | float:
 def as_numbers(a: np.ndarray) -> list:
     """Return an array as a JSON-ready list: all ints when every value is integral, else floats."""
     a = np.asarray(a, dtype=np.float64)
-    if len(a) and np.all(np.isfinite(a)) and np.all(a == np.round(a)) \
-            and np.all(np.abs(a) < JSON_INT_LIMIT):
+    if len(a) <= 32:  # short rows (the source view has thousands): plain floats are cheaper
+        return _list_numbers(a.tolist())
+    if np.isfinite(a).all() and (a == np.round(a)).all() and (np.abs(a) < JSON_INT_LIMIT).all():
         return a.astype(np.int64).tolist()
     return a.tolist()
+
+
+def _list_numbers(vals: list[float]) -> list:
+    if vals and all(v.is_integer() and abs(v) < JSON_INT_LIMIT for v in vals):
+        return [int(v) for v in vals]
+    return vals
+
+
+def as_number_rows(m: np.ndarray) -> list[list]:
+    """Return ``[as_numbers(row) for row in m]`` for a 2-D array, without numpy calls per row."""
+    m = np.asarray(m, dtype=np.float64)
+    if m.ndim != 2 or m.shape[1] > 32:
+        return [as_numbers(r) for r in m]
+    return [_list_numbers(vals) for vals in m.tolist()]
 
 
 def format_number(x: float) -> str:

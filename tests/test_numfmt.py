@@ -6,7 +6,7 @@ import math
 
 import numpy as np
 
-from flamekit.numfmt import as_number, as_numbers, format_number, is_integral
+from flamekit.numfmt import as_number, as_number_rows, as_numbers, format_number, is_integral
 from flamekit.strtable import StringTable
 
 
@@ -27,6 +27,24 @@ def test_as_numbers_all_or_nothing() -> None:
     assert as_numbers(np.array([1.0, 2.5])) == [1.0, 2.5]
     assert all(isinstance(v, float) for v in as_numbers(np.array([1.0, 2.5])))
     assert as_numbers(np.zeros(0)) == []
+
+
+def test_as_numbers_short_and_long_rows_agree() -> None:
+    """Rows of <= 32 values take a plain-Python path: it must give what the array path gives."""
+    rng = np.random.default_rng(7)
+    specials = [0.0, -0.0, 1.0, 2.5, float(2**53), float(2**53 - 1), -float(2**53) + 1, 1e300,
+                float("inf"), float("-inf"), float("nan"), 3.0, -4.0, 0.5]
+    for trial in range(400):
+        n = int(rng.integers(0, 33))
+        pool = specials if trial % 2 else [float(x) for x in rng.integers(-9, 9, 5)]
+        a = np.array([pool[int(i)] for i in rng.integers(0, len(pool), n)], dtype=np.float64)
+        # the reference: the whole-array rule, forced by repeating the row past 32 values
+        long = as_numbers(np.tile(a, 40))[: len(a)] if len(a) else []
+        got = as_numbers(a)
+        assert [type(v) for v in got] == [type(v) for v in long], a
+        assert json.dumps(got) == json.dumps(long), a
+        m = np.stack([a, a[::-1]]) if len(a) else np.zeros((2, 0))
+        assert json.dumps(as_number_rows(m)) == json.dumps([as_numbers(r) for r in m])
 
 
 def test_format_number_and_is_integral() -> None:

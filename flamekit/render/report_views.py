@@ -34,7 +34,7 @@ from typing import Any
 
 from ..analysis.report import ReportData
 from ..analysis.source import LineData
-from ..numfmt import as_numbers
+from ..numfmt import as_number_rows
 from .payload import clip
 
 
@@ -72,9 +72,9 @@ def source_json(lines: LineData, payload: dict) -> dict[str, Any]:
                 files.append({"path": clip(src.path), "origin": src.origin, "cut": bool(src.cut),
                               "chunks": [[int(lo), text] for lo, text in src.chunks]})
         row = {"file": fi, "line": [int(x) for x in fl.lines],
-               "self": [as_numbers(r) for r in fl.self], "total": [as_numbers(r) for r in fl.total]}
+               "self": as_number_rows(fl.self), "total": as_number_rows(fl.total)}
         if fl.self_hidden is not None and (fl.self_hidden != fl.self).any():
-            row["selfHidden"] = [as_numbers(r) for r in fl.self_hidden]
+            row["selfHidden"] = as_number_rows(fl.self_hidden)
         funcs[str(func)] = row
     return {"omitted": bool(lines.omitted), "approximate": bool(lines.approximate), "files": files,
             "funcs": funcs}

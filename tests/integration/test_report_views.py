@@ -22,7 +22,7 @@ from flamekit.model import (Frame, ProfileBuilder, SampleType, call_tree, functi
                             hide_libraries, is_library)
 from flamekit.render.html import REPORT_SCRIPTS, write_report
 
-from conftest import CORPUS, DATA, require_tool
+from conftest import DATA, HOSTILE, require_tool
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from browser import click_node, open_page  # noqa: E402
@@ -361,7 +361,7 @@ def test_hostile_name_and_source_stay_text(browser, tmp_path):
 
 def test_hostile_scalene_source_stays_text(browser, tmp_path):
     """scalene's source text breaking out of a <script> (corpus SC02) shows as the text it is."""
-    p = flamekit.load(CORPUS / "hostile/scalene/SC02-source-breakout.json")
+    p = flamekit.load(HOSTILE / "scalene/SC02-source-breakout.json")
     t = p.tables["scalene_lines"]
     out = tmp_path / "sc02.html"
     write_report(report_data(p), out, prune_fraction=0)
