@@ -19,17 +19,25 @@
  */
 #include "_linetab.h"
 
+void *buf_grow(void *p, Py_ssize_t *cap, size_t elsize, Py_ssize_t first)
+{
+    Py_ssize_t c = *cap ? *cap * 2 : first;
+    void *q = PyMem_Realloc(p, (size_t)c * elsize);
+    if (!q) {
+        PyErr_NoMemory();
+        return NULL;
+    }
+    *cap = c;
+    return q;
+}
+
 int ints_push(Ints *a, int32_t v)
 {
     if (a->n == a->cap) {
-        Py_ssize_t cap = a->cap ? a->cap * 2 : 4096;
-        int32_t *p = PyMem_Realloc(a->p, (size_t)cap * sizeof(int32_t));
-        if (!p) {
-            PyErr_NoMemory();
+        int32_t *p = buf_grow(a->p, &a->cap, sizeof(int32_t), 4096);
+        if (!p)
             return -1;
-        }
         a->p = p;
-        a->cap = cap;
     }
     a->p[a->n++] = v;
     return 0;

@@ -49,6 +49,9 @@ static inline uint64_t hash_final(uint64_t h, uint64_t w, Py_ssize_t n)
     return h ^ (h >> 29);
 }
 
+/* p reallocated to twice *cap elements (``first`` when *cap is 0), *cap updated; NULL
+ * with MemoryError set (p still valid) on failure */
+LT_INTERNAL void *buf_grow(void *p, Py_ssize_t *cap, size_t elsize, Py_ssize_t first);
 LT_INTERNAL int ints_push(Ints *a, int32_t v);
 LT_INTERNAL PyObject *ints_bytes(Ints *a);
 LT_INTERNAL uint64_t hash_bytes(const unsigned char *s, Py_ssize_t n);

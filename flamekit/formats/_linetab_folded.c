@@ -30,14 +30,10 @@ typedef struct {
 static int doubles_push(Doubles *a, double v)
 {
     if (a->n == a->cap) {
-        Py_ssize_t cap = a->cap ? a->cap * 2 : 1024;
-        double *p = PyMem_Realloc(a->p, (size_t)cap * sizeof(double));
-        if (!p) {
-            PyErr_NoMemory();
+        double *p = buf_grow(a->p, &a->cap, sizeof(double), 1024);
+        if (!p)
             return -1;
-        }
         a->p = p;
-        a->cap = cap;
     }
     a->p[a->n++] = v;
     return 0;
