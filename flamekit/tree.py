@@ -275,7 +275,7 @@ def from_paths(flat: np.ndarray, lengths: np.ndarray, sort: bool = False
     never decreases); deep, narrow inputs, or the tail of a few very long paths, are
     walked with a dict (:func:`loop_is_faster`), where ``sort`` does not hold.
     """
-    import pandas as pd
+    from .keys import factorize
 
     flat = np.asarray(flat)
     if flat.dtype != np.int32:  # int32 ids stay int32 (half the memory of a 40M-frame input)
@@ -316,7 +316,7 @@ def from_paths(flat: np.ndarray, lengths: np.ndarray, sort: bool = False
         parents = node_sorted[:alive]
         fr = flat[starts_sorted[:alive] + d]
         key = (parents + 1) * nframes + fr
-        codes, uniq = pd.factorize(key, sort=sort)
+        codes, uniq = factorize(key, sort=sort)
         uniq = np.asarray(uniq, dtype=_I64)
         prefixes.append(uniq // nframes - 1)
         frames.append(uniq % nframes)
@@ -391,7 +391,7 @@ def _merge_levels(tables: Sequence[tuple], maxd: int, nk: int, sort: bool
                   ) -> tuple[np.ndarray, np.ndarray, list[np.ndarray], np.ndarray]:
     """Merge the tables level by level (one hash factorization of (parent, key) per depth);
     last item: the rows per level."""
-    import pandas as pd
+    from .keys import factorize
 
     # rows of each table grouped by depth (level ordered tables already are: no sort then)
     lv = []
@@ -417,7 +417,7 @@ def _merge_levels(tables: Sequence[tuple], maxd: int, nk: int, sort: bool
         if not parts:
             continue
         code = np.concatenate(parts) if len(parts) > 1 else parts[0]
-        codes, uniq = pd.factorize(code, sort=sort)
+        codes, uniq = factorize(code, sort=sort)
         uniq = np.asarray(uniq, dtype=_I64)
         codes = codes.astype(_I64) + total
         pos = 0

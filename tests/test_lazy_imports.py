@@ -59,6 +59,15 @@ def test_top_imports_no_pandas_nor_renderers(tmp_path):
     assert not {"pandas", "jinja2", "markdown", "nh3"} & set(mods), mods
 
 
+def test_a_small_cpu_report_imports_no_pandas(tmp_path):
+    """Most reports are small: pandas (a quarter of their time) only for what needs it."""
+    folded = tmp_path / "p.folded"
+    folded.write_text("main (app.py:1);work (app.py:5) 3\nmain (app.py:1);idle (app.py:9) 1\n")
+    mods = loaded(["report", str(folded), "-o", str(tmp_path / "r.html")])
+    assert "jinja2" in mods and "pandas" not in mods, mods
+    assert (tmp_path / "r.html").stat().st_size > 0
+
+
 @pytest.mark.parametrize("suffix,pandas", [("json", False), ("speedscope.json", False),
                                            ("folded", False)])
 def test_convert_imports_pandas_only_for_a_target_that_needs_it(tmp_path, suffix, pandas):

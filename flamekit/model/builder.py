@@ -218,7 +218,7 @@ class StackPaths:
         importer may pass a compiled equivalent of the default,
         :func:`flamekit.tree.from_paths` (it must number the rows the same way).
         """
-        import pandas as pd
+        from ..keys import factorize
 
         if not self.n_paths:
             return Profile(frames=self.frames, stack_prefix=[], stack_frame=[], sample_stack=[],
@@ -227,7 +227,7 @@ class StackPaths:
         prefix, frame, leaf = tree(self.flat, self.lengths)
         thr = self.thread if self.thread is not None else np.zeros(self.n_paths, dtype=_I64)
         nt = max(len(self.threads), 1)
-        codes, uniq = pd.factorize(leaf * nt + thr, sort=False)
+        codes, uniq = factorize(leaf * nt + thr, sort=False)
         uniq = np.asarray(uniq, dtype=_I64)
         vals = np.column_stack([np.bincount(codes, weights=self.values[:, c], minlength=len(uniq))
                                 for c in range(self.values.shape[1])])

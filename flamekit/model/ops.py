@@ -198,10 +198,10 @@ def compact(p: Profile) -> Profile:
     q.meta = copy.deepcopy(p.meta)
     if q.sample_time is not None or q.n_samples == 0:
         return _drop_unused(q).check()
-    import pandas as pd
+    from ..keys import factorize
 
     key = q.sample_stack * max(len(q.threads), 1) + q.sample_thread
-    codes, uniq = pd.factorize(key, sort=False)
+    codes, uniq = factorize(key, sort=False)
     vals = np.zeros((len(uniq), len(q.sample_types)))
     np.add.at(vals, codes, q.values)
     uniq = np.asarray(uniq, dtype=_I64)

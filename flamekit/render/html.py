@@ -167,7 +167,8 @@ def report_json(data: ReportData, *, title: str, notes_html: str = "",
     }
     if data.parts:
         report["inputs"] = [input_section(d, p.sample_types) for d in data.parts]
-    with_sites = [d for d in (data.parts or [data]) if len(d.allocation_sites)]
+    with_sites = [d for d in (data.parts or [data])
+                  if d.allocation_sites is not None and len(d.allocation_sites)]
     if with_sites:
         sites = with_sites[0].allocation_sites
         report["alloc"] = {

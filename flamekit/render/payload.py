@@ -53,8 +53,8 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-import pandas as pd
 
+from ..keys import factorize
 from ..model import Profile, SampleType, is_library
 from ..numfmt import as_numbers
 from ..strtable import StringTable
@@ -141,7 +141,7 @@ def payload_from_pruned(q: Profile, info: PruneInfo, *, default_type: int = 0,
     if q.n_samples:
         key = q.sample_stack * nt + q.sample_thread
         # first appearance, as the exporters write (and a hash pass beats np.unique's sort)
-        inv, uniq = pd.factorize(key, sort=False)
+        inv, uniq = factorize(key, sort=False)
         uniq = np.asarray(uniq, dtype=np.int64)
         vals = [np.bincount(inv, weights=q.values[:, t], minlength=len(uniq))
                 for t in range(len(q.sample_types))]

@@ -35,8 +35,8 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-import pandas as pd
 
+from ..keys import factorize
 from ..model import Profile
 from ..numfmt import as_numbers
 from .payload import clip
@@ -61,7 +61,7 @@ def _interval(t: np.ndarray, th: np.ndarray) -> float:
 def _rows(t: np.ndarray, key: np.ndarray, width: float) -> int:
     """Return how many (bin, key) rows bins of ``width`` seconds make."""
     b = np.floor(t / width).astype(np.int64)
-    return int(len(pd.unique(b * (int(key.max()) + 1) + key)))
+    return int(len(factorize(b * (int(key.max()) + 1) + key)[1]))
 
 
 def timeline_data(q: Profile) -> dict[str, Any] | None:
@@ -99,7 +99,7 @@ def timeline_data(q: Profile) -> dict[str, Any] | None:
                 width = span / bins
                 break
         b = np.minimum(np.floor(rel / width).astype(np.int64), int(span / width))
-        codes, uniq = pd.factorize(b * (int(key.max()) + 1) + key, sort=True)
+        codes, uniq = factorize(b * (int(key.max()) + 1) + key, sort=True)
         uniq = np.asarray(uniq, dtype=np.int64)
         count = np.bincount(codes, minlength=len(uniq))
         vals = np.stack([np.bincount(codes, weights=vals[:, k], minlength=len(uniq))
