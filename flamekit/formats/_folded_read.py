@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import math
 import os
-import re
 
 import numpy as np
 
@@ -32,7 +31,7 @@ NAME = "folded"
 SAMPLE_TYPE = SampleType("samples", "count")
 CHUNK = 8 * 1024 * 1024  #: bytes read at a time (folded.CHUNK is what folded.py passes)
 _MAX_INT_DIGITS = 308  # 10**308 < float max; longer integer counts overflow to inf
-COUNT_RX = re.compile(rb"^(.*)[ \t]([0-9]+(?:\.[0-9]+)?)[ \t]*$", re.S)
+COUNT_RX = _lines.COUNT_RX  #: ``STACK COUNT``: the count is the last ``[ \t]COUNT`` of the line
 
 
 def _parse_count(cnt: bytes, source: str, lineno: int) -> float:

@@ -22,10 +22,10 @@ from array import array
 from bisect import bisect_left
 from itertools import accumulate
 
-__all__ = ["ACCELERATED", "LineTable", "PyLineTable", "paths_tree"]
+__all__ = ["ACCELERATED", "COUNT_RX", "LineTable", "PyLineTable", "paths_tree"]
 
 #: folded.py's count grammar: the count is the last ``[ \t]COUNT`` of the line
-_COUNT_RX = re.compile(rb"^(.*)[ \t]([0-9]+(?:\.[0-9]+)?)[ \t]*$", re.S)
+COUNT_RX = re.compile(rb"^(.*)[ \t]([0-9]+(?:\.[0-9]+)?)[ \t]*$", re.S)
 _MARKERS = frozenset((b"thread (", b"process "))  # py-spy's root frames start so
 
 
@@ -120,7 +120,7 @@ class PyLineTable:
             elif not line.strip():
                 continue
             else:
-                m = _COUNT_RX.match(line)
+                m = COUNT_RX.match(line)
                 if m is None:
                     if nskipped < 5:
                         skipped.append(i - first)

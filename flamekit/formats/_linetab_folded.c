@@ -7,7 +7,7 @@
  * Reads the lines of buf[start:end] (cut at b"\n"; a line may end at ``end``
  * without one) of a folded file: ``STACK<sep>COUNT<trailing>`` where <sep> is one
  * space or tab, COUNT matches [0-9]+(\.[0-9]+)? and <trailing> is spaces and tabs
- * (folded.py's _COUNT_RX: the count is the last such field of the line). STACK is
+ * (_lines.COUNT_RX: the count is the last such field of the line). STACK is
  * cut at ';' into tokens, which are interned like intern(). Blank lines (only
  * whitespace bytes, as bytes.strip()) are passed over; lines without a valid count
  * are passed over and counted. The call stops before the first line it does not
