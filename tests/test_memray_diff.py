@@ -29,6 +29,7 @@ from flamekit.analysis.memory_diff import (MIB, check_memory_threshold, exact_me
 from flamekit.errors import RegressionFound, UsageError
 
 sys.path.insert(0, str(ROOT / "tests" / "integration"))
+from browser import open_page  # noqa: E402
 from record_helpers import env, flamekit_record  # noqa: E402
 
 pytestmark = pytest.mark.integration
@@ -92,6 +93,7 @@ def test_gate_names_the_function_and_its_growth(pair, tmp_path):
     text = md.read_text()
     assert "Memory regression" in text and f"+{EXTRA:.2f}" in text and "`load_reference_data`" in text
     assert "Δ MiB" in text
+    assert doc["memory"]["allocator_note"] is None and "Allocator:" not in text  # malloc: per call
     assert html.stat().st_size > 10_000 and "flamekit-data" in html.read_text()
     # stdout summary in MiB
     assert "MiB" in r.stdout and "load_reference_data" in r.stdout
@@ -123,6 +125,23 @@ def test_several_runs_per_side_and_no_change(tmp_path):
     same = exact_memory(diff(bp[0], bp[0]))
     assert same.verdict == "no-change" and (same.table["delta_bytes"] == 0).all()
     check_memory_threshold(same, parse_memory_threshold("0"))
+
+
+def test_pymalloc_captures_carry_the_arena_caveat(browser, tmp_path):
+    """A capture under pymalloc (the committed memray 1.20 file) says its bytes are per arena,
+    in the JSON, the Markdown and the page's summary line."""
+    cap = ROOT / "tests" / "data" / "memray" / "1.20.0" / "mem_known.bin"
+    assert flamekit.load(cap).meta["python_allocator"] == "pymalloc"
+    md, js, html = tmp_path / "c.md", tmp_path / "d.json", tmp_path / "d.html"
+    r = cli("diff", str(cap), str(cap), "-q", "--markdown", str(md), "--json", str(js), "-o", str(html))
+    assert r.returncode == 0, r.stderr
+    note = json.loads(js.read_text())["memory"]["allocator_note"]
+    assert note.startswith("2 of 2 run(s) were recorded under pymalloc") and "PYTHONMALLOC=malloc" in note
+    assert "- Allocator: 2 of 2 run(s) were recorded under pymalloc" in md.read_text()
+    page = open_page(browser, html)
+    assert "Allocator: 2 of 2 run(s) were recorded under pymalloc" in page.inner_text("#fk-summary")
+    assert page.fk_errors == []
+    page.close()
 
 
 def test_threshold_parsing_and_non_memory_types():

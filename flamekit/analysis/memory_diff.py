@@ -120,9 +120,24 @@ def exact_memory(res: DiffResult, threshold: MemoryThreshold | None = None) -> D
         "sample_type": str(st), "base_total_bytes": base_total,
         "head_total_bytes": sum(r.total for r in res.head.runs) / max(res.head.n_runs, 1) * per,
         "gate": None if threshold is None else str(threshold),
-        "gate_bytes": None if threshold is None else gate})
+        "gate_bytes": None if threshold is None else gate,
+        "allocator_note": allocator_note(res)})
     res.options.metric = "self"
     return res
+
+
+#: why bytes under pymalloc are exact per arena, not per call (memray's own caveat)
+PYMALLOC_NOTE = ("{n} of {m} run(s) were recorded under pymalloc, which memray sees as 1 MiB arenas "
+                 "charged to the call that opened them: a function's bytes can move by up to an "
+                 "arena between two runs of the same code. Record with PYTHONMALLOC=malloc (or "
+                 "memray run --trace-python-allocators) to charge every allocation to its caller.")
+
+
+def allocator_note(res: DiffResult) -> str | None:
+    """Return the caveat on per-function bytes when a run used untraced pymalloc, else None."""
+    runs = res.base.runs + res.head.runs
+    n = sum(r.python_allocator == "pymalloc" for r in runs)
+    return PYMALLOC_NOTE.format(n=n, m=len(runs)) if n else None
 
 
 def memory_regressions(res: DiffResult, threshold: MemoryThreshold):

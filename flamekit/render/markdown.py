@@ -215,7 +215,9 @@ def _method(result: DiffResult) -> list[str]:
                 f"mean over a side's runs, and its share of the side's total.",
                 "- Exact: memray records every allocation, so there is no sampling error to test.",
                 f"- Grew: Δ bytes ≥ {o.min_delta:g}% of base's total, or at least the memory gate "
-                f"({cell(result.normalization['memory'].get('gate') or 'none', 60)})."]
+                f"({cell(result.normalization['memory'].get('gate') or 'none', 60)})."] + (
+                    [f"- Allocator: {_plain(note)}"]
+                    if (note := result.normalization['memory'].get('allocator_note')) else [])
     if result.method == "binomial":
         test = (f"one run per side: two-proportion z test under the sampling model, variance × "
                 f"{result.dispersion:.2f} for over-dispersion ({_plain(result.dispersion_source)})")

@@ -103,6 +103,7 @@
     X.headName + ' (' + X.head.length + ' run(s))' + (X.runTime ? ' · run time ' + X.runTime : '') +
     ' · ' + X.sampleType + ' · by ' + X.by + ' · new ' + c['new'] + ', grown ' + c.grown +
     ', shrunk ' + c.shrunk + ', gone ' + c.gone + ', not significant or unchanged ' + c.unchanged;
+  if (MEM && MEM.allocator_note) $('fk-summary').textContent += ' · Allocator: ' + MEM.allocator_note;
   $('fk-widths').textContent = 'head (' + X.headName + ')';
   // nodes < 0: the narrow nodes were never merged, so they were not counted
   if (P.pruned.nodes > 0 || (P.pruned.nodes < 0 && (P.pruned.share[0] > 0 || P.pruned.share[1] > 0))) {

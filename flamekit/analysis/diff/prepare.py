@@ -49,6 +49,14 @@ def run_git(meta: dict) -> dict[str, str] | None:
     return None
 
 
+def run_allocator(meta: dict) -> str:
+    """Return memray's Python allocator of a run (see :attr:`RunInfo.python_allocator`)."""
+    a = meta.get("python_allocator")
+    if not isinstance(a, str) or meta.get("format") != "memray":
+        return ""
+    return f"{a} (traced)" if a == "pymalloc" and meta.get("trace_python_allocators") else a
+
+
 #: A profile's duration in seconds (the model's one accessor: metadata, else sample times).
 run_duration = duration
 
@@ -189,7 +197,7 @@ def prepare_run(p: Profile, *, by: str = "function", normalize: bool = True,
         changed = {}
     values = p.values[:, k] if p.n_samples else np.zeros(0)
     info = RunInfo(source, float(values.sum()), _effective(st, values, p.meta), run_duration(p),
-                   sum(changed.values()), run_git(p.meta))
+                   sum(changed.values()), run_git(p.meta), run_allocator(p.meta))
     keys, fk = _frame_keys(p.frames, by)
     if not p.n_stacks:
         return _finish(info, st, by, normalize, changed, keys, None, values)
@@ -228,7 +236,8 @@ def prepare_paths(sp: StackPaths, *, by: str = "function", normalize: bool = Tru
     values = sp.values[:, k] if sp.n_paths else np.zeros(0)
     # (effective samples of a count unit are its total; folded counts are the only paths yet)
     info = RunInfo(source, float(values.sum()), _effective(st, values, sp.meta),
-                   meta_duration(sp.meta), sum(changed.values()), run_git(sp.meta))
+                   meta_duration(sp.meta), sum(changed.values()), run_git(sp.meta),
+                   run_allocator(sp.meta))
     keys, fk = _frame_keys(frames, by)
     if not sp.n_paths:
         return _finish(info, st, by, normalize, changed, keys, None, values)

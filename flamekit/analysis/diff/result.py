@@ -38,6 +38,9 @@ class RunInfo:
     duration_s: float | None
     frames_normalized: int = 0
     git: dict[str, str] | None = None  # {"commit", "ref"} from meta (flamekit compare, git_commit)
+    #: memray's Python allocator: "pymalloc" (seen as 1 MiB arenas), "malloc", or
+    #: "pymalloc (traced)" with ``--trace-python-allocators``; "" when not a memray capture
+    python_allocator: str = ""
 
 
 @dataclass
