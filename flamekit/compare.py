@@ -5,7 +5,9 @@ A thin composition of :func:`flamekit.record.record` and :func:`flamekit.diff`
 temporary ``git worktree``\\ s (:mod:`flamekit.worktrees`); the command runs in
 each, N times, **interleaved** (base 1, head 1, base 2, head 2, ...) so that
 drift of a shared machine hits both sides alike; the two sets of runs are
-diffed with the usual statistics.
+diffed with the usual statistics. ``warmup`` unrecorded runs of each side
+(interleaved too) go first, so that a cold first run (files not yet in the page
+cache, byte code compiled in a fresh worktree) is not one of the measured ones.
 
 Each side runs its own code: its worktree root (and ``src/`` when present)
 goes first on ``PYTHONPATH``, ``--setup`` runs in each worktree before the
@@ -78,6 +80,8 @@ class CompareOptions:
     command: list[str]
     head: str = "HEAD"
     runs: int = 3
+    #: unrecorded runs of each side before the recorded ones (their output is discarded)
+    warmup: int = 0
     backend: str = "py-spy"
     setup: str | None = None
     rate: int | None = None
@@ -96,6 +100,8 @@ class CompareOptions:
             raise UsageError("compare needs a command to run: flamekit compare --base REF -- CMD [ARGS...]")
         if not 1 <= self.runs <= MAX_RUNS:
             raise UsageError(f"--runs must be between 1 and {MAX_RUNS}, not {self.runs}")
+        if not 0 <= self.warmup <= MAX_RUNS:
+            raise UsageError(f"--warmup must be between 0 and {MAX_RUNS}, not {self.warmup}")
         from .record import BACKENDS
 
         if self.backend not in BACKENDS + ("auto",):
@@ -115,6 +121,7 @@ class CompareResult:
     head_profiles: list = field(default_factory=list)
     command: list[str] = field(default_factory=list)
     backend: str = ""
+    warmup: int = 0
 
     @property
     def title(self) -> str:
@@ -124,7 +131,8 @@ class CompareResult:
     def to_dict(self) -> dict[str, Any]:
         """Return what was compared, for the JSON output (``compare`` key)."""
         return {"base": self.base.to_dict(), "head": self.head.to_dict(),
-                "runs": len(self.base_profiles), "backend": self.backend, "command": list(self.command)}
+                "runs": len(self.base_profiles), "warmup": self.warmup, "backend": self.backend,
+                "command": list(self.command)}
 
 
 def _under(path: str, folder: str) -> bool:
@@ -204,6 +212,22 @@ def _command_for(cmd: list[str], run_dir: str) -> list[str]:
     if os.sep in prog and not os.path.isabs(prog):
         prog = os.path.join(run_dir, prog)
     return [prog] + list(cmd[1:])
+
+
+def _warm_up(opts: CompareOptions, side: Side, rel: str, run: int) -> None:
+    """Run the command once on one side, unrecorded, its output discarded; RecordError if it fails."""
+    _say(opts, f"{side.name} warm-up {run}/{opts.warmup}: {side.label}")
+    run_dir = _run_dir(side, rel)
+    try:
+        r = subprocess.run(_command_for(opts.command, run_dir), cwd=run_dir, env={**os.environ, **_side_env(side)},
+                           stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    except OSError as e:
+        raise RecordError(f"cannot run the command on {side.name} {side.label} (warm-up {run}): "
+                          f"{e.strerror or e}") from None
+    if r.returncode != 0:
+        tail = r.stderr.decode("utf-8", "replace").strip().splitlines()[-3:]
+        raise RecordError(f"the command failed on {side.name} {side.label} (warm-up {run}) with exit status "
+                          f"{r.returncode}" + (": " + " / ".join(tail) if tail else ""))
 
 
 def _record_run(opts: CompareOptions, side: Side, rel: str, run: int) -> Any:
@@ -324,6 +348,9 @@ def compare(opts: CompareOptions) -> CompareResult:
         if opts.setup:
             for side in (base, head):
                 _setup(opts, side, rel)
+        for run in range(1, opts.warmup + 1):
+            for side in (base, head):
+                _warm_up(opts, side, rel, run)
         profiles: dict[str, list] = {"base": [], "head": []}
         for run in range(1, opts.runs + 1):
             for side, other in ((base, head), (head, base)):
@@ -338,4 +365,5 @@ def compare(opts: CompareOptions) -> CompareResult:
     kw.setdefault("head_sources", [f"head run {i + 1}: {head.label}" for i in range(opts.runs)])
     res = diff_profiles(profiles["base"], profiles["head"], **kw)
     return CompareResult(base=base, head=head, diff=res, base_profiles=profiles["base"],
-                         head_profiles=profiles["head"], command=list(opts.command), backend=opts.backend)
+                         head_profiles=profiles["head"], command=list(opts.command), backend=opts.backend,
+                         warmup=opts.warmup)

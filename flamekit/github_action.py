@@ -10,7 +10,7 @@ Steps and what they read (the runner's variables, https://docs.github.com/action
 * ``compare``: ``GITHUB_EVENT_PATH`` (the pull request's base SHA, base ref
   and number), ``GITHUB_SHA`` (the merge commit that ``actions/checkout``
   checks out for a pull request), ``RUNNER_TEMP``; the inputs as ``FK_COMMAND``,
-  ``FK_RUNS``, ``FK_BACKEND``, ``FK_SETUP``, ``FK_FAIL_ON_REGRESSION``. Runs
+  ``FK_RUNS``, ``FK_WARMUP``, ``FK_BACKEND``, ``FK_SETUP``, ``FK_FAIL_ON_REGRESSION``. Runs
   ``flamekit compare`` (base = the PR's base SHA, head = the merge commit),
   writes ``comment.md``, ``diff.html``, ``diff.json`` and ``pr.json`` into
   ``$RUNNER_TEMP/flamekit-compare``, appends the Markdown to
@@ -113,6 +113,7 @@ def compare_argv(ev: dict[str, Any], out: Path) -> list[str]:
         raise SystemExit("::error::flamekit: the action's `command` input is empty")
     argv = [sys.executable, "-m", "flamekit", "compare", "--base", base, "--base-name", base_name,
             "--head", head, "--head-name", head_name, "--runs", _env("FK_RUNS") or "3",
+            "--warmup", _env("FK_WARMUP") or "1",
             "--backend", _env("FK_BACKEND") or "py-spy", "--markdown", str(out / "comment.md"),
             "--html", str(out / "diff.html"), "--json", str(out / "diff.json")]
     if _env("FK_SETUP"):

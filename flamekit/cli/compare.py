@@ -6,7 +6,7 @@ import json
 import sys
 
 from ..errors import UsageError
-from .options import COUNT, NON_NEGATIVE, PROBABILITY
+from .options import COUNT, NON_NEGATIVE, NON_NEGATIVE_INT, PROBABILITY
 
 NAME = "compare"
 HELP = "did my branch make it slower? record base and head in git worktrees, interleaved, and diff"
@@ -18,20 +18,21 @@ worktrees; runs the command in each --runs times, interleaved (base, head,
 base, head, ... so machine drift hits both sides alike), records every run
 with --backend, and diffs the two sets with the statistics of `flamekit diff`.
 Each side runs its own code: its worktree root (and src/) first on PYTHONPATH,
---setup run in each worktree first; a run whose project frames come from
+--setup run in each worktree first, then --warmup unrecorded runs a side
+(a cold first run is the commonest outlier); a run whose project frames come from
 elsewhere (an installed copy shadowing the worktree) stops with the fix.
 The worktrees are removed afterwards (also on error and Ctrl-C); your working
 tree and index are not touched. --head WORKTREE runs head in your working tree
 itself, uncommitted changes included.
 
-usage: flamekit compare --base REF [--head REF|WORKTREE] [--runs N] [--backend py-spy|memray|...]
+usage: flamekit compare --base REF [--head REF|WORKTREE] [--runs N] [--warmup N] [--backend ...]
                         [--setup CMD] [--fail-on-regression PP] [--fail-on-memory-regression MB|N%]
                         [--html d.html] [--markdown d.md] [--json d.json] -- CMD [ARGS...]
 """
 EPILOG = """\
 examples:
   flamekit compare --base origin/main -- python bench/backtest.py --days 5
-  flamekit compare --base main --head WORKTREE --runs 5 --markdown d.md -- python bench.py
+  flamekit compare --base main --head WORKTREE --runs 5 --warmup 1 --markdown d.md -- python bench.py
   flamekit compare --base origin/main --setup 'python -m venv .venv && .venv/bin/pip install .' \\
       --fail-on-regression 2 --html d.html --json d.json -- .venv/bin/python bench.py
   flamekit compare --base origin/main --backend memray --fail-on-memory-regression 64 -- python job.py
@@ -49,6 +50,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--head", default="HEAD", metavar="REF",
                    help="head ref (default HEAD); WORKTREE = your working tree with its changes")
     p.add_argument("--runs", type=COUNT, default=3, metavar="N", help="runs per side, interleaved (default 3)")
+    p.add_argument("--warmup", type=NON_NEGATIVE_INT, default=0, metavar="N",
+                   help="unrecorded runs a side before the recorded ones, interleaved (default 0)")
     p.add_argument("--backend", default="py-spy", choices=("py-spy", "scalene", "perf", "memray"),
                    help="profiler (default py-spy; memray: memory, compared exactly in bytes)")
     p.add_argument("--rate", type=COUNT, metavar="HZ", help="samples per second (default: the backend's)")
@@ -95,8 +98,9 @@ def run(args: argparse.Namespace) -> int:
             if args.fail_on_memory_regression is not None else None)
     say = None if args.quiet else (lambda line: print(f"flamekit compare: {line}", file=sys.stderr,
                                                       flush=True))
-    opts = CompareOptions(base=args.base, head=args.head, command=cmd, runs=args.runs, backend=args.backend,
-                          setup=args.setup, rate=args.rate, keep_profiles=args.keep_profiles, progress=say,
+    opts = CompareOptions(base=args.base, head=args.head, command=cmd, runs=args.runs, warmup=args.warmup,
+                          backend=args.backend, setup=args.setup, rate=args.rate,
+                          keep_profiles=args.keep_profiles, progress=say,
                           base_name=args.base_name, head_name=args.head_name,
                           diff={"by": args.by, "metric": args.metric, "min_delta": args.min_delta,
                                 "alpha": args.alpha, "fail_on_regression": args.fail_on_regression})

@@ -52,5 +52,6 @@ NON_NEGATIVE = number(0)                      # percentage points, pixels
 FRACTION = number(0, 1)                       # shares
 PROBABILITY = number(0, 1, lo_open=True, hi_open=True)  # alpha
 COUNT = number(1, integer=True)               # runs, rates
+NON_NEGATIVE_INT = number(0, integer=True)     # warm-up runs
 PID = number(1, integer=True)                  # a missing process is the recorder's error (exit 1)
 DISPERSION = number(0, lo_open=True)       # an over-dispersion factor (1 = binomial)

@@ -44,9 +44,10 @@ def test_regression_exits_3_naming_the_slow_function(pair, tmp_path):
     kept.mkdir()
     (repo / "notes.txt").write_text("an untracked file in the user's tree\n")
     before = tree_state(repo)
-    # 5 runs a side, not 3: one slow run (the suite's first recording, on a cold machine)
-    # widened the between-run spread enough to miss the 25 % slow path (exit 0) once in CI
-    r = flamekit_compare(repo, tmpdir, "--base", "main", "--head", "feature", "--runs", "5",
+    # 5 runs a side, not 3, after one warm-up run a side: one slow run (the suite's first
+    # recording, on a cold machine) widened the between-run spread enough to miss the
+    # 25 % slow path (exit 0) once in CI
+    r = flamekit_compare(repo, tmpdir, "--base", "main", "--head", "feature", "--runs", "5", "--warmup", "1",
                          "--fail-on-regression", "2", "--markdown", str(out / "d.md"), "--json",
                          str(out / "d.json"), "--html", str(out / "d.html"), "--keep-profiles", str(kept),
                          "--", "python3", "bench.py")
@@ -54,10 +55,11 @@ def test_regression_exits_3_naming_the_slow_function(pair, tmp_path):
     last = r.stderr.strip().splitlines()[-1]
     assert last.startswith("flamekit: ") and "slow_risk_check" in last, r.stderr[-2000:]
     assert "Traceback" not in r.stderr
-    # interleaved: base 1, head 1, base 2, ...
+    # interleaved: warm-up base, head, then base 1, head 1, base 2, ...
     order = [ln.split(": ", 1)[1].split(":")[0] for ln in r.stderr.splitlines()
-             if ln.startswith("flamekit compare: ") and " run " in ln]
-    assert order == [f"{side} run {i}/5" for i in range(1, 6) for side in ("base", "head")]
+             if ln.startswith("flamekit compare: ") and (" run " in ln or " warm-up " in ln)]
+    assert order == (["base warm-up 1/1", "head warm-up 1/1"]
+                     + [f"{side} run {i}/5" for i in range(1, 6) for side in ("base", "head")])
     assert_clean(repo, tmpdir, before)
 
     doc = json.loads((out / "d.json").read_text())
@@ -66,6 +68,7 @@ def test_regression_exits_3_naming_the_slow_function(pair, tmp_path):
     assert doc["regressions"][0]["file"] == "regression_pair.py"  # relative: base and head frames match
     assert 15 <= doc["worst_regression_pp"] <= 35, doc["worst_regression_pp"]  # 25 % by construction
     assert doc["compare"]["base"]["commit"] == base and doc["compare"]["head"]["commit"] == head
+    assert doc["compare"]["runs"] == 5 and doc["compare"]["warmup"] == 1  # warm-ups are not recorded
     md = (out / "d.md").read_text()
     assert f"`main ({base[:7]})`" in md and f"`feature ({head[:7]})`" in md
     # every output names the sides by ref and short SHA (from the runs' compare meta)
@@ -211,3 +214,10 @@ def test_setup_runs_in_each_worktree(pair, tmp_path):
                          "bench.py")
     assert r.returncode == 1 and "--setup failed on base" in r.stderr and "exit status 7" in r.stderr
     assert len(git(repo, "worktree", "list").splitlines()) == 1
+    # a command that fails in its warm-up run stops before anything is recorded, saying why
+    r = flamekit_compare(repo, tmp_path / "tmp", "--base", "main", "--warmup", "1", "--", "sh", "-c",
+                         'echo "no market data" >&2; exit 5')
+    last = r.stderr.strip().splitlines()[-1]
+    assert r.returncode == 1 and last.startswith("flamekit: "), r.stderr[-2000:]
+    assert "failed on base" in last and "(warm-up 1) with exit status 5: no market data" in last, last
+    assert " run 1/" not in r.stderr and len(git(repo, "worktree", "list").splitlines()) == 1

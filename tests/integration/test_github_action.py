@@ -269,7 +269,7 @@ def test_action_steps_on_a_regressing_pull_request(tmp_path, fake_github):
                GITHUB_STEP_SUMMARY=str(summary), RUNNER_TEMP=str(runner_temp), GITHUB_WORKSPACE=str(repo),
                GITHUB_REPOSITORY="octo/app", GITHUB_API_URL=api, GITHUB_EVENT_NAME="pull_request",
                TMPDIR=str(tmp_path))
-    ctx = {"inputs.command": "python3 bench.py", "inputs.runs": "3", "inputs.backend": "py-spy",
+    ctx = {"inputs.command": "python3 bench.py", "inputs.runs": "3", "inputs.warmup": "1", "inputs.backend": "py-spy",
            "inputs.setup": "", "inputs.fail-on-regression": "2", "inputs.github-token": "token-123",
            "github.action_path": str(ROOT)}
 
