@@ -663,3 +663,26 @@ def test_quick_exit_keeps_output_and_exit_code(tmp_path) -> None:
     r = subprocess.run([sys.executable, "-m", "flamekit", "top", str(tmp_path / "missing")],
                        capture_output=True, text=True)
     assert r.returncode == 2 and r.stderr.startswith("flamekit: ")
+
+
+def test_report_and_convert_print_the_import_warnings(tmp_path: Path) -> None:
+    """Skipped lines are said on stderr, not only inside the page; more than 3: a count and where."""
+    bad = tmp_path / "fills.folded"
+    bad.write_text("main;route_order 3\nnot a stack line\nmain;fill x\nmain;book 2\n")
+    r = run("report", str(bad), "-o", str(tmp_path / "r.html"))
+    assert r.returncode == 0, r.stderr
+    assert r.stderr.splitlines() == [
+        f"flamekit: warning: {bad}: skipped 2 line(s) without a valid 'stack COUNT' form (line 2, 3)",
+        f"wrote {tmp_path / 'r.html'}"]
+    r = run("convert", str(bad), "--to", "speedscope", "-o", str(tmp_path / "r.json"))
+    assert r.returncode == 0 and "skipped 2 line(s)" in r.stderr, r.stderr
+    # four warnings: three shown, then how many more and the command that lists them all
+    prof = flamekit.load(str(bad))
+    prof.meta["warnings"] = [f"warning {i}" for i in range(4)]
+    path = tmp_path / "w.json"
+    formats.dump(prof, str(path), "native")
+    r = run("report", str(path), "-o", str(tmp_path / "w.html"))
+    assert r.returncode == 0, r.stderr
+    assert r.stderr.splitlines()[:4] == ["flamekit: warning: warning 0", "flamekit: warning: warning 1",
+                                         "flamekit: warning: warning 2",
+                                         f"flamekit: warning: ... and 1 more (flamekit info {path} lists them)"]

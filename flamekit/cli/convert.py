@@ -8,6 +8,7 @@ from .. import formats
 from ..atomic import check_output
 from ..errors import UsageError
 from ..model import select
+from .notices import print_import_warnings
 
 NAME = "convert"
 HELP = "convert a profile between formats (folded, speedscope, native JSON, ...)"
@@ -106,9 +107,12 @@ def run(args: argparse.Namespace) -> int:
     check_output(out, [args.input])
     if svg:  # a picture, not a re-readable format
         from ..render.svg import write_svg
-        write_svg(formats.load(args.input, args.from_format), out, args.sample_type)
+        profile = formats.load(args.input, args.from_format)
+        print_import_warnings(profile, args.input)
+        write_svg(profile, out, args.sample_type)
         return 0
     profile, in_fmt = formats.load_with_format(args.input, args.from_format)
+    print_import_warnings(profile, args.input)
     if fg and in_fmt != "perf-script":
         raise UsageError(f"{fg_flags}: only for perf script input (this input is {in_fmt})")
     if args.sample_type is not None:

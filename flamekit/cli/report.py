@@ -101,6 +101,7 @@ def run(args: argparse.Namespace) -> int:
     from ..analysis.report import input_labels, report_data, report_inputs
     from ..render.html import write_report
     from ..render.prune import DEFAULT_MAX_NODES, DEFAULT_MIN_SHARE
+    from .notices import print_import_warnings
 
     explicit = args.min_share is not None or args.min_width is not None or args.prune is not None
     if args.min_share is not None:
@@ -130,6 +131,7 @@ def run(args: argparse.Namespace) -> int:
         if not os.path.isfile(path):
             raise UsageError(f"{path}: no such file")
         profiles.append(formats.load(path, args.from_format))
+        print_import_warnings(profiles[-1], path)
     release_memory()  # the importers' scratch space, before the report's own peak
     if len(profiles) > 1 and not args.merge or labels:
         names = input_labels(list(args.profiles), labels)
