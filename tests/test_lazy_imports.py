@@ -16,7 +16,9 @@ import pytest
 
 from flamekit import cli
 
-HEAVY = ("numpy", "pandas", "jinja2", "rich", "markdown", "nh3")
+HEAVY = ("numpy", "pandas", "jinja2", "rich", "markdown_it", "nh3")
+#: What a plain report does not use: the notes renderer (Markdown, sanitizer) and the diff.
+REPORT_EXTRAS = ("flamekit.render.notes", "flamekit.analysis.diff")
 DATA = Path(__file__).parent / "data" / "py-spy" / "0.4.3" / "cpu_split.speedscope.json"
 
 PROBE = """
@@ -29,9 +31,9 @@ print("\\nLOADED=" + json.dumps([m for m in heavy if m in sys.modules]) + " CODE
 """
 
 
-def loaded(argv: list[str]) -> list[str]:
-    """Run ``main(argv)`` in a new interpreter; return the heavy packages it imported."""
-    out = subprocess.run([sys.executable, "-c", PROBE, json.dumps(argv), json.dumps(HEAVY)],
+def loaded(argv: list[str], watch: tuple[str, ...] = HEAVY) -> list[str]:
+    """Run ``main(argv)`` in a new interpreter; return the modules of ``watch`` it imported."""
+    out = subprocess.run([sys.executable, "-c", PROBE, json.dumps(argv), json.dumps(watch)],
                          capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr
     line = [ln for ln in out.stdout.splitlines() if ln.startswith("LOADED=")][-1]
@@ -52,20 +54,35 @@ def test_info_imports_no_pandas_nor_renderers():
 def test_top_imports_no_pandas_nor_renderers(tmp_path):
     mods = loaded(["top", str(DATA), "-n", "3"])
     assert "numpy" in mods
-    assert not {"pandas", "jinja2", "markdown", "nh3"} & set(mods), mods
+    assert not {"pandas", "jinja2", "markdown_it", "nh3"} & set(mods), mods
     folded = tmp_path / "p.folded"  # read as paths (no stack table), --by total, CSV
     folded.write_text("main;work;work 3\nmain;idle 1\n")
     mods = loaded(["top", str(folded), "--by", "total", "--csv"])
-    assert not {"pandas", "jinja2", "markdown", "nh3"} & set(mods), mods
+    assert not {"pandas", "jinja2", "markdown_it", "nh3"} & set(mods), mods
 
 
 def test_a_small_cpu_report_imports_no_pandas(tmp_path):
     """Most reports are small: pandas (a quarter of their time) only for what needs it."""
     folded = tmp_path / "p.folded"
     folded.write_text("main (app.py:1);work (app.py:5) 3\nmain (app.py:1);idle (app.py:9) 1\n")
-    mods = loaded(["report", str(folded), "-o", str(tmp_path / "r.html")])
+    mods = loaded(["report", str(folded), "-o", str(tmp_path / "r.html")], HEAVY + REPORT_EXTRAS)
     assert "jinja2" in mods and "pandas" not in mods, mods
+    # no notes: no Markdown renderer nor sanitizer; a report is no diff (about 40 ms of start-up)
+    assert not {"markdown_it", "nh3", *REPORT_EXTRAS} & set(mods), mods
     assert (tmp_path / "r.html").stat().st_size > 0
+
+
+def test_a_report_with_notes_renders_them(tmp_path):
+    """The notes renderer is loaded when notes are given (the lazy import is on that path)."""
+    folded = tmp_path / "p.folded"
+    folded.write_text("main (app.py:1);work (app.py:5) 3\n")
+    notes = tmp_path / "notes.md"
+    notes.write_text("# Findings\n\n*work* is hot <script>x</script>\n")
+    out = tmp_path / "r.html"
+    mods = loaded(["report", str(folded), "-o", str(out), "--notes", str(notes)], HEAVY + REPORT_EXTRAS)
+    assert {"markdown_it", "nh3", "flamekit.render.notes"} <= set(mods), mods
+    page = out.read_text()
+    assert "<h1>Findings</h1>" in page and "<em>work</em>" in page and "<script>x" not in page
 
 
 @pytest.mark.parametrize("suffix,pandas", [("json", False), ("speedscope.json", False),
@@ -75,7 +92,7 @@ def test_convert_imports_pandas_only_for_a_target_that_needs_it(tmp_path, suffix
     mods = loaded(["convert", str(DATA), "-o", str(out)])
     assert out.stat().st_size > 0
     assert ("pandas" in mods) is pandas, mods
-    assert not {"jinja2", "markdown", "nh3", "rich"} & set(mods), mods
+    assert not {"jinja2", "markdown_it", "nh3", "rich"} & set(mods), mods
 
 
 def test_command_help_lines_match_the_modules():

@@ -8,7 +8,7 @@ https://en.wikipedia.org/wiki/Binomial_proportion_confidence_interval#Wilson_sco
 written as its larger distance from the estimate).
 
 The ``n`` is the **effective number of samples**, the same count the diff's statistics
-use (:func:`flamekit.analysis.diff.effective_samples`): the total for count units (a
+use (:func:`column_samples`, here so that a report need not import the diff): the total for count units (a
 folded line ``a;b 500`` is 500 samples); total seconds x ``meta["rate_hz"]`` for time
 units of a recording (a py-spy sample stands for 1/rate s, perf's for its period);
 otherwise the number of sample rows with a value.
@@ -19,11 +19,13 @@ bound, so these intervals are conservative for it; what they cannot see is bias
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
+from typing import Sequence
 
 import numpy as np
 
-from ..model import Profile
+from ..model import TIME_UNITS, Profile, SampleType
 
 #: the normal quantile for a two-sided 95 % interval
 Z95 = 1.959963984540054
@@ -31,13 +33,43 @@ Z95 = 1.959963984540054
 MIN_SAMPLES = 50
 
 
+#: Units whose values are sample counts (one unit = one sample).
+COUNT_UNITS = frozenset({"samples", "sample", "count", "counts", "events", "event"})
+_RATE_KEYS = ("rate", "rate_hz", "sampling_rate", "frequency")
+
+
+def _meta_float(meta: dict, keys: Sequence[str]) -> float | None:
+    for k in keys:
+        v = meta.get(k)
+        if isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) and v > 0:
+            return float(v)
+    return None
+
+
+def column_samples(st: SampleType, v: np.ndarray, meta: dict) -> float:
+    """Return the effective number of samples of one value column ``v`` of type ``st``.
+
+    Count units (``samples``, ``count``...): the total. Time units with a known
+    sampling rate (``meta['rate']`` in Hz, or another of its spellings): total
+    seconds times the rate. Otherwise the number of non-zero values (a lower
+    bound when the importer aggregated rows).
+    """
+    total = float(v.sum())
+    if st.unit.lower() in COUNT_UNITS:
+        return total
+    scale = TIME_UNITS.get(st.unit.lower())
+    rate = _meta_float(meta, _RATE_KEYS)
+    if scale is not None and rate is not None:
+        return total * scale * rate
+    return float(np.count_nonzero(v))
+
+
 def effective_samples(p: Profile, sample_type: str | int | None = None) -> float:
     """Return the effective number of samples behind ``sample_type``'s shares (default: the first type)."""
     if p.n_samples == 0 or not p.sample_types:
         return 0.0
-    from . import diff as _diff  # here, not at the top: diff imports pandas, `top` does not need it
-
-    return float(_diff.effective_samples(p, p.type_index(sample_type)))
+    k = p.type_index(sample_type)
+    return float(column_samples(p.sample_types[k], p.values[:, k], p.meta))
 
 
 def wilson_bounds(shares: np.ndarray, n: float, z: float = Z95) -> tuple[np.ndarray, np.ndarray]:

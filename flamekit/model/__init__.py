@@ -47,14 +47,14 @@ from .ops import (by_thread, compact, focus, frame_key, frame_keys, group, ignor
 from .profile import KINDS, Frame, LimitError, ModelError, Profile, SampleType, Thread, type_index
 from .text import equivalent, to_text
 from .validate import MAX_TOTAL, valid_text
-from .views import (CallTree, FunctionRow, call_tree, duration, function_rows, functions,
+from .views import (TIME_UNITS, CallTree, FunctionRow, call_tree, duration, function_rows, functions,
                     meta_duration, path_functions)
 
 #: Former names of :func:`flamekit.tree.from_paths` (kept importable).
 build_trie = paths_trie = from_paths
 
 __all__ = ["KINDS", "MAX_TOTAL", "CallTree", "Frame", "FunctionRow", "function_rows", "LimitError",
-           "ModelError", "Profile", "ProfileBuilder", "SampleType",
+           "ModelError", "Profile", "ProfileBuilder", "SampleType", "TIME_UNITS",
            "StackPaths", "Thread", "build_trie", "by_thread", "call_tree", "compact",
            "duration", "empty_profile", "equivalent", "focus", "frame_key", "frame_keys", "functions", "group",
            "hide_libraries", "ignore", "is_library", "merge", "meta_duration", "path_functions",

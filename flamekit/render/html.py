@@ -216,11 +216,13 @@ def render_report(data: ReportData, *, title: str | None = None, notes: str | No
     thread's total kept whatever the budget; 0 keeps everything) and
     ``max_nodes`` (the detail budget) set the pruning (:func:`report_json`).
     """
-    from .notes import render_notes
-
     if title is None:
         title = default_title(data)
-    notes_html = render_notes(notes) if notes else ""
+    notes_html = ""
+    if notes:  # markdown-it and nh3 load only for a report with notes (~30 ms of start-up)
+        from .notes import render_notes
+
+        notes_html = render_notes(notes)
     doc = report_json(data, title=title, notes_html=notes_html, prune_fraction=prune_fraction,
                       max_nodes=max_nodes)
     approx = data.approximate

@@ -18,11 +18,10 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from ..analysis.diff import TIME_UNITS
 from ..analysis.hotspots import Hotspot
 from ..analysis.report import REPRO_KEYS, ReportData, input_frame
 from ..analysis.uncertainty import margin
-from ..model import Profile, SampleType, merge
+from ..model import TIME_UNITS, Profile, SampleType, merge
 from .coverage import coverage_text
 from .payload import clip
 from .prune import DEFAULT_MAX_NODES, OTHER_FRAME, PruneInfo, prune

@@ -52,8 +52,9 @@ from __future__ import annotations
 
 from .compare import check_options, diff
 from .inputs import diff_inputs, expand_paths, map_paths, prepare_sides
-from .prepare import (COUNT_UNITS, TIME_UNITS, PreparedRun, effective_samples, prepare_paths,
-                      prepare_run, run_duration)
+from ...model import TIME_UNITS
+from ..uncertainty import COUNT_UNITS
+from .prepare import PreparedRun, effective_samples, prepare_paths, prepare_run, run_duration
 from .result import (BY_CHOICES, DEFAULT_ALPHA, DEFAULT_MIN_DELTA, METRICS, STATUSES,
                      DiffOptions, DiffResult, DiffTree, PrunedTree, RunInfo, SideInfo)
 

@@ -10,7 +10,6 @@ itself only joins keys and tests.
 """
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from typing import Sequence
 
@@ -18,25 +17,11 @@ import numpy as np
 
 from ... import tree
 from ...errors import FlamekitError, UsageError
-from ...model import (Frame, Profile, SampleType, StackPaths, duration, frame_keys, meta_duration,
-                      type_index)
+from ...model import (Frame, Profile, SampleType, StackPaths, duration, frame_keys,
+                      meta_duration, type_index)
 from ..normalize import normalize_frames, normalize_profile
+from ..uncertainty import column_samples
 from .result import BY_CHOICES, RunInfo
-
-#: Units whose values are sample counts (one unit = one sample).
-COUNT_UNITS = frozenset({"samples", "sample", "count", "counts", "events", "event"})
-#: Time units in seconds (to turn a total time and a sampling rate into a count).
-TIME_UNITS = {"nanoseconds": 1e-9, "ns": 1e-9, "microseconds": 1e-6, "us": 1e-6,
-              "milliseconds": 1e-3, "ms": 1e-3, "seconds": 1.0, "s": 1.0}
-_RATE_KEYS = ("rate", "rate_hz", "sampling_rate", "frequency")
-
-
-def _meta_float(meta: dict, keys: Sequence[str]) -> float | None:
-    for k in keys:
-        v = meta.get(k)
-        if isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) and v > 0:
-            return float(v)
-    return None
 
 
 def run_git(meta: dict) -> dict[str, str] | None:
@@ -69,19 +54,7 @@ def effective_samples(p: Profile, k: int) -> float:
     Otherwise the number of sample rows with a non-zero value (a lower bound
     when the importer aggregated rows).
     """
-    return _effective(p.sample_types[k], p.values[:, k] if p.n_samples else np.zeros(0), p.meta)
-
-
-def _effective(st: SampleType, v: np.ndarray, meta: dict) -> float:
-    """:func:`effective_samples` of one value column ``v`` with its type and metadata."""
-    total = float(v.sum())
-    if st.unit.lower() in COUNT_UNITS:
-        return total
-    scale = TIME_UNITS.get(st.unit.lower())
-    rate = _meta_float(meta, _RATE_KEYS)
-    if scale is not None and rate is not None:
-        return total * scale * rate
-    return float(np.count_nonzero(v))
+    return column_samples(p.sample_types[k], p.values[:, k] if p.n_samples else np.zeros(0), p.meta)
 
 
 #: Within-run dispersion (:func:`~flamekit.analysis.diff.stats.within_dispersion`):
@@ -196,7 +169,7 @@ def prepare_run(p: Profile, *, by: str = "function", normalize: bool = True,
     else:
         changed = {}
     values = p.values[:, k] if p.n_samples else np.zeros(0)
-    info = RunInfo(source, float(values.sum()), _effective(st, values, p.meta), run_duration(p),
+    info = RunInfo(source, float(values.sum()), column_samples(st, values, p.meta), run_duration(p),
                    sum(changed.values()), run_git(p.meta), run_allocator(p.meta))
     keys, fk = _frame_keys(p.frames, by)
     if not p.n_stacks:
@@ -235,7 +208,7 @@ def prepare_paths(sp: StackPaths, *, by: str = "function", normalize: bool = Tru
         frames, changed = list(sp.frames), {}
     values = sp.values[:, k] if sp.n_paths else np.zeros(0)
     # (effective samples of a count unit are its total; folded counts are the only paths yet)
-    info = RunInfo(source, float(values.sum()), _effective(st, values, sp.meta),
+    info = RunInfo(source, float(values.sum()), column_samples(st, values, sp.meta),
                    meta_duration(sp.meta), sum(changed.values()), run_git(sp.meta),
                    run_allocator(sp.meta))
     keys, fk = _frame_keys(frames, by)
