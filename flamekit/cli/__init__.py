@@ -10,6 +10,7 @@ no traceback for expected failures.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
 import os
 import signal
@@ -19,6 +20,7 @@ from typing import Sequence
 from ..version import __version__
 from ..atomic import all_or_nothing
 from ..errors import FlamekitError
+from .startup import command_imports
 
 #: Subcommand modules, in the order ``--help`` lists them.
 COMMANDS: tuple[str, ...] = ("record", "compare", "report", "diff", "top", "dump", "info", "convert")
@@ -162,10 +164,16 @@ def _error(message: str) -> None:
     print("flamekit: " + safe_text(message, None), file=sys.stderr)
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """Run flamekit with ``argv`` (default ``sys.argv[1:]``); return the exit code."""
+def main(argv: Sequence[str] | None = None, *, own_process: bool = False) -> int:
+    """Run flamekit with ``argv`` (default ``sys.argv[1:]``); return the exit code.
+
+    ``own_process``: flamekit owns the interpreter (:func:`entry`), so the command's
+    modules load as :func:`flamekit.cli.startup.command_imports` says (one BLAS thread,
+    the garbage collector tuned for a short-lived process).
+    """
     argv = sys.argv[1:] if argv is None else list(argv)
-    parser = build_parser(_invoked(argv), lazy=True)
+    with command_imports() if own_process else contextlib.nullcontext():
+        parser = build_parser(_invoked(argv), lazy=True)
     try:
         args = parser.parse_args(argv)
     except SystemExit as e:  # --help, --version, or a usage error (argparse printed it)
@@ -255,7 +263,7 @@ def entry() -> None:
     exit (for tools that hook interpreter shutdown, such as coverage).
     """
     try:
-        code = main()
+        code = main(own_process=True)
     except KeyboardInterrupt:  # Ctrl-C while the command modules still load: no traceback
         print("flamekit: interrupted", file=sys.stderr)
         code = 130
