@@ -59,6 +59,26 @@ def as_number_rows(m: np.ndarray) -> list[list]:
     return [_list_numbers(vals) for vals in m.tolist()]
 
 
+def as_number_segments(m: np.ndarray, bounds: list[int]) -> list[list[list]]:
+    """Return ``[as_number_rows(m[:, lo:hi]) for lo, hi in zip(bounds, bounds[1:])]`` for a 2-D array.
+
+    The columns of many small blocks (the source view's functions, thousands of
+    them) are decided and converted in a few whole-array passes, not per block.
+    """
+    m = np.asarray(m, dtype=np.float64)
+    if m.ndim != 2:
+        raise ValueError("as_number_segments needs a 2-D array")
+    with np.errstate(invalid="ignore"):
+        ok = np.isfinite(m) & (m == np.round(m)) & (np.abs(m) < JSON_INT_LIMIT)
+    bad = np.zeros((m.shape[0], m.shape[1] + 1), dtype=np.int64)
+    np.cumsum(~ok, axis=1, out=bad[:, 1:])
+    b = np.asarray(bounds, dtype=np.int64)
+    whole = (bad[:, b[1:]] == bad[:, b[:-1]]).T.tolist()  # per block and row: all integral
+    ints, floats = np.where(ok, m, 0.0).astype(np.int64).tolist(), m.tolist()
+    return [[(ints[t] if w else floats[t])[lo:hi] for t, w in enumerate(rows)]
+            for rows, lo, hi in zip(whole, bounds, bounds[1:])]
+
+
 def format_number(x: float) -> str:
     """Return ``x`` as text: ``12`` when integral (int64 range), else the shortest repr (``0.1``)."""
     x = float(x)

@@ -6,6 +6,9 @@ is always the empty string. This is the one builder of such tables.
 """
 from __future__ import annotations
 
+from itertools import islice
+from typing import Iterable
+
 
 class StringTable:
     """Intern strings into a list; ``table(s)`` returns the index of ``s`` (``""`` is 0)."""
@@ -23,6 +26,15 @@ class StringTable:
             i = self._ids[s] = len(self.table)
             self.table.append(s)
         return i
+
+    def many(self, strings: Iterable[str]) -> list[int]:
+        """Return the index of each of ``strings`` (as calling the table on each, in order)."""
+        ids, table = self._ids, self.table
+        n = len(table)
+        out = [ids.setdefault(s, len(ids)) for s in strings]
+        if len(ids) > n:
+            table.extend(islice(ids, n, None))
+        return out
 
     def __len__(self) -> int:
         return len(self.table)

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 from flamekit import formats
-from flamekit.model import hide_libraries, is_library
+from flamekit.model import hide_libraries, is_library, library_frames
 from flamekit.tree import nearest_marked
 from flamekit.model import Frame, ProfileBuilder, SampleType, functions
 
@@ -31,6 +31,16 @@ PANDAS = "/venv/lib/python3.11/site-packages/pandas/core/frame.py"
     ("/usr/lib/x86_64-linux-gnu/libc.so.6", False)])
 def test_is_library(file, lib):
     assert is_library(Frame("f", file)) is lib
+
+
+def test_library_frames_is_is_library_of_each_frame():
+    """The array form reads the path rule once per file; kernel frames are never library code."""
+    files = [STD, PANDAS, "/home/u/app.py", "", "<frozen importlib._bootstrap>", "C:\\Python311\\Lib\\os.py"]
+    frames = [Frame(f"f{i}", files[i % len(files)], i, "", kind)
+              for i in range(60) for kind in ("python", "kernel", "native")]
+    got = library_frames(frames)
+    assert got.dtype == bool and got.tolist() == [is_library(f) for f in frames]
+    assert got.any() and not got.all() and not library_frames([]).size
 
 
 def known():

@@ -105,3 +105,73 @@ def test_report_sections(tmp_path):
     doc = report_json(report_data(b.build()), title="t")
     assert "libraries" not in doc["report"] and doc["report"]["source"]["funcs"] == {}
     assert np.all(np.asarray(doc["payload"]["frames"]["library"]) == 0)
+
+
+def random_profile(seed: int, n: int = 300):
+    """Stacks over a few files (some library code, some frames without a line), random values."""
+    rng = np.random.default_rng(seed)
+    b = ProfileBuilder([SampleType("cpu", "samples"), SampleType("wall", "seconds")])
+    t = b.thread(1, "main")
+    files = ["/nowhere/app.py", "/nowhere/util.py", "/nowhere/lib/python3.11/json/decoder.py", ""]
+    for _ in range(n):
+        fr = [b.frame(f"f{int(rng.integers(0, 12))}", files[int(rng.integers(0, 4))],
+                      int(rng.integers(0, 6)), kind="python") for _ in range(int(rng.integers(1, 7)))]
+        b.add(b.stack(fr), (float(rng.integers(1, 9)), float(rng.random())), t)
+    return b.build()
+
+
+def test_shared_inputs_give_what_each_step_computes_alone():
+    """report_data hands the function of each frame and row to line_data, group and first_lines."""
+    from flamekit.analysis.report import first_lines
+    from flamekit.model import frame_keys, group
+    for seed in range(4):
+        p = random_profile(seed)
+        alone = line_data(p, hidden=hide_libraries(p))
+        shared = report_data(random_profile(seed)).lines
+        assert [fl.function for fl in shared.functions] == [fl.function for fl in alone.functions]
+        for a, s in zip(alone.functions, shared.functions):
+            assert a.lines == s.lines and np.array_equal(a.self, s.self) and np.array_equal(a.total, s.total)
+            assert np.array_equal(a.self_hidden, s.self_hidden)
+        keys = frame_keys(p.frames, "function")
+        assert first_lines(p, group(p, keys=keys), keys=keys).frames == first_lines(p, group(p)).frames
+
+
+def reference_source_json(lines, payload):
+    """The source section built function by function (the rule source_json computes by columns)."""
+    from flamekit.numfmt import as_number_rows
+    from flamekit.render.payload import clip
+    S, F = payload["strings"], payload["frames"]
+    func_of = {}
+    for i in range(len(F["func"])):
+        func_of.setdefault((S[F["name"][i]], S[F["file"][i]], S[F["module"][i]], S[F["kind"][i]]), F["func"][i])
+    funcs = {}
+    for fl in lines.functions:
+        f = fl.function
+        func = func_of.get((clip(f.name), clip(f.file), clip(f.module), clip(f.kind)))
+        if func is not None:
+            row = {"file": -1, "line": [int(x) for x in fl.lines], "self": as_number_rows(fl.self),
+                   "total": as_number_rows(fl.total)}
+            if fl.self_hidden is not None and (fl.self_hidden != fl.self).any():
+                row["selfHidden"] = as_number_rows(fl.self_hidden)
+            funcs[str(func)] = row
+    return funcs
+
+
+def test_source_json_matches_the_per_function_rule():
+    """Whole-column numbers: ints where a function's row is integral, selfHidden only where it differs."""
+    import json
+
+    from flamekit.render.report_views import source_json
+    for seed in range(4):
+        p = random_profile(seed)
+        data = report_data(p)
+        doc = report_json(data, title="t", prune_fraction=0)
+        got = source_json(data.lines, doc["payload"])["funcs"]
+        assert got and any("selfHidden" in r for r in got.values())
+        assert any(isinstance(r["total"][1][0], float) for r in got.values())  # wall seconds
+        assert json.dumps(got, sort_keys=True) == json.dumps(reference_source_json(data.lines, doc["payload"]),
+                                                             sort_keys=True)
+        data.lines.functions[0].self_hidden = None  # some functions with, some without
+        got = source_json(data.lines, doc["payload"])["funcs"]
+        assert json.dumps(got, sort_keys=True) == json.dumps(reference_source_json(data.lines, doc["payload"]),
+                                                             sort_keys=True)

@@ -54,10 +54,12 @@ def _exact_totals(p: Profile, ct, node_key: np.ndarray, cand: np.ndarray, nk: in
     return np.bincount(node_key[top], weights=ct.total[top], minlength=nk)
 
 
-def row_functions(p: Profile) -> tuple[list[Frame], np.ndarray]:
+def row_functions(p: Profile, keys: tuple[list[Frame], np.ndarray] | None = None
+                  ) -> tuple[list[Frame], np.ndarray]:
     """Return ``(functions, key)``: the functions of ``p`` (:func:`flamekit.model.frame_keys`
-    by function) and each stack row's function index (int32 below 2**31 functions)."""
-    rows, fk = frame_keys(p.frames, "function")
+    by function, or ``keys`` when the caller has them) and each stack row's function index
+    (int32 below 2**31 functions)."""
+    rows, fk = keys if keys is not None else frame_keys(p.frames, "function")
     return rows, fk.astype(np.int32 if len(rows) < 2**31 else np.int64)[p.stack_frame]
 
 

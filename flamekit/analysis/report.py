@@ -16,9 +16,11 @@ import os
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
+
 from ..errors import FlamekitError
-from ..model import (Frame, Profile, Thread, call_tree, duration, group, hide_libraries, is_library,
-                     merge, under)
+from ..model import (Frame, Profile, Thread, call_tree, duration, frame_keys, group, hide_libraries,
+                     library_frames, merge, under)
 from .hotspots import Hotspot, allocation_sites, hotspots, memory_types, row_functions
 from .source import LineData, line_data
 from .uncertainty import effective_samples, resolution
@@ -108,12 +110,22 @@ class ReportData:
     lines: LineData = field(default_factory=LineData)
 
 
-def first_lines(p: Profile, flame: Profile) -> Profile:
+def first_lines(p: Profile, flame: Profile, keys: tuple[list[Frame], np.ndarray] | None = None
+                ) -> Profile:
     """Give each frame of ``flame`` (grouped by function) the lowest line ``p`` sampled in it.
 
     Grouping by function sets lines to 0; a tooltip's ``file:line`` then points
     at the top of the function's sampled code (its ``def`` or just below it).
+    ``keys`` is ``frame_keys(p.frames, "function")`` when ``flame`` was grouped with them.
     """
+    if keys is not None and flame.frames == tuple(keys[0]):  # flame's frame i is function i
+        none = np.iinfo(np.int64).max  # no line sampled: the frame keeps its own
+        line = np.fromiter((f.line for f in p.frames), dtype=np.int64, count=len(p.frames))
+        sampled = line > 0
+        lowest = np.full(len(keys[0]), none, dtype=np.int64)
+        np.minimum.at(lowest, keys[1][sampled], line[sampled])
+        return flame.copy(frames=[Frame(f.name, f.file, f.line if ln == none else ln, f.module, f.kind)
+                                  for f, ln in zip(flame.frames, lowest.tolist())])
     lo: dict[tuple[str, str, str, str], int] = {}
     for f in p.frames:
         if f.line > 0:
@@ -157,9 +169,9 @@ def _table(p: Profile, name: str, columns: tuple[str, ...]) -> dict[str, list[fl
 def _views(p: Profile, default_type: int, source: bool, with_hotspots: bool = True,
            **shared: Any) -> dict[str, Any]:
     """Return the library switch's and the source view's fields of :class:`ReportData` for ``p``
-    (``shared``: :func:`line_data`'s ``trees`` and ``functions_of_rows``)."""
+    (``shared``: :func:`line_data`'s ``trees``, ``functions_of_rows`` and ``frame_functions``)."""
     libs, hs_hidden, hidden = None, None, None
-    if any(is_library(f) for f in p.frames):
+    if library_frames(p.frames).any():
         hidden = hide_libraries(p)
         libs = hidden.meta["hidden_libraries"]
         if with_hotspots:
@@ -185,7 +197,8 @@ def report_data(profile: Profile, *, sample_type: str | int | None = None,
     default_type = p.type_index(sample_type) if p.sample_types else 0
     # hotspots and the source view first, sharing the function of each stack row and the
     # shown type's call tree; freed before the grouped tree exists (peak memory at 1M stacks)
-    rows = row_functions(p)
+    funcs = frame_keys(p.frames, "function")  # the function of each frame, shared below
+    rows = row_functions(p, funcs)
     hs, shown = [], {}
     for k in range(len(p.sample_types)):
         ct = call_tree(p, k)
@@ -193,12 +206,14 @@ def report_data(profile: Profile, *, sample_type: str | int | None = None,
         if k == default_type:
             shown[k] = ct
         del ct
-    views_data = _views(p, default_type, source, trees=shown, functions_of_rows=rows) if views else {}
+    views_data = _views(p, default_type, source, trees=shown, functions_of_rows=rows,
+                        frame_functions=funcs[1]) if views else {}
     del rows, shown
     sites = allocation_sites(p, n=ALLOCATION_SITES) if memory_types(p) else None
     flame = p
     if by == "function" and any(f.line for f in p.frames):
-        flame = first_lines(p, group(p, "function"))  # one frame per function, not per line (py-spy)
+        # one frame per function, not per line (py-spy)
+        flame = first_lines(p, group(p, "function", keys=funcs), keys=funcs)
         p.forget_depths()  # the page prunes the flame graph (its own depths): 4 bytes a row less
     tl = _table(p, "scalene_memory_timeline", ("t_sec", "footprint_mb"))
     dur = duration(p)

@@ -23,6 +23,7 @@ reads and keeps no text at all. Source text is UNTRUSTED: the renderer escapes i
 from __future__ import annotations
 
 import os
+import stat
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -89,7 +90,8 @@ class LineData:
 def line_data(p: Profile, *, source: bool = True, sample_type: int = 0,
               max_functions: int = MAX_FUNCTIONS, hidden: Profile | None = None,
               trees: dict[int, CallTree] | None = None,
-              functions_of_rows: tuple[list[Frame], np.ndarray] | None = None) -> LineData:
+              functions_of_rows: tuple[list[Frame], np.ndarray] | None = None,
+              frame_functions: np.ndarray | None = None) -> LineData:
     """Return per-line self and total of the heaviest functions of ``p`` (see the module docstring).
 
     Functions are ranked by absolute total of ``sample_type``; only functions
@@ -97,24 +99,32 @@ def line_data(p: Profile, *, source: bool = True, sample_type: int = 0,
     ``hidden`` is ``hide_libraries(p)``: each function then also gets its lines'
     self values with library frames folded into it (``self_hidden``).
     ``trees`` (call trees of ``p`` by sample type index) and ``functions_of_rows``
-    (:func:`.hotspots.row_functions`) save computing them again.
+    (:func:`.hotspots.row_functions`) save computing them again, as does
+    ``frame_functions`` (each frame's function index, ``frame_keys(p.frames, "function")[1]``).
     """
     out = LineData(omitted=not source)
     if p.n_samples == 0 or not p.sample_types or not any(f.line for f in p.frames):
         return out
     out.approximate = p.n_stacks > EXACT_ROWS
     keys, pfunc, pline, sp, tp = _pairs(p, exact=not out.approximate, trees=trees,
-                                        functions_of_rows=functions_of_rows)
+                                        functions_of_rows=functions_of_rows,
+                                        frame_functions=frame_functions)
     func_total = np.bincount(pfunc, weights=np.abs(tp[sample_type]), minlength=len(keys))
     has_line = np.bincount(pfunc, weights=(pline > 0).astype(float), minlength=len(keys)) > 0
     cand = np.flatnonzero(has_line & (func_total > 0))
     cand = cand[np.argsort(-func_total[cand], kind="stable")][:max_functions]
     starts = np.searchsorted(pfunc, cand)  # pairs are sorted by function, then line
-    ends = np.searchsorted(pfunc, cand, side="right")
-    for j, lo, hi in zip(cand.tolist(), starts.tolist(), ends.tolist()):
-        idx = np.arange(lo, hi)
-        keep = idx[(np.abs(sp[:, idx]).sum(axis=0) + np.abs(tp[:, idx]).sum(axis=0)) > 0]
-        out.functions.append(FunctionLines(keys[j], pline[keep].tolist(), sp[:, keep], tp[:, keep]))
+    lens = np.searchsorted(pfunc, cand, side="right") - starts
+    # every candidate's pairs, heaviest function first, in one gather (not numpy calls per function)
+    idx = np.arange(int(lens.sum())) + np.repeat(starts - (np.cumsum(lens) - lens), lens)
+    seen = (np.abs(sp).sum(axis=0) + np.abs(tp).sum(axis=0)) > 0  # lines with a value
+    keep = idx[seen[idx]]
+    ends = np.cumsum(np.bincount(np.repeat(np.arange(len(cand)), lens)[seen[idx]], minlength=len(cand)))
+    ksp, ktp, kline = sp[:, keep], tp[:, keep], pline[keep].tolist()
+    lo = 0
+    for j, hi in zip(cand.tolist(), ends.tolist()):
+        out.functions.append(FunctionLines(keys[j], kline[lo:hi], ksp[:, lo:hi], ktp[:, lo:hi]))
+        lo = hi
     if hidden is not None and hidden.n_samples:
         # a user line's total is the same with libraries hidden; its self takes in the library time
         hkeys, hfunc, hline, hself, _ = _pairs(hidden, exact=False)  # totals unused
@@ -128,7 +138,8 @@ def line_data(p: Profile, *, source: bool = True, sample_type: int = 0,
 
 
 def _pairs(p: Profile, exact: bool = True, trees: dict[int, CallTree] | None = None,
-           functions_of_rows: tuple[list[Frame], np.ndarray] | None = None
+           functions_of_rows: tuple[list[Frame], np.ndarray] | None = None,
+           frame_functions: np.ndarray | None = None
            ) -> tuple[list[Frame], np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Return ``(functions, function, line, self, total)`` per (function, line), sorted by both.
 
@@ -136,10 +147,12 @@ def _pairs(p: Profile, exact: bool = True, trees: dict[int, CallTree] | None = N
     ``exact=False``: a row counts in totals unless its parent is the same function
     (direct recursion once, indirect recursion more than once). ``trees`` (by sample
     type index, ``call_tree(p, t)``) and ``functions_of_rows`` (:func:`.hotspots.row_functions`)
-    are used when given instead of being computed again.
+    are used when given instead of being computed again, as is ``frame_functions`` (each
+    frame's index in ``functions``).
     """
     keys, key = functions_of_rows if functions_of_rows is not None else row_functions(p)
-    fk = np.asarray(frame_keys(p.frames, "function")[1])
+    fk = np.asarray(frame_functions if frame_functions is not None else
+                    frame_keys(p.frames, "function")[1])
     nf, n, k = len(p.frames), p.n_stacks, len(p.sample_types)
     trees = trees or {}
     depth = p.stack_depths()
@@ -173,27 +186,29 @@ def _pairs(p: Profile, exact: bool = True, trees: dict[int, CallTree] | None = N
 
 def _sources(p: Profile, funcs: list[FunctionLines]) -> dict[str, SourceText]:
     """Return the text around the sampled lines of the files of ``funcs`` (heaviest first), within the caps."""
-    wanted: dict[str, set[int]] = {}
+    wanted: dict[str, list[list[int]]] = {}  # each file's functions' lines
     for fl in funcs:
         if fl.function.file:
-            wanted.setdefault(fl.function.file, set()).update(x for x in fl.lines if x > 0)
+            wanted.setdefault(fl.function.file, []).append(fl.lines)
     embedded = _embedded(p)
     out: dict[str, SourceText] = {}
     budget = MAX_TEXT_BYTES
-    for path, lines in wanted.items():
-        if len(out) >= MAX_FILES or budget <= 0 or not lines:
+    for path, seen in wanted.items():
+        if len(out) >= MAX_FILES or budget <= 0 or not any(x > 0 for lines in seen for x in lines):
             break
-        spans = _spans(sorted(lines))
-        if path in embedded:
+        file_lines = None
+        if path not in embedded:  # a file not on this machine costs one stat, no line spans
+            file_lines = _read_lines(path)
+            if file_lines is None:
+                continue
+        spans = _spans(sorted({x for lines in seen for x in lines if x > 0}))
+        if file_lines is None:
             known = embedded[path]  # only the lines the profiler reported: spans shrink to them
             spans = [(min(have), max(have)) for have in
                      ([i for i in range(lo, hi + 1) if i in known] for lo, hi in spans) if have]
             text, origin = [[known.get(i, "") for i in range(lo, hi + 1)] for lo, hi in spans], "profile"
         else:
-            text = _read_spans(path, spans)
-            if text is None:
-                continue
-            origin = "file"
+            text, origin = [[x.expandtabs(8) for x in file_lines[lo - 1:hi]] for lo, hi in spans], "file"
         chunks, n, cut = [], 0, False
         for (lo, _), t in zip(spans, text):
             if n + len(t) > MAX_FILE_LINES:
@@ -233,12 +248,13 @@ def _embedded(p: Profile) -> dict[str, dict[int, str]]:
     return out
 
 
-def _read_spans(path: str, spans: list[tuple[int, int]]) -> list[list[str]] | None:
-    """Return the text of each 1-based line range of a Python source file on this machine, or None."""
+def _read_lines(path: str) -> list[str] | None:
+    """Return the lines of a Python source file on this machine (tabs not expanded), or None."""
     if not path.endswith(SOURCE_SUFFIXES) or "\x00" in path:
         return None
     try:
-        if not os.path.isfile(path) or os.path.getsize(path) > MAX_FILE_BYTES:
+        st = os.stat(path)
+        if not stat.S_ISREG(st.st_mode) or st.st_size > MAX_FILE_BYTES:
             return None
         with open(path, "rb") as f:
             raw = f.read(MAX_FILE_BYTES + 1)
@@ -248,4 +264,4 @@ def _read_spans(path: str, spans: list[tuple[int, int]]) -> list[list[str]] | No
     lines = raw.decode("utf-8", "replace").replace("\r\n", "\n").replace("\r", "\n").split("\n")
     if lines[-1] == "":  # the end of the last line, not a line
         lines.pop()
-    return [[x.expandtabs(8) for x in lines[lo - 1:hi]] for lo, hi in spans]
+    return lines

@@ -22,6 +22,7 @@ leaf was a removed frame: now the self value of the user frame that called it).
 from __future__ import annotations
 
 import re
+from typing import Sequence
 
 import numpy as np
 
@@ -38,9 +39,15 @@ def is_library(frame: Frame) -> bool:
     return frame.kind != "kernel" and bool(_LIBRARY.search(frame.file or ""))
 
 
+def library_frames(frames: Sequence[Frame]) -> np.ndarray:
+    """Return :func:`is_library` of each frame as a bool array (the path rule read once per file)."""
+    lib = {f: bool(_LIBRARY.search(f or "")) for f in {f.file for f in frames}}
+    return np.fromiter((lib[f.file] and f.kind != "kernel" for f in frames), dtype=bool, count=len(frames))
+
+
 def hide_libraries(p: Profile) -> Profile:
     """Return ``p`` with library frames folded into the user frames that called them (see the module docstring)."""
-    lib_frame = np.fromiter((is_library(f) for f in p.frames), dtype=bool, count=len(p.frames))
+    lib_frame = library_frames(p.frames)
     n = p.n_stacks
     lib = lib_frame[p.stack_frame] if n else np.zeros(0, dtype=bool)
     prefix = p.stack_prefix

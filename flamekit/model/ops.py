@@ -307,11 +307,13 @@ def frame_keys(frames: Sequence[Frame], by: str, exact: bool = True
     return keys, fk
 
 
-def group(p: Profile, by: str = "function") -> Profile:
+def group(p: Profile, by: str = "function",
+          keys: tuple[list[Frame], np.ndarray] | None = None) -> Profile:
     """Merge frames that share a ``function`` (name, file), ``line`` or ``file``; totals are kept.
 
     Directly recursive calls that collapse onto the same key are not merged:
-    grouping only renames frames, the stack shape is kept.
+    grouping only renames frames, the stack shape is kept. ``keys`` is
+    ``frame_keys(p.frames, by)`` when the caller has it already.
     """
-    new_frames, fmap = frame_keys(p.frames, by)
+    new_frames, fmap = keys if keys is not None else frame_keys(p.frames, by)
     return _remap_frames(p, new_frames, fmap).check(trie=False)  # re-interned: a trie

@@ -50,12 +50,14 @@ per parent, into one ``[other]`` row, and the pruned share is reported in
 from __future__ import annotations
 
 from dataclasses import dataclass
+from itertools import chain
+from operator import attrgetter
 from typing import Any
 
 import numpy as np
 
 from ..keys import factorize
-from ..model import Profile, SampleType, is_library
+from ..model import Profile, SampleType, library_frames
 from ..numfmt import as_numbers
 from ..strtable import StringTable
 from .prune import (DEFAULT_MAX_NODES, DEFAULT_MIN_SHARE, DEFAULT_PRUNE, OTHER_FRAME, PruneInfo,
@@ -126,16 +128,14 @@ def payload_from_pruned(q: Profile, info: PruneInfo, *, default_type: int = 0,
 
     fmap = frame_map(q)
     frames = [f for f, m in zip(q.frames, fmap.tolist()) if m >= 0]
+    # each frame's four strings, interned in the order name, file, module, kind of frame 0, 1...
+    idents = list(map(attrgetter("name", "file", "module", "kind"), frames))
+    sid = table.many(map(clip, chain.from_iterable(idents)))
     func_ids: dict[tuple[str, str, str, str], int] = {}
-    fr = {"name": [], "file": [], "line": [], "module": [], "kind": [], "func": [], "library": []}
-    for f in frames:
-        fr["name"].append(strings(f.name))
-        fr["file"].append(strings(f.file))
-        fr["line"].append(int(f.line))
-        fr["module"].append(strings(f.module))
-        fr["kind"].append(strings(f.kind))
-        fr["func"].append(func_ids.setdefault((f.name, f.file, f.module, f.kind), len(func_ids)))
-        fr["library"].append(int(is_library(f)))
+    fr = {"name": sid[0::4], "file": sid[1::4], "line": [int(f.line) for f in frames],
+          "module": sid[2::4], "kind": sid[3::4],
+          "func": [func_ids.setdefault(k, len(func_ids)) for k in idents],
+          "library": library_frames(frames).view(np.uint8).tolist()}
     other = int(fmap[info.other_frame]) if 0 <= info.other_frame < len(fmap) else -1
     nt = max(len(q.threads), 1)
     if q.n_samples:

@@ -32,9 +32,11 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
+
 from ..analysis.report import ReportData
-from ..analysis.source import LineData
-from ..numfmt import as_number_rows
+from ..analysis.source import FunctionLines, LineData
+from ..numfmt import as_number_rows, as_number_segments
 from .payload import clip
 
 
@@ -51,13 +53,13 @@ def libraries_json(data: ReportData, hotspot_rows: list[list[dict]] | None) -> d
 def source_json(lines: LineData, payload: dict) -> dict[str, Any]:
     """Return the ``source`` section for the functions of ``payload`` (see the module docstring)."""
     S, F = payload["strings"], payload["frames"]
-    func_of = {}
-    for i in range(len(F["func"])):
-        func_of.setdefault((S[F["name"][i]], S[F["file"][i]], S[F["module"][i]], S[F["kind"][i]]),
-                           F["func"][i])
+    func_of: dict[tuple[str, str, str, str], int] = {}
+    for key, func in zip(zip(*(map(S.__getitem__, F[c]) for c in ("name", "file", "module", "kind"))),
+                         F["func"]):
+        func_of.setdefault(key, func)
     files: list[dict[str, Any]] = []
     file_index: dict[str, int] = {}
-    funcs: dict[str, Any] = {}
+    shown: list[tuple[FunctionLines, int, int]] = []  # (function, payload func id, file index)
     for fl in lines.functions:
         f = fl.function
         func = func_of.get((clip(f.name), clip(f.file), clip(f.module), clip(f.kind)))
@@ -71,10 +73,33 @@ def source_json(lines: LineData, payload: dict) -> dict[str, Any]:
                 fi = file_index[src.path] = len(files)
                 files.append({"path": clip(src.path), "origin": src.origin, "cut": bool(src.cut),
                               "chunks": [[int(lo), text] for lo, text in src.chunks]})
-        row = {"file": fi, "line": [int(x) for x in fl.lines],
-               "self": as_number_rows(fl.self), "total": as_number_rows(fl.total)}
-        if fl.self_hidden is not None and (fl.self_hidden != fl.self).any():
-            row["selfHidden"] = as_number_rows(fl.self_hidden)
-        funcs[str(func)] = row
+        shown.append((fl, func, fi))
+    funcs: dict[str, Any] = {}
+    if shown:  # every function's numbers in a few whole-column passes
+        bounds = [0]
+        for fl, _, _ in shown:
+            bounds.append(bounds[-1] + len(fl.lines))
+        self_all = np.concatenate([fl.self for fl, _, _ in shown], axis=1)
+        self_ = as_number_segments(self_all, bounds)
+        total = as_number_segments(np.concatenate([fl.total for fl, _, _ in shown], axis=1), bounds)
+        hidden: list = [None] * len(shown)  # selfHidden, where library frames change a line's self
+        if all(fl.self_hidden is not None for fl, _, _ in shown):
+            hidden_all = np.concatenate([fl.self_hidden for fl, _, _ in shown], axis=1)
+            changed = np.zeros(self_all.shape[1] + 1, dtype=np.int64)  # columns changed so far
+            np.cumsum((hidden_all != self_all).any(axis=0), out=changed[1:])
+            at = changed[bounds]
+            moved = np.flatnonzero(at[1:] != at[:-1]).tolist()
+            if moved:
+                rows = as_number_segments(hidden_all, bounds)
+                for i in moved:
+                    hidden[i] = rows[i]
+        else:
+            hidden = [as_number_rows(fl.self_hidden) if fl.self_hidden is not None and
+                      (fl.self_hidden != fl.self).any() else None for fl, _, _ in shown]
+        for (fl, func, fi), s, t, h in zip(shown, self_, total, hidden):
+            row = {"file": fi, "line": [int(x) for x in fl.lines], "self": s, "total": t}
+            if h is not None:
+                row["selfHidden"] = h
+            funcs[str(func)] = row
     return {"omitted": bool(lines.omitted), "approximate": bool(lines.approximate), "files": files,
             "funcs": funcs}
