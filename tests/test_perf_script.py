@@ -426,6 +426,10 @@ def test_streamed_in_bounded_chunks(tmp_path, monkeypatch):
             reads.append(n)
             return self.f.read(n)
 
+        def readinto(self, b):  # the importer reads into one reused buffer
+            reads.append(len(b))
+            return self.f.readinto(b)
+
         def peek(self, n=0):
             return self.f.peek(n)
 

@@ -127,10 +127,7 @@ class Parser(FrameReader):
 
     def _thread_info(self, comm: bytes, a: bytes, b: bytes | None) -> tuple:
         c = dec(comm)
-        if b is None:
-            tid, pid = int(a), None
-        else:
-            pid, tid = int(a), int(b)
+        pid, tid = (None, int(a)) if b is None else (int(a), int(b))
         return (self._thread(tid, c, pid), c, pid, tid)
 
     def _parse_header_slow(self, hdr: bytes) -> tuple | None:
@@ -249,8 +246,8 @@ class Parser(FrameReader):
             self.pending = None
             self.add(th, ts, ev, per, leaf, line)
 
-    def run_text(self, text: bytes, line0: int) -> None:
-        """Process whole lines (``iter_text_blocks``); ``line0`` is the first one's number.
+    def run_text(self, text: bytes, line0: int) -> int:
+        """Process whole lines (``feed_text_blocks``), the first numbered ``line0``; return their LFs.
 
         Lines become interned ids (:mod:`._lines`). A sample whose thread part, event tail
         and frame lines are known is added from caches; any other goes through :meth:`block`
@@ -307,6 +304,7 @@ class Parser(FrameReader):
             if sid is None:
                 self.block([texts[x] for x in ids[a:b].tolist()], line0 + a)
                 tget, eget, kget = self.thread_cache.get, self.tail_cache.get, self.key_cache.get
+        return len(ids) - 1
 
     def _code(self, line: bytes) -> int:
         """A new line's frame id if it is a known one-frame line; -1 blank; -3 otherwise."""

@@ -1,38 +1,40 @@
 """Whole-line text blocks for tokenizers that split the text themselves (pipeline stage: formats).
 
-:func:`iter_text_blocks` is :func:`._io.iter_line_blocks` without the split into
+:func:`feed_text_blocks` is :func:`._io.iter_line_blocks` without the split into
 lines: the ``perf script`` importer hands each block to :mod:`._lines` in one call.
 """
 from __future__ import annotations
 
-from typing import BinaryIO, Callable, Iterator
+from typing import BinaryIO, Callable
 
 from ._io import text_blocks
 
-__all__ = ["iter_text_blocks"]
+__all__ = ["feed_text_blocks"]
 
 
-def _newlines(text: bytes, end: int, start: int = 0) -> int:
-    """Count the LF bytes of ``text[start:end]`` (numpy: bytes.count goes byte by byte)."""
-    import numpy as np
+def feed_text_blocks(f: BinaryIO, chunk: int, run: Callable[[bytes, int], int], *,
+                     max_block: int, starts_record: Callable[[bytes], bool],
+                     too_big: Callable[[int], Exception]) -> int:
+    """Call ``run(text, number of its first line)`` for whole-line blocks of ``f``.
 
-    return int(np.count_nonzero(np.frombuffer(text, dtype=np.uint8, count=end - start,
-                                              offset=start) == 10))
-
-
-def iter_text_blocks(f: BinaryIO, chunk: int, *, max_block: int,
-                     starts_record: Callable[[bytes], bool],
-                     too_big: Callable[[int], Exception]) -> Iterator[tuple[bytes, int]]:
-    """Like :func:`._io.iter_line_blocks`, but yield ``(text, number of its first line)``.
-
-    ``text`` (a memoryview) is whole lines joined by LF (no final one), cut where
-    :func:`._io.iter_line_blocks` may cut: at a blank line (left out) or, when a whole
-    chunk has none, before a line for which ``starts_record`` is true. For
-    tokenizers that split the text themselves (:mod:`._lines`).
+    ``text`` (bytes, a bytearray or a memoryview, valid only during the call) is
+    whole lines joined by LF (no final one), cut where :func:`._io.iter_line_blocks`
+    may cut: at a blank line (left out) or, when a whole chunk has none, before a
+    line for which ``starts_record`` is true. ``run`` returns the number of LF bytes
+    in ``text`` (its tokenizer has just split it), which numbers the next block's
+    lines without a second pass over the text. ``f`` is read into one reused buffer.
+    Returns the bytes given to ``run``, plus one (a newline) for each call.
     """
     carry = b""
     line = 1
-    for block in text_blocks(f, chunk):
+    size = 0
+
+    def feed(text, line: int) -> int:
+        nonlocal size
+        size += len(text) + 1
+        return run(text, line)
+
+    for block in text_blocks(f, chunk, reuse=True):
         if carry:  # the carried lines end at the first blank line (if any) of the new block
             if carry.endswith(b"\n") and block.startswith(b"\n"):
                 first = -1
@@ -41,9 +43,7 @@ def iter_text_blocks(f: BinaryIO, chunk: int, *, max_block: int,
                 first = -2 if first < 0 else first
             if first >= -1:
                 head = carry[:-1] if first < 0 else carry + block[:first]
-                if head:
-                    yield head, line
-                line += _newlines(head, len(head)) + 2
+                line += (feed(head, line) if head else 0) + 2
                 carry = b""
                 start = first + 2
             else:  # no blank line in the block: the carried text grows
@@ -54,12 +54,10 @@ def iter_text_blocks(f: BinaryIO, chunk: int, *, max_block: int,
             text = block
         k = text.rfind(b"\n\n", start)
         if k >= start:
-            if k > start:
-                yield memoryview(text)[start:k], line
-            line += _newlines(text, k, start) + 2
-            carry = text[k + 2:]
+            line += (feed(memoryview(text)[start:k], line) if k > start else 0) + 2
+            carry = text[k + 2:]  # a copy: ``block`` is overwritten by the next read
             continue
-        carry = text[start:] if start else text
+        carry = text[start:] if start or text is block else text
         held = carry.rfind(b"\n") + 1  # bytes of the complete lines held
         if held > chunk:  # no blank line in a whole chunk: cut before a record's first line
             text = carry
@@ -69,8 +67,7 @@ def iter_text_blocks(f: BinaryIO, chunk: int, *, max_block: int,
                 if s0 < 0:
                     break
                 if starts_record(text[s0 + 1:j]):
-                    yield memoryview(text)[:s0], line
-                    line += _newlines(text, s0) + 1
+                    line += feed(memoryview(text)[:s0], line) + 1
                     carry = text[s0 + 1:]
                     held -= s0 + 1
                     break
@@ -78,4 +75,5 @@ def iter_text_blocks(f: BinaryIO, chunk: int, *, max_block: int,
         if held > max_block:
             raise too_big(line)
     if carry.strip(b"\n"):
-        yield carry, line
+        feed(carry, line)
+    return size

@@ -92,7 +92,7 @@ from ..model import Profile
 from . import _io
 from ._format import Format, guarded
 from ._perf_parser import Parser
-from ._textblocks import iter_text_blocks
+from ._textblocks import feed_text_blocks
 from ._perf_text import AFTER_TS, OLD_ANCHOR, TS_ANCHOR, looks_like_frame
 
 NAME = "perf-script"
@@ -118,13 +118,8 @@ def load(path: str | os.PathLike, *, max_decompressed: int | None = None,
     def read() -> Profile:
         with _io.open_binary(source, max_decompressed=max_decompressed) as f:
             p = Parser(source, unknown_addresses)
-            run = p.run_text
-            size = 0
-            for text, line in iter_text_blocks(f, _CHUNK, max_block=MAX_BLOCK,
-                                                   starts_record=_starts_sample,
-                                                   too_big=too_big):
-                size += len(text) + 1
-                run(text, line)
+            size = feed_text_blocks(f, _CHUNK, p.run_text, max_block=MAX_BLOCK,
+                                    starts_record=_starts_sample, too_big=too_big)
             return p.build(size)
 
     return guarded(NAME, source, read)
