@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import re
 
+import numpy as np
+
 from ..errors import FlamekitError
 from ..model import Profile
 from ._perf_text import NO_STACK
@@ -85,24 +87,36 @@ def collapse_flamegraph(profile: Profile, *, sample_type: str | int | None = Non
         else:
             r = comm
         roots.append(r.replace(" ", "_"))
-    vals = profile.values[:, k]
-    agg: dict[tuple[int, int], float] = {}
-    for s, th, v in zip(profile.sample_stack.tolist(), profile.sample_thread.tolist(), vals.tolist()):
-        if v == 0:
-            continue
-        key = (s, th)
-        agg[key] = agg.get(key, 0.0) + v
+    # (stack, thread) -> summed value, in order of first appearance (as a dict would add
+    # them: bincount adds each group's values one by one in sample order)
+    vals = np.asarray(profile.values[:, k], dtype=np.float64)
+    nz = np.flatnonzero(vals != 0)
+    keys = np.asarray(profile.sample_stack, dtype=np.int64)[nz] * len(profile.threads) \
+        + np.asarray(profile.sample_thread, dtype=np.int64)[nz]
+    uniq, first, inv = np.unique(keys, return_index=True, return_inverse=True)
+    sums = np.bincount(inv.ravel(), weights=vals[nz], minlength=len(uniq))
+    order = np.argsort(first, kind="stable")
+    # threads with the same root and naming (java or not) write the same lines
+    kinds: dict[tuple[str, bool], int] = {}
+    group = [kinds.setdefault((r, t.name == "java"), len(kinds))
+             for r, t in zip(roots, profile.threads)]
+    group_of = list(kinds)
     out: dict[str, int] = {}
-    cache: dict[tuple[int, bool], list[str]] = {}
-    for (s, th), v in agg.items():
-        java = profile.threads[th].name == "java"
-        path = cache.get((s, java))
-        if path is None:
-            names = java_names if java else plain_names
-            path = [names[fid] for fid in profile.stack_frames(s)]
-            path = cache[(s, java)] = [x for x in path if x]
-        key = ";".join([roots[th]] + path)
-        out[key] = out.get(key, 0) + int(v)
+    paths: dict[tuple[int, bool], list[str]] = {}
+    lines: dict[tuple[int, int], str] = {}
+    nth = len(profile.threads)
+    for key, v in zip(uniq[order].tolist(), sums[order].tolist()):
+        s, th = divmod(key, nth)
+        g = group[th]
+        line = lines.get((s, g))
+        if line is None:
+            root, java = group_of[g]
+            path = paths.get((s, java))
+            if path is None:
+                names = java_names if java else plain_names
+                path = paths[(s, java)] = [x for x in (names[fid] for fid in profile.stack_frames(s)) if x]
+            line = lines[(s, g)] = ";".join([root] + path)
+        out[line] = out.get(line, 0) + int(v)
     return out
 
 
