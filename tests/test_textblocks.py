@@ -1,5 +1,4 @@
-"""The perf importer's block reader (``formats/_textblocks.feed_text_blocks``) and the
-convert command's numpy import with one OpenBLAS thread (``cli/_numpy_quiet``).
+"""The perf importer's block reader (``formats/_textblocks.feed_text_blocks``).
 
 The reader hands whole-line blocks to a tokenizer and numbers each block's first line
 from the tokenizer's own count of the previous blocks' lines; each block must be
@@ -9,11 +8,7 @@ lines and cut points fall (random inputs, checked against ``bytes.split``).
 from __future__ import annotations
 
 import io
-import json
-import os
 import random
-import subprocess
-import sys
 
 import pytest
 
@@ -62,30 +57,3 @@ def test_blocks_are_the_input_lines_at_their_numbers(seed):
         assert fed == [x for x in lines if x], (data, chunk)
         nums = [line for _, line in got]
         assert nums == sorted(nums)
-
-
-PROBE = """
-import json, os, sys
-import flamekit.cli.convert
-print(json.dumps({"numpy": "numpy" in sys.modules, "var": os.environ.get("OPENBLAS_NUM_THREADS"),
-                  "threads": len(os.listdir("/proc/self/task")) if os.path.isdir("/proc/self/task") else None}))
-"""
-
-
-def _probe(env_var: str | None) -> dict:
-    env = {k: v for k, v in os.environ.items() if k != "OPENBLAS_NUM_THREADS"}
-    if env_var is not None:
-        env["OPENBLAS_NUM_THREADS"] = env_var
-    out = subprocess.run([sys.executable, "-c", PROBE], env=env, capture_output=True, text=True,
-                         timeout=120)
-    assert out.returncode == 0, out.stderr
-    return json.loads(out.stdout.splitlines()[-1])
-
-
-def test_convert_imports_numpy_with_one_blas_thread_and_leaves_the_environment_alone():
-    got = _probe(None)
-    assert got["numpy"] is True
-    assert got["var"] is None  # a program flamekit starts later does not inherit it
-    if got["threads"] is not None:
-        assert got["threads"] == 1  # no OpenBLAS server thread
-    assert _probe("2")["var"] == "2"  # the user's choice is kept
