@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from flamekit import cli
+from flamekit import cli, formats
 
 HEAVY = ("numpy", "pandas", "jinja2", "rich", "markdown_it", "nh3")
 #: What a plain report does not use: the notes renderer (Markdown, sanitizer) and the diff.
@@ -70,6 +70,21 @@ def test_a_small_cpu_report_imports_no_pandas(tmp_path):
     # no notes: no Markdown renderer nor sanitizer; a report is no diff (about 40 ms of start-up)
     assert not {"markdown_it", "nh3", *REPORT_EXTRAS} & set(mods), mods
     assert (tmp_path / "r.html").stat().st_size > 0
+
+
+def test_a_report_imports_the_format_modules_detection_reaches(tmp_path):
+    """Format modules load in detection order until one claims the file (the CSV writer never)."""
+    every = tuple(f"flamekit.formats.{m}" for m in formats.MODULES)
+    folded = tmp_path / "p.folded"
+    folded.write_text("main (app.py:1);work (app.py:5) 3\n")
+    native = tmp_path / "p.json"  # the format `flamekit record` writes: second in the order
+    assert cli.main(["convert", str(folded), "-o", str(native)]) == 0
+    assert formats.detect(native).name == "native" and formats.MODULES[:2] == ("memray", "native")
+    mods = loaded(["report", str(native), "-o", str(tmp_path / "n.html")], every)
+    assert mods == ["flamekit.formats.memray", "flamekit.formats.native"], mods
+    mods = loaded(["report", str(folded), "-o", str(tmp_path / "f.html")], every)
+    assert mods == [m for m in every if not m.endswith("csv_export")], mods
+    assert loaded(["convert", str(folded), "-o", str(tmp_path / "p.csv")], every) == list(every)
 
 
 def test_a_report_with_notes_renders_them(tmp_path):

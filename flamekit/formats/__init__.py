@@ -32,9 +32,14 @@ collapser the same ``Folder``/``Options``, pprof keeps a ``parsers`` list):
   kernel / jit from a file name or module; a format's own explicit marks, such
   as FlameGraph's ``_[k]``, win over it).
 
-* It is added to :data:`FORMATS` below, an explicit tuple, most specific first
-  (pprof's parser list, memray's ``_COMMANDS``). Nothing is discovered by
-  import-time decorators or ``hasattr`` probing.
+* Its module is added to :data:`MODULES` below, an explicit tuple, most specific
+  first (pprof's parser list, memray's ``_COMMANDS``). Nothing is discovered by
+  import-time decorators or ``hasattr`` probing. A format module is imported when
+  it is first needed: detection stops at the first format that claims the file,
+  so a report of the JSON profile ``flamekit record`` writes (second in the order)
+  imports two format modules, not fourteen (issue 15: start-up), and the export-only
+  CSV writer is imported only to write CSV. :data:`FORMATS` (every format) imports
+  them all.
 
 The registry wraps every load in :func:`guarded`: an unexpected exception inside
 an importer becomes a one-line :class:`FormatError`, never a traceback, and the
@@ -47,8 +52,9 @@ U+FFFD, with a warning, and so has a profile before any writer sees it.
 """
 from __future__ import annotations
 
+import importlib
 import os
-from typing import Any
+from typing import Any, Iterator
 
 from ..atomic import atomic_output
 from ..errors import FlamekitError, FormatError
@@ -56,53 +62,53 @@ from ..model import Profile, StackPaths, valid_text
 from . import _io
 from ._format import Format, guarded
 from ._io import remove_spooled
-from .austin import FORMAT as AUSTIN
-from .chrome import FORMAT as CHROME
-from .cpython_collapsed import FORMAT as CPYTHON_COLLAPSED
-from .csv_export import FORMAT as CSV
-from .folded import FORMAT as FOLDED
-from .gecko import FORMAT as GECKO
-from .memray import FORMAT as MEMRAY
-from .native import FORMAT as NATIVE
-from .perf_script import FORMAT as PERF_SCRIPT
-from .pprof import FORMAT as PPROF
-from .pstats import FORMAT as PSTATS
-from .pyinstrument import FORMAT as PYINSTRUMENT
-from .scalene_json import FORMAT as SCALENE
-from .speedscope import FORMAT as SPEEDSCOPE
 
-#: Every format, in detection order, most specific first.
-FORMATS: tuple[Format, ...] = (
-    MEMRAY,
-    NATIVE,
-    SPEEDSCOPE,
-    SCALENE,
-    PPROF,
-    PSTATS,
-    PYINSTRUMENT,
-    GECKO,
-    CHROME,
-    AUSTIN,
-    CPYTHON_COLLAPSED,
-    PERF_SCRIPT,
-    FOLDED,
-    CSV,
+#: Every format's module (each declares ``FORMAT``), in detection order, most specific first.
+MODULES: tuple[str, ...] = (
+    "memray",
+    "native",
+    "speedscope",
+    "scalene_json",
+    "pprof",
+    "pstats",
+    "pyinstrument",
+    "gecko",
+    "chrome",
+    "austin",
+    "cpython_collapsed",
+    "perf_script",
+    "folded",
+    "csv_export",
 )
 
-__all__ = ["FORMATS", "paths_tree", "Format", "names", "get", "detect_head", "detect", "guarded", "remove_spooled",
+
+def _each() -> Iterator[Format]:
+    """Yield every format in detection order, importing each module when it is reached."""
+    for name in MODULES:
+        yield importlib.import_module(f"{__name__}.{name}").FORMAT
+
+
+def __getattr__(name: str) -> Any:
+    """``FORMATS``: every format, in detection order (imports every format module)."""
+    if name == "FORMATS":
+        return tuple(_each())
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+__all__ = ["FORMATS", "MODULES", "paths_tree", "Format", "names", "get", "detect_head", "detect", "guarded", "remove_spooled",
            "load_with_format", "load_paths", "load", "format_for_output", "dump"]
 
 
 def names(readable: bool | None = None, writable: bool | None = None) -> list[str]:
     """Return format names, optionally only those that can be read and/or written."""
-    return [f.name for f in FORMATS
+    return [f.name for f in _each()
             if (readable is None or f.readable == readable)
             and (writable is None or f.writable == writable)]
 
 
 def get(name: str) -> Format:
     """Return the format called ``name`` or one of its aliases (raise a usage error listing the choices)."""
-    for f in FORMATS:
+    for f in _each():
         if f.matches(name):
             return f
     raise FlamekitError(f"unknown format {name!r} (known: {', '.join(names())})")
@@ -110,7 +116,7 @@ def get(name: str) -> Format:
 
 def detect_head(head: bytes) -> Format | None:
     """Return the first readable format whose ``sniff`` claims ``head``, or None."""
-    for f in FORMATS:
+    for f in _each():
         if f.sniff is None:
             continue
         try:
@@ -225,7 +231,7 @@ def format_for_output(path: str | os.PathLike, fmt: str | None = None) -> Format
     p = os.fspath(path)
     if p.lower().endswith(".gz"):
         p = p[:-3]
-    best = max(((f.suffix_length(p), f) for f in FORMATS if f.writable),
+    best = max(((f.suffix_length(p), f) for f in _each() if f.writable),
                key=lambda t: t[0], default=(0, None))
     if best[1] is None or best[0] == 0:
         raise FlamekitError(f"cannot tell the output format from {os.fspath(path)!r}; "
