@@ -73,10 +73,17 @@ def as_number_segments(m: np.ndarray, bounds: list[int]) -> list[list[list]]:
     bad = np.zeros((m.shape[0], m.shape[1] + 1), dtype=np.int64)
     np.cumsum(~ok, axis=1, out=bad[:, 1:])
     b = np.asarray(bounds, dtype=np.int64)
-    whole = (bad[:, b[1:]] == bad[:, b[:-1]]).T.tolist()  # per block and row: all integral
-    ints, floats = np.where(ok, m, 0.0).astype(np.int64).tolist(), m.tolist()
-    return [[(ints[t] if w else floats[t])[lo:hi] for t, w in enumerate(rows)]
-            for rows, lo, hi in zip(whole, bounds, bounds[1:])]
+    whole = (bad[:, b[1:]] == bad[:, b[:-1]]).tolist()  # per row and block: all integral
+    spans = list(zip(bounds, bounds[1:]))
+    rows = []
+    for t in range(m.shape[0]):
+        ints = np.where(ok[t], m[t], 0.0).astype(np.int64).tolist()
+        if bad[t, -1] == 0:  # the whole row is integral
+            rows.append([ints[lo:hi] for lo, hi in spans])
+        else:
+            floats = m[t].tolist()
+            rows.append([(ints if w else floats)[lo:hi] for w, (lo, hi) in zip(whole[t], spans)])
+    return [list(block) for block in zip(*rows)] if rows else [[] for _ in spans]
 
 
 def format_number(x: float) -> str:

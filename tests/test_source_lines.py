@@ -122,7 +122,7 @@ def random_profile(seed: int, n: int = 300):
 
 def test_shared_inputs_give_what_each_step_computes_alone():
     """report_data hands the function of each frame and row to line_data, group and first_lines."""
-    from flamekit.analysis.report import first_lines
+    from flamekit.analysis.report import first_lines, lowest_lines
     from flamekit.model import frame_keys, group
     for seed in range(4):
         p = random_profile(seed)
@@ -133,7 +133,9 @@ def test_shared_inputs_give_what_each_step_computes_alone():
             assert a.lines == s.lines and np.array_equal(a.self, s.self) and np.array_equal(a.total, s.total)
             assert np.array_equal(a.self_hidden, s.self_hidden)
         keys = frame_keys(p.frames, "function")
-        assert first_lines(p, group(p, keys=keys), keys=keys).frames == first_lines(p, group(p)).frames
+        flame = group(p, keys=(lowest_lines(p, keys), keys[1]))
+        assert flame.frames == first_lines(p, group(p)).frames and any(f.line for f in flame.frames)
+        assert np.array_equal(flame.stack_frame, group(p).stack_frame)
 
 
 def reference_source_json(lines, payload):

@@ -110,22 +110,12 @@ class ReportData:
     lines: LineData = field(default_factory=LineData)
 
 
-def first_lines(p: Profile, flame: Profile, keys: tuple[list[Frame], np.ndarray] | None = None
-                ) -> Profile:
+def first_lines(p: Profile, flame: Profile) -> Profile:
     """Give each frame of ``flame`` (grouped by function) the lowest line ``p`` sampled in it.
 
     Grouping by function sets lines to 0; a tooltip's ``file:line`` then points
     at the top of the function's sampled code (its ``def`` or just below it).
-    ``keys`` is ``frame_keys(p.frames, "function")`` when ``flame`` was grouped with them.
     """
-    if keys is not None and flame.frames == tuple(keys[0]):  # flame's frame i is function i
-        none = np.iinfo(np.int64).max  # no line sampled: the frame keeps its own
-        line = np.fromiter((f.line for f in p.frames), dtype=np.int64, count=len(p.frames))
-        sampled = line > 0
-        lowest = np.full(len(keys[0]), none, dtype=np.int64)
-        np.minimum.at(lowest, keys[1][sampled], line[sampled])
-        return flame.copy(frames=[Frame(f.name, f.file, f.line if ln == none else ln, f.module, f.kind)
-                                  for f, ln in zip(flame.frames, lowest.tolist())])
     lo: dict[tuple[str, str, str, str], int] = {}
     for f in p.frames:
         if f.line > 0:
@@ -134,6 +124,20 @@ def first_lines(p: Profile, flame: Profile, keys: tuple[list[Frame], np.ndarray]
     frames = [Frame(f.name, f.file, lo.get((f.name, f.file, f.module, f.kind), f.line), f.module, f.kind)
               for f in flame.frames]
     return flame.copy(frames=frames)
+
+
+def lowest_lines(p: Profile, functions: tuple[list[Frame], np.ndarray]) -> list[Frame]:
+    """Return the functions of ``functions`` (``frame_keys(p.frames, "function")``), each at the
+    lowest line ``p`` sampled in it: ``group(p, keys=(lowest_lines(p, keys), keys[1]))`` is
+    :func:`first_lines` of ``group(p)``, its frames made once."""
+    keys, fk = functions
+    none = np.iinfo(np.int64).max  # no line sampled: the function's own line (0)
+    line = np.fromiter((f.line for f in p.frames), dtype=np.int64, count=len(p.frames))
+    sampled = line > 0
+    lowest = np.full(len(keys), none, dtype=np.int64)
+    np.minimum.at(lowest, fk[sampled], line[sampled])
+    return [Frame(f.name, f.file, f.line if ln == none else ln, f.module, f.kind)
+            for f, ln in zip(keys, lowest.tolist())]
 
 
 def input_frame(label: str) -> Frame:
@@ -212,8 +216,8 @@ def report_data(profile: Profile, *, sample_type: str | int | None = None,
     sites = allocation_sites(p, n=ALLOCATION_SITES) if memory_types(p) else None
     flame = p
     if by == "function" and any(f.line for f in p.frames):
-        # one frame per function, not per line (py-spy)
-        flame = first_lines(p, group(p, "function", keys=funcs), keys=funcs)
+        # one frame per function (at its first sampled line), not per line (py-spy)
+        flame = group(p, "function", keys=(lowest_lines(p, funcs), funcs[1]))
         p.forget_depths()  # the page prunes the flame graph (its own depths): 4 bytes a row less
     tl = _table(p, "scalene_memory_timeline", ("t_sec", "footprint_mb"))
     dur = duration(p)

@@ -130,7 +130,9 @@ def payload_from_pruned(q: Profile, info: PruneInfo, *, default_type: int = 0,
     frames = [f for f, m in zip(q.frames, fmap.tolist()) if m >= 0]
     # each frame's four strings, interned in the order name, file, module, kind of frame 0, 1...
     idents = list(map(attrgetter("name", "file", "module", "kind"), frames))
-    sid = table.many(map(clip, chain.from_iterable(idents)))
+    flat = list(chain.from_iterable(idents))
+    short = not flat or (set(map(type, flat)) == {str} and max(map(len, flat)) <= MAX_STRING)
+    sid = table.many(flat if short else map(clip, flat))  # clip(s) is s for a short str
     func_ids: dict[tuple[str, str, str, str], int] = {}
     fr = {"name": sid[0::4], "file": sid[1::4], "line": [int(f.line) for f in frames],
           "module": sid[2::4], "kind": sid[3::4],

@@ -30,6 +30,7 @@ shows it with ``textContent`` only.
 """
 from __future__ import annotations
 
+from itertools import accumulate, chain
 from typing import Any
 
 import numpy as np
@@ -37,7 +38,7 @@ import numpy as np
 from ..analysis.report import ReportData
 from ..analysis.source import FunctionLines, LineData
 from ..numfmt import as_number_rows, as_number_segments
-from .payload import clip
+from .payload import MAX_STRING, clip
 
 
 def libraries_json(data: ReportData, hotspot_rows: list[list[dict]] | None) -> dict[str, Any] | None:
@@ -62,7 +63,10 @@ def source_json(lines: LineData, payload: dict) -> dict[str, Any]:
     shown: list[tuple[FunctionLines, int, int]] = []  # (function, payload func id, file index)
     for fl in lines.functions:
         f = fl.function
-        func = func_of.get((clip(f.name), clip(f.file), clip(f.module), clip(f.kind)))
+        key = (f.name, f.file, f.module, f.kind)
+        func = func_of.get(key)  # a key found is a key of short strings: clipping keeps it
+        if func is None and not all(type(x) is str and len(x) <= MAX_STRING for x in key):
+            func = func_of.get(tuple(map(clip, key)))
         if func is None:  # pruned away: nothing on the page can select it
             continue
         src = lines.sources.get(f.file)
@@ -76,30 +80,35 @@ def source_json(lines: LineData, payload: dict) -> dict[str, Any]:
         shown.append((fl, func, fi))
     funcs: dict[str, Any] = {}
     if shown:  # every function's numbers in a few whole-column passes
-        bounds = [0]
-        for fl, _, _ in shown:
-            bounds.append(bounds[-1] + len(fl.lines))
+        bounds = [0, *accumulate(len(fl.lines) for fl, _, _ in shown)]
+        line = np.fromiter(chain.from_iterable(fl.lines for fl, _, _ in shown), dtype=np.int64,
+                           count=bounds[-1]).tolist()
         self_all = np.concatenate([fl.self for fl, _, _ in shown], axis=1)
         self_ = as_number_segments(self_all, bounds)
         total = as_number_segments(np.concatenate([fl.total for fl, _, _ in shown], axis=1), bounds)
-        hidden: list = [None] * len(shown)  # selfHidden, where library frames change a line's self
-        if all(fl.self_hidden is not None for fl, _, _ in shown):
-            hidden_all = np.concatenate([fl.self_hidden for fl, _, _ in shown], axis=1)
-            changed = np.zeros(self_all.shape[1] + 1, dtype=np.int64)  # columns changed so far
-            np.cumsum((hidden_all != self_all).any(axis=0), out=changed[1:])
-            at = changed[bounds]
-            moved = np.flatnonzero(at[1:] != at[:-1]).tolist()
-            if moved:
-                rows = as_number_segments(hidden_all, bounds)
-                for i in moved:
-                    hidden[i] = rows[i]
-        else:
-            hidden = [as_number_rows(fl.self_hidden) if fl.self_hidden is not None and
-                      (fl.self_hidden != fl.self).any() else None for fl, _, _ in shown]
-        for (fl, func, fi), s, t, h in zip(shown, self_, total, hidden):
-            row = {"file": fi, "line": [int(x) for x in fl.lines], "self": s, "total": t}
+        hidden = _self_hidden([fl for fl, _, _ in shown], self_all, bounds)
+        for (fl, func, fi), lo, hi, s, t, h in zip(shown, bounds, bounds[1:], self_, total, hidden):
+            row = {"file": fi, "line": line[lo:hi], "self": s, "total": t}
             if h is not None:
                 row["selfHidden"] = h
             funcs[str(func)] = row
     return {"omitted": bool(lines.omitted), "approximate": bool(lines.approximate), "files": files,
             "funcs": funcs}
+
+
+def _self_hidden(fls: list[FunctionLines], self_all: np.ndarray, bounds: list[int]) -> list:
+    """Return each function's ``selfHidden`` rows, None where hiding libraries changes no line's self."""
+    if not all(fl.self_hidden is not None for fl in fls):
+        return [as_number_rows(fl.self_hidden) if fl.self_hidden is not None and
+                (fl.self_hidden != fl.self).any() else None for fl in fls]
+    hidden_all = np.concatenate([fl.self_hidden for fl in fls], axis=1)
+    changed = np.zeros(self_all.shape[1] + 1, dtype=np.int64)  # columns changed so far
+    np.cumsum((hidden_all != self_all).any(axis=0), out=changed[1:])
+    at = changed[bounds]
+    moved = np.flatnonzero(at[1:] != at[:-1]).tolist()
+    out: list = [None] * len(fls)
+    if moved:
+        rows = as_number_segments(hidden_all, bounds)
+        for i in moved:
+            out[i] = rows[i]
+    return out
