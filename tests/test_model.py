@@ -234,3 +234,24 @@ def test_frame_label():
     assert Frame("f", "a.py", 3).label() == "f (a.py:3)"
     assert Frame("f", "a.py", 0).label() == "f (a.py)"
     assert Frame("f").label() == "f"
+
+
+def test_frame_keys_numbers_keys_by_first_appearance():
+    """frame_keys against the rule spelled out: frame_key per frame, numbered as first seen;
+    exact=False matches (name, file, line) and keeps the first key's module and kind."""
+    rng = np.random.default_rng(5)
+    pick = lambda xs: xs[int(rng.integers(0, len(xs)))]  # noqa: E731
+    frames = [Frame(pick(["a", "b", "c"]), pick(["x.py", "y.py", ""]), int(rng.integers(0, 3)),
+                    pick(["m", "n", ""]), pick(["python", "native", "unknown"])) for _ in range(400)]
+    for by in ("function", "line", "file"):
+        for exact in (True, False):
+            keys, fk = M.frame_keys(frames, by, exact)
+            ident = [M.frame_key(f, by) if exact else (M.frame_key(f, by).name, M.frame_key(f, by).file,
+                                                       M.frame_key(f, by).line) for f in frames]
+            order = list(dict.fromkeys(ident))
+            assert fk.dtype == np.int64 and fk.tolist() == [order.index(t) for t in ident]
+            assert keys == [M.frame_key(frames[ident.index(t)], by) for t in order]
+    keys, fk = M.frame_keys([], "function")
+    assert keys == [] and len(fk) == 0
+    with pytest.raises(FlamekitError):
+        M.frame_keys(frames, "module")

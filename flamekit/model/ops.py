@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import copy
 import re
+from operator import attrgetter
 from typing import Sequence
 
 import numpy as np
@@ -284,6 +285,13 @@ def frame_key(f: Frame, by: str) -> Frame:
     raise FlamekitError(f"unknown grouping {by!r} (use function, line or file)")
 
 
+#: per ``(by, exact)``: the fields that make a frame's key (:func:`frame_keys`; by file: a loop)
+_IDENTITY = {("function", True): attrgetter("name", "file", "module", "kind"),
+             ("function", False): attrgetter("name", "file"),
+             ("line", True): attrgetter("name", "file", "line", "module", "kind"),
+             ("line", False): attrgetter("name", "file", "line")}
+
+
 def frame_keys(frames: Sequence[Frame], by: str, exact: bool = True
                ) -> tuple[list[Frame], np.ndarray]:
     """Map frames to their keys at granularity ``by`` (:func:`frame_key`).
@@ -293,7 +301,16 @@ def frame_keys(frames: Sequence[Frame], by: str, exact: bool = True
     line)`` only (the first key seen keeps its module and kind), as a diff
     matches functions across profiles.
     """
-    ids: dict = {}
+    ident = _IDENTITY.get((by, exact))
+    if ident is not None and frames:
+        # a key's fields as a tuple (a Frame compares its fields in order): no Frame made and
+        # hashed per frame; each key is made from the first frame that has it, as below
+        number: dict = {}
+        fk = np.fromiter((number.setdefault(t, len(number)) for t in map(ident, frames)), dtype=_I64,
+                         count=len(frames))
+        first = np.flatnonzero(np.diff(np.maximum.accumulate(fk), prepend=-1))  # keys are 0, 1, 2...
+        return [frame_key(frames[i], by) for i in first.tolist()], fk
+    ids: dict = {}  # by file (or an unknown grouping: frame_key says so)
     keys: list[Frame] = []
     fk = np.empty(len(frames), dtype=_I64)
     for i, f in enumerate(frames):
