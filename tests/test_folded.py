@@ -97,6 +97,40 @@ def test_crlf_split_across_chunks(tmp_path, monkeypatch):
                           (0, ("main", "d")): 4}
 
 
+class _ShortReads(io.RawIOBase):
+    """A stream whose reads stop short of what was asked now and then (a pipe, a socket)."""
+
+    def __init__(self, data: bytes, sizes: list[int]) -> None:
+        self.data, self.pos, self.sizes = data, 0, sizes
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, b) -> int:
+        n = min(len(b), len(self.data) - self.pos, self.sizes[self.pos % len(self.sizes)])
+        b[:n] = self.data[self.pos:self.pos + n]
+        self.pos += n
+        return n
+
+    def read(self, size: int = -1) -> bytes:
+        b = bytearray(len(self.data) if size < 0 else size)
+        return bytes(b[:self.readinto(b)])
+
+
+@pytest.mark.parametrize("reuse", [True, False])
+def test_text_blocks_short_and_full_reads(reuse):
+    """Blocks carry the whole text whatever the reads return (the reused buffer only after a
+    full chunk; a short read then more data, or a BOM alone in the first chunk, lose nothing)."""
+    from flamekit.formats._io import text_blocks
+    body = b"".join(b"main;f%d 1\r\n" % i for i in range(300))
+    for data in (body, b"\xef\xbb\xbf" + body):
+        for sizes in ([7], [3, 7, 2, 7], [1000], [3, 1000]):
+            want = body.replace(b"\r\n", b"\n")
+            got = b"".join(bytes(b) for b in text_blocks(_ShortReads(data, sizes), 7, reuse=reuse))
+            assert got == want, (sizes, data[:3])
+    assert b"".join(text_blocks(io.BytesIO(b"\xef\xbb\xbfa 1\n"), 3, reuse=reuse)) == b"a 1\n"
+
+
 @pytest.mark.parametrize("enc", ["utf-16-le", "utf-16-be", "utf-8-sig"])
 def test_bom_encodings(tmp_path, enc):
     text = "\ufeffmain;café 1\r\nmain;b 2\r\n" if enc != "utf-8-sig" else "main;café 1\nmain;b 2\n"
