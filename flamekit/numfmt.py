@@ -83,6 +83,8 @@ def as_number_segments(m: np.ndarray, bounds: list[int]) -> list[list[list]]:
         else:
             floats = m[t].tolist()
             rows.append([(ints if w else floats)[lo:hi] for w, (lo, hi) in zip(whole[t], spans)])
+    if len(rows) == 1:
+        return [[block] for block in rows[0]]
     return [list(block) for block in zip(*rows)] if rows else [[] for _ in spans]
 
 
