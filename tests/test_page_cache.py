@@ -148,3 +148,13 @@ def test_an_unwritable_cache_only_costs_the_cache(tmp_path, monkeypatch):
 def test_values_that_could_hold_data_are_never_cached(cache):
     html, direct = _page({"page.j2": "{{ title }}{{ rows }}"}, {"title": "t", "rows": ["secret"]})
     assert html == direct and not cache.exists()
+
+
+def test_the_cache_keeps_the_entries_written_last(cache, monkeypatch):
+    monkeypatch.setattr(page_cache, "MAX_ENTRIES", 3)
+    for i in range(5):  # five template versions: five entries made, the last three kept
+        html, direct = _page({"page.j2": f"<i{i}>{{{{ title }}}}</i{i}>"}, {"title": "t"})
+        assert html == direct == f"<i{i}>t</i{i}>"
+        os.utime(max(cache.glob("*.json"), key=lambda p: p.stat().st_mtime_ns), ns=(i * 10**9, i * 10**9))
+    kept = sorted(json.loads(p.read_text())["parts"][0] for p in cache.glob("*.json"))
+    assert kept == ["<i2>", "<i3>", "<i4>"]

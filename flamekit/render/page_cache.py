@@ -30,7 +30,8 @@ and the version and files of flamekit's renderer, jinja2 and markupsafe; the who
 is stored in the entry and compared. Anything that goes wrong (no cache directory, a
 read-only or full disk, a damaged entry) falls back to rendering with jinja2.
 ``FLAMEKIT_PAGE_CACHE=0`` turns the cache off. The directory is
-``$XDG_CACHE_HOME/flamekit/pages`` (default ``~/.cache/flamekit/pages``).
+``$XDG_CACHE_HOME/flamekit/pages`` (default ``~/.cache/flamekit/pages``); it keeps the
+:data:`MAX_ENTRIES` entries written last (about 170 kB each for a report page).
 """
 from __future__ import annotations
 
@@ -45,6 +46,9 @@ from ..errors import OutputError
 
 #: Bumped when the entry's layout or the way shells are made changes.
 FORMAT = 1
+#: Entries kept in the folder; writing one more removes the least recently written
+#: (each checkout, upgrade or edited template makes new ones).
+MAX_ENTRIES = 32
 
 
 def cache_dir() -> str | None:
@@ -202,6 +206,23 @@ def _store(folder: str, path: str, entry: dict) -> None:
         os.makedirs(folder, exist_ok=True)
         with atomic_output(path, "w") as f:
             json.dump(entry, f, separators=(",", ":"))
+        _prune(folder)
     except (OSError, OutputError) as e:
         if os.environ.get("FLAMEKIT_DEBUG"):
             print(f"flamekit: page cache not written ({e})", file=sys.stderr)
+
+
+def _prune(folder: str) -> None:
+    """Keep the :data:`MAX_ENTRIES` most recently written entries of ``folder``."""
+    entries = []
+    for name in os.listdir(folder):
+        if len(name) == 13 and name.endswith(".json"):
+            try:
+                entries.append((os.stat(os.path.join(folder, name)).st_mtime_ns, name))
+            except OSError:
+                continue
+    for _, name in sorted(entries, reverse=True)[MAX_ENTRIES:]:
+        try:
+            os.unlink(os.path.join(folder, name))
+        except OSError:
+            pass
