@@ -21,6 +21,8 @@ import sys
 import tempfile
 from pathlib import Path
 
+from before_tree import build_extension
+
 ROOT = Path(__file__).resolve().parent.parent
 CORPUS = Path(os.environ.get("FLAMEKIT_CORPUS", Path.home() / ".cache" / "flamekit-corpus"))
 INPUTS = ("perf-scaled.txt", "folded-1k.txt", "folded-100k.txt")
@@ -81,6 +83,7 @@ def main() -> int:
         tmp = Path(tmpd)
         before = tmp / "before"
         _git("worktree", "add", "--detach", str(before), ref)
+        print(f"before: {build_extension(before)} tokenizer")
         try:
             for name in [s.strip() for s in args.inputs.split(",") if s.strip()]:
                 inp = CORPUS / name

@@ -45,6 +45,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from before_tree import build_extension
+
 CORPUS = Path(os.environ.get("FLAMEKIT_CORPUS", Path.home() / ".cache" / "flamekit-corpus"))
 STAGES = ("convert", "report-1k", "report-100k", "report-1m", "diff-100k", "top-1k", "top-1m")
 FK = [sys.executable, "-m", "flamekit"]
@@ -157,7 +159,8 @@ def main() -> int:
         if args.before:
             before = tmp / "before"
             _git("worktree", "add", "--detach", str(before), args.before)
-            print(f"before: {args.before} ({_git('rev-parse', '--short', args.before)}); "
+            print(f"before: {args.before} ({_git('rev-parse', '--short', args.before)}, "
+                  f"{build_extension(before)} tokenizer); "
                   f"after: {ROOT} (HEAD {_git('rev-parse', '--short', 'HEAD')}, working tree)")
         try:
             for name, label, inp, fk, peer, why in stages(tmp, fg, go):

@@ -40,6 +40,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from before_tree import build_extension
+
 ROOT = Path(__file__).resolve().parents[1]
 REFERENCE = {"1k": 0.54, "100k": 22.9, "1m": 267.0}  # flamegraph.pl seconds (issue 4)
 TARGET = {"1k": None, "100k": 2.3, "1m": 15.0}  # issue 15: 1M within 15 s and 1.5 GB
@@ -68,6 +70,7 @@ def extract(ref: str, dest: Path) -> Path:
     dest.mkdir(parents=True, exist_ok=True)
     arch = subprocess.run(["git", "-C", str(ROOT), "archive", ref], capture_output=True, check=True)
     subprocess.run(["tar", "-x", "-C", str(dest)], input=arch.stdout, check=True)
+    print(f"before: {ref}, {build_extension(dest)} tokenizer")
     return dest
 
 

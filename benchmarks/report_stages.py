@@ -24,6 +24,8 @@ import sys
 import tempfile
 from pathlib import Path
 
+from before_tree import build_extension
+
 ROOT = Path(__file__).resolve().parents[1]
 CHILD = r"""
 import json, sys, time
@@ -78,6 +80,7 @@ def main() -> int:
         before.mkdir()
         arch = subprocess.run(["git", "-C", str(ROOT), "archive", args.before], capture_output=True, check=True)
         subprocess.run(["tar", "-x", "-C", str(before)], input=arch.stdout, check=True)
+        print(f"before: {args.before}, {build_extension(before)} tokenizer")
         shutil.rmtree(before / "templates")
         shutil.copytree(ROOT / "templates", before / "templates")  # the page's code: the same
         trees = {"before": before, "after": ROOT}

@@ -23,6 +23,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from before_tree import build_extension
+
 ROOT = Path(__file__).resolve().parent.parent
 CORPUS = Path(os.environ.get("FLAMEKIT_CORPUS", Path.home() / ".cache" / "flamekit-corpus"))
 
@@ -71,6 +73,7 @@ def main() -> int:
     with tempfile.TemporaryDirectory(prefix="flamekit-startup-") as tmp:
         before = Path(tmp) / "before"
         _git("worktree", "add", "--detach", str(before), ref)
+        print(f"before: {build_extension(before)} tokenizer")
         try:
             out = Path(tmp) / "out.html"
             inp = str(args.input)
