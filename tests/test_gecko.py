@@ -47,7 +47,11 @@ def test_fixture_equals_its_source_recording(layout):
 
 # -- generated family: any profile, both layouts --------------------------------------
 _names = st.text(min_size=0, max_size=12)
-_raw_names = st.text(alphabet=st.characters(blacklist_characters="()"), max_size=12)
+# no lone surrogates (category Cs; st.text() leaves them out by itself, st.characters() with
+# a blacklist does not): they are not Unicode, and the loader makes them U+FFFD on purpose
+# (formats.valid_text, tested with the hostile inputs), so they cannot round-trip
+_raw_names = st.text(alphabet=st.characters(blacklist_characters="()", blacklist_categories=("Cs",)),
+                     max_size=12)
 
 
 @st.composite
