@@ -102,8 +102,10 @@ def json_for_html(obj: Any) -> str:
     Sorted keys, compact separators, ASCII output (lone surrogates survive as
     ``\\udXXX``), no NaN, and ``<``, ``>``, ``&``, U+2028, U+2029 escaped.
     """
+    # check_circular=False: a page's document is a tree of fresh lists and dicts (a cycle,
+    # a bug, would end in RecursionError); the check's id bookkeeping is ~10 % of the dump
     s = json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=True,
-                   allow_nan=False)
+                   allow_nan=False, check_circular=False)
     # ASCII output writes U+2028 and U+2029 as \\u escapes already; three C passes, not a
     # regex with a Python call per match (a py-spy page has thousands of "<module>")
     return s.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
