@@ -129,15 +129,17 @@ def first_lines(p: Profile, flame: Profile) -> Profile:
 def lowest_lines(p: Profile, functions: tuple[list[Frame], np.ndarray]) -> list[Frame]:
     """Return the functions of ``functions`` (``frame_keys(p.frames, "function")``), each at the
     lowest line ``p`` sampled in it: ``group(p, keys=(lowest_lines(p, keys), keys[1]))`` is
-    :func:`first_lines` of ``group(p)``, its frames made once."""
+    :func:`first_lines` of ``group(p)``. A function at its lowest line is the frame of ``p``
+    sampled there (frames are immutable: shared, not made again)."""
     keys, fk = functions
-    none = np.iinfo(np.int64).max  # no line sampled: the function's own line (0)
     line = np.fromiter((f.line for f in p.frames), dtype=np.int64, count=len(p.frames))
-    sampled = line > 0
-    lowest = np.full(len(keys), none, dtype=np.int64)
-    np.minimum.at(lowest, fk[sampled], line[sampled])
-    return [Frame(f.name, f.file, f.line if ln == none else ln, f.module, f.kind)
-            for f, ln in zip(keys, lowest.tolist())]
+    sampled = np.flatnonzero(line > 0)
+    order = sampled[np.lexsort((line[sampled], fk[sampled]))]  # by function, then line
+    lowest = order[np.flatnonzero(np.diff(fk[order], prepend=-1))]  # each function's first
+    out = list(keys)  # a function without a sampled line keeps line 0
+    for j, i in zip(fk[lowest].tolist(), lowest.tolist()):
+        out[j] = p.frames[i]
+    return out
 
 
 def input_frame(label: str) -> Frame:
