@@ -46,14 +46,18 @@
   function colorOf(i) { return PALETTE[i % PALETTE.length]; }
   function swatch(color) { var s = el('span', 'fk-swatch'); s.style.background = color; return s; }
 
-  /* summary line */
-  var parts = [R.nSamples + ' sample rows'];
+  /* summary line; a whole count is written with thousands separators (6,242,446 samples) */
+  function total(v, unit) {
+    return Math.round(v) === v && Math.abs(v) >= 1000 && (!unit || unit === 'count')
+      ? v.toLocaleString('en-US') : fmt(v, unit);
+  }
+  var parts = [R.nSamples.toLocaleString('en-US') + ' sample rows'];
   if (MULTI) parts.unshift(INPUTS.length + ' inputs as labelled roots: ' + INPUTS.map(function (s) { return s.label; }).join(', '));
   R.totals.forEach(function (v, i) {
     // a recording's time says how much of the run it covers ("1.40 s active of 5.0 s recorded")
     var cov = SECTIONS.filter(function (s) { return s.coverage && s.coverage.type === i; });
-    parts.push(typeName[i] + ': ' + (!cov.length ? fmt(v, typeUnit[i]) : !MULTI ? cov[0].coverage.text
-      : fmt(v, typeUnit[i]) + ' (' + cov.map(function (s) { return s.label + ' ' + s.coverage.text; }).join('; ') + ')'));
+    parts.push(typeName[i] + ': ' + (!cov.length ? total(v, typeUnit[i]) : !MULTI ? cov[0].coverage.text
+      : total(v, typeUnit[i]) + ' (' + cov.map(function (s) { return s.label + ' ' + s.coverage.text; }).join('; ') + ')'));
   });
   parts.push(P.threads.id.length + ' thread' + (P.threads.id.length === 1 ? '' : 's'));
   if (R.warningCount) parts.push(R.warningCount + ' import warning' + (R.warningCount === 1 ? '' : 's'));
@@ -66,8 +70,8 @@
   sn.id = 'fk-samples';
   var few = SECTIONS.filter(function (s) { return (s.rankable || [])[t0i] === false; });
   sn.textContent = 'Shares rest on ' + SECTIONS.map(function (s) {
-    return Math.round((s.effectiveSamples || [])[t0i] || 0).toLocaleString('en-US') + ' samples of ' +
-      typeName[t0i] + (MULTI ? ' in ' + s.label : '');
+    return Math.round((s.effectiveSamples || [])[t0i] || 0).toLocaleString('en-US') + ' samples' +
+      (typeName[t0i] === 'samples' ? '' : ' of ' + typeName[t0i]) + (MULTI ? ' in ' + s.label : '');
   }).join(', ') + '; ± is the 95% interval' + (MULTI ? ', and every share in the tables is of its own input\'s total.' : '.') +
     (few.length ? ' Too few samples to rank the top functions' + (MULTI ? ' of ' + few.map(function (s) { return s.label; }).join(', ') : '') +
       ': the first two are within each other\'s interval (record longer or at a higher rate).' : '') +

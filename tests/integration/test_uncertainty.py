@@ -155,3 +155,23 @@ def test_report_flags_a_profile_too_small_to_rank(tmp_path, browser):
         assert "Shares rest on 12 samples" in note and "Too few samples to rank the top functions" in note, note
     finally:
         page.close()
+
+
+def test_summary_writes_counts_with_thousands_separators(tmp_path, browser):
+    """1,200 stacks of 1,000 samples: '1,200 sample rows · samples: 1,200,000', and the
+    note says '1,200,000 samples' (not 'samples of samples')."""
+    from browser import open_page
+
+    folded = tmp_path / "book.folded"
+    folded.write_text("".join(f"main;match_order;level_{i} 1000\n" for i in range(1200)), encoding="utf-8")
+    html = tmp_path / "book.html"
+    r = subprocess.run([sys.executable, "-m", "flamekit", "report", str(folded), "-o", str(html)],
+                       cwd=REPO, env=env(), capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0, r.stderr
+    n = effective_samples(flamekit.load(folded))
+    page = open_page(browser, html)
+    try:
+        assert page.inner_text("#fk-summary").startswith("1,200 sample rows · samples: 1,200,000 · 1 thread")
+        assert page.inner_text("#fk-samples").startswith(f"Shares rest on {round(n):,} samples; ± is"), n
+    finally:
+        page.close()
