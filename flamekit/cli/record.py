@@ -116,6 +116,8 @@ def run(args: argparse.Namespace) -> int:
           f"with {m.get('tool')} {m.get('tool_version')}"
           + (f", command exit status {rec.exit_code}" if rec.exit_code is not None else ""),
           file=sys.stderr)
+    for w in m.get("warnings") or []:
+        print(f"flamekit: warning: {w}", file=sys.stderr)
     if args.html:
         from ..analysis.report import report_data
         from ..render.html import write_report

@@ -98,12 +98,34 @@ def load(s, path: str):
     return p.copy(sample_time=p.sample_time + float(s.tool_started), meta=meta)
 
 
+#: py-spy's own warning when its sampling loop runs late ("13.94s behind in sampling, results
+#: may be inaccurate"; the delay is Rust's Duration, printed in s, ms, µs or ns)
+_BEHIND = re.compile(r"([0-9]+(?:\.[0-9]+)?)\s*(s|ms|µs|us|ns) behind in sampling")
+_SECONDS = {"s": 1.0, "ms": 1e-3, "µs": 1e-6, "us": 1e-6, "ns": 1e-9}
+
+
 def stats(log: str) -> dict:
-    """Parse ``Samples: N Errors: M`` from py-spy's closing line."""
+    """Parse ``Samples: N Errors: M`` from py-spy's closing line, and how far behind its
+    schedule py-spy said it fell (``sampling_behind_s``, the largest delay it printed)."""
+    out: dict = {}
     m = re.search(r"Samples:\s*(\d+)\s+Errors:\s*(\d+)", log)
-    if not m:
-        return {}
-    return {"tool_sample_count": int(m.group(1)), "errored_samples": int(m.group(2))}
+    if m:
+        out.update(tool_sample_count=int(m.group(1)), errored_samples=int(m.group(2)))
+    late = [float(v) * _SECONDS[u] for v, u in _BEHIND.findall(log)]
+    if late:
+        out["sampling_behind_s"] = round(max(late), 3)
+    return out
+
+
+def warnings(meta: dict) -> list[str]:
+    """Return what a reader of this recording must know: py-spy fell behind its schedule."""
+    behind = meta.get("sampling_behind_s")
+    if not behind:
+        return []
+    return [f"py-spy fell {behind:g} s behind its sampling schedule and said its results may be "
+            f"inaccurate: the machine was busier than its cores, or --rate {meta.get('rate_hz')} Hz is "
+            f"more than it keeps up with. Shares lean toward the lines the program waited on; record "
+            f"again on a quieter machine or at a lower --rate"]
 
 
 #: What py-spy says when it attached before the launched interpreter was ready.

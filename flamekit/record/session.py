@@ -269,6 +269,9 @@ def _run(s: Session, tmeta: dict[str, Any]) -> Recording:
     })
     meta.update(s.meta)
     meta.update({k: v for k, v in rec.stats(log_text).items() if v is not None})
+    told = getattr(rec, "warnings", lambda _m: [])(meta)
+    if told:  # the tool's own doubts about this recording, kept with it (info, report, stderr)
+        meta["warnings"] = [*(meta.get("warnings") or []), *told]
     meta.update(_end_facts(meta))
     if sampler is not None and sampler.peak_threads:
         meta["thread_count"] = max(int(meta.get("thread_count") or 0), sampler.peak_threads)
