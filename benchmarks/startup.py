@@ -82,7 +82,7 @@ def main() -> int:
             print(f"\n{'command':<10} {'before s':>9} {'after s':>9} {'ratio':>7}"
                   f"   {'before CPU s':>12} {'after CPU s':>11} {'ratio':>7}")
             for label, argv in cases:
-                _time(before, argv), _time(ROOT, argv)  # warm the page cache and .pyc files
+                _time(before, argv), _time(ROOT, argv)  # warm the page cache (OS) and .pyc files
                 tb, ta = [], []
                 for _ in range(args.runs):
                     tb.append(_time(before, argv))

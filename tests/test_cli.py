@@ -678,7 +678,7 @@ def test_report_and_convert_print_the_import_warnings(tmp_path: Path) -> None:
     assert r.returncode == 0 and "skipped 2 line(s)" in r.stderr, r.stderr
     # four warnings: three shown, then how many more and the command that lists them all
     prof = flamekit.load(str(bad))
-    prof.meta["warnings"] = [f"warning {i}" for i in range(4)]
+    prof.meta["warnings"] = [f"warning {i}" for i in range(3)] + ["\x1b]0;owned\x07 hostile\nline"]
     path = tmp_path / "w.json"
     formats.dump(prof, str(path), "native")
     r = run("report", str(path), "-o", str(tmp_path / "w.html"))
@@ -686,3 +686,9 @@ def test_report_and_convert_print_the_import_warnings(tmp_path: Path) -> None:
     assert r.stderr.splitlines()[:4] == ["flamekit: warning: warning 0", "flamekit: warning: warning 1",
                                          "flamekit: warning: warning 2",
                                          f"flamekit: warning: ... and 1 more (flamekit info {path} lists them)"]
+    # the text is the file's: control characters come out escaped, on one line
+    prof.meta["warnings"] = ["\x1b]0;owned\x07 hostile\nline"]
+    formats.dump(prof, str(path), "native")
+    r = run("report", str(path), "-o", str(tmp_path / "w.html"))
+    assert r.returncode == 0 and "\x1b" not in r.stderr and "\x07" not in r.stderr, r.stderr
+    assert len(r.stderr.splitlines()) == 2 and "hostile" in r.stderr.splitlines()[0], r.stderr

@@ -66,7 +66,7 @@ def test_a_small_cpu_report_imports_no_pandas(tmp_path):
     folded = tmp_path / "p.folded"
     folded.write_text("main (app.py:1);work (app.py:5) 3\nmain (app.py:1);idle (app.py:9) 1\n")
     mods = loaded(["report", str(folded), "-o", str(tmp_path / "r.html")], HEAVY + REPORT_EXTRAS)
-    assert "numpy" in mods and "pandas" not in mods, mods  # (jinja2: only without a cached page shell)
+    assert "numpy" in mods and "pandas" not in mods, mods
     # no notes: no Markdown renderer nor sanitizer; a report is no diff (about 40 ms of start-up)
     assert not {"markdown_it", "nh3", *REPORT_EXTRAS} & set(mods), mods
     assert (tmp_path / "r.html").stat().st_size > 0

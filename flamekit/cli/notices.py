@@ -12,11 +12,15 @@ def print_import_warnings(profile, path: str, shown: int = SHOWN_WARNINGS) -> in
 
     One ``flamekit: warning: ...`` line each, the first ``shown`` of them, then how
     many more and where to read them all (``flamekit info``). Return how many there were.
+    The text comes from the input file (its metadata), so it is printed as
+    :func:`~flamekit.render.terminal.safe_text`: control characters escaped, one line.
     """
+    from ..render.terminal import safe_text
+
     warns = [str(w) for w in profile.meta.get("warnings") or []]
     for w in warns[:shown]:
-        print(f"flamekit: warning: {w}", file=sys.stderr)
+        print(f"flamekit: warning: {safe_text(w, None)}", file=sys.stderr)
     if len(warns) > shown:
-        print(f"flamekit: warning: ... and {len(warns) - shown} more (flamekit info {path} lists them)",
-              file=sys.stderr)
+        print(f"flamekit: warning: ... and {len(warns) - shown} more (flamekit info "
+              f"{safe_text(path, None)} lists them)", file=sys.stderr)
     return len(warns)

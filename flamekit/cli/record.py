@@ -9,6 +9,7 @@ import time
 
 from ..errors import FlamekitError, OutputError, RecordError, UsageError
 from .options import COUNT, PID, POSITIVE
+from .notices import print_import_warnings
 
 NAME = "record"
 HELP = "record a PID or a command with py-spy, scalene, perf or memray"
@@ -116,8 +117,7 @@ def run(args: argparse.Namespace) -> int:
           f"with {m.get('tool')} {m.get('tool_version')}"
           + (f", command exit status {rec.exit_code}" if rec.exit_code is not None else ""),
           file=sys.stderr)
-    for w in m.get("warnings") or []:
-        print(f"flamekit: warning: {w}", file=sys.stderr)
+    print_import_warnings(p, out)  # the tool's own doubts (py-spy ran late), up to 3
     if args.html:
         from ..analysis.report import report_data
         from ..render.html import write_report

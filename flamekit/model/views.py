@@ -192,7 +192,7 @@ def _function_table(rows: list, self_k: np.ndarray, total_k: np.ndarray, gt: flo
 DURATION_KEYS = ("duration", "duration_s", "duration_seconds", "elapsed")
 #: Time units in seconds (to turn a total time and a sampling rate into a count; which
 #: sample types measure time).
-TIME_UNITS = {"nanoseconds": 1e-9, "ns": 1e-9, "microseconds": 1e-6, "us": 1e-6,
+TIME_UNITS = {"nanoseconds": 1e-9, "ns": 1e-9, "microseconds": 1e-6, "us": 1e-6, "μs": 1e-6,
               "milliseconds": 1e-3, "ms": 1e-3, "seconds": 1.0, "s": 1.0}
 
 

@@ -13,28 +13,26 @@ from __future__ import annotations
 
 import base64
 import functools
+import hashlib
 import json
 import os
 import shlex
 from importlib import resources
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Iterator, Mapping, Sequence
+from typing import Any, Sequence
 
+import jinja2
 from markupsafe import Markup
 
 from ..atomic import write_output
 from ..analysis.report import REPRO_KEYS, ReportData
 from ..version import __version__
-from . import page_cache
 from .payload import clip, frame_map, payload_from_pruned
 from .prune import DEFAULT_MAX_NODES, DEFAULT_MIN_SHARE, prune, prune_note
 from .report_sections import (alloc_rows, busy_text, coverage, display_text, hotspot_row, input_section,
                               meta_rows, prune_inputs)
 from .report_views import libraries_json, source_json
 from .timeline import timeline_data
-
-if TYPE_CHECKING:  # pragma: no cover
-    import jinja2
 
 REPORT_SCRIPTS = ("js/flamegraph.js", "js/export.js", "js/libraries.js", "js/calltree.js",
                   "js/source.js", "js/report.js", "js/timeline.js")
@@ -71,24 +69,9 @@ def include_static(name: str) -> Markup:
     return Markup(_static(name))
 
 
-def _template_files() -> Iterator[tuple[str, bytes]]:
-    """Yield every file under ``templates/`` (but Python's) as ``(relative name, bytes)``."""
-    todo = [("", _template_root())]
-    while todo:
-        prefix, node = todo.pop()
-        for child in node.iterdir():
-            if child.is_dir():
-                if child.name != "__pycache__":
-                    todo.append((prefix + child.name + "/", child))
-            elif not child.name.endswith((".py", ".pyc")):
-                yield prefix + child.name, child.read_bytes()
-
-
 @functools.lru_cache(maxsize=1)
 def environment() -> jinja2.Environment:
     """Return the one cached jinja2 environment (autoescape on, strict undefined)."""
-    import jinja2  # here: a page whose shell is cached never loads jinja2 (flamekit.render.page_cache)
-
     env = jinja2.Environment(loader=jinja2.FunctionLoader(lambda n: _read(n)),
                              autoescape=True, undefined=jinja2.StrictUndefined,
                              trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True)
@@ -113,8 +96,6 @@ def json_for_html(obj: Any) -> str:
 
 def csp_hash(text: str) -> str:
     """Return the CSP source expression ``'sha256-…'`` of an inline script or style."""
-    import hashlib
-
     digest = hashlib.sha256(text.encode("utf-8")).digest()
     return "'sha256-" + base64.b64encode(digest).decode("ascii") + "'"
 
@@ -127,25 +108,17 @@ def render_page(template: str, *, title: str, data: Any,
     ``scripts``/``styles`` name static files under ``templates/`` to inline (in
     order); the CSP meta tag hashes exactly their text. ``data`` is embedded in
     ``<script id="flamekit-data" type="application/json">``. Extra ``context``
-    goes to the template (autoescaped unless it is :class:`Markup`). The page comes from
-    a cached shell when it can (:mod:`flamekit.render.page_cache`: the same bytes, without
-    loading jinja2).
+    goes to the template (autoescaped unless it is :class:`Markup`).
     """
-    def render(values: Mapping[str, Any]) -> str:
-        js = [_static(s) for s in scripts]
-        css = [_static(s) for s in styles]
-        csp = ("default-src 'none'; script-src " + " ".join(csp_hash(s) for s in js)
-               + "; style-src " + " ".join(csp_hash(s) for s in css)
-               + "; img-src data:; base-uri 'none'; form-action 'none'")
-        return environment().get_template(template).render(
-            csp=csp, inline_scripts=[Markup(s) for s in js], inline_styles=[Markup(s) for s in css],
-            flamekit_version=__version__, **values)
-
-    values = {"title": display_text(title, 300), "data_json": Markup(json_for_html(data)), **context}
-    return page_cache.render(
-        "|".join([__version__, template, *scripts, "", *styles]), values, files=_template_files,
-        code=(__file__, page_cache.__file__), render=render,
-        cacheable=lambda names: page_cache.printed_or_tested(environment(), template, names))
+    js = [_static(s) for s in scripts]
+    css = [_static(s) for s in styles]
+    csp = ("default-src 'none'; script-src " + " ".join(csp_hash(s) for s in js)
+           + "; style-src " + " ".join(csp_hash(s) for s in css)
+           + "; img-src data:; base-uri 'none'; form-action 'none'")
+    return environment().get_template(template).render(
+        title=display_text(title, 300), csp=csp, inline_scripts=[Markup(s) for s in js],
+        inline_styles=[Markup(s) for s in css], data_json=Markup(json_for_html(data)),
+        flamekit_version=__version__, **context)
 
 
 def report_json(data: ReportData, *, title: str, notes_html: str = "",

@@ -19,6 +19,7 @@ import sys
 from dataclasses import dataclass, field
 from typing import IO, TYPE_CHECKING, Any, Sequence
 
+from ..model import TIME_UNITS
 from ..numfmt import TEXT_INT_LIMIT, is_integral
 
 if TYPE_CHECKING:  # typing only: `top` and `info` need not import the diff machinery
@@ -77,8 +78,6 @@ def is_terminal(stream: IO | None = None) -> bool:
 # ---------------------------------------------------------------------------
 # Number formatting
 # ---------------------------------------------------------------------------
-_TIME_UNITS = {"nanoseconds": 1e-9, "ns": 1e-9, "microseconds": 1e-6, "us": 1e-6,
-               "μs": 1e-6, "milliseconds": 1e-3, "ms": 1e-3, "seconds": 1.0, "s": 1.0}
 _BYTE_UNITS = {"bytes": 1, "byte": 1, "b": 1, "kilobytes": 1024, "kb": 1024,
                "megabytes": 1024**2, "mb": 1024**2}
 
@@ -88,8 +87,8 @@ def format_value(x: float, unit: str = "") -> str:
     if not math.isfinite(x):
         return str(x)
     u = unit.lower()
-    if u in _TIME_UNITS:
-        secs = x * _TIME_UNITS[u]
+    if u in TIME_UNITS:
+        secs = x * TIME_UNITS[u]
         a = abs(secs)
         if a == 0:
             return "0 s"
