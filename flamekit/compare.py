@@ -37,7 +37,8 @@ from typing import Any, Callable, Iterator
 from .errors import RecordError, UsageError
 from .worktrees import Worktrees, git, merge_base, repo_root, resolve_commit
 
-__all__ = ["CompareOptions", "Side", "CompareResult", "compare", "foreign_frames", "WORKTREE"]
+__all__ = ["CompareOptions", "Side", "CompareResult", "compare", "diff_runs", "foreign_frames",
+           "WORKTREE"]
 
 #: ``--head WORKTREE``: head is the user's working tree itself (uncommitted changes included).
 WORKTREE = "WORKTREE"
@@ -132,7 +133,18 @@ class CompareResult:
         """Return what was compared, for the JSON output (``compare`` key)."""
         return {"base": self.base.to_dict(), "head": self.head.to_dict(),
                 "runs": len(self.base_profiles), "warmup": self.warmup, "backend": self.backend,
-                "command": list(self.command)}
+                "command": list(self.command), "late_runs": self.late_runs()}
+
+    def late_runs(self) -> list[dict[str, Any]]:
+        """Return the runs py-spy said it recorded late: ``{"side", "run", "sampling_behind_s"}``
+        each (run numbers from 1), base first. Their shares lean toward what the program
+        waited on; they are diffed like the others."""
+        from .analysis.diff.prepare import run_behind
+
+        return [{"side": name, "run": i, "sampling_behind_s": late}
+                for name, profiles in (("base", self.base_profiles), ("head", self.head_profiles))
+                for i, p in enumerate(profiles, 1)
+                if (late := run_behind(getattr(p, "meta", {}) or {})) is not None]
 
 
 def _under(path: str, folder: str) -> bool:
@@ -338,8 +350,6 @@ def compare(opts: CompareOptions) -> CompareResult:
     if worktree_head:
         head.path = root
         head.dirty = bool(git(["status", "--porcelain", "--untracked-files=no"], root))
-    from .analysis.diff import diff as diff_profiles  # takes the run labels (flamekit.diff does not)
-
     with _term_as_interrupt(), Worktrees(root) as wt:
         base.path = wt.add("base", base.commit)
         if not worktree_head:
@@ -360,10 +370,25 @@ def compare(opts: CompareOptions) -> CompareResult:
                 _keep(opts, p, side, run)
                 profiles[side.name].append(p)
     _say(opts, f"diffing {opts.runs} base run(s) against {opts.runs} head run(s)")
+    return diff_runs(opts, base, head, profiles["base"], profiles["head"])
+
+
+def diff_runs(opts: CompareOptions, base: Side, head: Side, base_profiles: list,
+              head_profiles: list) -> CompareResult:
+    """Diff the recorded runs of both sides (the last step of :func:`compare`).
+
+    Each run is named ``base run N: LABEL`` (``head run N: ...``) unless
+    ``opts.diff`` names them; every run's meta (import warnings, py-spy's
+    ``sampling_behind_s``) travels into the result's runs.
+    """
+    from .analysis.diff import diff as diff_profiles  # takes the run labels (flamekit.diff does not)
+
     kw = dict(opts.diff)
-    kw.setdefault("base_sources", [f"base run {i + 1}: {base.label}" for i in range(opts.runs)])
-    kw.setdefault("head_sources", [f"head run {i + 1}: {head.label}" for i in range(opts.runs)])
-    res = diff_profiles(profiles["base"], profiles["head"], **kw)
-    return CompareResult(base=base, head=head, diff=res, base_profiles=profiles["base"],
-                         head_profiles=profiles["head"], command=list(opts.command), backend=opts.backend,
-                         warmup=opts.warmup)
+    kw.setdefault("base_sources", [f"base run {i + 1}: {base.label}"
+                                   for i in range(len(base_profiles))])
+    kw.setdefault("head_sources", [f"head run {i + 1}: {head.label}"
+                                   for i in range(len(head_profiles))])
+    res = diff_profiles(base_profiles, head_profiles, **kw)
+    return CompareResult(base=base, head=head, diff=res, base_profiles=list(base_profiles),
+                         head_profiles=list(head_profiles), command=list(opts.command),
+                         backend=opts.backend, warmup=opts.warmup)

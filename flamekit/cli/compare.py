@@ -4,9 +4,14 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from typing import TYPE_CHECKING, Any
 
 from ..errors import UsageError
+from .notices import print_diff_warnings
 from .options import COUNT, NON_NEGATIVE, NON_NEGATIVE_INT, PROBABILITY
+
+if TYPE_CHECKING:
+    from ..compare import CompareResult
 
 NAME = "compare"
 HELP = "did my branch make it slower? record base and head in git worktrees, interleaved, and diff"
@@ -80,11 +85,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Compare, write the outputs, print the summary, and gate on --fail-on-regression."""
-    from ..atomic import check_output, write_output
-    from ..analysis.memory_diff import check_memory_threshold, exact_memory, parse_memory_threshold
+    from ..atomic import check_output
+    from ..analysis.memory_diff import parse_memory_threshold
     from ..compare import CompareOptions, compare
-    from ..render import diff_json, markdown
-    from ..render.terminal import print_diff_summary
 
     cmd = list(args.cmd or [])
     if cmd and cmd[0] == "--":
@@ -105,7 +108,24 @@ def run(args: argparse.Namespace) -> int:
                           diff={"by": args.by, "metric": args.metric, "min_delta": args.min_delta,
                                 "alpha": args.alpha, "fail_on_regression": args.fail_on_regression})
     cr = compare(opts)
+    write_outputs(cr, args, gate)
+    return 0
+
+
+def write_outputs(cr: "CompareResult", args: argparse.Namespace, gate: Any = None) -> None:
+    """Say the runs' warnings, write the HTML, Markdown and JSON outputs, print the summary and
+    gate: what ``flamekit compare`` does once the runs are recorded and diffed.
+
+    ``gate`` is the parsed ``--fail-on-memory-regression``; raises
+    :class:`~flamekit.errors.RegressionFound` (exit 3) when a gate is reached.
+    """
+    from ..analysis.memory_diff import check_memory_threshold, exact_memory
+    from ..atomic import write_output
+    from ..render import diff_json, markdown
+    from ..render.terminal import print_diff_summary
+
     res = cr.diff
+    print_diff_warnings(res)  # e.g. py-spy fell behind in a run
     if gate is not None or res.base.sample_type.unit == "bytes":
         res = exact_memory(res, gate)  # memray's bytes are exact: compared as they are
     if args.html:
@@ -114,7 +134,8 @@ def run(args: argparse.Namespace) -> int:
         write_diff_html(res, args.html, title=cr.title)
     if args.markdown:
         note = (f"Base: {markdown.code(cr.base.label)} (merge base with {markdown.code(cr.head.ref)}) · "
-                f"Head: {markdown.code(cr.head.label)} · command: {markdown.code(' '.join(cmd), 300)}")
+                f"Head: {markdown.code(cr.head.label)} · command: "
+                f"{markdown.code(' '.join(cr.command), 300)}")
         markdown.write(res, args.markdown, title=cr.title, artifact_note=note)
     if args.json:
         doc = diff_json.to_dict(res)
@@ -125,4 +146,3 @@ def run(args: argparse.Namespace) -> int:
         print_diff_summary(res)
     res.check_threshold()
     check_memory_threshold(res, gate)
-    return 0

@@ -6,6 +6,7 @@ import sys
 from typing import TYPE_CHECKING
 
 from ..errors import UsageError
+from .notices import print_diff_warnings
 from .options import DISPERSION, NON_NEGATIVE, PROBABILITY
 
 if TYPE_CHECKING:
@@ -90,7 +91,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--title", metavar="T", help="title of the HTML page and comment")
     p.add_argument("--from", metavar="FORMAT", dest="from_format",
                    help="input format, skipping detection")
-    p.add_argument("-q", "--quiet", action="store_true", help="print nothing on success")
+    p.add_argument("-q", "--quiet", action="store_true",
+                   help="print no summary on success (inputs' warnings still go to stderr)")
 
 
 def _import_renderers() -> None:
@@ -132,6 +134,7 @@ def run(args: argparse.Namespace) -> int:
                       hide_libraries=args.hide_libraries,
                       on_hidden=_say_hidden if args.hide_libraries else None,
                       while_waiting=_import_renderers)
+    print_diff_warnings(res)  # each input's own doubts (skipped lines...), named by side
     if gate is not None or res.base.sample_type.unit == "bytes":
         res = exact_memory(res, gate)  # memray's bytes are exact: compared as they are
     from ..render import diff_json, markdown

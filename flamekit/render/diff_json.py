@@ -35,10 +35,14 @@ def _num(x: Any) -> float | None:
 def _side(side: SideInfo) -> dict[str, Any]:
     return {"name": words.side_name(side),
             "sample_type": {"name": side.sample_type.name, "unit": side.sample_type.unit},
+            "warnings_count": sum(int(r.n_warnings) for r in side.runs),
             "runs": [{"source": r.source, "total": _num(r.total),
                       "effective_samples": _num(r.effective_samples),
                       "duration_s": None if r.duration_s is None else _num(r.duration_s),
-                      "frames_normalized": int(r.frames_normalized)} for r in side.runs]}
+                      "frames_normalized": int(r.frames_normalized),
+                      "warnings": list(r.warnings), "warnings_count": int(r.n_warnings),
+                      "sampling_behind_s": None if r.sampling_behind_s is None
+                      else _num(r.sampling_behind_s)} for r in side.runs]}
 
 
 def _column(t: pd.DataFrame, c: str, kind: str) -> list:

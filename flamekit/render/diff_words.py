@@ -124,6 +124,38 @@ def side_name(side: SideInfo) -> str:
     return f"{names[0]} (+{len(names) - 1} more)"
 
 
+#: How a py-spy recording's own lateness warning begins (:func:`flamekit.record.pyspy.warnings`):
+#: a run whose ``sampling_behind_s`` is set is said late in a line of its own instead.
+PYSPY_LATE = "py-spy fell "
+
+
+def run_words(side: str, index: int, runs: int) -> str:
+    """Return how a run is named in prose: ``run 3 of head``, or ``head`` when it is the only one."""
+    return f"run {index} of {side}" if runs > 1 else side
+
+
+def late_text(run_name: str, behind_s: float) -> str:
+    """Return the sentence for a run py-spy recorded late (plain text, no markup)."""
+    return (f"py-spy fell behind in {run_name} ({behind_s:.3g} s late): its shares are less "
+            "reliable")
+
+
+def run_doubts(side: SideInfo) -> list[tuple[int, Any, list[str]]]:
+    """Return ``(run number, run, warnings to list)`` of each run of ``side`` with a doubt.
+
+    The warnings to list leave out py-spy's lateness warning of a late run
+    (:data:`PYSPY_LATE`; :func:`late_text` says it).
+    """
+    out = []
+    for i, r in enumerate(side.runs, 1):
+        late = getattr(r, "sampling_behind_s", None)
+        warns = [w for w in getattr(r, "warnings", []) or []
+                 if not (late and w.startswith(PYSPY_LATE))]
+        if late or warns or getattr(r, "n_warnings", 0):
+            out.append((i, r, warns))
+    return out
+
+
 @dataclass
 class RunTimes:
     """Each side's mean run time in seconds and the change."""

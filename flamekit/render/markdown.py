@@ -207,6 +207,41 @@ def _side_text(side: SideInfo, seconds: float | None) -> str:
             f"{tot:,.0f} {cell(side.sample_type.unit, 40)}, ≈{n:,.0f} samples{secs})")
 
 
+#: import warnings the comment quotes before "… and N more"
+SHOWN_WARNINGS = 6
+
+
+def input_warnings(result: DiffResult, shown: int = SHOWN_WARNINGS) -> list[str]:
+    """Return the comment's lines on doubtful inputs ([] when there are none).
+
+    A count per side, then each run py-spy recorded late (its shares lean toward
+    what the program waited on), then the first ``shown`` import warnings, each
+    naming its run (the text is the input's: a code span), then how many more.
+    """
+    late: list[str] = []
+    quoted: list[str] = []
+    counts: list[str] = []
+    more = 0
+    for side in (result.base, result.head):
+        name = side.label.lower()
+        counts.append(f"{name} {sum(r.n_warnings for r in side.runs)}")
+        for i, r, warns in words.run_doubts(side):
+            who = words.run_words(name, i, side.n_runs)
+            if r.sampling_behind_s:
+                late.append(f"- ⏱️ {_plain(words.late_text(who, r.sampling_behind_s))}.")
+            if not r.source.startswith(f"{name} run "):  # a file (compare names runs itself)
+                who += " " + code(os.path.basename(r.source) or r.source, 80)
+            for w in warns:  # the reader's "PATH: ..." already named by the run
+                quoted.append(f"- {who}: {code(w.removeprefix(r.source + ': '), 200)}")
+            more += r.n_warnings - len(r.warnings)
+    if not late and not quoted and not more:
+        return []
+    more += max(len(quoted) - shown, 0)
+    return ([f"**⚠️ Input warnings**: {', '.join(counts)} (`flamekit info FILE` lists a "
+             "file's warnings)", ""] + late + quoted[:shown]
+            + ([f"- … and {more} more"] if more else []) + [""])
+
+
 def _method(result: DiffResult) -> list[str]:
     o = result.options
     if result.method == "exact":  # a memory diff (analysis.diff.memory)
@@ -261,7 +296,7 @@ def render(result: DiffResult, *, title: str = "flamekit diff", artifact_note: s
     head = [MARKER, f"### {cell(title, 120)}", "", verdict_line(result), "",
             f"Base: {_side_text(result.base, times.base_s if times else None)} · "
             f"Head: {_side_text(result.head, times.head_s if times else None)} · "
-            f"sample type {code(str(result.base.sample_type), 60)}", ""]
+            f"sample type {code(str(result.base.sample_type), 60)}", ""] + input_warnings(result)
     regs = result.regressions().head(top)
     imps = result.improvements().head(top)
     body: list[str] = []

@@ -10,6 +10,7 @@ itself only joins keys and tests.
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Sequence
 
@@ -32,6 +33,30 @@ def run_git(meta: dict) -> dict[str, str] | None:
     if meta.get("git_commit"):
         return {"commit": str(meta["git_commit"]), "ref": str(meta.get("git_ref") or "")}
     return None
+
+
+#: A run keeps at most this many of its import warnings' texts (and counts them all).
+MAX_RUN_WARNINGS = 50
+
+
+def run_warnings(meta: dict) -> tuple[list[str], int]:
+    """Return a run's import warnings (``meta["warnings"]``, the first :data:`MAX_RUN_WARNINGS`
+    as strings) and how many it has."""
+    w = meta.get("warnings")
+    if isinstance(w, str):
+        w = [w]
+    if not isinstance(w, (list, tuple)):
+        return [], 0
+    return [str(x) for x in w[:MAX_RUN_WARNINGS]], len(w)
+
+
+def run_behind(meta: dict) -> float | None:
+    """Return how many seconds py-spy said it fell behind (``meta["sampling_behind_s"]``), or None."""
+    try:
+        s = float(meta.get("sampling_behind_s") or 0.0)
+    except (TypeError, ValueError):
+        return None
+    return s if math.isfinite(s) and s > 0 else None
 
 
 def run_allocator(meta: dict) -> str:
@@ -170,7 +195,8 @@ def prepare_run(p: Profile, *, by: str = "function", normalize: bool = True,
         changed = {}
     values = p.values[:, k] if p.n_samples else np.zeros(0)
     info = RunInfo(source, float(values.sum()), column_samples(st, values, p.meta), run_duration(p),
-                   sum(changed.values()), run_git(p.meta), run_allocator(p.meta))
+                   sum(changed.values()), run_git(p.meta), run_allocator(p.meta),
+                   *run_warnings(p.meta), run_behind(p.meta))
     keys, fk = _frame_keys(p.frames, by)
     if not p.n_stacks:
         return _finish(info, st, by, normalize, changed, keys, None, values)
@@ -210,7 +236,7 @@ def prepare_paths(sp: StackPaths, *, by: str = "function", normalize: bool = Tru
     # (effective samples of a count unit are its total; folded counts are the only paths yet)
     info = RunInfo(source, float(values.sum()), column_samples(st, values, sp.meta),
                    meta_duration(sp.meta), sum(changed.values()), run_git(sp.meta),
-                   run_allocator(sp.meta))
+                   run_allocator(sp.meta), *run_warnings(sp.meta), run_behind(sp.meta))
     keys, fk = _frame_keys(frames, by)
     if not sp.n_paths:
         return _finish(info, st, by, normalize, changed, keys, None, values)

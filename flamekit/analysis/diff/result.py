@@ -41,6 +41,14 @@ class RunInfo:
     #: memray's Python allocator: "pymalloc" (seen as 1 MiB arenas), "malloc", or
     #: "pymalloc (traced)" with ``--trace-python-allocators``; "" when not a memray capture
     python_allocator: str = ""
+    #: the input's import warnings (``meta["warnings"]``: skipped lines, approximations, a
+    #: recorder's doubts) as the reader or recorder wrote them (untrusted text), the first 50
+    warnings: list[str] = field(default_factory=list)
+    #: how many import warnings the input has (``warnings`` holds the first 50 of them)
+    n_warnings: int = 0
+    #: how far py-spy said it fell behind its sampling schedule (``meta["sampling_behind_s"]``,
+    #: seconds): its shares lean toward what the program waited on; None when it kept up
+    sampling_behind_s: float | None = None
 
 
 @dataclass
