@@ -135,7 +135,8 @@ def run_words(side: str, index: int, runs: int) -> str:
 
 
 def late_text(run_name: str, behind_s: float) -> str:
-    """Return the sentence for a run py-spy recorded late (plain text, no markup)."""
+    """Return the sentence for a run py-spy recorded late (``run_name`` as given: plain text
+    or Markdown)."""
     return (f"py-spy fell behind in {run_name} ({behind_s:.3g} s late): its shares are less "
             "reliable")
 

@@ -226,11 +226,11 @@ def input_warnings(result: DiffResult, shown: int = SHOWN_WARNINGS) -> list[str]
         name = side.label.lower()
         counts.append(f"{name} {sum(r.n_warnings for r in side.runs)}")
         for i, r, warns in words.run_doubts(side):
-            who = words.run_words(name, i, side.n_runs)
-            if r.sampling_behind_s:
-                late.append(f"- ⏱️ {_plain(words.late_text(who, r.sampling_behind_s))}.")
+            who = _plain(words.run_words(name, i, side.n_runs))
             if not r.source.startswith(f"{name} run "):  # a file (compare names runs itself)
                 who += " " + code(os.path.basename(r.source) or r.source, 80)
+            if r.sampling_behind_s:
+                late.append(f"- ⏱️ {words.late_text(who, r.sampling_behind_s)}.")
             for w in warns:  # the reader's "PATH: ..." already named by the run
                 quoted.append(f"- {who}: {code(w.removeprefix(r.source + ': '), 200)}")
             more += r.n_warnings - len(r.warnings)
