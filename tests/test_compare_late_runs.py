@@ -73,6 +73,12 @@ def test_the_comment_and_the_json_name_the_late_runs(tmp_path: Path, capsys) -> 
     assert doc["compare"]["late_runs"] == [
         {"side": "base", "run": 1, "sampling_behind_s": 13.94},
         {"side": "head", "run": 3, "sampling_behind_s": 1.24}]
+    # the HTML artifact's box says the same, as plain text (diff.js sets it as text)
+    from flamekit.render.diff_html import build_diff_data
+    box = build_diff_data(cr.diff, title="t")["diff"]["warnings"]
+    assert box == {"counts": "base 1, head 1", "more": 0, "lines": [
+        "py-spy fell behind in run 1 of base (13.9 s late): its shares are less reliable.",
+        "py-spy fell behind in run 3 of head (1.24 s late): its shares are less reliable."]}
     # stderr: each late run's warning, named by its run
     err = capsys.readouterr().err.splitlines()
     assert len(err) == 2, err

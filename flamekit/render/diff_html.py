@@ -147,8 +147,17 @@ def build_diff_data(res: DiffResult, *, title: str, prune_fraction: float = DEFA
                            "base": r["base_total"]} for r in gone_funcs],
         # a memory diff (analysis.memory_diff): exact bytes; rows carry base/head/delta_bytes
         "memory": res.normalization.get("memory"),
+        # inputs' import warnings and late py-spy runs (the input's text: display_text, shown as text)
+        "warnings": _doubts(res),
     }
     return {"payload": payload, "diff": diff}
+
+
+def _doubts(res: DiffResult) -> dict | None:
+    d = words.input_doubts(res)
+    if d is not None:
+        d["lines"] = [display_text(ln, 400) for ln in d.pop("late") + d.pop("quoted")]
+    return d
 
 
 def render_diff_html(res: DiffResult, *, title: str = "flamekit diff",

@@ -12,7 +12,7 @@ import math
 import os
 import re
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Callable
 
 import pandas as pd
 
@@ -155,6 +155,39 @@ def run_doubts(side: SideInfo) -> list[tuple[int, Any, list[str]]]:
         if late or warns or getattr(r, "n_warnings", 0):
             out.append((i, r, warns))
     return out
+
+
+def input_doubts(result: DiffResult, shown: int = 6, *, prose: Callable[[str], str] = str,
+                 quote: Callable[[str, int], str] = lambda t, _limit: t) -> dict | None:
+    """Return what the outputs say of doubtful inputs, or None when there are none.
+
+    ``{"counts": "base 1, head 0", "late": [...], "quoted": [...], "more": N}``: a
+    sentence for each run py-spy recorded late (its shares lean toward what the
+    program waited on), the first ``shown`` import warnings, each naming its run and
+    file, and how many more there were. ``prose`` renders flamekit's own words and ``quote(text,
+    limit)`` the input's (a file name, a warning): plain text for the diff page,
+    code spans for the Markdown comment (:func:`flamekit.render.markdown.input_warnings`).
+    """
+    late: list[str] = []
+    quoted: list[str] = []
+    counts: list[str] = []
+    more = 0
+    for side in (result.base, result.head):
+        name = side.label.lower()
+        counts.append(f"{name} {sum(getattr(r, 'n_warnings', 0) for r in side.runs)}")
+        for i, r, warns in run_doubts(side):
+            who = prose(run_words(name, i, side.n_runs))
+            if not r.source.startswith(f"{name} run "):  # a file (compare names runs itself)
+                who += " " + quote(os.path.basename(r.source) or r.source, 80)
+            if r.sampling_behind_s:
+                late.append(late_text(who, r.sampling_behind_s) + ".")
+            # the reader's "PATH: ..." is already named by the run
+            quoted += [f"{who}: {quote(w.removeprefix(r.source + ': '), 200)}" for w in warns]
+            more += r.n_warnings - len(r.warnings)
+    if not late and not quoted and not more:
+        return None
+    more += max(len(quoted) - shown, 0)
+    return {"counts": ", ".join(counts), "late": late, "quoted": quoted[:shown], "more": more}
 
 
 @dataclass

@@ -216,30 +216,16 @@ def input_warnings(result: DiffResult, shown: int = SHOWN_WARNINGS) -> list[str]
 
     A count per side, then each run py-spy recorded late (its shares lean toward
     what the program waited on), then the first ``shown`` import warnings, each
-    naming its run (the text is the input's: a code span), then how many more.
+    naming its run (the text is the input's: a code span), then how many more
+    (:func:`flamekit.render.diff_words.input_doubts`, which the diff page shows too).
     """
-    late: list[str] = []
-    quoted: list[str] = []
-    counts: list[str] = []
-    more = 0
-    for side in (result.base, result.head):
-        name = side.label.lower()
-        counts.append(f"{name} {sum(r.n_warnings for r in side.runs)}")
-        for i, r, warns in words.run_doubts(side):
-            who = _plain(words.run_words(name, i, side.n_runs))
-            if not r.source.startswith(f"{name} run "):  # a file (compare names runs itself)
-                who += " " + code(os.path.basename(r.source) or r.source, 80)
-            if r.sampling_behind_s:
-                late.append(f"- ⏱️ {words.late_text(who, r.sampling_behind_s)}.")
-            for w in warns:  # the reader's "PATH: ..." already named by the run
-                quoted.append(f"- {who}: {code(w.removeprefix(r.source + ': '), 200)}")
-            more += r.n_warnings - len(r.warnings)
-    if not late and not quoted and not more:
+    d = words.input_doubts(result, shown, prose=_plain, quote=code)
+    if d is None:
         return []
-    more += max(len(quoted) - shown, 0)
-    return ([f"**⚠️ Input warnings**: {', '.join(counts)} (`flamekit info FILE` lists a "
-             "file's warnings)", ""] + late + quoted[:shown]
-            + ([f"- … and {more} more"] if more else []) + [""])
+    lines = [f"- ⏱️ {ln}" for ln in d["late"]] + [f"- {ln}" for ln in d["quoted"]]
+    return ([f"**⚠️ Input warnings**: {d['counts']} (`flamekit info FILE` lists a "
+             "file's warnings)", ""] + lines
+            + ([f"- … and {d['more']} more"] if d["more"] else []) + [""])
 
 
 def _method(result: DiffResult) -> list[str]:

@@ -104,6 +104,18 @@
     ' · ' + X.sampleType + ' · by ' + X.by + ' · new ' + c['new'] + ', grown ' + c.grown +
     ', shrunk ' + c.shrunk + ', gone ' + c.gone + ', not significant or unchanged ' + c.unchanged;
   if (MEM && MEM.allocator_note) $('fk-summary').textContent += ' · Allocator: ' + MEM.allocator_note;
+  if (X.warnings) {  /* the inputs' doubts: import warnings, late py-spy runs (their text, as text) */
+    var wb = $('fk-warnings'), wh = document.createElement('strong'), wl = document.createElement('ul');
+    wh.textContent = '⚠ Input warnings: ' + X.warnings.counts + ' (flamekit info FILE lists a file\'s warnings)';
+    X.warnings.lines.concat(X.warnings.more ? ['… and ' + X.warnings.more + ' more'] : []).forEach(function (t) {
+      var li = document.createElement('li');
+      li.textContent = t;
+      wl.appendChild(li);
+    });
+    wb.appendChild(wh);
+    wb.appendChild(wl);
+    wb.hidden = false;
+  }
   $('fk-widths').textContent = 'head (' + X.headName + ')';
   // nodes < 0: the narrow nodes were never merged, so they were not counted
   if (P.pruned.nodes > 0 || (P.pruned.nodes < 0 && (P.pruned.share[0] > 0 || P.pruned.share[1] > 0))) {
