@@ -41,11 +41,19 @@ from flamekit.model import Frame, Profile, SampleType, Thread  # noqa: E402
 from flamekit.render.html import write_report  # noqa: E402
 
 
-def synthetic(samples: int, stacks: int, churn: float = 0.3, seed: int = 1) -> Profile:
-    """Return a timed profile: a random trie of ``stacks`` rows, 4 threads, 60 s of samples."""
+def synthetic(samples: int, stacks: int, churn: float = 0.3, seed: int = 1, lines: int = 0) -> Profile:
+    """Return a timed profile: a random trie of ``stacks`` rows, 4 threads, 60 s of samples.
+
+    ``lines`` > 0: rows ``i`` of one function ``i // lines`` are at lines ``10 + i % lines``
+    (the source view then has per-line figures); 0: every frame at line 0, one function a row.
+    """
     rng = np.random.default_rng(seed)
     nf = stacks  # one frame per row: no two siblings share a frame
-    frames = [Frame(f"mod{i % 97}.func_{i}", f"/src/mod{i % 97}.py", 0, "", "python") for i in range(nf)]
+    if lines > 0:
+        frames = [Frame(f"mod{i // lines % 97}.func_{i // lines}", f"/src/mod{i // lines % 97}.py",
+                        10 + i % lines, "", "python") for i in range(nf)]
+    else:
+        frames = [Frame(f"mod{i % 97}.func_{i}", f"/src/mod{i % 97}.py", 0, "", "python") for i in range(nf)]
     prefix = np.empty(stacks, dtype=np.int64)
     depth = np.zeros(stacks, dtype=np.int64)
     prefix[:8] = -1
@@ -77,6 +85,16 @@ def synthetic(samples: int, stacks: int, churn: float = 0.3, seed: int = 1) -> P
     return p.check()
 
 
+SOURCE_VIEW = """() => {
+    const fk = window.flamekit, g = fk.instances.fk, D = g.data, src = fk.reportViews.find(v => v.name === 'source');
+    let best = -1;
+    for (let i = 0; i < D.n; i++) if (best < 0 || g.view.self[i] > g.view.self[best]) best = i;
+    g.sandwichFunc = -1; src.update(g);
+    g.selectFunction(D.func[D.frame[best]]);
+    const t0 = performance.now(); src.update(g); return performance.now() - t0;
+}"""
+
+
 def page_times(browser, html: Path, timed: bool) -> dict:
     """Open the page; return ready, timeline build and setRange times (ms)."""
     from browser import open_page
@@ -95,7 +113,11 @@ def page_times(browser, html: Path, timed: bool) -> dict:
         out["timeline_ms"] = page.evaluate("flamekit.timeline.buildMs")
         out["range_ms"], out["range_frame_ms"] = page.evaluate(
             act, "{ const tl = flamekit.timeline, v = tl.view, s = v.t1 - v.t0; tl.setRange(v.t0 + s / 3, v.t0 + 2 * s / 3); }")
+        # the source view of the range's heaviest function by self (whole-profile figures
+        # before the range filtered it: the same call either way)
+        out["source_range_ms"] = page.evaluate(SOURCE_VIEW)
         out["reset_ms"], out["reset_frame_ms"] = page.evaluate(act, "flamekit.timeline.reset()")
+        out["source_whole_ms"] = page.evaluate(SOURCE_VIEW)
     page.close()
     return out
 
@@ -108,12 +130,15 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--churn", type=float, default=0.3,
                     help="chance a thread's stack changes between its samples (default 0.3; 1: every sample)")
+    ap.add_argument("--lines", type=int, default=3,
+                    help="lines per function (default 3: the source view has per-line figures; 0: none)")
     ap.add_argument("--keep", type=Path, default=None, help="write the reports here (default: a temp dir)")
     ap.add_argument("--no-browser", action="store_true")
     args = ap.parse_args(argv)
     t = time.perf_counter()
-    p = synthetic(args.samples, args.stacks, args.churn)
-    print(f"profile: {p.n_samples:,} samples, {p.n_stacks:,} stacks, {len(p.threads)} threads, churn {args.churn} "
+    p = synthetic(args.samples, args.stacks, args.churn, lines=args.lines)
+    print(f"profile: {p.n_samples:,} samples, {p.n_stacks:,} stacks, {len(p.threads)} threads, churn {args.churn}, "
+          f"{args.lines} lines a function "
           f"(built in {time.perf_counter() - t:.1f} s)")
     out = args.keep or Path(tempfile.mkdtemp(prefix="fk-timeline-"))
     out.mkdir(parents=True, exist_ok=True)
@@ -145,7 +170,8 @@ def main(argv: list[str] | None = None) -> int:
             line += f", page ready {r['ready_s']:.2f} s (flame graph drawn in {r['draw_ms']:.0f} ms)"
         if "timeline_ms" in r:
             line += (f", timeline built+drawn {r['timeline_ms']:.0f} ms, setRange {r['range_ms']:.0f} ms "
-                     f"(painted {r['range_frame_ms']:.0f}), reset {r['reset_ms']:.0f} ms (painted {r['reset_frame_ms']:.0f})")
+                     f"(painted {r['range_frame_ms']:.0f}), reset {r['reset_ms']:.0f} ms (painted {r['reset_frame_ms']:.0f}), "
+                     f"source view in the range {r['source_range_ms']:.0f} ms, whole {r['source_whole_ms']:.0f} ms")
         if "recompute_ms" in r:
             line += f", flame graph recompute {r['recompute_ms']:.0f} ms (painted {r['recompute_frame_ms']:.0f})"
         print(line)

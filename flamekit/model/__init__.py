@@ -41,7 +41,7 @@ from __future__ import annotations
 
 from ..tree import from_paths
 from .builder import ProfileBuilder, StackPaths, empty_profile
-from .libraries import hide_libraries, is_library, library_frames
+from .libraries import fold_targets, hide_libraries, is_library, library_frames
 from .ops import (by_thread, compact, focus, frame_key, frame_keys, group, ignore, merge, scale,
                   select, under)
 from .profile import KINDS, Frame, LimitError, ModelError, Profile, SampleType, Thread, type_index
@@ -57,5 +57,5 @@ __all__ = ["KINDS", "MAX_TOTAL", "CallTree", "Frame", "FunctionRow", "function_r
            "ModelError", "Profile", "ProfileBuilder", "SampleType", "TIME_UNITS",
            "StackPaths", "Thread", "build_trie", "by_thread", "call_tree", "compact",
            "duration", "empty_profile", "equivalent", "focus", "frame_key", "frame_keys", "functions", "group",
-           "hide_libraries", "ignore", "is_library", "library_frames", "merge", "meta_duration", "path_functions",
+           "fold_targets", "hide_libraries", "ignore", "is_library", "library_frames", "merge", "meta_duration", "path_functions",
            "paths_trie", "scale", "select", "to_text", "type_index", "under", "valid_text"]

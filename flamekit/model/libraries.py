@@ -45,24 +45,31 @@ def library_frames(frames: Sequence[Frame]) -> np.ndarray:
     return np.fromiter((lib[f.file] and f.kind != "kernel" for f in frames), dtype=bool, count=len(frames))
 
 
-def hide_libraries(p: Profile) -> Profile:
-    """Return ``p`` with library frames folded into the user frames that called them (see the module docstring)."""
+def fold_targets(p: Profile) -> tuple[np.ndarray, np.ndarray]:
+    """Return ``(drop, target)`` per stack row of ``p``: whether :func:`hide_libraries` removes
+    the row (library code with user code above it), and the row its samples and children go
+    to (itself when kept, else its nearest kept ancestor)."""
     lib_frame = library_frames(p.frames)
-    n = p.n_stacks
-    lib = lib_frame[p.stack_frame] if n else np.zeros(0, dtype=bool)
+    lib = lib_frame[p.stack_frame] if p.n_stacks else np.zeros(0, dtype=bool)
     prefix = p.stack_prefix
     # a row goes when it is library code and some strict ancestor is user code
     user_at_or_above = tree.nearest_marked(prefix, ~lib)
     parent_user = np.where(prefix >= 0, user_at_or_above[np.maximum(prefix, 0)], -1)
     drop = lib & (parent_user >= 0)
+    return drop, tree.nearest_marked(prefix, ~drop)
+
+
+def hide_libraries(p: Profile) -> Profile:
+    """Return ``p`` with library frames folded into the user frames that called them (see the module docstring)."""
+    prefix = p.stack_prefix
+    drop, target = fold_targets(p)
     info = {"frames": 0, "functions": 0, "rows": int(drop.sum()),
             "self": [0.0] * len(p.sample_types)}
     if not drop.any():
         q = p.copy()
         q.meta["hidden_libraries"] = info
         return q
-    keep = ~drop
-    target = tree.nearest_marked(prefix, keep)  # where each row's samples and children go
+    keep = ~drop  # target: where each row's samples and children go
     par = np.where(prefix >= 0, target[np.maximum(prefix, 0)], -1)
     kept = np.flatnonzero(keep)
     newid = np.cumsum(keep) - 1

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any, Sequence
 
 import jinja2
+import numpy as np
 from markupsafe import Markup
 
 from ..atomic import write_output
@@ -32,6 +33,7 @@ from .prune import DEFAULT_MAX_NODES, DEFAULT_MIN_SHARE, prune, prune_note
 from .report_sections import (alloc_rows, busy_text, coverage, display_text, hotspot_row, input_section,
                               meta_rows, prune_inputs)
 from .report_views import libraries_json, source_json
+from .source_range import line_stacks, listed_functions
 from .timeline import timeline_data
 
 REPORT_SCRIPTS = ("js/flamegraph.js", "js/export.js", "js/libraries.js", "js/calltree.js",
@@ -141,9 +143,21 @@ def report_json(data: ReportData, *, title: str, notes_html: str = "",
     if data.parts:
         fmap = frame_map(pruned)
         payload["inputs"] = {"frame": [int(fmap[r]) if r >= 0 else -1 for r in roots]}
+    source = source_json(data.lines, payload)
     # per-sample times on the pruned nodes (None: untimed); one input only (each has its own clock)
-    timeline = None if data.parts else timeline_data(pruned)
+    stacks, lnode = None, None
+    if not data.parts and pruned.sample_time is not None and pruned.n_samples and source["funcs"]:
+        stacks, rows = line_stacks(p, listed_functions(p, payload, source))
+        # the flame profile keeps the samples of p in order (grouping and pruning only rename rows)
+        if rows is not None and p.n_samples == pruned.n_samples and \
+                np.array_equal(p.sample_time, pruned.sample_time):
+            lnode = rows[p.sample_stack]
+        elif rows is not None:
+            stacks = {"omitted": "the flame graph's samples differ from the profile's"}
+    timeline = None if data.parts else timeline_data(pruned, lnode)
     del pruned  # peak memory on million-stack profiles: the pruned tree is done
+    if stacks is not None and timeline is not None:
+        source["stacks"] = stacks
     warnings = data.warnings
     report: dict[str, Any] = {
         "title": display_text(title, 300),
@@ -183,7 +197,7 @@ def report_json(data: ReportData, *, title: str, notes_html: str = "",
                                  zip(data.hotspots_hidden or [], data.effective_samples)])
     if libs:
         report["libraries"] = libs
-    report["source"] = source_json(data.lines, payload)
+    report["source"] = source
     if timeline is not None:
         report["timeline"] = timeline
     if data.resources:

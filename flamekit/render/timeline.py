@@ -13,6 +13,8 @@ time-range filter. Rows are in time order; each row is one sample, or (past
       "dt":       [int],        # per row: its time minus the previous row's, in ticks (row 0: 0)
       "node":     [int],        # per row: payload node (the pruned flame graph's call-tree node)
       "thread":   [int],        # per row: payload thread ([] when the profile has one thread)
+      "lnode":    [int],        # OPTIONAL: per row, its node in report["source"]["stacks"]
+                                # (flamekit/render/source_range.py: the range's per-line figures)
       "values":   [[num] | num],  # per sample type: per-row values, or one number every row has
       "count":    [int] | 1,    # per row: model samples it holds (1 when every row is one sample)
       "samples":  int,          # model samples in the rows; "total": model samples in the profile
@@ -64,11 +66,13 @@ def _rows(t: np.ndarray, key: np.ndarray, width: float) -> int:
     return int(len(factorize(b * (int(key.max()) + 1) + key)[1]))
 
 
-def timeline_data(q: Profile) -> dict[str, Any] | None:
+def timeline_data(q: Profile, lnode: np.ndarray | None = None) -> dict[str, Any] | None:
     """Return ``report["timeline"]`` for the pruned flame-graph profile ``q``, or None when untimed.
 
     ``q`` is the profile whose stack rows are the payload's nodes (so each
     sample's node is its ``sample_stack``); see the module docstring.
+    ``lnode``: each sample's node in the source view's stacks
+    (:mod:`.source_range`); rows then keep them apart and carry ``"lnode"``.
     """
     if q.sample_time is None or q.n_samples == 0:
         return None
@@ -79,6 +83,7 @@ def timeline_data(q: Profile) -> dict[str, Any] | None:
     rel = t - t0
     node = q.sample_stack[order]
     th = q.sample_thread[order]
+    ln = None if lnode is None else np.asarray(lnode, dtype=np.int64)[order]
     vals = q.values[order]
     nt = max(len(q.threads), 1)
     interval = _interval(rel, th)
@@ -93,6 +98,10 @@ def timeline_data(q: Profile) -> dict[str, Any] | None:
         keep = min(n, MAX_ROWS)
     else:
         key = node * nt + th
+        if ln is not None:  # (node, thread, line node) as one dense code
+            pk, puniq = factorize(key * (int(ln.max(initial=0)) + 1) + ln)
+            key = np.asarray(pk, dtype=np.int64)
+            puniq = np.asarray(puniq, dtype=np.int64)
         width = span / BIN_COUNTS[-1]
         for bins in BIN_COUNTS:
             if _rows(rel, key, span / bins) <= MAX_ROWS:
@@ -107,6 +116,8 @@ def timeline_data(q: Profile) -> dict[str, Any] | None:
             np.zeros((len(uniq), 0))
         qt = uniq // (int(key.max()) + 1)
         key = uniq % (int(key.max()) + 1)
+        if ln is not None:
+            key, ln = np.divmod(puniq[key], int(ln.max(initial=0)) + 1)
         node, th = key // nt, key % nt
         tick = width
         out["bin"] = width
@@ -115,6 +126,7 @@ def timeline_data(q: Profile) -> dict[str, Any] | None:
     if keep < len(qt):
         out["capped"] = {"until": t0 + float(qt[keep]) * tick}
         qt, node, th, vals = qt[:keep], node[:keep], th[:keep], vals[:keep]
+        ln = None if ln is None else ln[:keep]
         if count is not None:
             count = count[:keep]
         out["samples"] = int(count.sum()) if count is not None else keep
@@ -123,6 +135,8 @@ def timeline_data(q: Profile) -> dict[str, Any] | None:
     out["dt"] = np.diff(qt, prepend=qt[:1]).tolist()
     out["node"] = node.tolist()
     out["thread"] = th.tolist() if nt > 1 else []
+    if ln is not None:
+        out["lnode"] = ln.tolist()
     cols: list[Any] = []
     for k in range(vals.shape[1]):
         v = vals[:, k]
@@ -136,7 +150,7 @@ def decode_timeline(tl: dict) -> dict[str, np.ndarray]:
     """Decode ``report["timeline"]`` the way ``timeline.js`` does (tests use it).
 
     Returns per-row ``time`` (seconds), ``node``, ``thread``, ``count`` and
-    ``values`` (rows x types).
+    ``values`` (rows x types), and ``lnode`` when the rows carry it.
     """
     dt = np.asarray(tl["dt"], dtype=np.int64)
     n = len(dt)
@@ -146,5 +160,8 @@ def decode_timeline(tl: dict) -> dict[str, np.ndarray]:
     cols = [np.full(n, float(v)) if not isinstance(v, list) else np.asarray(v, dtype=np.float64)
             for v in tl["values"]]
     values = np.stack(cols, axis=1) if cols else np.zeros((n, 0))
-    return {"time": time, "node": np.asarray(tl["node"], dtype=np.int64), "thread": thread,
-            "count": count, "values": values}
+    out = {"time": time, "node": np.asarray(tl["node"], dtype=np.int64), "thread": thread,
+           "count": count, "values": values}
+    if "lnode" in tl:
+        out["lnode"] = np.asarray(tl["lnode"], dtype=np.int64)
+    return out

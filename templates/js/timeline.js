@@ -4,14 +4,16 @@
  *   t0, tick, dt:[int] (row time = t0 + tick * cumulative dt; rows in time order),
  *   node:[int] (payload node), thread:[int] ([] = thread 0), values:[[num] | num per type],
  *   count:[int] | 1, samples, total, bin, interval, clock ("recording" = resources' clock),
- *   note, capped {until} (optional).
+ *   note, capped {until} (optional), lnode:[int] (optional: per row, its node in
+ *   report.source.stacks, for source.js).
  *
  * Builds the "Time order" section: an overview of samples over time (drag to select a range),
  * the flame chart (x = time, one lane per thread, callers on top; click a frame to zoom to it,
  * Ctrl+wheel to zoom, Shift+wheel to pan, its own search), and the range chip. A range also
  * comes from dragging on the resource timeline's charts (when the clocks agree). The range
- * filters the flame graph (Data.range, read by flamegraph.js Data.values), the functions table
- * and the hotspots (flamekit.rangeHotspots, called by report.js).
+ * filters the flame graph (Data.range, read by flamegraph.js Data.values), the functions table,
+ * the hotspots (flamekit.rangeHotspots, called by report.js) and the source view (source.js reads
+ * flamekit.sampleRange(data).lnode and flamekit.timeline.range.text).
  *
  * API (tests): window.flamekit.timeline = {setRange(lo, hi), reset(), range, rows, lanes,
  *   boxes(name) -> [[start, end, thread], ...], drawn(name) -> {x, y, start, end, samples} | null,
@@ -32,6 +34,7 @@
   var n = TL.dt.length, time = new Float64Array(n), node0 = Int32Array.from(TL.node), node = node0, i;
   var thread = TL.thread.length ? Int32Array.from(TL.thread) : new Int32Array(n);
   var count = TL.count === 1 ? null : Int32Array.from(TL.count), cum = 0;
+  var lnode = TL.lnode ? Int32Array.from(TL.lnode) : null;  /* per row: its node in report.source.stacks */
   for (i = 0; i < n; i++) { cum += TL.dt[i]; time[i] = TL.t0 + cum * TL.tick; }
   var values = TL.values.map(function (v) {
     if (typeof v === 'number') { var a = new Float64Array(n); a.fill(v); return a; }
@@ -522,7 +525,8 @@
       sync();
       var a = range.first, b = range.end;
       cut = {data: data, range: range, sel: {node: node.subarray(a, b), thread: thread.subarray(a, b),
-                                            values: values.map(function (v) { return v.subarray(a, b); })}};
+                                            values: values.map(function (v) { return v.subarray(a, b); }),
+                                            lnode: lnode ? lnode.subarray(a, b) : null}};
     }
     return cut.sel;
   };
@@ -533,6 +537,7 @@
     fk.rangeKey = lo + ':' + hi;
     var txt = 'range: ' + lo.toFixed(2) + '\u2013' + hi.toFixed(2) + ' s, ' + samplesText(range.samples) +
       (TL.bin > 0 ? ' (to one ' + fmt(TL.bin, 'seconds') + ' bin)' : '');
+    range.text = txt;
     chipText.textContent = txt; chipT.textContent = txt;
     chip.hidden = false; chipT.hidden = false;
     chip.setAttribute('data-lo', String(lo)); chip.setAttribute('data-hi', String(hi));
