@@ -176,12 +176,14 @@ def _pairs(p: Profile, exact: bool = True, trees: dict[int, CallTree] | None = N
         del total_row
     del outer
     line = np.maximum(np.fromiter((f.line for f in p.frames), dtype=np.int64, count=nf), 0)
-    m = int(line.max()) + 1 if nf else 1
+    # lines by rank (any 64-bit line: function * lines + line would overflow), ascending
+    lines, lrank = np.unique(line, return_inverse=True)
+    m = max(len(lines), 1)
     # one row per (function, line): frames that differ only in module or kind stay apart
-    upair, inv = np.unique(fk * m + line, return_inverse=True)
+    upair, inv = np.unique(fk * m + lrank.reshape(-1), return_inverse=True)
     sp = np.stack([np.bincount(inv, weights=self_f[t], minlength=len(upair)) for t in range(k)])
     tp = np.stack([np.bincount(inv, weights=total_f[t], minlength=len(upair)) for t in range(k)])
-    return keys, upair // m, upair % m, sp, tp
+    return keys, upair // m, lines[upair % m], sp, tp
 
 
 def _sources(p: Profile, funcs: list[FunctionLines]) -> dict[str, SourceText]:

@@ -28,13 +28,14 @@ by its parent, function, line and hidden leaf), so ``parent[i] < i``.
 """
 from __future__ import annotations
 
+from operator import attrgetter
 from typing import Any
 
 import numpy as np
 
 from .. import tree
 from ..keys import factorize
-from ..model import Profile, fold_targets, frame_keys, library_frames
+from ..model import Profile, fold_targets, library_frames
 from .payload import MAX_STRING, clip
 
 #: Most nodes embedded (about 2.5 MB of JSON); past them the view says a range has no lines.
@@ -44,21 +45,18 @@ MAX_NODES = 300_000
 def listed_functions(p: Profile, payload: dict, source: dict) -> np.ndarray:
     """Return the payload func id of each frame of ``p`` when the source view lists its function, else -1."""
     S, F = payload["strings"], payload["frames"]
-    func_of: dict[tuple, int] = {}
+    listed = {int(k) for k in source.get("funcs", {})}
+    want: dict[tuple, int] = {}  # (name, file, module, kind) as the payload has them (clipped)
     for key, func in zip(zip(*(map(S.__getitem__, F[c]) for c in ("name", "file", "module", "kind"))),
                          F["func"]):
-        func_of.setdefault(key, func)
-    listed = {int(k) for k in source.get("funcs", {})}
-    keys, fk = frame_keys(p.frames, "function")
-    ids = np.full(len(keys) + 1, -1, dtype=np.int64)
-    for j, f in enumerate(keys):
-        key = (f.name, f.file, f.module, f.kind)
-        func = func_of.get(key)
-        if func is None and not all(type(x) is str and len(x) <= MAX_STRING for x in key):
-            func = func_of.get(tuple(map(clip, key)))
-        if func is not None and func in listed:
-            ids[j] = func
-    return ids[np.asarray(fk, dtype=np.int64)] if len(p.frames) else np.zeros(0, dtype=np.int64)
+        if func in listed:
+            want.setdefault(key, func)
+    get = want.get
+    ids = [get(k, -1) for k in map(attrgetter("name", "file", "module", "kind"), p.frames)]
+    for i, f in enumerate(p.frames):  # a long string is clipped in the payload
+        if ids[i] < 0 and max(len(f.name), len(f.file), len(f.module), len(f.kind)) > MAX_STRING:
+            ids[i] = get(tuple(map(clip, (f.name, f.file, f.module, f.kind))), -1)
+    return np.asarray(ids, dtype=np.int64)
 
 
 def line_stacks(p: Profile, frame_func: np.ndarray, *, max_nodes: int | None = None
@@ -79,7 +77,11 @@ def line_stacks(p: Profile, frame_func: np.ndarray, *, max_nodes: int | None = N
     if n and library_frames(p.frames).any():
         target = fold_targets(p)[1]
     # (func, line) as one small code; a key's fields each fit ``bits`` bits
-    pair, pairs = factorize(rf * (int(rl.max(initial=0)) + 1) + rl) if n else (np.zeros(0, np.int64), [])
+    if n:  # (lines are any 64-bit integers: coded densely before they are combined)
+        lcode, lines = factorize(rl)
+        pair, pairs = factorize(rf * len(lines) + lcode)
+    else:
+        pair, pairs = np.zeros(0, dtype=np.int64), []
     bits = max(int(max(n, len(pairs)) + 3).bit_length(), 1)
     if 3 * bits > 62:
         return {"omitted": "too many distinct stacks"}, None

@@ -28,6 +28,7 @@ from flamekit.render.timeline import decode_timeline
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from browser import open_page  # noqa: E402
 from record_helpers import WORKLOADS, flamekit_record, profile_path  # noqa: E402
+from source_range_util import APP, LIB, tricky_profile, truth  # noqa: E402
 
 pytestmark = pytest.mark.integration
 WORKLOAD = str(WORKLOADS / "ingest_backtest.py")
@@ -164,6 +165,36 @@ def test_range_filters_the_source_view(browser, recording, tmp_path):
             assert (back["self"], back["total"]) == (whole[name]["self"], whole[name]["total"])
             assert "range:" not in back["note"]
         assert page.fk_errors == [] and page.fk_requests == []
+    finally:
+        page.close()
+
+
+def test_recursion_and_library_code_under_a_range(browser, tmp_path):
+    """Indirect recursion (a line's total counts a sample once), library code calling user code and
+    library leaves (self moves with the switch): the page's figures equal the samples'."""
+    p = tricky_profile()
+    html = tmp_path / "tricky.html"
+    write_report(report_data(p), html)
+    t = p.sample_time
+    page = open_page(browser, html, width=1280)
+    try:
+        checked = 0
+        for lo, hi in ((between(t, 1.0), between(t, 4.0)), (between(t, 6.0), between(t, 9.5))):
+            page.evaluate("([lo, hi]) => flamekit.timeline.setRange(lo, hi)", [lo, hi])
+            mask = (t >= lo) & (t < hi)
+            for hide in (True, False):
+                page.set_checked("#fk-hide-libraries", hide)
+                for name, file in (("parse", APP), ("walk", APP), ("raw_decode", LIB)):
+                    if hide and file == LIB:  # folded away: not in the flame graph to select
+                        continue
+                    select_function(page, name)
+                    got = source_view(page)
+                    want = truth(p, name, file, mask, hide)
+                    check_rows(got, want, f"{name} {lo}-{hi} hide={hide}")
+                    assert float(got["total"]) == pytest.approx(sum(v[1] for v in want.values()))
+                    checked += len(want) >= 2
+        assert checked >= 8
+        assert page.fk_errors == []
     finally:
         page.close()
 
