@@ -3,7 +3,10 @@
 Builds a synthetic perf-like profile in memory: ``--samples`` timed samples (default 1M)
 over ``--stacks`` distinct stacks (default 100k) in 4 threads over 60 s (a thread's stack
 changes between two of its samples with probability ``--churn``), with a second
-value column that varies per sample (like perf's periods). Writes two reports in this
+value column that varies per sample (like perf's periods); each function has ``--lines``
+rows at distinct lines (default 3, so the source view has per-line figures and the page
+carries the source view's stacks; ``--lines 0``: the profile of before, lines all 0).
+Writes two reports in this
 run: the profile as it is (with ``report["timeline"]``) and the same profile without
 sample times (the same-run baseline: no time order section). Prints for each:
 
@@ -14,11 +17,12 @@ sample times (the same-run baseline: no time order section). Prints for each:
   third of the time (filter the flame graph, hotspots, functions table; redraw the chart),
   of ``reset``, and of the flame graph's own recompute (what a thread or sample-type change
   costs); each both as the call's own time and until the next frame is painted (style,
-  layout and paint of what the call changed included);
+  layout and paint of what the call changed included); the source view's redraw for the
+  range's heaviest function by self, in the range and after reset;
 
 and the ratios timed / untimed.
 
-    python benchmarks/timeline.py [--samples 1000000] [--stacks 100000] [--churn 0.3] [--repeat 3] [--keep DIR]
+    python benchmarks/timeline.py [--samples 1000000] [--stacks 100000] [--churn 0.3] [--lines 3] [--repeat 3] [--keep DIR]
 """
 from __future__ import annotations
 

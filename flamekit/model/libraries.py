@@ -45,11 +45,13 @@ def library_frames(frames: Sequence[Frame]) -> np.ndarray:
     return np.fromiter((lib[f.file] and f.kind != "kernel" for f in frames), dtype=bool, count=len(frames))
 
 
-def fold_targets(p: Profile) -> tuple[np.ndarray, np.ndarray]:
+def fold_targets(p: Profile, lib_frame: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Return ``(drop, target)`` per stack row of ``p``: whether :func:`hide_libraries` removes
     the row (library code with user code above it), and the row its samples and children go
-    to (itself when kept, else its nearest kept ancestor)."""
-    lib_frame = library_frames(p.frames)
+    to (itself when kept, else its nearest kept ancestor). ``lib_frame``: ``library_frames(p.frames)``
+    when the caller has it."""
+    if lib_frame is None:
+        lib_frame = library_frames(p.frames)
     lib = lib_frame[p.stack_frame] if p.n_stacks else np.zeros(0, dtype=bool)
     prefix = p.stack_prefix
     # a row goes when it is library code and some strict ancestor is user code

@@ -38,24 +38,24 @@ from ..keys import factorize
 from ..model import Profile, fold_targets, library_frames
 from .payload import MAX_STRING, clip
 
-#: Most nodes embedded (about 2.5 MB of JSON); past them the view says a range has no lines.
-MAX_NODES = 300_000
+#: Most nodes embedded (about 2 MB of JSON at most); past them the view says a range has no lines.
+MAX_NODES = 150_000
 
 
 def listed_functions(p: Profile, payload: dict, source: dict) -> np.ndarray:
     """Return the payload func id of each frame of ``p`` when the source view lists its function, else -1."""
     S, F = payload["strings"], payload["frames"]
-    listed = {int(k) for k in source.get("funcs", {})}
+    listed = np.asarray(sorted(int(k) for k in source.get("funcs", {})), dtype=np.int64)
+    fid = np.asarray(F["func"], dtype=np.int64)
     want: dict[tuple, int] = {}  # (name, file, module, kind) as the payload has them (clipped)
-    for key, func in zip(zip(*(map(S.__getitem__, F[c]) for c in ("name", "file", "module", "kind"))),
-                         F["func"]):
-        if func in listed:
-            want.setdefault(key, func)
+    for i in np.flatnonzero(np.isin(fid, listed)).tolist():
+        want.setdefault((S[F["name"][i]], S[F["file"][i]], S[F["module"][i]], S[F["kind"][i]]), int(fid[i]))
     get = want.get
     ids = [get(k, -1) for k in map(attrgetter("name", "file", "module", "kind"), p.frames)]
-    for i, f in enumerate(p.frames):  # a long string is clipped in the payload
-        if ids[i] < 0 and max(len(f.name), len(f.file), len(f.module), len(f.kind)) > MAX_STRING:
-            ids[i] = get(tuple(map(clip, (f.name, f.file, f.module, f.kind))), -1)
+    if any(len(x) == MAX_STRING for x in S):  # some string was clipped: look long ones up clipped
+        for i, f in enumerate(p.frames):
+            if ids[i] < 0 and max(len(f.name), len(f.file), len(f.module), len(f.kind)) > MAX_STRING:
+                ids[i] = get(tuple(map(clip, (f.name, f.file, f.module, f.kind))), -1)
     return np.asarray(ids, dtype=np.int64)
 
 
@@ -74,8 +74,9 @@ def line_stacks(p: Profile, frame_func: np.ndarray, *, max_nodes: int | None = N
     rf = frame_func[p.stack_frame] if n else np.zeros(0, dtype=np.int64)
     rl = np.where(rf >= 0, line_of[p.stack_frame], 0) if n else np.zeros(0, dtype=np.int64)
     target = None
-    if n and library_frames(p.frames).any():
-        target = fold_targets(p)[1]
+    lib = library_frames(p.frames)
+    if n and lib.any():
+        target = fold_targets(p, lib)[1]
     # (func, line) as one small code; a key's fields each fit ``bits`` bits
     if n:  # (lines are any 64-bit integers: coded densely before they are combined)
         lcode, lines = factorize(rl)
