@@ -107,8 +107,9 @@
         : ': per-line figures of the samples in the range.'));
     }
     if (!file) {
-      notes.push(SRC.omitted ? 'Source text left out of this report (--no-source); per-line figures only.'
-        : 'Source text not available (the file is not on this machine and the profile does not carry it); per-line figures only.');
+      var only = none ? '.' : '; per-line figures only.';
+      notes.push(SRC.omitted ? 'Source text left out of this report (--no-source)' + only
+        : 'Source text not available (the file is not on this machine and the profile does not carry it)' + only);
     } else if (SRC.approximate && !sel) {  /* a range's totals are exact (source_range.py) */
       notes.push('A very large profile: a line\'s total counts a function that calls itself through ' +
         'other functions once per call (direct recursion once).');
