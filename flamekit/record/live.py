@@ -204,6 +204,12 @@ class LiveSampler:
             except FlamekitError:
                 if nxt is not None:
                     self._finish_quietly(nxt)
+                if self._stop.is_set() and cur.proc.returncode == -signal.SIGINT:
+                    # stopped (q, Ctrl-C, --duration) just as this window's tool started: it
+                    # died of our SIGINT before it set its handler (py-spy prints its banner
+                    # first) and wrote nothing, so there is no window to show
+                    self.stopped_by = "stop"
+                    return
                 if index and not self._alive():
                     self.stopped_by = "target exited"
                     return
