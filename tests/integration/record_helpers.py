@@ -112,3 +112,27 @@ def wait_for(pred, timeout: float = 10.0, step: float = 0.05) -> bool:
             return True
         time.sleep(step)
     return False
+
+
+def record_two_phase(tmp: Path, backend: str = "py-spy", seconds: float = 1.0) -> flamekit.Profile:
+    """Record ``sample_workloads/ingest_backtest.py`` (``seconds`` of ``ingest_ticks``, then as
+    long of ``run_backtest``) with the real ``backend`` into ``tmp``; return the profile."""
+    out = profile_path(tmp, "ib")
+    r = flamekit_record("--backend", backend, "-o", str(out), "--", sys.executable,
+                        str(WORKLOADS / "ingest_backtest.py"), "--ingest", str(seconds),
+                        "--backtest", str(seconds))
+    assert r.returncode == 0, r.stderr
+    return flamekit.load(out)
+
+
+def two_phase_report(tmp: Path) -> tuple[flamekit.Profile, Path]:
+    """:func:`record_two_phase` with py-spy, 1 s a phase; return the profile and its report page."""
+    from conftest import require_tool
+    from flamekit.analysis.report import report_data
+    from flamekit.render.html import write_report
+
+    require_tool("py-spy", "pip install py-spy")
+    p = record_two_phase(tmp)
+    html = tmp / "ib.html"
+    write_report(report_data(p), html)
+    return p, html

@@ -18,7 +18,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-import flamekit
 from flamekit.analysis.report import report_data
 from flamekit.model import hide_libraries
 from flamekit.render import source_range
@@ -27,7 +26,7 @@ from flamekit.render.timeline import decode_timeline
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from browser import open_page  # noqa: E402
-from record_helpers import WORKLOADS, flamekit_record, profile_path  # noqa: E402
+from record_helpers import WORKLOADS, two_phase_report  # noqa: E402
 from source_range_util import APP, LIB, tricky_profile, truth  # noqa: E402
 
 pytestmark = pytest.mark.integration
@@ -37,18 +36,8 @@ WORKLOAD = str(WORKLOADS / "ingest_backtest.py")
 @pytest.fixture(scope="module")
 def recording(tmp_path_factory):
     """One py-spy recording of the two-phase job (line numbers and sample times kept) and its report."""
-    from conftest import require_tool
-
-    require_tool("py-spy", "pip install py-spy")
-    tmp = tmp_path_factory.mktemp("srcrange")
-    out = profile_path(tmp, "ib")
-    r = flamekit_record("--backend", "py-spy", "-o", str(out), "--",
-                        sys.executable, WORKLOAD, "--ingest", "1", "--backtest", "1")
-    assert r.returncode == 0, r.stderr
-    p = flamekit.load(out)
+    p, html = two_phase_report(tmp_path_factory.mktemp("srcrange"))
     assert p.sample_time is not None
-    html = tmp / "ib.html"
-    write_report(report_data(p), html)
     return p, html
 
 

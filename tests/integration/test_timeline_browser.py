@@ -14,14 +14,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-import flamekit
 from flamekit.analysis.report import report_data
 from flamekit.model import ProfileBuilder, SampleType
 from flamekit.render.html import write_report
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from browser import canvas_ink, open_page  # noqa: E402
-from record_helpers import WORKLOADS, flamekit_record, profile_path  # noqa: E402
+from record_helpers import record_two_phase, two_phase_report  # noqa: E402
 
 pytestmark = pytest.mark.integration
 ROOT = Path(__file__).resolve().parents[2]
@@ -30,17 +29,7 @@ ROOT = Path(__file__).resolve().parents[2]
 @pytest.fixture(scope="module")
 def recording(tmp_path_factory):
     """One py-spy recording of the two-phase job, its profile and its report (module-wide)."""
-    from conftest import require_tool
-
-    require_tool("py-spy", "pip install py-spy")
-    tmp = tmp_path_factory.mktemp("timeline")
-    out = profile_path(tmp, "ib")
-    r = flamekit_record("--backend", "py-spy", "-o", str(out), "--",
-                        sys.executable, str(WORKLOADS / "ingest_backtest.py"), "--ingest", "1", "--backtest", "1")
-    assert r.returncode == 0, r.stderr
-    p = flamekit.load(out)
-    html = tmp / "ib.html"
-    write_report(report_data(p), html)
+    p, html = two_phase_report(tmp_path_factory.mktemp("timeline"))
     return p, html
 
 
@@ -235,11 +224,7 @@ def test_perf_recordings_are_on_the_resource_timelines_clock(tmp_path):
     from conftest import require_tool
 
     require_tool("perf", "apt-get install linux-perf")
-    out = profile_path(tmp_path, "pf")
-    r = flamekit_record("--backend", "perf", "-o", str(out), "--", sys.executable,
-                        str(WORKLOADS / "ingest_backtest.py"), "--ingest", "0.6", "--backtest", "0.6")
-    assert r.returncode == 0, r.stderr
-    p = flamekit.load(out)
+    p = record_two_phase(tmp_path, "perf", 0.6)
     assert p.meta["sample_clock"] == "recording"
     res = p.tables["resources"]["time"]
     # every sample lies between the recording's start (0) and its end, like the resource samples
