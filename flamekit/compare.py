@@ -139,12 +139,9 @@ class CompareResult:
         """Return the runs py-spy said it recorded late: ``{"side", "run", "sampling_behind_s"}``
         each (run numbers from 1), base first. Their shares lean toward what the program
         waited on; they are diffed like the others."""
-        from .analysis.diff.prepare import run_behind
-
-        return [{"side": name, "run": i, "sampling_behind_s": late}
-                for name, profiles in (("base", self.base_profiles), ("head", self.head_profiles))
-                for i, p in enumerate(profiles, 1)
-                if (late := run_behind(getattr(p, "meta", {}) or {})) is not None]
+        return [{"side": name, "run": i, "sampling_behind_s": r.sampling_behind_s}
+                for name, side in (("base", self.diff.base), ("head", self.diff.head))
+                for i, r in enumerate(side.runs, 1) if r.sampling_behind_s is not None]
 
 
 def _under(path: str, folder: str) -> bool:

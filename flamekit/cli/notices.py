@@ -25,30 +25,28 @@ def print_import_warnings(profile, path: str, shown: int = SHOWN_WARNINGS) -> in
 
 
 def print_warnings(warns: Sequence[str], path: str, *, total: int | None = None,
-                   label: str = "", shown: int = SHOWN_WARNINGS) -> int:
+                   side: str = "", shown: int = SHOWN_WARNINGS) -> int:
     """Print the import warnings ``warns`` of the input ``path`` as :func:`print_import_warnings`
     does; return ``total`` (default: how many ``warns`` holds).
 
-    ``label`` names the input before each text (``base a.folded``) when a command
-    reads several; a text that already starts with ``path:`` (as a reader's skipped-line
-    warning does) is not named twice. The "and N more" line points at ``flamekit info
-    PATH`` when ``path`` is a file.
+    With ``side`` (``base``, ``head``: a command reading several inputs) each text is
+    named by its side and input, ``base a.folded: ...`` (a text that already starts
+    with ``path:``, as a reader's skipped-line warning does, is not named twice; a
+    ``path`` such as compare's ``head run 2: ...`` already names its side). The
+    "and N more" line points at ``flamekit info PATH`` when ``path`` is a file.
     """
     from ..render.terminal import safe_text
 
     total = len(warns) if total is None else total
-    lead = label[:len(label) - len(path)].strip() if label.endswith(path) else None
+    named = path if not side or path.startswith(f"{side} ") else f"{side} {path}"
     for w in list(warns)[:shown]:
-        who = ""
-        if lead is not None and w.startswith(f"{path}: "):
-            who = f"{lead} " if lead else ""
-        elif label:
-            who = f"{label}: "
-        print(f"flamekit: warning: {safe_text(who + w, None)}", file=sys.stderr)
+        if side:
+            w = f"{named}{w[len(path):]}" if w.startswith(f"{path}: ") else f"{named}: {w}"
+        print(f"flamekit: warning: {safe_text(w, None)}", file=sys.stderr)
     if total > shown:
         where = (f" (flamekit info {safe_text(path, None)} lists them)" if os.path.isfile(path)
                  else "")
-        of = f" of {safe_text(label, None)}" if label else ""
+        of = f" of {safe_text(named, None)}" if side else ""
         print(f"flamekit: warning: ... and {total - shown} more{of}{where}", file=sys.stderr)
     return total
 
@@ -58,8 +56,7 @@ def print_diff_warnings(result: "DiffResult", shown: int = SHOWN_WARNINGS) -> in
     (``base a.folded: ...``, ``head run 2: ...``); return how many there were."""
     n = 0
     for side in (result.base, result.head):
-        name = side.label.lower()
         for r in side.runs:
-            label = r.source if r.source.startswith(name + " ") else f"{name} {r.source}"
-            n += print_warnings(r.warnings, r.source, total=r.n_warnings, label=label, shown=shown)
+            n += print_warnings(r.warnings, r.source, total=r.n_warnings, side=side.label.lower(),
+                                shown=shown)
     return n

@@ -149,10 +149,9 @@ def run_doubts(side: SideInfo) -> list[tuple[int, Any, list[str]]]:
     """
     out = []
     for i, r in enumerate(side.runs, 1):
-        late = getattr(r, "sampling_behind_s", None)
-        warns = [w for w in getattr(r, "warnings", []) or []
-                 if not (late and w.startswith(PYSPY_LATE))]
-        if late or warns or getattr(r, "n_warnings", 0):
+        late = r.sampling_behind_s
+        warns = [w for w in r.warnings if not (late and w.startswith(PYSPY_LATE))]
+        if late or warns or r.n_warnings:
             out.append((i, r, warns))
     return out
 
@@ -174,7 +173,7 @@ def input_doubts(result: DiffResult, shown: int = 6, *, prose: Callable[[str], s
     more = 0
     for side in (result.base, result.head):
         name = side.label.lower()
-        counts.append(f"{name} {sum(getattr(r, 'n_warnings', 0) for r in side.runs)}")
+        counts.append(f"{name} {sum(r.n_warnings for r in side.runs)}")
         for i, r, warns in run_doubts(side):
             who = prose(run_words(name, i, side.n_runs))
             if not r.source.startswith(f"{name} run "):  # a file (compare names runs itself)
